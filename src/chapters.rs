@@ -1,0 +1,15 @@
+//! Where the chapters plug into the frame.
+//!
+//! Each chapter is one module. With feature `stageN` the module is compiled;
+//! it is read from `chapters/` (your exercise) unless feature `solvedN` asks
+//! for the reference in `solutions/`. The frame only calls a chapter's code
+//! when that chapter's feature is on, so a chapter you have not reached yet
+//! can never stop you.
+//!
+//! `path` is relative to this file's folder, `src/`.
+
+/// Chapter 1: change the root directory with `chroot(2)`.
+#[cfg(feature = "stage1")]
+#[cfg_attr(not(feature = "solved1"), path = "../chapters/01-chroot/chroot.rs")]
+#[cfg_attr(feature = "solved1", path = "../solutions/01-chroot/chroot.rs")]
+pub mod chroot;

@@ -1,0 +1,70 @@
+//! Errors and exit codes.
+//!
+//! Every failure ends as one line on stderr, `bocker: what went wrong`, and
+//! a non-zero exit code. Most errors exit with 1. A few follow the shell's
+//! conventions so that scripts can tell them apart:
+//!
+//! | code | meaning                                                  |
+//! |------|----------------------------------------------------------|
+//! | 125  | the container could not be started (bocker's own fault)  |
+//! | 126  | the command was found but could not be executed          |
+//! | 127  | the command was not found inside the container           |
+//! | 2    | the command line itself was wrong (clap's usage errors)  |
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// An error that carries the exit code the process should end with.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Exit code for "bocker itself could not start the container".
+pub const START_FAILED: u8 = 125;
+/// Exit code for "found, but not executable" (as in a shell).
+pub const NOT_EXECUTABLE: u8 = 126;
+/// Exit code for "command not found" (as in a shell).
+pub const NOT_FOUND: u8 = 127;
+
+/// Print `error` as one line and pick the exit code.
+pub fn report(error: &anyhow::Error) -> ExitCode {
+    // `bocker images | head` closes our stdout early. That is not an error
+    // worth a message: stop quietly, as `ls | head` does.
+    if is_broken_pipe(error) {
+        return ExitCode::SUCCESS;
+    }
+    let code = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Failure>())
+        .map_or(1, |failure| failure.code);
+    // `{:#}` prints the whole chain of causes on one line, joined by ": ".
+    eprintln!("bocker: {error:#}");
+    ExitCode::from(code)
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,83 @@
+//! The small JSON records kept for each image and container.
+//!
+//! A record is rewritten as a whole: we write a temporary file next to it,
+//! flush it to disk and `rename(2)` it over the old one. Rename within one
+//! directory is atomic, so a reader sees either the old record or the new
+//! one, never half of each, even if bocker is killed in the middle.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// `images/<id>/image.json`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageRecord {
+    pub id: String,
+    /// Where the image came from: the directory given to `init`.
+    pub source: String,
+    /// Nanoseconds since the Unix epoch (fine enough to order listings).
+    pub created: u64,
+}
+
+/// The life of a container, as recorded on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Its directory is being prepared; no process yet.
+    Created,
+    /// Its process was started and had not ended when last seen.
+    Running,
+    /// Its process ended; `exit_code` says how, if it is known.
+    Exited,
+}
+
+/// `containers/<id>/container.json`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: Option<String>,
+    pub image: String,
+    /// The command as the user typed it (one word per element).
+    pub command: Vec<String>,
+    pub hostname: String,
+    /// Nanoseconds since the Unix epoch.
+    pub created: u64,
+    pub status: Status,
+    /// The container's first process, as seen from the host.
+    pub pid: Option<i32>,
+    /// The kernel's start time of `pid` (field 22 of /proc/PID/stat).
+    /// Together with `pid` it names one process, even after pid reuse.
+    pub pid_start_time: Option<u64>,
+    /// Exit code, 128+N when killed by signal N.
+    pub exit_code: Option<i32>,
+}
+
+/// Write `value` as JSON to `path`, atomically (write, fsync, rename).
+pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_vec_pretty(value)?;
+    let mut file =
+        File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(&text)?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+/// Read a JSON record.
+pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("{} is not a valid record", path.display()))
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}

@@ -1,0 +1,187 @@
+//! Chapter 1 — chroot. Run with `cargo test --features stage1`.
+//!
+//! Every test here starts a container, so every one of them fails until
+//! `chapters/01-chroot/chroot.rs` is done.
+#![cfg(feature = "stage1")]
+
+mod support;
+
+use support::{describe, redacted, text, TestEnv};
+
+const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/01-chroot/chroot.rs.";
+
+/// Run `bocker run IMAGE args…` and insist that it succeeded.
+fn run_ok(env: &TestEnv, image: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["run", image];
+    all.extend_from_slice(args);
+    let out = env.run_bocker(&all);
+    assert!(
+        out.status.success(),
+        "`bocker run {image} {}` failed.\n{HINT}\n{}",
+        args.join(" "),
+        describe(&out)
+    );
+    out
+}
+
+#[test]
+fn stdout_and_stderr_arrive_exactly_and_apart() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &image, &["echo to-stdout; echo to-stderr >&2"]);
+    assert_eq!(text(&out.stdout), "to-stdout\n", "stdout of the container\n{HINT}\n{}", describe(&out));
+    assert_eq!(text(&out.stderr), "to-stderr\n", "stderr of the container\n{}", describe(&out));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn exit_codes_pass_through() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_bocker(&["run", &image, "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "`exit 3` in the container\n{HINT}\n{}", describe(&out));
+    // Killed by SIGKILL (9): a shell reports 128 + 9.
+    let out = env.run_bocker(&["run", &image, "kill -9 $$"]);
+    assert_eq!(out.status.code(), Some(137), "a container killed by signal 9\n{HINT}\n{}", describe(&out));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_root_is_the_images_root() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &image, &["ls", "/"]);
+    let mut expected: Vec<String> = std::fs::read_dir(env.busybox_rootfs())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    expected.sort();
+    let seen: Vec<&str> = text(&out.stdout).leak().lines().collect();
+    assert_eq!(
+        seen, expected,
+        "`ls /` inside the container should list the image's root, not the host's.\nDid enter_root call chroot?"
+    );
+    let pwd = run_ok(&env, &image, &["pwd"]);
+    assert_eq!(text(&pwd.stdout), "/\n", "the command should start in `/`: did enter_root chdir(\"/\") after chroot?");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn host_files_outside_the_rootfs_are_invisible() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let marker = env.scratch().join("host-secret");
+    std::fs::write(&marker, "the host's secret\n").unwrap();
+    let marker = marker.to_str().unwrap();
+    let out = run_ok(&env, &image, &[&format!("cat {marker} 2>/dev/null || echo invisible")]);
+    assert_eq!(
+        text(&out.stdout),
+        "invisible\n",
+        "the container could read {marker}, a file on the host outside its root.\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_missing_command_exits_127_with_a_clear_message() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // `bash` exists on the host but not in the busybox image: the search
+    // must happen inside the new root.
+    let out = env.run_bocker(&["run", &image, "bash", "-c", "true"]);
+    assert_eq!(out.status.code(), Some(127), "{HINT}\n{}", describe(&out));
+    insta::assert_snapshot!("missing_command", text(&out.stderr));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn two_containers_of_one_image_do_not_share_writes() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    run_ok(&env, &image, &["echo first > /tmp/note"]);
+    let out = run_ok(&env, &image, &["ls /tmp"]);
+    assert_eq!(text(&out.stdout), "", "the second container sees the first one's /tmp/note");
+    assert!(
+        !env.busybox_rootfs().join("tmp/note").exists(),
+        "the container wrote into the directory the image came from"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_environment_is_the_containers_not_the_hosts() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env
+        .bocker()
+        .args(["run", "-e", "GREETING=hello", &image, "env"])
+        .env("HOST_ONLY_SECRET", "do-not-leak")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    let vars = text(&out.stdout);
+    assert!(!vars.contains("HOST_ONLY_SECRET"), "a host variable leaked into the container:\n{vars}");
+    assert!(
+        vars.lines().any(|l| l == "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        "PATH should be the container's default:\n{vars}"
+    );
+    assert!(vars.lines().any(|l| l == "HOME=/root"), "HOME should be /root:\n{vars}");
+    assert!(vars.lines().any(|l| l == "GREETING=hello"), "-e GREETING=hello is missing:\n{vars}");
+    let id = &env.container_ids()[0];
+    assert!(vars.lines().any(|l| l == format!("HOSTNAME={id}")), "HOSTNAME should be {id}:\n{vars}");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn bockers_session_works() {
+    // From Bocker's README: init an image, run `cat /etc/hostname`, see it in
+    // ps and logs, remove it.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &image, &["cat", "/etc/hostname"]);
+    let id = env.container_ids().pop().unwrap();
+    assert_eq!(text(&out.stdout), format!("{id}\n"), "/etc/hostname should hold the container id");
+
+    let failing = env.run_bocker(&["run", "--name", "failing", &image, "echo oops >&2; exit 3"]);
+    assert_eq!(failing.status.code(), Some(3), "{}", describe(&failing));
+
+    let ps = env.run_bocker(&["ps"]);
+    redacted(&env).bind(|| insta::assert_snapshot!("ps_after_runs", text(&ps.stdout)));
+
+    let logs = env.run_bocker(&["logs", "failing"]);
+    assert_eq!(text(&logs.stdout), "", "logs: stdout");
+    assert_eq!(text(&logs.stderr), "oops\n", "logs: the container's stderr goes to stderr");
+
+    let duplicate = env.run_bocker(&["run", "--name", "failing", &image, "true"]);
+    assert_eq!(duplicate.status.code(), Some(1), "a second container named `failing`\n{}", describe(&duplicate));
+
+    let rm = env.run_bocker(&["rm", "failing", &id]);
+    assert!(rm.status.success(), "{}", describe(&rm));
+    assert_eq!(text(&rm.stdout).lines().count(), 2, "{}", describe(&rm));
+    assert!(env.container_ids().is_empty(), "rm left container directories behind");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn logs_keep_stdout_and_stderr_apart() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_bocker(&["run", "--name", "talker", &image, "echo a; echo b >&2; echo c"]);
+    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    let logs = env.run_bocker(&["logs", "talker"]);
+    assert_eq!(text(&logs.stdout), "a\nc\n");
+    assert_eq!(text(&logs.stderr), "b\n");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn run_rm_removes_the_container_after_exit() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_bocker(&["run", "--rm", &image, "echo bye"]);
+    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    assert_eq!(text(&out.stdout), "bye\n");
+    assert!(env.container_ids().is_empty(), "--rm left the container behind");
+    env.assert_no_leaks();
+}

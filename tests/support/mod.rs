@@ -1,0 +1,221 @@
+//! Shared helpers for bocker's integration tests.
+//!
+//! Every test makes a [`TestEnv`]: its own state root in a fresh temporary
+//! directory, so tests run in parallel without seeing each other, and a
+//! busybox root filesystem to make images from. When the test is over,
+//! [`TestEnv::assert_no_leaks`] checks that bocker left nothing behind in
+//! the kernel.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use assert_cmd::cargo::CommandCargoExt;
+use tempfile::TempDir;
+
+/// The highest stage compiled into this test binary (0 for the frame).
+pub fn stage() -> u32 {
+    let stages = [
+        cfg!(feature = "stage1"),
+        cfg!(feature = "stage2"),
+        cfg!(feature = "stage3"),
+        cfg!(feature = "stage4"),
+        cfg!(feature = "stage5"),
+        cfg!(feature = "stage6"),
+        cfg!(feature = "stage7"),
+    ];
+    stages.iter().filter(|on| **on).count() as u32
+}
+
+/// Tests drive the real kernel: they need root. (`cargo test` re-runs the
+/// test binary with sudo for you, see .cargo/config.toml.)
+fn require_root() {
+    if !nix::unistd::geteuid().is_root() {
+        panic!("bocker's tests must run as root (namespaces, mounts and cgroups need it): run `sudo -E cargo test …`, or check that .cargo/config.toml's runner is in place");
+    }
+}
+
+pub struct TestEnv {
+    dir: TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        require_root();
+        let dir = tempfile::Builder::new()
+            .prefix("bocker-test-")
+            .tempdir()
+            .expect("cannot create a temporary directory for the test");
+        TestEnv { dir }
+    }
+
+    /// The state root this test's bocker uses (`--root`).
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// A scratch directory on the host, outside any image.
+    pub fn scratch(&self) -> PathBuf {
+        let path = self.dir.path().join("scratch");
+        fs::create_dir_all(&path).unwrap();
+        path
+    }
+
+    /// `bocker` with this test's state root.
+    pub fn bocker(&self) -> Command {
+        let mut cmd = Command::cargo_bin("bocker").expect("the bocker binary is not built");
+        cmd.env("BOCKER_ROOT", self.root());
+        cmd.env_remove("RUST_BACKTRACE");
+        cmd
+    }
+
+    /// Run bocker with `args` and collect what it printed.
+    pub fn run_bocker(&self, args: &[&str]) -> Output {
+        self.bocker().args(args).output().expect("cannot start bocker")
+    }
+
+    /// A fresh busybox root filesystem (a directory on the host).
+    pub fn busybox_rootfs(&self) -> PathBuf {
+        let path = self.dir.path().join("busybox-rootfs");
+        if !path.exists() {
+            make_busybox_rootfs(&path);
+        }
+        path
+    }
+
+    /// `bocker init` the busybox rootfs; returns the new image id.
+    pub fn busybox_image(&self) -> String {
+        let rootfs = self.busybox_rootfs();
+        let out = self.run_bocker(&["init", rootfs.to_str().unwrap()]);
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "`bocker init` failed: {}",
+            text(&out.stderr)
+        );
+        stdout
+            .trim()
+            .strip_prefix("Created: ")
+            .unwrap_or_else(|| panic!("`bocker init` printed {stdout:?}, not `Created: img_…`"))
+            .to_string()
+    }
+
+    /// Container ids that exist in this test's state root.
+    pub fn container_ids(&self) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(self.root().join("containers")) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("ps_"))
+            .collect()
+    }
+
+    /// Nothing this test's bocker made may remain in the kernel: no mount
+    /// below its state root, no loop device backed by a file in it, and no
+    /// cgroup, network namespace or network link named after its containers.
+    pub fn assert_no_leaks(&self) {
+        let root = self.dir.path().to_string_lossy().into_owned();
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(&root)).collect();
+        assert!(
+            leaked.is_empty(),
+            "mounts were left behind under {root}:\n{}\nDid every mount happen inside the container's own mount namespace?",
+            leaked.join("\n")
+        );
+        for loop_dev in list_dir("/sys/block").into_iter().filter(|n| n.starts_with("loop")) {
+            let backing = fs::read_to_string(format!("/sys/block/{loop_dev}/loop/backing_file"))
+                .unwrap_or_default();
+            assert!(
+                !backing.contains(&root),
+                "loop device /dev/{loop_dev} still backs {}: was it detached?",
+                backing.trim()
+            );
+        }
+        for id in self.container_ids() {
+            let short = id.trim_start_matches("ps_");
+            for link in list_dir("/sys/class/net") {
+                assert!(!link.contains(short), "network link {link} of {id} was left behind");
+            }
+            assert!(
+                !Path::new("/run/netns").join(&id).exists(),
+                "network namespace /run/netns/{id} was left behind"
+            );
+            for controller in list_dir("/sys/fs/cgroup") {
+                let cgroup = Path::new("/sys/fs/cgroup").join(controller).join("bocker").join(&id);
+                assert!(!cgroup.exists(), "cgroup {} was left behind", cgroup.display());
+            }
+        }
+    }
+}
+
+fn list_dir(path: &str) -> Vec<String> {
+    fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Build a busybox rootfs with scripts/make-busybox-rootfs.sh.
+fn make_busybox_rootfs(path: &Path) {
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let busybox = Command::new("sh").args(["-c", "command -v busybox"]).output().unwrap();
+        assert!(
+            busybox.status.success(),
+            "the tests build their images from the host's static busybox, and there is none: install it with `apt-get install busybox-static`"
+        );
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-busybox-rootfs.sh");
+    let out = Command::new(&script).arg(path).output().expect("cannot run make-busybox-rootfs.sh");
+    assert!(
+        out.status.success(),
+        "making the busybox rootfs failed: {}",
+        text(&out.stderr)
+    );
+}
+
+/// Bytes as text, for messages and comparisons.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Describe an Output for an assertion message.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "exit status: {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// insta settings that hide what changes from run to run: ids and paths.
+pub fn redacted(env: &TestEnv) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"img_[0-9a-f]{12}", "img_[ID]");
+    settings.add_filter(r"ps_[0-9a-f]{12}", "ps_[ID]");
+    settings.add_filter(&regex_escape(&env.dir.path().to_string_lossy()), "[TMP]");
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '-' {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect()
+}
