@@ -204,7 +204,6 @@ pub fn redacted(env: &TestEnv) -> insta::Settings {
     settings.add_filter(r"img_[0-9a-f]{12}", "img_[ID]");
     settings.add_filter(r"ps_[0-9a-f]{12}", "ps_[ID]");
     settings.add_filter(&regex_escape(&env.dir.path().to_string_lossy()), "[TMP]");
-    settings.set_prepend_module_to_snapshot(false);
     settings
 }
 
