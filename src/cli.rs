@@ -50,6 +50,26 @@ pub enum Command {
         /// Container id or name
         container: String,
     },
+    /// Run a command inside a running container
+    #[cfg(feature = "stage2")]
+    Exec {
+        /// Container id or name
+        container: String,
+        /// The command and its arguments (one argument with spaces runs
+        /// through `/bin/sh -c`)
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Stop a running container: SIGTERM, then SIGKILL after a grace period
+    #[cfg(feature = "stage2")]
+    Stop {
+        /// Seconds to wait after SIGTERM before sending SIGKILL
+        #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECONDS")]
+        grace: u64,
+        /// Container ids or names
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
     /// Remove images and containers
     Rm {
         /// Image ids, container ids or container names
@@ -72,6 +92,10 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
 
+    #[cfg(feature = "stage2")]
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
+
     /// The image to run (an img_… id)
     pub image: String,
 
@@ -79,4 +103,40 @@ pub struct RunArgs {
     /// run by `/bin/sh -c`, as in Bocker: `bocker run IMG 'echo hi && ls'`
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// `run` flags that come with chapter 2 (namespaces).
+#[cfg(feature = "stage2")]
+#[derive(Debug, Args)]
+pub struct NamespaceArgs {
+    /// Run in the background; print the container id and return
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
+    /// The container's hostname [default: the container id]
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+
+    /// Network: `none` (a network namespace with only `lo`) or `host` (share the host's)
+    #[arg(long, value_name = "MODE", default_value = "none", value_parser = parse_net_mode)]
+    pub net: NetMode,
+}
+
+/// How the container is networked.
+#[cfg(feature = "stage2")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetMode {
+    /// A network namespace of its own, with only the loopback interface.
+    None,
+    /// The host's network namespace: the host's interfaces and addresses.
+    Host,
+}
+
+#[cfg(feature = "stage2")]
+fn parse_net_mode(text: &str) -> Result<NetMode, String> {
+    match text {
+        "none" => Ok(NetMode::None),
+        "host" => Ok(NetMode::Host),
+        other => Err(format!("unknown network mode '{other}' (expected none or host)")),
+    }
 }

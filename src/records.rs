@@ -44,6 +44,9 @@ pub struct ContainerRecord {
     /// The command as the user typed it (one word per element).
     pub command: Vec<String>,
     pub hostname: String,
+    /// Variables given with `-e`, kept for `exec`.
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
     /// Nanoseconds since the Unix epoch.
     pub created: u64,
     pub status: Status,

@@ -34,14 +34,40 @@ fn stdout_and_stderr_arrive_exactly_and_apart() {
     env.assert_no_leaks();
 }
 
+/// Wait (up to 10 s) until a container is recorded as running; its pid.
+fn wait_for_pid(env: &TestEnv) -> i32 {
+    for _ in 0..200 {
+        for id in env.container_ids() {
+            let record = env.root().join("containers").join(&id).join("container.json");
+            let text = std::fs::read_to_string(record).unwrap_or_default();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            if let (Some("running"), Some(pid)) = (json["status"].as_str(), json["pid"].as_i64()) {
+                return pid as i32;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the container never recorded a pid.\n{HINT}");
+}
+
 #[test]
 fn exit_codes_pass_through() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_bocker(&["run", &image, "exit 3"]);
     assert_eq!(out.status.code(), Some(3), "`exit 3` in the container\n{HINT}\n{}", describe(&out));
-    // Killed by SIGKILL (9): a shell reports 128 + 9.
-    let out = env.run_bocker(&["run", &image, "kill -9 $$"]);
+
+    // Killed by SIGKILL (9) from the host: like a shell, report 128 + 9.
+    let running = env
+        .bocker()
+        .args(["run", &image, "sleep", "1000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = wait_for_pid(&env);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let out = running.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(137), "a container killed by signal 9\n{HINT}\n{}", describe(&out));
     env.assert_no_leaks();
 }

@@ -1,11 +1,15 @@
 //! One module per verb. Each returns the exit code bocker should end with.
 
+#[cfg(feature = "stage2")]
+mod exec;
 mod images;
 mod init;
 mod logs;
 mod ps;
 mod rm;
 mod run;
+#[cfg(feature = "stage2")]
+mod stop;
 
 use anyhow::Result;
 
@@ -21,5 +25,9 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Run(args) => run::run(&store, args),
         Command::Logs { container } => logs::logs(&store, &container),
         Command::Rm { ids } => rm::rm(&store, &ids),
+        #[cfg(feature = "stage2")]
+        Command::Exec { container, command } => exec::exec(&store, &container, &command),
+        #[cfg(feature = "stage2")]
+        Command::Stop { grace, containers } => stop::stop(&store, &containers, grace),
     }
 }

@@ -8,7 +8,6 @@ use std::convert::Infallible;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::sys::signal::{signal, SigHandler, Signal};
-use nix::unistd::{getppid, Pid};
 
 use super::exec;
 use super::handshake::ChildSide;
@@ -25,9 +24,6 @@ pub struct ChildPlan<'a> {
     pub stderr: &'a OwnedFd,
     /// Descriptors that belong to the parent and must be closed here.
     pub parents_fds: Vec<RawFd>,
-    /// The parent's pid, to notice if it died before we asked the kernel
-    /// to tell us.
-    pub parent: Pid,
 }
 
 /// The child's whole life. Never returns: ends in `execve` or `_exit`.
@@ -45,7 +41,7 @@ pub fn run(plan: &mut ChildPlan) -> ! {
 }
 
 fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
-    die_with_parent(plan.parent)?;
+    die_with_parent()?;
     for fd in &plan.parents_fds {
         // The parent's ends of the pipes: keeping them open here would
         // stop the parent from ever seeing end-of-file on them.
@@ -58,18 +54,21 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     plan.handshake.wait_for_go()?;
     connect_output(plan)?;
 
+    #[cfg(feature = "stage2")]
+    crate::chapters::namespaces::set_hostname(&plan.config.hostname)
+        .map_err(|e| Failure::new(START_FAILED, format!("{e:#}")))?;
+
     let env = environment(plan.config);
     enter_root(plan.config)?;
     Err(exec::execute(&plan.config.argv, &env))
 }
 
 /// Ask the kernel to SIGKILL us when bocker dies, so that a container never
-/// outlives the process that watches it. prctl(PR_SET_PDEATHSIG) only acts
-/// on deaths after the call, hence the check that the parent is still ours.
-fn die_with_parent(parent: Pid) -> Result<(), Failure> {
-    let result = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-    if result != 0 || getppid() != parent {
-        return Err(Failure::new(START_FAILED, "bocker went away before the start"));
+/// outlives the process that watches it. If bocker died even before this
+/// call, `wait_for_go` notices: the `go` pipe then reads end-of-file.
+pub fn die_with_parent() -> Result<(), Failure> {
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
+        return Err(setup_error(nix::errno::Errno::last()));
     }
     Ok(())
 }
@@ -87,7 +86,7 @@ fn connect_output(plan: &ChildPlan) -> Result<(), Failure> {
 }
 
 /// The variables the command will see.
-fn environment(config: &ContainerConfig) -> Vec<(String, String)> {
+pub fn environment(config: &ContainerConfig) -> Vec<(String, String)> {
     #[cfg(feature = "stage1")]
     let mut env = crate::chapters::chroot::container_env(&config.hostname);
     // Before chapter 1 the command runs on the host, with bocker's variables.
@@ -103,7 +102,22 @@ fn environment(config: &ContainerConfig) -> Vec<(String, String)> {
 
 /// Move into the container's files.
 fn enter_root(config: &ContainerConfig) -> Result<(), Failure> {
-    #[cfg(feature = "stage1")]
+    // From chapter 3: a private mount tree, pivot_root, then the kernel's
+    // filesystems, mounted inside the container's own namespaces.
+    #[cfg(feature = "stage3")]
+    {
+        use crate::chapters::mounts;
+        mounts::make_mounts_private()
+            .and_then(|()| mounts::switch_root(&config.rootfs))
+            .and_then(|()| mounts::mount_pseudo_filesystems())
+            .and_then(|()| mounts::create_dev())
+            .map_err(|e| {
+                Failure::new(START_FAILED, format!("cannot set up the container's mounts: {e:#}"))
+            })?;
+    }
+
+    // Chapters 1 and 2: chroot is all we have.
+    #[cfg(all(feature = "stage1", not(feature = "stage3")))]
     crate::chapters::chroot::enter_root(&config.rootfs).map_err(|e| {
         Failure::new(START_FAILED, format!("cannot enter the container's root: {e:#}"))
     })?;
@@ -117,6 +131,6 @@ fn enter_root(config: &ContainerConfig) -> Result<(), Failure> {
     Ok(())
 }
 
-fn setup_error(err: nix::errno::Errno) -> Failure {
+pub fn setup_error(err: nix::errno::Errno) -> Failure {
     Failure::new(START_FAILED, format!("container set-up failed: {}", err.desc()))
 }

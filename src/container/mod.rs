@@ -24,6 +24,8 @@
 
 pub mod child;
 pub mod command;
+#[cfg(feature = "stage2")]
+pub mod enter;
 pub mod exec;
 pub mod handshake;
 pub mod relay;
@@ -42,4 +44,7 @@ pub struct ContainerConfig {
     pub hostname: String,
     /// Variables given with `-e KEY=VALUE`.
     pub extra_env: Vec<(String, String)>,
+    /// A network namespace of its own (from chapter 2), or the host's
+    /// (`--net host`).
+    pub new_network: bool,
 }

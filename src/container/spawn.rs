@@ -5,7 +5,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
-use nix::unistd::{getpid, pipe2, Pid};
+use nix::unistd::{pipe2, Pid};
 
 use super::child::{self, ChildPlan};
 use super::handshake;
@@ -36,7 +36,6 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
             .into_iter()
             .chain(parent_side.raw_fds())
             .collect(),
-        parent: getpid(),
     };
     let pid = create_process(&mut plan)?;
 
@@ -65,6 +64,7 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
 ///
 /// Before chapter 2 this is a plain fork(2): the child is a copy of bocker
 /// that shares the host's view of everything.
+#[cfg(not(feature = "stage2"))]
 fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
     use nix::unistd::{fork, ForkResult};
     // Safe here: bocker has a single thread, so the copy cannot inherit a
@@ -73,4 +73,12 @@ fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
         ForkResult::Child => child::run(plan),
         ForkResult::Parent { child } => Ok(child),
     }
+}
+
+/// From chapter 2 on, clone(2) creates the child inside new namespaces.
+#[cfg(feature = "stage2")]
+fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
+    use crate::chapters::namespaces;
+    let flags = namespaces::clone_flags(plan.config.new_network);
+    namespaces::start_child(&mut || child::run(plan), flags)
 }

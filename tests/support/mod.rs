@@ -153,6 +153,59 @@ impl TestEnv {
     }
 }
 
+impl Drop for TestEnv {
+    /// A failed test may leave a detached container running: kill it, so
+    /// that one failure does not leave processes behind. (The temporary
+    /// directory is removed after this, by TempDir's own Drop.)
+    fn drop(&mut self) {
+        for id in self.container_ids() {
+            let record = self.root().join("containers").join(&id).join("container.json");
+            let Ok(text) = fs::read_to_string(record) else { continue };
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+            if json["status"] == "running" {
+                if let Some(pid) = json["pid"].as_i64() {
+                    let pid = nix::unistd::Pid::from_raw(pid as i32);
+                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        }
+    }
+}
+
+/// The pid (as the host sees it) of a running container's first process.
+pub fn container_pid(env: &TestEnv, id: &str) -> i32 {
+    let record = env.root().join("containers").join(id).join("container.json");
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(record).unwrap()).unwrap();
+    json["pid"].as_i64().unwrap_or_else(|| panic!("container {id} has no pid: {json}")) as i32
+}
+
+/// Compile chapters/01-chroot/escape.rs into a static program (once per
+/// test binary) and return its path.
+pub fn escape_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("chapters/01-chroot/escape.rs");
+            let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("escape");
+            // rustc sits next to cargo (both are rustup's proxies).
+            let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
+            let out = Command::new(rustc)
+                .args(["-O", "-C", "target-feature=+crt-static", "-o"])
+                .arg(&output)
+                .arg(&source)
+                .output()
+                .expect("cannot run rustc");
+            assert!(
+                out.status.success(),
+                "building the static escape program failed (is libc6-dev installed?):\n{}",
+                text(&out.stderr)
+            );
+            output
+        })
+        .clone()
+}
+
 fn list_dir(path: &str) -> Vec<String> {
     fs::read_dir(path)
         .map(|entries| {

@@ -1,0 +1,51 @@
+//! Chapter 2 — namespaces: the container gets its own hostname, process
+//! numbers, System V IPC, mount table and network.
+//!
+//! Your exercise. Read `chapters/02-namespaces/README.md` (or the chapter
+//! in the book), fill in the four functions, then run:
+//!
+//! ```text
+//! cargo test --features stage2
+//! ```
+
+use anyhow::Result;
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+
+/// Stack for the cloned child. clone(2) without CLONE_VM gives the child a
+/// copy of our memory, so this buffer is only the child's from then on.
+/// Untouched pages cost nothing, so be generous.
+#[allow(dead_code)]
+const CHILD_STACK_SIZE: usize = 1024 * 1024;
+
+// ANCHOR: clone_flags
+/// The namespaces a new container gets. `new_network` is false for
+/// `--net host`, which shares the host's network namespace.
+pub fn clone_flags(new_network: bool) -> CloneFlags {
+    todo!("chapter 2: return the CLONE_NEW* flags for UTS, PID, mount and IPC, plus NET when new_network is {new_network} — see chapters/02-namespaces/README.md, section 'Which namespaces'")
+}
+// ANCHOR_END: clone_flags
+
+// ANCHOR: start_child
+/// Start `child` in a new process, inside new namespaces `flags`.
+/// Returns the child's pid as the host sees it.
+pub fn start_child(child: &mut dyn FnMut() -> isize, flags: CloneFlags) -> Result<Pid> {
+    todo!("chapter 2: clone(2) a child that runs `child` on its own stack, with {flags:?} and SIGCHLD — see chapters/02-namespaces/README.md, section 'clone'")
+}
+// ANCHOR_END: start_child
+
+// ANCHOR: set_hostname
+/// Give the container its hostname. Called in the child, which is alone in
+/// its new UTS namespace, so the host's hostname does not change.
+pub fn set_hostname(hostname: &str) -> Result<()> {
+    todo!("chapter 2: set the hostname to {hostname:?} with sethostname(2) — see chapters/02-namespaces/README.md, section 'A hostname of its own'")
+}
+// ANCHOR_END: set_hostname
+
+// ANCHOR: join_namespaces
+/// Move the calling process into the namespaces of process `pid`, for
+/// `bocker exec`.
+pub fn join_namespaces(pid: Pid) -> Result<()> {
+    todo!("chapter 2: open /proc/{pid}/ns/{{ipc,uts,net,pid,mnt}} and setns(2) into each — see chapters/02-namespaces/README.md, section 'Joining: setns'")
+}
+// ANCHOR_END: join_namespaces

@@ -1,0 +1,124 @@
+//! Chapter 3 — mounts and /proc. Run with `cargo test --features stage3`.
+//!
+//! Every test here starts a container, so every one of them fails until
+//! `chapters/03-mounts/mounts.rs` is done.
+#![cfg(feature = "stage3")]
+
+mod support;
+
+use support::{describe, escape_binary, text, TestEnv};
+
+const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/03-mounts/mounts.rs.";
+
+fn run_ok(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    let out = env.run_bocker(&all);
+    assert!(out.status.success(), "`bocker run {}` failed.\n{HINT}\n{}", args.join(" "), describe(&out));
+    text(&out.stdout)
+}
+
+#[test]
+fn ps_lists_only_the_containers_processes() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &[&image, "ps", "-o", "pid,comm"]);
+    let rows: Vec<String> = out.lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(rows, ["1 ps"], "`ps` should see only itself, as pid 1: is a new proc mounted on /proc?\n{out}");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn proc_self_stat_shows_the_containers_pid() {
+    // Bocker's own test: under a shell, `cat /proc/self/stat` is pid 3.
+    // Here the shell is pid 1, the first /bin/true pid 2, cat pid 3.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &[&image, "/bin/true; cat /proc/self/stat; /bin/true"]);
+    assert!(out.starts_with("3 (cat) "), "/proc/self/stat should start with `3 (cat)`, got {out:?}: does /proc show the container's PID namespace?");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_containers_mount_table_is_its_own() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let mounts = run_ok(&env, &[&image, "cat", "/proc/mounts"]);
+    let mut points: Vec<&str> = mounts.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
+    points.sort();
+    assert_eq!(
+        points,
+        ["/", "/dev", "/dev/pts", "/dev/shm", "/proc", "/sys", "/tmp"],
+        "the container's mounts:\n{mounts}\nHost mounts inside mean the old root was not detached after pivot_root."
+    );
+    let host_path = env.root().to_string_lossy().into_owned();
+    assert!(!mounts.contains(&host_path), "/proc/mounts names a host path ({host_path}):\n{mounts}");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_hosts_mount_table_is_unchanged() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    run_ok(&env, &["--name", "mounter", &image, "ls /proc /dev /sys /tmp > /dev/null"]);
+    let after_run = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert_eq!(before, after_run, "the host's mount table changed during a run: were mounts made before making / private?");
+    let rm = env.run_bocker(&["rm", "mounter"]);
+    assert!(rm.status.success(), "{}", describe(&rm));
+    let after_rm = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert_eq!(before, after_rm, "the host's mount table changed after rm");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn dev_has_working_device_nodes() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let script = "echo gone > /dev/null && cat < /dev/null && head -c 5 /dev/zero | wc -c \
+                  && head -c 4 /dev/urandom | wc -c && ls /dev/pts /dev/shm > /dev/null && echo ok";
+    let out = run_ok(&env, &[&image, script]);
+    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["5", "4", "ok"], "the device nodes in /dev do not work");
+    let listing = run_ok(&env, &[&image, "ls", "-l", "/dev/null"]);
+    assert!(listing.starts_with("crw-rw-rw-") && listing.contains("1,   3"), "/dev/null should be character device 1,3 with mode 666: {listing}");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_chroot_escape_no_longer_works() {
+    let env = TestEnv::new();
+    let rootfs = env.busybox_rootfs();
+    std::fs::copy(escape_binary(), rootfs.join("bin/escape")).unwrap();
+    let image = env.busybox_image();
+    let marker = env.scratch().join("host-marker");
+    std::fs::write(&marker, "host secret\n").unwrap();
+    let out = env.run_bocker(&["run", &image, "/bin/escape", marker.to_str().unwrap()]);
+    let said = text(&out.stdout);
+    assert!(!said.contains("host secret"), "the chroot escape reached the host's files: did switch_root pivot_root and detach the old root?\n{}", describe(&out));
+    assert!(said.contains("still inside"), "the escape program should have run and stayed inside.\n{HINT}\n{}", describe(&out));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn sys_is_read_only() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_bocker(&["run", &image, "mkdir /sys/bocker-was-here"]);
+    assert_ne!(out.status.code(), Some(0), "the container could write to /sys\n{}", describe(&out));
+    assert!(text(&out.stderr).contains("Read-only file system"), "mkdir in /sys should fail with `Read-only file system`.\n{HINT}\n{}", describe(&out));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn exec_enters_the_same_root_and_proc() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = run_ok(&env, &["-d", "--name", "box", &image, "sleep", "1000"]).trim().to_string();
+    let cmdline = env.run_bocker(&["exec", "box", "cat", "/proc/1/cmdline"]);
+    assert_eq!(text(&cmdline.stdout), "sleep\u{0}1000\u{0}", "exec should see the container's /proc, where pid 1 is sleep\n{}", describe(&cmdline));
+    let mounts = env.run_bocker(&["exec", "box", "cat", "/proc/mounts"]);
+    assert_eq!(text(&mounts.stdout).lines().count(), 7, "exec should see the container's 7 mounts\n{}", describe(&mounts));
+    let stop = env.run_bocker(&["stop", "-t", "0", &id]);
+    assert!(stop.status.success(), "{}", describe(&stop));
+    env.assert_no_leaks();
+}
