@@ -158,16 +158,22 @@ impl Drop for TestEnv {
     /// that one failure does not leave processes behind. (The temporary
     /// directory is removed after this, by TempDir's own Drop.)
     fn drop(&mut self) {
+        let running = |id: &str| -> Option<i64> {
+            let record = self.root().join("containers").join(id).join("container.json");
+            let json: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(record).ok()?).ok()?;
+            (json["status"] == "running").then(|| json["pid"].as_i64()).flatten()
+        };
         for id in self.container_ids() {
-            let record = self.root().join("containers").join(&id).join("container.json");
-            let Ok(text) = fs::read_to_string(record) else { continue };
-            let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-            if json["status"] == "running" {
-                if let Some(pid) = json["pid"].as_i64() {
-                    let pid = nix::unistd::Pid::from_raw(pid as i32);
-                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                    std::thread::sleep(std::time::Duration::from_millis(100));
+            let Some(pid) = running(&id) else { continue };
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            // Let its monitor record the exit before the directory goes.
+            for _ in 0..60 {
+                if running(&id).is_none() {
+                    break;
                 }
+                std::thread::sleep(std::time::Duration::from_millis(50));
             }
         }
     }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what bocker's course needs on a fresh Debian or Ubuntu machine.
+# Idempotent: installs only what is missing. Run as root.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: run me as root (sudo $0)" >&2
+    exit 1
+fi
+
+# busybox-static: the image the tests and the demo run.
+# util-linux: unshare, nsenter, ipcmk/ipcs (tests look from the host).
+# iproute2: `ip`, used by tests to look at links from the host.
+# libc6-dev, gcc: static linking of the chroot-escape demo program.
+# sudo: the cargo runner re-runs tests through it for non-root students.
+packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "install-deps: Rust is missing: install it with rustup (https://rustup.rs), then run me again" >&2
+    exit 1
+fi
+
+# mdbook, to build the book (only when asked: the demo does not need it).
+if [ "${1:-}" = "--with-book" ] && ! command -v mdbook >/dev/null 2>&1; then
+    echo "install-deps: installing mdbook 0.5.4 (cargo install, a few minutes)"
+    cargo install mdbook --version 0.5.4 --locked --quiet
+fi
+echo "install-deps: ok"
