@@ -8,16 +8,17 @@
 //! bocker: container failed to start: unfinished exercise at chapters/01-chroot/chroot.rs:27:5: ...
 //! ```
 //!
-//! Inside the container's child process the panic cannot be printed (its
-//! stderr already belongs to the container), so the hook keeps the line and
-//! the child sends it to the parent, which prints it.
+//! Code that runs a step through [`catch_panic`] gets the line back as an
+//! error instead: the container's child process, whose stderr belongs to
+//! the container, sends it to the parent; `run` records the failed start
+//! before it prints the line.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-static IN_CONTAINER_CHILD: AtomicBool = AtomicBool::new(false);
+static CAPTURING: AtomicBool = AtomicBool::new(false);
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
 /// Replace Rust's default panic message by a one-line report.
@@ -33,7 +34,7 @@ pub fn install_panic_hook() {
         } else {
             format!("internal error at {location}: {message}")
         };
-        if IN_CONTAINER_CHILD.load(Ordering::SeqCst) {
+        if CAPTURING.load(Ordering::SeqCst) {
             if let Ok(mut slot) = LAST_PANIC.lock() {
                 *slot = Some(line);
             }
@@ -43,14 +44,12 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Called first thing in the container's child process.
-pub fn mark_container_child() {
-    IN_CONTAINER_CHILD.store(true, Ordering::SeqCst);
-}
-
 /// Run `step`, turning a panic into an `Err` with the hook's one-line report.
 pub fn catch_panic<T>(step: impl FnOnce() -> T) -> Result<T, String> {
-    panic::catch_unwind(AssertUnwindSafe(step)).map_err(|payload| {
+    let was_capturing = CAPTURING.swap(true, Ordering::SeqCst);
+    let result = panic::catch_unwind(AssertUnwindSafe(step));
+    CAPTURING.store(was_capturing, Ordering::SeqCst);
+    result.map_err(|payload| {
         LAST_PANIC
             .lock()
             .ok()

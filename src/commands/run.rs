@@ -19,7 +19,8 @@ use anyhow::{bail, Context, Result};
 use crate::cli::RunArgs;
 use crate::container::{command, relay, spawn, ContainerConfig};
 use crate::copy::copy_tree;
-use crate::errors::Failure;
+use crate::errors::{Failure, START_FAILED};
+use crate::exercise;
 use crate::ids;
 use crate::logs::LogWriter;
 use crate::records::{self, ContainerRecord, Status};
@@ -93,7 +94,11 @@ fn start(
     config: &ContainerConfig,
     remove_after: bool,
 ) -> Result<spawn::Started> {
-    match spawn::start(config) {
+    // A chapter's unfinished todo!() in the parent becomes an error here,
+    // so the record still says how the start ended.
+    let outcome = exercise::catch_panic(|| spawn::start(config))
+        .unwrap_or_else(|report| Err(Failure::new(START_FAILED, report).into()));
+    match outcome {
         Ok(started) => {
             record.status = Status::Running;
             record.pid = Some(started.pid.as_raw());

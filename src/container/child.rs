@@ -28,7 +28,6 @@ pub struct ChildPlan<'a> {
 
 /// The child's whole life. Never returns: ends in `execve` or `_exit`.
 pub fn run(plan: &mut ChildPlan) -> ! {
-    exercise::mark_container_child();
     let failure = match exercise::catch_panic(|| become_container(plan)) {
         Ok(Err(failure)) => failure,
         Ok(Ok(never)) => match never {},
