@@ -16,7 +16,10 @@ pub mod chroot;
 
 /// Chapter 2: new namespaces with `clone(2)`, joining them with `setns(2)`.
 #[cfg(feature = "stage2")]
-#[cfg_attr(not(feature = "solved2"), path = "../chapters/02-namespaces/namespaces.rs")]
+#[cfg_attr(
+    not(feature = "solved2"),
+    path = "../chapters/02-namespaces/namespaces.rs"
+)]
 #[cfg_attr(feature = "solved2", path = "../solutions/02-namespaces/namespaces.rs")]
 pub mod namespaces;
 

@@ -64,7 +64,12 @@ pub enum Command {
     #[cfg(feature = "stage2")]
     Stop {
         /// Seconds to wait after SIGTERM before sending SIGKILL
-        #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECONDS")]
+        #[arg(
+            short = 't',
+            long = "time",
+            default_value_t = 10,
+            value_name = "SECONDS"
+        )]
         grace: u64,
         /// Container ids or names
         #[arg(required = true, value_name = "CONTAINER")]
@@ -137,6 +142,8 @@ fn parse_net_mode(text: &str) -> Result<NetMode, String> {
     match text {
         "none" => Ok(NetMode::None),
         "host" => Ok(NetMode::Host),
-        other => Err(format!("unknown network mode '{other}' (expected none or host)")),
+        other => Err(format!(
+            "unknown network mode '{other}' (expected none or host)"
+        )),
     }
 }

@@ -13,9 +13,9 @@ use std::os::unix::fs::{lchown, symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use nix::fcntl::AT_FDCWD;
 use nix::sys::stat::{mknod, utimensat, Mode, SFlag, UtimensatFlags};
 use nix::sys::time::TimeSpec;
-use nix::fcntl::AT_FDCWD;
 
 /// Copy the tree at `from` to `to`, which must not exist yet.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
@@ -89,7 +89,13 @@ fn copy_owner_mode_and_times(to: &Path, meta: &fs::Metadata) -> Result<()> {
     }
     let accessed = TimeSpec::new(meta.atime(), meta.atime_nsec());
     let modified = TimeSpec::new(meta.mtime(), meta.mtime_nsec());
-    utimensat(AT_FDCWD, to, &accessed, &modified, UtimensatFlags::NoFollowSymlink)
-        .with_context(|| format!("cannot set the times of {}", to.display()))?;
+    utimensat(
+        AT_FDCWD,
+        to,
+        &accessed,
+        &modified,
+        UtimensatFlags::NoFollowSymlink,
+    )
+    .with_context(|| format!("cannot set the times of {}", to.display()))?;
     Ok(())
 }

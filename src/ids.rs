@@ -22,7 +22,6 @@ pub fn new_id(prefix: &str) -> Result<String> {
 
 /// Is `text` an id with `prefix` (and not, say, a path)?
 pub fn looks_like(prefix: &str, text: &str) -> bool {
-    text.strip_prefix(prefix).is_some_and(|rest| {
-        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
-    })
+    text.strip_prefix(prefix)
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }

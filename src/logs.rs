@@ -55,7 +55,9 @@ impl LogWriter {
         };
         let mut text = serde_json::to_vec(&line)?;
         text.push(b'\n');
-        self.file.write_all(&text).context("cannot write to the container log")
+        self.file
+            .write_all(&text)
+            .context("cannot write to the container log")
     }
 }
 

@@ -63,8 +63,7 @@ pub struct ContainerRecord {
 pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_vec_pretty(value)?;
-    let mut file =
-        File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut file = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     file.write_all(&text)?;
     file.write_all(b"\n")?;
     file.sync_all()?;
@@ -75,7 +74,8 @@ pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 /// Read a JSON record.
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("{} is not a valid record", path.display()))
+    serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a valid record", path.display()))
 }
 
 /// Nanoseconds since the Unix epoch, now.

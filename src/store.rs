@@ -45,14 +45,21 @@ pub struct ContainerPaths {
 impl Store {
     /// Open (and if needed create) the state directory.
     pub fn open(root: &Path) -> Result<Store> {
-        for dir in [root.to_path_buf(), root.join("images"), root.join("containers")] {
+        for dir in [
+            root.to_path_buf(),
+            root.join("images"),
+            root.join("containers"),
+        ] {
             // 0700: images and containers may hold secrets; only root looks in.
-            match fs::DirBuilder::new().mode(0o700).recursive(true).create(&dir) {
+            match fs::DirBuilder::new()
+                .mode(0o700)
+                .recursive(true)
+                .create(&dir)
+            {
                 Ok(()) => {}
                 Err(e) => {
-                    return Err(e).with_context(|| {
-                        format!("cannot use state directory {}", dir.display())
-                    })
+                    return Err(e)
+                        .with_context(|| format!("cannot use state directory {}", dir.display()))
                 }
             }
         }
@@ -168,9 +175,7 @@ impl Store {
         self.containers()?
             .into_iter()
             .find(|c| c.id == wanted || c.name.as_deref() == Some(wanted))
-            .ok_or_else(|| {
-                Failure::new(1, format!("No container named '{wanted}' exists")).into()
-            })
+            .ok_or_else(|| Failure::new(1, format!("No container named '{wanted}' exists")).into())
     }
 
     pub fn save_container(&self, record: &ContainerRecord) -> Result<()> {

@@ -29,11 +29,17 @@ fn run_help_lists_this_stages_flags() {
 fn init_creates_an_image_listed_by_images() {
     let env = TestEnv::new();
     let id = env.busybox_image();
-    assert!(id.starts_with("img_"), "image id {id:?} should start with img_");
+    assert!(
+        id.starts_with("img_"),
+        "image id {id:?} should start with img_"
+    );
     let out = env.run_bocker(&["images"]);
     assert!(out.status.success(), "{}", describe(&out));
     let listing = text(&out.stdout);
-    assert!(listing.contains(&id), "`images` does not list {id}:\n{listing}");
+    assert!(
+        listing.contains(&id),
+        "`images` does not list {id}:\n{listing}"
+    );
     redacted(&env).bind(|| insta::assert_snapshot!("images_table", listing));
 }
 
@@ -43,10 +49,21 @@ fn init_copies_modes_links_and_devices() {
     let rootfs = env.busybox_rootfs();
     // A setuid file, a hard link, a fifo and a device node: all must survive.
     std::fs::write(rootfs.join("bin/suid"), "x").unwrap();
-    Command::new("chmod").args(["4755"]).arg(rootfs.join("bin/suid")).status().unwrap();
+    Command::new("chmod")
+        .args(["4755"])
+        .arg(rootfs.join("bin/suid"))
+        .status()
+        .unwrap();
     std::fs::hard_link(rootfs.join("bin/suid"), rootfs.join("bin/suid-link")).unwrap();
-    Command::new("mknod").arg(rootfs.join("dev/null")).args(["c", "1", "3"]).status().unwrap();
-    Command::new("mkfifo").arg(rootfs.join("tmp/fifo")).status().unwrap();
+    Command::new("mknod")
+        .arg(rootfs.join("dev/null"))
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    Command::new("mkfifo")
+        .arg(rootfs.join("tmp/fifo"))
+        .status()
+        .unwrap();
     let id = env.busybox_image();
 
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -57,10 +74,20 @@ fn init_copies_modes_links_and_devices() {
     assert_eq!(suid.ino(), link.ino(), "a hard link became two files");
     let null = std::fs::metadata(copy.join("dev/null")).unwrap();
     assert!(null.file_type().is_char_device() && null.rdev() == nix::sys::stat::makedev(1, 3));
-    assert!(std::fs::metadata(copy.join("tmp/fifo")).unwrap().file_type().is_fifo());
+    assert!(std::fs::metadata(copy.join("tmp/fifo"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
     let sh = std::fs::read_link(copy.join("bin/sh")).unwrap();
-    assert_eq!(sh.to_str(), Some("../bin/busybox"), "symlinks must be copied as links");
-    assert_eq!(std::fs::metadata(copy.join("tmp")).unwrap().mode() & 0o7777, 0o1777);
+    assert_eq!(
+        sh.to_str(),
+        Some("../bin/busybox"),
+        "symlinks must be copied as links"
+    );
+    assert_eq!(
+        std::fs::metadata(copy.join("tmp")).unwrap().mode() & 0o7777,
+        0o1777
+    );
 }
 
 #[test]
@@ -85,7 +112,10 @@ fn run_with_an_unknown_image_fails_with_one_line() {
     let out = env.run_bocker(&["run", "img_000000000000", "true"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     insta::assert_snapshot!("run_unknown_image", text(&out.stderr));
-    assert!(env.container_ids().is_empty(), "a failed run left a container behind");
+    assert!(
+        env.container_ids().is_empty(),
+        "a failed run left a container behind"
+    );
 }
 
 #[test]
@@ -109,8 +139,14 @@ fn rm_removes_an_image() {
     assert!(out.status.success(), "{}", describe(&out));
     assert_eq!(text(&out.stdout), format!("Removed: {id}\n"));
     let listing = text(&env.run_bocker(&["images"]).stdout);
-    assert!(!listing.contains(&id), "{id} is still listed after rm:\n{listing}");
-    assert!(!env.root().join("images").join(&id).exists(), "the image's files remain");
+    assert!(
+        !listing.contains(&id),
+        "{id} is still listed after rm:\n{listing}"
+    );
+    assert!(
+        !env.root().join("images").join(&id).exists(),
+        "the image's files remain"
+    );
 }
 
 #[test]
@@ -118,8 +154,17 @@ fn bad_command_lines_get_usage_errors_not_panics() {
     let env = TestEnv::new();
     for args in [&["run"][..], &["run", "img_x"], &["frobnicate"], &["rm"]] {
         let out = env.run_bocker(args);
-        assert_eq!(out.status.code(), Some(2), "bocker {args:?}: {}", describe(&out));
-        assert!(!text(&out.stderr).contains("panicked"), "{}", describe(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "bocker {args:?}: {}",
+            describe(&out)
+        );
+        assert!(
+            !text(&out.stderr).contains("panicked"),
+            "{}",
+            describe(&out)
+        );
     }
     let out = env.run_bocker(&["run", "-e", "NOEQUALS", "img_000000000000", "true"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -130,11 +175,20 @@ fn an_unusable_state_root_is_one_clear_line() {
     let env = TestEnv::new();
     let file = env.scratch().join("a-file");
     std::fs::write(&file, "").unwrap();
-    let out = env.bocker().arg("--root").arg(file.join("sub")).arg("images").output().unwrap();
+    let out = env
+        .bocker()
+        .arg("--root")
+        .arg(file.join("sub"))
+        .arg("images")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "expected one line, got:\n{err}");
-    assert!(err.starts_with("bocker: cannot use state directory"), "{err}");
+    assert!(
+        err.starts_with("bocker: cannot use state directory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -145,11 +199,19 @@ fn a_closed_pipe_on_stdout_is_not_a_panic() {
     // `true` exits at once, so bocker writes its table into a closed pipe.
     let out = Command::new("sh")
         .arg("-c")
-        .arg(format!("'{}' images | true; '{}' ps | true", bin.display(), bin.display()))
+        .arg(format!(
+            "'{}' images | true; '{}' ps | true",
+            bin.display(),
+            bin.display()
+        ))
         .env("BOCKER_ROOT", env.root())
         .output()
         .unwrap();
-    assert_eq!(text(&out.stderr), "", "bocker complained about a closed pipe");
+    assert_eq!(
+        text(&out.stderr),
+        "",
+        "bocker complained about a closed pipe"
+    );
 }
 
 #[test]
@@ -161,6 +223,9 @@ fn leftovers_of_a_killed_init_are_swept() {
     std::fs::create_dir_all(staging.join("rootfs")).unwrap();
     let out = env.run_bocker(&["images"]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(!text(&out.stdout).contains("0123456789ab"), "a half-built image is listed");
+    assert!(
+        !text(&out.stdout).contains("0123456789ab"),
+        "a half-built image is listed"
+    );
     assert!(!staging.exists(), "the half-built image was not swept away");
 }

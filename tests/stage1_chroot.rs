@@ -29,8 +29,18 @@ fn stdout_and_stderr_arrive_exactly_and_apart() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = run_ok(&env, &image, &["echo to-stdout; echo to-stderr >&2"]);
-    assert_eq!(text(&out.stdout), "to-stdout\n", "stdout of the container\n{HINT}\n{}", describe(&out));
-    assert_eq!(text(&out.stderr), "to-stderr\n", "stderr of the container\n{}", describe(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "to-stdout\n",
+        "stdout of the container\n{HINT}\n{}",
+        describe(&out)
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "to-stderr\n",
+        "stderr of the container\n{}",
+        describe(&out)
+    );
     env.assert_no_leaks();
 }
 
@@ -38,7 +48,11 @@ fn stdout_and_stderr_arrive_exactly_and_apart() {
 fn wait_for_pid(env: &TestEnv) -> i32 {
     for _ in 0..200 {
         for id in env.container_ids() {
-            let record = env.root().join("containers").join(&id).join("container.json");
+            let record = env
+                .root()
+                .join("containers")
+                .join(&id)
+                .join("container.json");
             let text = std::fs::read_to_string(record).unwrap_or_default();
             let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             if let (Some("running"), Some(pid)) = (json["status"].as_str(), json["pid"].as_i64()) {
@@ -55,7 +69,12 @@ fn exit_codes_pass_through() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_bocker(&["run", &image, "exit 3"]);
-    assert_eq!(out.status.code(), Some(3), "`exit 3` in the container\n{HINT}\n{}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "`exit 3` in the container\n{HINT}\n{}",
+        describe(&out)
+    );
 
     // Killed by SIGKILL (9) from the host: like a shell, report 128 + 9.
     let running = env
@@ -66,9 +85,18 @@ fn exit_codes_pass_through() {
         .spawn()
         .unwrap();
     let pid = wait_for_pid(&env);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let out = running.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(137), "a container killed by signal 9\n{HINT}\n{}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "a container killed by signal 9\n{HINT}\n{}",
+        describe(&out)
+    );
     env.assert_no_leaks();
 }
 
@@ -88,7 +116,11 @@ fn the_root_is_the_images_root() {
         "`ls /` inside the container should list the image's root, not the host's.\nDid enter_root call chroot?"
     );
     let pwd = run_ok(&env, &image, &["pwd"]);
-    assert_eq!(text(&pwd.stdout), "/\n", "the command should start in `/`: did enter_root chdir(\"/\") after chroot?");
+    assert_eq!(
+        text(&pwd.stdout),
+        "/\n",
+        "the command should start in `/`: did enter_root chdir(\"/\") after chroot?"
+    );
     env.assert_no_leaks();
 }
 
@@ -99,7 +131,11 @@ fn host_files_outside_the_rootfs_are_invisible() {
     let marker = env.scratch().join("host-secret");
     std::fs::write(&marker, "the host's secret\n").unwrap();
     let marker = marker.to_str().unwrap();
-    let out = run_ok(&env, &image, &[&format!("cat {marker} 2>/dev/null || echo invisible")]);
+    let out = run_ok(
+        &env,
+        &image,
+        &[&format!("cat {marker} 2>/dev/null || echo invisible")],
+    );
     assert_eq!(
         text(&out.stdout),
         "invisible\n",
@@ -127,7 +163,11 @@ fn two_containers_of_one_image_do_not_share_writes() {
     let image = env.busybox_image();
     run_ok(&env, &image, &["echo first > /tmp/note"]);
     let out = run_ok(&env, &image, &["ls /tmp"]);
-    assert_eq!(text(&out.stdout), "", "the second container sees the first one's /tmp/note");
+    assert_eq!(
+        text(&out.stdout),
+        "",
+        "the second container sees the first one's /tmp/note"
+    );
     assert!(
         !env.busybox_rootfs().join("tmp/note").exists(),
         "the container wrote into the directory the image came from"
@@ -147,15 +187,28 @@ fn the_environment_is_the_containers_not_the_hosts() {
         .unwrap();
     assert!(out.status.success(), "{HINT}\n{}", describe(&out));
     let vars = text(&out.stdout);
-    assert!(!vars.contains("HOST_ONLY_SECRET"), "a host variable leaked into the container:\n{vars}");
     assert!(
-        vars.lines().any(|l| l == "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        !vars.contains("HOST_ONLY_SECRET"),
+        "a host variable leaked into the container:\n{vars}"
+    );
+    assert!(
+        vars.lines()
+            .any(|l| l == "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
         "PATH should be the container's default:\n{vars}"
     );
-    assert!(vars.lines().any(|l| l == "HOME=/root"), "HOME should be /root:\n{vars}");
-    assert!(vars.lines().any(|l| l == "GREETING=hello"), "-e GREETING=hello is missing:\n{vars}");
+    assert!(
+        vars.lines().any(|l| l == "HOME=/root"),
+        "HOME should be /root:\n{vars}"
+    );
+    assert!(
+        vars.lines().any(|l| l == "GREETING=hello"),
+        "-e GREETING=hello is missing:\n{vars}"
+    );
     let id = &env.container_ids()[0];
-    assert!(vars.lines().any(|l| l == format!("HOSTNAME={id}")), "HOSTNAME should be {id}:\n{vars}");
+    assert!(
+        vars.lines().any(|l| l == format!("HOSTNAME={id}")),
+        "HOSTNAME should be {id}:\n{vars}"
+    );
     env.assert_no_leaks();
 }
 
@@ -167,7 +220,11 @@ fn bockers_session_works() {
     let image = env.busybox_image();
     let out = run_ok(&env, &image, &["cat", "/etc/hostname"]);
     let id = env.container_ids().pop().unwrap();
-    assert_eq!(text(&out.stdout), format!("{id}\n"), "/etc/hostname should hold the container id");
+    assert_eq!(
+        text(&out.stdout),
+        format!("{id}\n"),
+        "/etc/hostname should hold the container id"
+    );
 
     let failing = env.run_bocker(&["run", "--name", "failing", &image, "echo oops >&2; exit 3"]);
     assert_eq!(failing.status.code(), Some(3), "{}", describe(&failing));
@@ -177,15 +234,27 @@ fn bockers_session_works() {
 
     let logs = env.run_bocker(&["logs", "failing"]);
     assert_eq!(text(&logs.stdout), "", "logs: stdout");
-    assert_eq!(text(&logs.stderr), "oops\n", "logs: the container's stderr goes to stderr");
+    assert_eq!(
+        text(&logs.stderr),
+        "oops\n",
+        "logs: the container's stderr goes to stderr"
+    );
 
     let duplicate = env.run_bocker(&["run", "--name", "failing", &image, "true"]);
-    assert_eq!(duplicate.status.code(), Some(1), "a second container named `failing`\n{}", describe(&duplicate));
+    assert_eq!(
+        duplicate.status.code(),
+        Some(1),
+        "a second container named `failing`\n{}",
+        describe(&duplicate)
+    );
 
     let rm = env.run_bocker(&["rm", "failing", &id]);
     assert!(rm.status.success(), "{}", describe(&rm));
     assert_eq!(text(&rm.stdout).lines().count(), 2, "{}", describe(&rm));
-    assert!(env.container_ids().is_empty(), "rm left container directories behind");
+    assert!(
+        env.container_ids().is_empty(),
+        "rm left container directories behind"
+    );
     env.assert_no_leaks();
 }
 
@@ -193,7 +262,13 @@ fn bockers_session_works() {
 fn logs_keep_stdout_and_stderr_apart() {
     let env = TestEnv::new();
     let image = env.busybox_image();
-    let out = env.run_bocker(&["run", "--name", "talker", &image, "echo a; echo b >&2; echo c"]);
+    let out = env.run_bocker(&[
+        "run",
+        "--name",
+        "talker",
+        &image,
+        "echo a; echo b >&2; echo c",
+    ]);
     assert!(out.status.success(), "{HINT}\n{}", describe(&out));
     let logs = env.run_bocker(&["logs", "talker"]);
     assert_eq!(text(&logs.stdout), "a\nc\n");
@@ -208,6 +283,86 @@ fn run_rm_removes_the_container_after_exit() {
     let out = env.run_bocker(&["run", "--rm", &image, "echo bye"]);
     assert!(out.status.success(), "{HINT}\n{}", describe(&out));
     assert_eq!(text(&out.stdout), "bye\n");
-    assert!(env.container_ids().is_empty(), "--rm left the container behind");
+    assert!(
+        env.container_ids().is_empty(),
+        "--rm left the container behind"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn signals_to_bocker_reach_the_container() {
+    // SIGTERM to `bocker run` is passed on to the container, and a second
+    // one kills it (from chapter 2 the container is a pid 1, which ignores
+    // SIGTERM). Either way bocker records the exit and leaves nothing behind.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let running = env
+        .bocker()
+        .args(["run", "--name", "stubborn", &image, "sleep", "1000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_pid(&env);
+    let bocker = nix::unistd::Pid::from_raw(running.id() as i32);
+    for _ in 0..2 {
+        nix::sys::signal::kill(bocker, nix::sys::signal::Signal::SIGTERM).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = running.wait_with_output().unwrap();
+    let code = out.status.code();
+    assert!(
+        code == Some(143) || code == Some(137),
+        "bocker should end with the container's 143 (SIGTERM) or 137 (SIGKILL)\n{HINT}\n{}",
+        describe(&out)
+    );
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    let expected = format!("Exited ({})", code.unwrap());
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("stubborn") && l.contains(&expected)),
+        "ps should show {expected}:\n{ps}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
+    // SIGKILL cannot be caught: bocker dies at once. The kernel then kills
+    // the container (PR_SET_PDEATHSIG), ps notices the process is gone, and
+    // rm can remove the container.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let mut running = env
+        .bocker()
+        .args(["run", "--name", "orphan", &image, "sleep", "1000"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let container = wait_for_pid(&env);
+    running.kill().unwrap();
+    running.wait().unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        if !std::path::Path::new(&format!("/proc/{container}")).exists() {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(gone, "the container's process {container} outlived bocker: does the child ask for PR_SET_PDEATHSIG?");
+    let ps = env.run_bocker(&["ps"]);
+    assert!(ps.status.success(), "{}", describe(&ps));
+    assert!(
+        text(&ps.stdout)
+            .lines()
+            .any(|l| l.contains("orphan") && l.contains("Exited (?)")),
+        "{}",
+        describe(&ps)
+    );
+    let rm = env.run_bocker(&["rm", "orphan"]);
+    assert!(rm.status.success(), "{}", describe(&rm));
     env.assert_no_leaks();
 }

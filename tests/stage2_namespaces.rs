@@ -10,13 +10,19 @@ use std::process::Command;
 
 use support::{container_pid, describe, text, TestEnv};
 
-const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/02-namespaces/namespaces.rs.";
+const HINT: &str =
+    "If bocker printed `unfinished exercise`, finish chapters/02-namespaces/namespaces.rs.";
 
 fn run_ok(env: &TestEnv, args: &[&str]) -> String {
     let mut all = vec!["run"];
     all.extend_from_slice(args);
     let out = env.run_bocker(&all);
-    assert!(out.status.success(), "`bocker run {}` failed.\n{HINT}\n{}", args.join(" "), describe(&out));
+    assert!(
+        out.status.success(),
+        "`bocker run {}` failed.\n{HINT}\n{}",
+        args.join(" "),
+        describe(&out)
+    );
     text(&out.stdout)
 }
 
@@ -26,13 +32,20 @@ fn start_sleeper(env: &TestEnv, image: &str, extra: &[&str]) -> String {
     args.extend_from_slice(extra);
     args.extend_from_slice(&[image, "sleep", "1000"]);
     let id = run_ok(env, &args).trim().to_string();
-    assert!(id.starts_with("ps_"), "`run -d` should print the container id, printed {id:?}");
+    assert!(
+        id.starts_with("ps_"),
+        "`run -d` should print the container id, printed {id:?}"
+    );
     id
 }
 
 fn stop(env: &TestEnv, container: &str) {
     let out = env.run_bocker(&["stop", "-t", "0", container]);
-    assert!(out.status.success(), "`bocker stop` failed\n{}", describe(&out));
+    assert!(
+        out.status.success(),
+        "`bocker stop` failed\n{}",
+        describe(&out)
+    );
 }
 
 #[test]
@@ -50,12 +63,24 @@ fn the_hostname_is_the_containers_and_the_hosts_is_untouched() {
     let image = env.busybox_image();
     let host_before = nix::unistd::gethostname().unwrap();
     let named = run_ok(&env, &["--hostname", "box", &image, "hostname"]);
-    assert_eq!(named, "box\n", "--hostname box: did the child call sethostname after clone with CLONE_NEWUTS?");
+    assert_eq!(
+        named, "box\n",
+        "--hostname box: did the child call sethostname after clone with CLONE_NEWUTS?"
+    );
     let default = run_ok(&env, &[&image, "hostname"]);
-    let id = env.container_ids().into_iter().find(|id| default.trim() == id);
-    assert!(id.is_some(), "the default hostname should be the container id, was {default:?}");
+    let id = env
+        .container_ids()
+        .into_iter()
+        .find(|id| default.trim() == id);
+    assert!(
+        id.is_some(),
+        "the default hostname should be the container id, was {default:?}"
+    );
     let host_after = nix::unistd::gethostname().unwrap();
-    assert_eq!(host_before, host_after, "the host's hostname changed: was CLONE_NEWUTS missing?");
+    assert_eq!(
+        host_before, host_after,
+        "the host's hostname changed: was CLONE_NEWUTS missing?"
+    );
     env.assert_no_leaks();
 }
 
@@ -64,13 +89,20 @@ fn host_ipc_objects_are_invisible_inside() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     // A System V shared-memory segment, made on the host.
-    let made = Command::new("ipcmk").args(["-M", "4096"]).output().expect("ipcmk (util-linux) is missing");
+    let made = Command::new("ipcmk")
+        .args(["-M", "4096"])
+        .output()
+        .expect("ipcmk (util-linux) is missing");
     let shmid = text(&made.stdout)
         .rsplit(':')
         .next()
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    assert!(made.status.success() && !shmid.is_empty(), "ipcmk failed\n{}", describe(&made));
+    assert!(
+        made.status.success() && !shmid.is_empty(),
+        "ipcmk failed\n{}",
+        describe(&made)
+    );
 
     let id = start_sleeper(&env, &image, &[]);
     let pid = container_pid(&env, &id);
@@ -85,10 +117,20 @@ fn host_ipc_objects_are_invisible_inside() {
     stop(&env, &id);
 
     let listed = |out: &std::process::Output| {
-        text(&out.stdout).lines().any(|l| l.split_whitespace().nth(1) == Some(shmid.as_str()))
+        text(&out.stdout)
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(shmid.as_str()))
     };
-    assert!(listed(&host), "the segment is not even listed on the host:\n{}", describe(&host));
-    assert!(inside.status.success(), "nsenter failed\n{}", describe(&inside));
+    assert!(
+        listed(&host),
+        "the segment is not even listed on the host:\n{}",
+        describe(&host)
+    );
+    assert!(
+        inside.status.success(),
+        "nsenter failed\n{}",
+        describe(&inside)
+    );
     assert!(!listed(&inside), "the host's shared-memory segment {shmid} is visible in the container: was CLONE_NEWIPC missing?\n{}", describe(&inside));
     env.assert_no_leaks();
 }
@@ -108,7 +150,11 @@ fn a_new_network_namespace_has_only_lo() {
         names
     };
     let links = link_names(run_ok(&env, &[&image, "ip -o link"]));
-    assert_eq!(links, ["lo"], "a container should see only `lo`: was CLONE_NEWNET missing?");
+    assert_eq!(
+        links,
+        ["lo"],
+        "a container should see only `lo`: was CLONE_NEWNET missing?"
+    );
 
     let mut host_links: Vec<String> = std::fs::read_dir("/sys/class/net")
         .unwrap()
@@ -118,7 +164,10 @@ fn a_new_network_namespace_has_only_lo() {
     let shared = link_names(run_ok(&env, &["--net", "host", &image, "ip -o link"]));
     // Other tests may add or remove links meanwhile: compare the links that
     // were there both times.
-    let common = shared.iter().filter(|name| host_links.contains(name)).count();
+    let common = shared
+        .iter()
+        .filter(|name| host_links.contains(name))
+        .count();
     assert!(
         shared.len() > 1 && common * 2 > host_links.len(),
         "--net host should show the host's links {host_links:?}, saw {shared:?}: did clone_flags leave out CLONE_NEWNET for it?"
@@ -133,20 +182,38 @@ fn exec_joins_a_detached_container() {
     let id = start_sleeper(&env, &image, &["--name", "sleeper", "--hostname", "sleepy"]);
 
     let ps = text(&env.run_bocker(&["ps"]).stdout);
-    assert!(ps.lines().any(|l| l.starts_with(&id) && l.contains("Running")), "ps should show {id} Running:\n{ps}");
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&id) && l.contains("Running")),
+        "ps should show {id} Running:\n{ps}"
+    );
 
     // The first process exec starts is pid 2 of the container's PID
     // namespace (sleep is pid 1). A host pid would be much larger.
     let pid = env.run_bocker(&["exec", "sleeper", "echo $$"]);
-    assert_eq!(text(&pid.stdout), "2\n", "exec should run in the container's PID namespace: did the joiner fork after setns?\n{}", describe(&pid));
+    assert_eq!(
+        text(&pid.stdout),
+        "2\n",
+        "exec should run in the container's PID namespace: did the joiner fork after setns?\n{}",
+        describe(&pid)
+    );
     let hostname = env.run_bocker(&["exec", "sleeper", "hostname"]);
-    assert_eq!(text(&hostname.stdout), "sleepy\n", "exec should see the container's hostname\n{}", describe(&hostname));
+    assert_eq!(
+        text(&hostname.stdout),
+        "sleepy\n",
+        "exec should see the container's hostname\n{}",
+        describe(&hostname)
+    );
     let missing = env.run_bocker(&["exec", "sleeper", "no-such-program"]);
     assert_eq!(missing.status.code(), Some(127), "{}", describe(&missing));
 
     stop(&env, "sleeper");
     let ps = text(&env.run_bocker(&["ps"]).stdout);
-    assert!(ps.lines().any(|l| l.starts_with(&id) && l.contains("Exited (137)")), "after stop, ps should show Exited (137):\n{ps}");
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&id) && l.contains("Exited (137)")),
+        "after stop, ps should show Exited (137):\n{ps}"
+    );
     env.assert_no_leaks();
 }
 
@@ -157,9 +224,15 @@ fn exec_on_an_exited_or_unknown_container_fails_with_bockers_message() {
     run_ok(&env, &["--name", "done", &image, "true"]);
     let exited = env.run_bocker(&["exec", "done", "true"]);
     assert_eq!(exited.status.code(), Some(1), "{}", describe(&exited));
-    assert_eq!(text(&exited.stderr), "bocker: Container 'done' exists but is not running\n");
+    assert_eq!(
+        text(&exited.stderr),
+        "bocker: Container 'done' exists but is not running\n"
+    );
     let unknown = env.run_bocker(&["exec", "nobody", "true"]);
     assert_eq!(unknown.status.code(), Some(1), "{}", describe(&unknown));
-    assert_eq!(text(&unknown.stderr), "bocker: No container named 'nobody' exists\n");
+    assert_eq!(
+        text(&unknown.stderr),
+        "bocker: No container named 'nobody' exists\n"
+    );
     env.assert_no_leaks();
 }

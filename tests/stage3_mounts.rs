@@ -14,7 +14,12 @@ fn run_ok(env: &TestEnv, args: &[&str]) -> String {
     let mut all = vec!["run"];
     all.extend_from_slice(args);
     let out = env.run_bocker(&all);
-    assert!(out.status.success(), "`bocker run {}` failed.\n{HINT}\n{}", args.join(" "), describe(&out));
+    assert!(
+        out.status.success(),
+        "`bocker run {}` failed.\n{HINT}\n{}",
+        args.join(" "),
+        describe(&out)
+    );
     text(&out.stdout)
 }
 
@@ -23,8 +28,16 @@ fn ps_lists_only_the_containers_processes() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = run_ok(&env, &[&image, "ps", "-o", "pid,comm"]);
-    let rows: Vec<String> = out.lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    assert_eq!(rows, ["1 ps"], "`ps` should see only itself, as pid 1: is a new proc mounted on /proc?\n{out}");
+    let rows: Vec<String> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        rows,
+        ["1 ps"],
+        "`ps` should see only itself, as pid 1: is a new proc mounted on /proc?\n{out}"
+    );
     env.assert_no_leaks();
 }
 
@@ -44,7 +57,10 @@ fn the_containers_mount_table_is_its_own() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let mounts = run_ok(&env, &[&image, "cat", "/proc/mounts"]);
-    let mut points: Vec<&str> = mounts.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
     points.sort();
     assert_eq!(
         points,
@@ -52,7 +68,10 @@ fn the_containers_mount_table_is_its_own() {
         "the container's mounts:\n{mounts}\nHost mounts inside mean the old root was not detached after pivot_root."
     );
     let host_path = env.root().to_string_lossy().into_owned();
-    assert!(!mounts.contains(&host_path), "/proc/mounts names a host path ({host_path}):\n{mounts}");
+    assert!(
+        !mounts.contains(&host_path),
+        "/proc/mounts names a host path ({host_path}):\n{mounts}"
+    );
     env.assert_no_leaks();
 }
 
@@ -61,9 +80,20 @@ fn the_hosts_mount_table_is_unchanged() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    run_ok(&env, &["--name", "mounter", &image, "ls /proc /dev /sys /tmp > /dev/null"]);
+    run_ok(
+        &env,
+        &[
+            "--name",
+            "mounter",
+            &image,
+            "ls /proc /dev /sys /tmp > /dev/null",
+        ],
+    );
     let after_run = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert_eq!(before, after_run, "the host's mount table changed during a run: were mounts made before making / private?");
+    assert_eq!(
+        before, after_run,
+        "the host's mount table changed during a run: were mounts made before making / private?"
+    );
     let rm = env.run_bocker(&["rm", "mounter"]);
     assert!(rm.status.success(), "{}", describe(&rm));
     let after_rm = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -78,9 +108,16 @@ fn dev_has_working_device_nodes() {
     let script = "echo gone > /dev/null && cat < /dev/null && head -c 5 /dev/zero | wc -c \
                   && head -c 4 /dev/urandom | wc -c && ls /dev/pts /dev/shm > /dev/null && echo ok";
     let out = run_ok(&env, &[&image, script]);
-    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["5", "4", "ok"], "the device nodes in /dev do not work");
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["5", "4", "ok"],
+        "the device nodes in /dev do not work"
+    );
     let listing = run_ok(&env, &[&image, "ls", "-l", "/dev/null"]);
-    assert!(listing.starts_with("crw-rw-rw-") && listing.contains("1,   3"), "/dev/null should be character device 1,3 with mode 666: {listing}");
+    assert!(
+        listing.starts_with("crw-rw-rw-") && listing.contains("1,   3"),
+        "/dev/null should be character device 1,3 with mode 666: {listing}"
+    );
     env.assert_no_leaks();
 }
 
@@ -95,7 +132,11 @@ fn the_chroot_escape_no_longer_works() {
     let out = env.run_bocker(&["run", &image, "/bin/escape", marker.to_str().unwrap()]);
     let said = text(&out.stdout);
     assert!(!said.contains("host secret"), "the chroot escape reached the host's files: did switch_root pivot_root and detach the old root?\n{}", describe(&out));
-    assert!(said.contains("still inside"), "the escape program should have run and stayed inside.\n{HINT}\n{}", describe(&out));
+    assert!(
+        said.contains("still inside"),
+        "the escape program should have run and stayed inside.\n{HINT}\n{}",
+        describe(&out)
+    );
     env.assert_no_leaks();
 }
 
@@ -104,8 +145,17 @@ fn sys_is_read_only() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_bocker(&["run", &image, "mkdir /sys/bocker-was-here"]);
-    assert_ne!(out.status.code(), Some(0), "the container could write to /sys\n{}", describe(&out));
-    assert!(text(&out.stderr).contains("Read-only file system"), "mkdir in /sys should fail with `Read-only file system`.\n{HINT}\n{}", describe(&out));
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the container could write to /sys\n{}",
+        describe(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("Read-only file system"),
+        "mkdir in /sys should fail with `Read-only file system`.\n{HINT}\n{}",
+        describe(&out)
+    );
     env.assert_no_leaks();
 }
 
@@ -113,11 +163,23 @@ fn sys_is_read_only() {
 fn exec_enters_the_same_root_and_proc() {
     let env = TestEnv::new();
     let image = env.busybox_image();
-    let id = run_ok(&env, &["-d", "--name", "box", &image, "sleep", "1000"]).trim().to_string();
+    let id = run_ok(&env, &["-d", "--name", "box", &image, "sleep", "1000"])
+        .trim()
+        .to_string();
     let cmdline = env.run_bocker(&["exec", "box", "cat", "/proc/1/cmdline"]);
-    assert_eq!(text(&cmdline.stdout), "sleep\u{0}1000\u{0}", "exec should see the container's /proc, where pid 1 is sleep\n{}", describe(&cmdline));
+    assert_eq!(
+        text(&cmdline.stdout),
+        "sleep\u{0}1000\u{0}",
+        "exec should see the container's /proc, where pid 1 is sleep\n{}",
+        describe(&cmdline)
+    );
     let mounts = env.run_bocker(&["exec", "box", "cat", "/proc/mounts"]);
-    assert_eq!(text(&mounts.stdout).lines().count(), 7, "exec should see the container's 7 mounts\n{}", describe(&mounts));
+    assert_eq!(
+        text(&mounts.stdout).lines().count(),
+        7,
+        "exec should see the container's 7 mounts\n{}",
+        describe(&mounts)
+    );
     let stop = env.run_bocker(&["stop", "-t", "0", &id]);
     assert!(stop.status.success(), "{}", describe(&stop));
     env.assert_no_leaks();

@@ -41,8 +41,15 @@ pub fn start_child(child: &mut dyn FnMut() -> isize, flags: CloneFlags) -> Resul
     let mut stack = vec![0u8; CHILD_STACK_SIZE];
     // SIGCHLD: the signal the kernel sends us when the child ends. With it,
     // waitpid(2) treats the child like one made by fork(2).
-    let pid = unsafe { clone(Box::new(child), &mut stack, flags, Some(Signal::SIGCHLD as i32)) }
-        .context("clone failed (are you root?)")?;
+    let pid = unsafe {
+        clone(
+            Box::new(child),
+            &mut stack,
+            flags,
+            Some(Signal::SIGCHLD as i32),
+        )
+    }
+    .context("clone failed (are you root?)")?;
     Ok(pid)
 }
 // ANCHOR_END: start_child

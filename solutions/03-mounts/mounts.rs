@@ -40,8 +40,14 @@ pub fn make_mounts_private() -> Result<()> {
     // systems `/` is a *shared* mount: a mount made below it in one
     // namespace appears in its peers too. MS_PRIVATE cuts that link, and
     // MS_REC does it for every mount in the tree.
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .context("making the mount tree private failed")
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .context("making the mount tree private failed")
 }
 // ANCHOR_END: make_mounts_private
 
@@ -51,8 +57,14 @@ pub fn make_mounts_private() -> Result<()> {
 pub fn switch_root(new_root: &Path) -> Result<()> {
     // pivot_root(2) wants the new root to be a mount point. Bind-mounting
     // the directory onto itself makes it one.
-    mount(Some(new_root), new_root, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .with_context(|| format!("bind-mounting {} onto itself failed", new_root.display()))?;
+    mount(
+        Some(new_root),
+        new_root,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("bind-mounting {} onto itself failed", new_root.display()))?;
     chdir(new_root).context("chdir to the new root failed")?;
     // pivot_root(".", "."): the new root becomes `/`, and the old root is
     // mounted on top of it, at the same place.
@@ -77,7 +89,12 @@ pub fn mount_pseudo_filesystems() -> Result<()> {
     mount_at("sysfs", "/sys", safe | MsFlags::MS_RDONLY, None)?;
     // A tmpfs lives in memory and disappears with the container. 1777: all
     // may write, only owners may delete (the sticky bit).
-    mount_at("tmpfs", "/tmp", MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777"))?;
+    mount_at(
+        "tmpfs",
+        "/tmp",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=1777"),
+    )?;
     Ok(())
 }
 // ANCHOR_END: mount_pseudo_filesystems
@@ -91,8 +108,13 @@ pub fn create_dev() -> Result<()> {
         let path = format!("/dev/{name}");
         // mknod(2) makes a character-device node: a name that leads to the
         // kernel driver with this major/minor number.
-        mknod(path.as_str(), SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(major, minor))
-            .with_context(|| format!("mknod {path} failed"))?;
+        mknod(
+            path.as_str(),
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o666),
+            makedev(major, minor),
+        )
+        .with_context(|| format!("mknod {path} failed"))?;
         // mknod applies the umask; set the mode we meant.
         fs::set_permissions(&path, fs::Permissions::from_mode(0o666))?;
     }
@@ -105,7 +127,12 @@ pub fn create_dev() -> Result<()> {
     )?;
     symlink("pts/ptmx", "/dev/ptmx")?;
     // POSIX shared memory (shm_open) lives in /dev/shm.
-    mount_at("tmpfs", "/dev/shm", MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777"))?;
+    mount_at(
+        "tmpfs",
+        "/dev/shm",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=1777"),
+    )?;
     // The usual links to the process's own descriptors.
     for (link, target) in [
         ("/dev/fd", "/proc/self/fd"),

@@ -11,6 +11,10 @@ pub fn images(store: &Store) -> Result<u8> {
         .into_iter()
         .map(|image| vec![image.id, image.source])
         .collect();
-    table::print(&mut std::io::stdout().lock(), &["IMAGE_ID", "SOURCE"], &rows)?;
+    table::print(
+        &mut std::io::stdout().lock(),
+        &["IMAGE_ID", "SOURCE"],
+        &rows,
+    )?;
     Ok(0)
 }

@@ -21,7 +21,10 @@ pub fn init(store: &Store, directory: &Path) -> Result<u8> {
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", directory.display()))?;
     if source.starts_with(store.root().canonicalize()?) {
-        bail!("{} is inside bocker's own state directory", source.display());
+        bail!(
+            "{} is inside bocker's own state directory",
+            source.display()
+        );
     }
 
     let (id, staging) = store.stage_image()?;

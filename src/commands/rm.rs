@@ -32,9 +32,9 @@ fn remove_one(store: &Store, wanted: &str) -> Result<String> {
         store.remove_entry(&image.id)?;
         return Ok(image.id);
     }
-    let container = store.container(wanted).map_err(|_| {
-        Failure::new(1, format!("No image or container named '{wanted}' exists"))
-    })?;
+    let container = store
+        .container(wanted)
+        .map_err(|_| Failure::new(1, format!("No image or container named '{wanted}' exists")))?;
     if container.status == Status::Running {
         bail!("Container '{wanted}' is running: wait for it to exit before removing it");
     }

@@ -108,7 +108,9 @@ fn start(
         }
         Err(error) => {
             // It never ran: record why it ended, then report.
-            let code = error.downcast_ref::<Failure>().map_or(1, |f| i32::from(f.code));
+            let code = error
+                .downcast_ref::<Failure>()
+                .map_or(1, |f| i32::from(f.code));
             finish(store, record, code, remove_after)?;
             Err(error)
         }
@@ -124,7 +126,13 @@ fn relay_and_finish(
     to_terminal: bool,
     remove_after: bool,
 ) -> Result<i32> {
-    let code = relay::relay_until_exit(started.pid, started.stdout, started.stderr, log, to_terminal)?;
+    let code = relay::relay_until_exit(
+        started.pid,
+        started.stdout,
+        started.stderr,
+        log,
+        to_terminal,
+    )?;
     finish(store, record, code, remove_after)?;
     Ok(code)
 }
@@ -148,7 +156,9 @@ fn hostname(args: &RunArgs, id: &str) -> Result<String> {
         Some(name)
             if !name.is_empty()
                 && name.len() <= 64
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
         {
             Ok(name.clone())
         }
@@ -224,8 +234,15 @@ mod detach {
                         Ok(started) => {
                             // Closing the pipe with nothing in it says "running".
                             drop(to_bocker);
-                            relay_and_finish(store, &mut record, started, &mut log, false, remove_after)
-                                .is_ok()
+                            relay_and_finish(
+                                store,
+                                &mut record,
+                                started,
+                                &mut log,
+                                false,
+                                remove_after,
+                            )
+                            .is_ok()
                         }
                         Err(error) => {
                             let _ = to_bocker.write_all(&encode(&error));
@@ -276,14 +293,24 @@ mod detach {
 
 /// Names follow Docker's rule, must be unique, and must not look like an id.
 fn check_name(store: &Store, name: &str) -> Result<()> {
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !valid || ids::looks_like(ids::CONTAINER_PREFIX, name) || ids::looks_like(ids::IMAGE_PREFIX, name) {
+    if !valid
+        || ids::looks_like(ids::CONTAINER_PREFIX, name)
+        || ids::looks_like(ids::IMAGE_PREFIX, name)
+    {
         bail!("invalid container name '{name}': use letters, digits, '_', '.' and '-', and do not start with img_ or ps_");
     }
-    if store.containers()?.iter().any(|c| c.name.as_deref() == Some(name)) {
+    if store
+        .containers()?
+        .iter()
+        .any(|c| c.name.as_deref() == Some(name))
+    {
         bail!("a container named '{name}' already exists");
     }
     Ok(())

@@ -49,6 +49,9 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     // Rust ignores SIGPIPE in its programs, and an ignored signal stays
     // ignored across execve. The container's programs expect the default.
     unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map_err(setup_error)?;
+    // bocker blocks the signals it forwards (see signals.rs); a blocked
+    // signal would stay blocked in the container's program too.
+    super::signals::unblock_all().map_err(setup_error)?;
 
     plan.handshake.wait_for_go()?;
     connect_output(plan)?;
@@ -111,25 +114,37 @@ fn enter_root(config: &ContainerConfig) -> Result<(), Failure> {
             .and_then(|()| mounts::mount_pseudo_filesystems())
             .and_then(|()| mounts::create_dev())
             .map_err(|e| {
-                Failure::new(START_FAILED, format!("cannot set up the container's mounts: {e:#}"))
+                Failure::new(
+                    START_FAILED,
+                    format!("cannot set up the container's mounts: {e:#}"),
+                )
             })?;
     }
 
     // Chapters 1 and 2: chroot is all we have.
     #[cfg(all(feature = "stage1", not(feature = "stage3")))]
     crate::chapters::chroot::enter_root(&config.rootfs).map_err(|e| {
-        Failure::new(START_FAILED, format!("cannot enter the container's root: {e:#}"))
+        Failure::new(
+            START_FAILED,
+            format!("cannot enter the container's root: {e:#}"),
+        )
     })?;
 
     // Before chapter 1 there is no new root: we only step into the
     // container's directory, and `/` is still the host's.
     #[cfg(not(feature = "stage1"))]
     std::env::set_current_dir(&config.rootfs).map_err(|e| {
-        Failure::new(START_FAILED, format!("cannot enter {}: {e}", config.rootfs.display()))
+        Failure::new(
+            START_FAILED,
+            format!("cannot enter {}: {e}", config.rootfs.display()),
+        )
     })?;
     Ok(())
 }
 
 pub fn setup_error(err: nix::errno::Errno) -> Failure {
-    Failure::new(START_FAILED, format!("container set-up failed: {}", err.desc()))
+    Failure::new(
+        START_FAILED,
+        format!("container set-up failed: {}", err.desc()),
+    )
 }

@@ -35,7 +35,7 @@ pub fn exec_in(pid: Pid, config: &ContainerConfig) -> Result<i32> {
     match unsafe { fork() }.context("fork failed")? {
         ForkResult::Parent { child } => relay::wait_for_exit_code(child),
         ForkResult::Child => {
-                    let failure = match exercise::catch_panic(|| joiner(pid, &root, config)) {
+            let failure = match exercise::catch_panic(|| joiner(pid, &root, config)) {
                 Ok(Ok(code)) => unsafe { libc::_exit(code) },
                 Ok(Err(failure)) => failure,
                 Err(panic_report) => Failure::new(START_FAILED, panic_report),

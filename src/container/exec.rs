@@ -52,7 +52,10 @@ fn try_execute(argv: &[String], env: &[(String, String)]) -> Result<Infallible, 
             other => return Err(explain(program, other)),
         }
     }
-    Err(explain(program, found_but_not_executable.unwrap_or(Errno::ENOENT)))
+    Err(explain(
+        program,
+        found_but_not_executable.unwrap_or(Errno::ENOENT),
+    ))
 }
 
 /// Turn execve's errno into a message and a shell-style exit code.
@@ -78,8 +81,7 @@ fn explain(program: &str, err: Errno) -> Failure {
 }
 
 fn to_cstring(text: String) -> Result<CString, Failure> {
-    CString::new(text)
-        .map_err(|_| Failure::new(START_FAILED, "the command contains a NUL byte"))
+    CString::new(text).map_err(|_| Failure::new(START_FAILED, "the command contains a NUL byte"))
 }
 
 fn to_cstrings(items: impl Iterator<Item = String>) -> Result<Vec<CString>, Failure> {

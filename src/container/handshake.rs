@@ -57,7 +57,9 @@ impl ParentSide {
     /// Tell the child to go on, then wait for its outcome: `Ok` once the
     /// command is executing, or the child's reason for failing.
     pub fn release_and_wait(mut self) -> Result<()> {
-        self.go.write_all(b"g").context("the container process died before it started")?;
+        self.go
+            .write_all(b"g")
+            .context("the container process died before it started")?;
         drop(self.go);
         let mut answer = Vec::new();
         self.report
@@ -65,11 +67,9 @@ impl ParentSide {
             .context("cannot read the container's start report")?;
         match answer.split_first() {
             None => Ok(()),
-            Some((&code, message)) => Err(Failure::new(
-                code,
-                String::from_utf8_lossy(message).into_owned(),
-            )
-            .into()),
+            Some((&code, message)) => {
+                Err(Failure::new(code, String::from_utf8_lossy(message).into_owned()).into())
+            }
         }
     }
 }
@@ -80,7 +80,10 @@ impl ChildSide {
         let mut byte = [0u8; 1];
         match self.go.read(&mut byte) {
             Ok(1) => Ok(()),
-            _ => Err(Failure::new(START_FAILED, "bocker went away before the start")),
+            _ => Err(Failure::new(
+                START_FAILED,
+                "bocker went away before the start",
+            )),
         }
     }
 

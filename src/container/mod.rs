@@ -29,6 +29,7 @@ pub mod enter;
 pub mod exec;
 pub mod handshake;
 pub mod relay;
+pub mod signals;
 pub mod spawn;
 
 use std::path::PathBuf;

@@ -5,7 +5,8 @@
 //! on a *pidfd*: a descriptor for the process itself (pidfd_open(2), Linux
 //! 5.3) that becomes readable when the process exits. Without it, a program
 //! that leaves a background job holding the pipes would keep us waiting
-//! after the command itself has finished.
+//! after the command itself has finished. A third descriptor, a signalfd,
+//! brings the signals bocker forwards to the container (signals.rs).
 
 use std::io::{ErrorKind, Write};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
@@ -16,6 +17,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{read, Pid};
 
+use super::signals::Forwarder;
 use crate::logs::{LogWriter, Stream};
 
 /// One of the container's output pipes.
@@ -35,11 +37,22 @@ pub fn relay_until_exit(
     to_terminal: bool,
 ) -> Result<i32> {
     let mut outputs = [
-        Output { pipe: stdout, stream: Stream::Stdout, open: true },
-        Output { pipe: stderr, stream: Stream::Stderr, open: true },
+        Output {
+            pipe: stdout,
+            stream: Stream::Stdout,
+            open: true,
+        },
+        Output {
+            pipe: stderr,
+            stream: Stream::Stderr,
+            open: true,
+        },
     ];
-    let mut terminal = Terminal { enabled: to_terminal };
+    let mut terminal = Terminal {
+        enabled: to_terminal,
+    };
     let pidfd = open_pidfd(pid);
+    let mut signals = Forwarder::new()?;
 
     loop {
         // Which outputs are still open, in the order given to poll.
@@ -48,6 +61,7 @@ pub fn relay_until_exit(
             .iter()
             .map(|&i| PollFd::new(outputs[i].pipe.as_fd(), PollFlags::POLLIN))
             .collect();
+        fds.push(PollFd::new(signals.fd.as_fd(), PollFlags::POLLIN));
         if let Some(pidfd) = &pidfd {
             fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
         }
@@ -69,7 +83,10 @@ pub fn relay_until_exit(
                 pump(&mut outputs[i], log, &mut terminal, false)?;
             }
         }
-        let process_ended = pidfd.is_some() && ready[watched.len()];
+        if ready[watched.len()] {
+            signals.forward_pending(pid);
+        }
+        let process_ended = pidfd.is_some() && ready[watched.len() + 1];
         if process_ended {
             // Take what is already in the pipes, but do not wait for
             // writers that outlived the command.
@@ -85,7 +102,12 @@ pub fn relay_until_exit(
 
 /// Read from one pipe. Without `drain`, one read (poll said it will not
 /// block); with `drain`, read until the pipe is empty.
-fn pump(output: &mut Output, log: &mut LogWriter, terminal: &mut Terminal, drain: bool) -> Result<()> {
+fn pump(
+    output: &mut Output,
+    log: &mut LogWriter,
+    terminal: &mut Terminal,
+    drain: bool,
+) -> Result<()> {
     let mut buffer = [0u8; 64 * 1024];
     loop {
         match read(&output.pipe, &mut buffer) {

@@ -8,8 +8,8 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, Pid};
 
 use super::child::{self, ChildPlan};
-use super::handshake;
 use super::ContainerConfig;
+use super::{handshake, signals};
 
 /// A container whose command is executing.
 pub struct Started {
@@ -26,6 +26,9 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
     let (stdout_read, stdout_write) = pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
     let (stderr_read, stderr_write) = pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
     let (parent_side, child_side) = handshake::new()?;
+    // From now on SIGINT, SIGTERM and SIGHUP wait for `relay` to pass them
+    // on to the container, instead of killing bocker.
+    signals::block_forwarded()?;
 
     let mut plan = ChildPlan {
         config,

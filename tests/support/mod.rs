@@ -74,7 +74,10 @@ impl TestEnv {
 
     /// Run bocker with `args` and collect what it printed.
     pub fn run_bocker(&self, args: &[&str]) -> Output {
-        self.bocker().args(args).output().expect("cannot start bocker")
+        self.bocker()
+            .args(args)
+            .output()
+            .expect("cannot start bocker")
     }
 
     /// A fresh busybox root filesystem (a directory on the host).
@@ -127,7 +130,10 @@ impl TestEnv {
             "mounts were left behind under {root}:\n{}\nDid every mount happen inside the container's own mount namespace?",
             leaked.join("\n")
         );
-        for loop_dev in list_dir("/sys/block").into_iter().filter(|n| n.starts_with("loop")) {
+        for loop_dev in list_dir("/sys/block")
+            .into_iter()
+            .filter(|n| n.starts_with("loop"))
+        {
             let backing = fs::read_to_string(format!("/sys/block/{loop_dev}/loop/backing_file"))
                 .unwrap_or_default();
             assert!(
@@ -139,15 +145,25 @@ impl TestEnv {
         for id in self.container_ids() {
             let short = id.trim_start_matches("ps_");
             for link in list_dir("/sys/class/net") {
-                assert!(!link.contains(short), "network link {link} of {id} was left behind");
+                assert!(
+                    !link.contains(short),
+                    "network link {link} of {id} was left behind"
+                );
             }
             assert!(
                 !Path::new("/run/netns").join(&id).exists(),
                 "network namespace /run/netns/{id} was left behind"
             );
             for controller in list_dir("/sys/fs/cgroup") {
-                let cgroup = Path::new("/sys/fs/cgroup").join(controller).join("bocker").join(&id);
-                assert!(!cgroup.exists(), "cgroup {} was left behind", cgroup.display());
+                let cgroup = Path::new("/sys/fs/cgroup")
+                    .join(controller)
+                    .join("bocker")
+                    .join(&id);
+                assert!(
+                    !cgroup.exists(),
+                    "cgroup {} was left behind",
+                    cgroup.display()
+                );
             }
         }
     }
@@ -159,10 +175,16 @@ impl Drop for TestEnv {
     /// directory is removed after this, by TempDir's own Drop.)
     fn drop(&mut self) {
         let running = |id: &str| -> Option<i64> {
-            let record = self.root().join("containers").join(id).join("container.json");
+            let record = self
+                .root()
+                .join("containers")
+                .join(id)
+                .join("container.json");
             let json: serde_json::Value =
                 serde_json::from_str(&fs::read_to_string(record).ok()?).ok()?;
-            (json["status"] == "running").then(|| json["pid"].as_i64()).flatten()
+            (json["status"] == "running")
+                .then(|| json["pid"].as_i64())
+                .flatten()
         };
         for id in self.container_ids() {
             let Some(pid) = running(&id) else { continue };
@@ -181,9 +203,16 @@ impl Drop for TestEnv {
 
 /// The pid (as the host sees it) of a running container's first process.
 pub fn container_pid(env: &TestEnv, id: &str) -> i32 {
-    let record = env.root().join("containers").join(id).join("container.json");
-    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(record).unwrap()).unwrap();
-    json["pid"].as_i64().unwrap_or_else(|| panic!("container {id} has no pid: {json}")) as i32
+    let record = env
+        .root()
+        .join("containers")
+        .join(id)
+        .join("container.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(record).unwrap()).unwrap();
+    json["pid"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("container {id} has no pid: {json}")) as i32
 }
 
 /// Compile chapters/01-chroot/escape.rs into a static program (once per
@@ -234,7 +263,10 @@ fn make_busybox_rootfs(path: &Path) {
         );
     });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-busybox-rootfs.sh");
-    let out = Command::new(&script).arg(path).output().expect("cannot run make-busybox-rootfs.sh");
+    let out = Command::new(&script)
+        .arg(path)
+        .output()
+        .expect("cannot run make-busybox-rootfs.sh");
     assert!(
         out.status.success(),
         "making the busybox rootfs failed: {}",

@@ -1,0 +1,63 @@
+//! Passing Ctrl-C and friends on to the container.
+//!
+//! Without this, Ctrl-C would kill bocker, and the kernel would then kill
+//! the container (PR_SET_PDEATHSIG) before anyone recorded how it ended.
+//! Instead, bocker *blocks* SIGINT, SIGTERM and SIGHUP, so they wait in a
+//! queue, and reads them from a signalfd(2) in its poll loop. The first one
+//! is forwarded to the container's first process; if another arrives, the
+//! container gets SIGKILL. (From chapter 2 the first process is pid 1 of its
+//! namespace, which ignores signals it has no handler for: the second
+//! Ctrl-C is then the one that stops it.)
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::Pid;
+
+fn forwarded() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(signal);
+    }
+    set
+}
+
+/// Block the forwarded signals in bocker. Call before creating the child:
+/// the child inherits the mask and must call [`unblock_all`].
+pub fn block_forwarded() -> Result<()> {
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded()), None)
+        .context("cannot block signals")
+}
+
+/// In the child, before execve: a blocked signal stays blocked across
+/// execve, and the container's programs expect none to be.
+pub fn unblock_all() -> nix::Result<()> {
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+}
+
+/// Receives the blocked signals and passes them on.
+pub struct Forwarder {
+    pub fd: SignalFd,
+    received: u32,
+}
+
+impl Forwarder {
+    pub fn new() -> Result<Forwarder> {
+        let fd = SignalFd::with_flags(&forwarded(), SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+            .context("cannot create a signalfd")?;
+        Ok(Forwarder { fd, received: 0 })
+    }
+
+    /// Read what arrived and pass it on to `pid`.
+    pub fn forward_pending(&mut self, pid: Pid) {
+        while let Ok(Some(info)) = self.fd.read_signal() {
+            self.received += 1;
+            let signal = if self.received == 1 {
+                Signal::try_from(info.ssi_signo as i32).unwrap_or(Signal::SIGTERM)
+            } else {
+                Signal::SIGKILL
+            };
+            let _ = kill(pid, signal);
+        }
+    }
+}
