@@ -5,7 +5,7 @@
 //! line to edit, for example:
 //!
 //! ```text
-//! bocker: container failed to start: unfinished exercise at chapters/01-chroot/chroot.rs:27:5: ...
+//! bocker: unfinished exercise at chapters/01-chroot/chroot.rs:20:5: not yet implemented: chapter 1: …
 //! ```
 //!
 //! Code that runs a step through [`catch_panic`] gets the line back as an
