@@ -19,8 +19,7 @@ cargo clippy --quiet --all-targets -- -D warnings
 cargo clippy --quiet --all-targets --features reference -- -D warnings
 
 step "the frame's tests (no chapter compiled in)"
-cargo test --features "" 2>&1 | tee /tmp/bocker-test-frame.log | grep -E '^(test result|test .*FAILED)' || true
-grep -q 'test result: FAILED' /tmp/bocker-test-frame.log && exit 1
+cargo test
 
 step "every test against the reference runtime"
 cargo test --features reference
