@@ -23,7 +23,7 @@ for backing in /sys/block/loop*/loop/backing_file; do
     [ -e "$backing" ] && grep -q bocker-test- "$backing" && fail "$(dirname "$(dirname "$backing")") backs $(cat "$backing")"
 done
 # Temporary directories the tests did not remove.
-leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'bocker-test-*' 2>/dev/null)
+leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-*' 2>/dev/null)
 [ -n "$leftover" ] && fail "test directories remain: $leftover"
 # Network namespaces, links and cgroups named after bocker.
 ls /run/netns 2>/dev/null | grep -q '^ps_' && fail "network namespaces remain: $(ls /run/netns)"

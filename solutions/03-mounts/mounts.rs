@@ -25,6 +25,7 @@ pub const DEVICES: [(&str, u64, u64); 6] = [
     ("tty", 5, 0),
 ];
 
+// ANCHOR: mount_at
 /// Mount `fstype` at `target` (created if missing). A small helper so the
 /// functions below read as a list of mounts.
 pub fn mount_at(fstype: &str, target: &str, flags: MsFlags, options: Option<&str>) -> Result<()> {
@@ -32,6 +33,7 @@ pub fn mount_at(fstype: &str, target: &str, flags: MsFlags, options: Option<&str
     mount(Some(fstype), target, Some(fstype), flags, options)
         .with_context(|| format!("mounting {fstype} on {target} failed"))
 }
+// ANCHOR_END: mount_at
 
 // ANCHOR: make_mounts_private
 /// Stop mount events from travelling between the container and the host.
