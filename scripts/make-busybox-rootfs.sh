@@ -30,15 +30,16 @@ chmod 0700 root
 cp "$busybox" bin/busybox
 # Every applet is a symlink to busybox, which looks at the name it was
 # started with (argv[0]) to know what to be.
+# Relative links (usr/bin/env -> ../../bin/busybox), so that they also
+# work when the directory is looked at from the host.
 for applet in $(./bin/busybox --list-full); do
-    [ "$applet" = bin/busybox ] && continue
-    mkdir -p "$(dirname "$applet")"
-    # Relative links, so they also work from the host outside the chroot.
     case "$applet" in
-        */*) target=$(dirname "$applet" | sed 's|[^/][^/]*|..|g')/bin/busybox ;;
+        bin/busybox) continue ;;
+        */*/*) target=../../bin/busybox ;;
+        */*) target=../bin/busybox ;;
         *) target=bin/busybox ;;
     esac
-    ln -sf "$target" "$applet"
+    ln -s "$target" "$applet"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' > etc/passwd
 printf 'root:x:0:\nnogroup:x:65534:\n' > etc/group

@@ -10,18 +10,11 @@ use support::{describe, redacted, text, TestEnv};
 
 const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/01-chroot/chroot.rs.";
 
-/// Run `bocker run IMAGE args…` and insist that it succeeded.
+/// `bocker run IMAGE ARGS…`, which must succeed.
 fn run_ok(env: &TestEnv, image: &str, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["run", image];
+    let mut all = vec![image];
     all.extend_from_slice(args);
-    let out = env.run_bocker(&all);
-    assert!(
-        out.status.success(),
-        "`bocker run {image} {}` failed.\n{HINT}\n{}",
-        args.join(" "),
-        describe(&out)
-    );
-    out
+    env.run_ok(&all, HINT)
 }
 
 #[test]
@@ -47,17 +40,12 @@ fn stdout_and_stderr_arrive_exactly_and_apart() {
 /// Wait (up to 10 s) until a container is recorded as running; its pid.
 fn wait_for_pid(env: &TestEnv) -> i32 {
     for _ in 0..200 {
-        for id in env.container_ids() {
-            let record = env
-                .root()
-                .join("containers")
-                .join(&id)
-                .join("container.json");
-            let text = std::fs::read_to_string(record).unwrap_or_default();
-            let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-            if let (Some("running"), Some(pid)) = (json["status"].as_str(), json["pid"].as_i64()) {
-                return pid as i32;
-            }
+        if let Some(pid) = env
+            .container_ids()
+            .iter()
+            .find_map(|id| env.running_pid(id))
+        {
+            return pid;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

@@ -8,22 +8,14 @@ mod support;
 
 use std::process::Command;
 
-use support::{container_pid, describe, text, TestEnv};
+use support::{describe, text, TestEnv};
 
 const HINT: &str =
     "If bocker printed `unfinished exercise`, finish chapters/02-namespaces/namespaces.rs.";
 
+/// `bocker run ARGS…`, which must succeed; its stdout.
 fn run_ok(env: &TestEnv, args: &[&str]) -> String {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    let out = env.run_bocker(&all);
-    assert!(
-        out.status.success(),
-        "`bocker run {}` failed.\n{HINT}\n{}",
-        args.join(" "),
-        describe(&out)
-    );
-    text(&out.stdout)
+    text(&env.run_ok(args, HINT).stdout)
 }
 
 /// `run -d … sleep 1000`; returns the container id.
@@ -105,7 +97,9 @@ fn host_ipc_objects_are_invisible_inside() {
     );
 
     let id = start_sleeper(&env, &image, &[]);
-    let pid = container_pid(&env, &id);
+    let pid = env
+        .running_pid(&id)
+        .expect("the detached container is not running");
     // The busybox image has no ipcs: look from the host, with util-linux's
     // nsenter entering only the container's IPC namespace.
     let inside = Command::new("nsenter")

@@ -10,17 +10,9 @@ use support::{describe, escape_binary, text, TestEnv};
 
 const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/03-mounts/mounts.rs.";
 
+/// `bocker run ARGS…`, which must succeed; its stdout.
 fn run_ok(env: &TestEnv, args: &[&str]) -> String {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    let out = env.run_bocker(&all);
-    assert!(
-        out.status.success(),
-        "`bocker run {}` failed.\n{HINT}\n{}",
-        args.join(" "),
-        describe(&out)
-    );
-    text(&out.stdout)
+    text(&env.run_ok(args, HINT).stdout)
 }
 
 #[test]

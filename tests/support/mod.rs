@@ -80,6 +80,40 @@ impl TestEnv {
             .expect("cannot start bocker")
     }
 
+    /// `bocker run ARGS…`, which must succeed; `hint` tells the student
+    /// what to check if it does not.
+    pub fn run_ok(&self, args: &[&str], hint: &str) -> Output {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        let out = self.run_bocker(&all);
+        assert!(
+            out.status.success(),
+            "`bocker run {}` failed.\n{hint}\n{}",
+            args.join(" "),
+            describe(&out)
+        );
+        out
+    }
+
+    /// The JSON record of container `id`, if it can be read.
+    pub fn record(&self, id: &str) -> Option<serde_json::Value> {
+        let path = self
+            .root()
+            .join("containers")
+            .join(id)
+            .join("container.json");
+        serde_json::from_str(&fs::read_to_string(path).ok()?).ok()
+    }
+
+    /// The host pid of container `id` if its record says it is running.
+    pub fn running_pid(&self, id: &str) -> Option<i32> {
+        let json = self.record(id)?;
+        (json["status"] == "running")
+            .then(|| json["pid"].as_i64())
+            .flatten()
+            .map(|pid| pid as i32)
+    }
+
     /// A fresh busybox root filesystem (a directory on the host).
     pub fn busybox_rootfs(&self) -> PathBuf {
         let path = self.dir.path().join("busybox-rootfs");
@@ -174,45 +208,21 @@ impl Drop for TestEnv {
     /// that one failure does not leave processes behind. (The temporary
     /// directory is removed after this, by TempDir's own Drop.)
     fn drop(&mut self) {
-        let running = |id: &str| -> Option<i64> {
-            let record = self
-                .root()
-                .join("containers")
-                .join(id)
-                .join("container.json");
-            let json: serde_json::Value =
-                serde_json::from_str(&fs::read_to_string(record).ok()?).ok()?;
-            (json["status"] == "running")
-                .then(|| json["pid"].as_i64())
-                .flatten()
-        };
         for id in self.container_ids() {
-            let Some(pid) = running(&id) else { continue };
-            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let Some(pid) = self.running_pid(&id) else {
+                continue;
+            };
+            let pid = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
             // Let its monitor record the exit before the directory goes.
             for _ in 0..60 {
-                if running(&id).is_none() {
+                if self.running_pid(&id).is_none() {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
         }
     }
-}
-
-/// The pid (as the host sees it) of a running container's first process.
-pub fn container_pid(env: &TestEnv, id: &str) -> i32 {
-    let record = env
-        .root()
-        .join("containers")
-        .join(id)
-        .join("container.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(record).unwrap()).unwrap();
-    json["pid"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("container {id} has no pid: {json}")) as i32
 }
 
 /// Compile chapters/01-chroot/escape.rs into a static program (once per
@@ -252,19 +262,51 @@ fn list_dir(path: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Build a busybox rootfs with scripts/make-busybox-rootfs.sh.
+/// A busybox rootfs at `path`: a copy (`cp -a`) of a template that
+/// scripts/make-busybox-rootfs.sh builds once, in cargo's target/tmp.
 fn make_busybox_rootfs(path: &Path) {
-    static CHECKED: OnceLock<()> = OnceLock::new();
-    CHECKED.get_or_init(|| {
-        let busybox = Command::new("sh").args(["-c", "command -v busybox"]).output().unwrap();
-        assert!(
-            busybox.status.success(),
-            "the tests build their images from the host's static busybox, and there is none: install it with `apt-get install busybox-static`"
-        );
-    });
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-busybox-rootfs.sh");
-    let out = Command::new(&script)
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    let template = TEMPLATE.get_or_init(busybox_template);
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(template)
         .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "copying the busybox rootfs failed: {}",
+        text(&out.stderr)
+    );
+}
+
+/// The template rootfs, named after a hash of the script that makes it so
+/// that a changed script makes a new one. Built under a temporary name and
+/// renamed into place, so concurrent test binaries never see half of it.
+fn busybox_template() -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let busybox = Command::new("sh")
+        .args(["-c", "command -v busybox"])
+        .output()
+        .unwrap();
+    assert!(
+        busybox.status.success(),
+        "the tests build their images from the host's static busybox, and there is none: install it with `apt-get install busybox-static`"
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-busybox-rootfs.sh");
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    fs::read(&script).unwrap().hash(&mut hasher);
+    let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let template = target_tmp.join(format!("busybox-rootfs-{:016x}", hasher.finish()));
+    if template.exists() {
+        return template;
+    }
+    let staging = tempfile::Builder::new()
+        .prefix("busybox-staging-")
+        .tempdir_in(target_tmp)
+        .unwrap();
+    let out = Command::new(&script)
+        .arg(staging.path().join("rootfs"))
         .output()
         .expect("cannot run make-busybox-rootfs.sh");
     assert!(
@@ -272,6 +314,9 @@ fn make_busybox_rootfs(path: &Path) {
         "making the busybox rootfs failed: {}",
         text(&out.stderr)
     );
+    // If another test binary won the race, keep its template.
+    let _ = fs::rename(staging.path().join("rootfs"), &template);
+    template
 }
 
 /// Bytes as text, for messages and comparisons.
