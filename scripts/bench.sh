@@ -37,12 +37,15 @@ time_runs() {
         { t[NR] = $1 }
         END {
             median = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2
-            printf "%-48s median %7.2f ms   min %7.2f   max %7.2f   (%d runs)\n", label, median / 1000, t[1] / 1000, t[n] / 1000, n
+            printf "%-50s median %7.2f ms   min %7.2f   max %7.2f   (%d runs)\n", label, median / 1000, t[1] / 1000, t[n] / 1000, n
         }'
 }
 
 echo "busybox image: $(du -sh "$work/rootfs" | cut -f1), $(find "$work/rootfs" | wc -l) files; kernel $(uname -r)"
 time_runs "unshare -fmuipn --mount-proc true (floor)" unshare -fmuipn --mount-proc true
-time_runs "bocker run --rm IMG true, stage 1 (chroot)" "$work/bocker-stage1" run --rm "$image" true
-time_runs "bocker run --rm IMG true, stage 3 (ns+mounts)" "$work/bocker-stage3" run --rm "$image" true
-time_runs "bocker run IMG true, stage 3 (keeps container)" "$work/bocker-stage3" run "$image" true
+# Without --rm the container's copy stays (as in Bocker); with --rm the
+# copy is deleted again, which costs as much as making it on some disks.
+time_runs "bocker run IMG true, stage 1 (chroot)" "$work/bocker-stage1" run "$image" true
+time_runs "bocker run IMG true, stage 3 (namespaces, mounts)" "$work/bocker-stage3" run "$image" true
+time_runs "bocker run --rm IMG true, stage 1" "$work/bocker-stage1" run --rm "$image" true
+time_runs "bocker run --rm IMG true, stage 3" "$work/bocker-stage3" run --rm "$image" true
