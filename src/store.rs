@@ -258,11 +258,16 @@ fn process_exists(pid: i32) -> bool {
 }
 
 /// Field 22 of /proc/PID/stat: when the process started, in clock ticks
-/// since boot. A recycled pid has a different start time.
+/// since boot. A recycled pid has a different start time. `None` when there
+/// is no such process, or only its zombie (it has exited, and waits for its
+/// parent to collect the exit status).
 pub fn process_start_time(pid: i32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may contain spaces,
-    // so count fields from the last ')'.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    // so count fields from the last ')'. Field 3 is the state.
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if fields.next()? == "Z" {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }

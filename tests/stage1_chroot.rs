@@ -6,11 +6,14 @@
 
 mod support;
 
+use std::io::Read;
+
 use support::{describe, redacted, text, TestEnv};
 
 const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/01-chroot/chroot.rs.";
 
 /// `bocker run IMAGE ARGS…`, which must succeed.
+#[track_caller]
 fn run_ok(env: &TestEnv, image: &str, args: &[&str]) -> std::process::Output {
     let mut all = vec![image];
     all.extend_from_slice(args);
@@ -38,7 +41,8 @@ fn stdout_and_stderr_arrive_exactly_and_apart() {
 }
 
 /// Wait (up to 10 s) until a container is recorded as running; its pid.
-fn wait_for_pid(env: &TestEnv) -> i32 {
+/// If `bocker` ends first, show what it printed.
+fn wait_for_pid(env: &TestEnv, bocker: &mut std::process::Child) -> i32 {
     for _ in 0..200 {
         if let Some(pid) = env
             .container_ids()
@@ -46,6 +50,13 @@ fn wait_for_pid(env: &TestEnv) -> i32 {
             .find_map(|id| env.running_pid(id))
         {
             return pid;
+        }
+        if bocker.try_wait().unwrap().is_some() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = bocker.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!("bocker ended before the container ran.\n{HINT}\n--- stderr ---\n{stderr}");
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -72,7 +83,8 @@ fn exit_codes_pass_through() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = wait_for_pid(&env);
+    let mut running = running;
+    let pid = wait_for_pid(&env, &mut running);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGKILL,
@@ -292,7 +304,8 @@ fn signals_to_bocker_reach_the_container() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_pid(&env);
+    let mut running = running;
+    wait_for_pid(&env, &mut running);
     let bocker = nix::unistd::Pid::from_raw(running.id() as i32);
     for _ in 0..2 {
         nix::sys::signal::kill(bocker, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -325,11 +338,11 @@ fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
     let mut running = env
         .bocker()
         .args(["run", "--name", "orphan", &image, "sleep", "1000"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let container = wait_for_pid(&env);
+    let container = wait_for_pid(&env, &mut running);
     running.kill().unwrap();
     running.wait().unwrap();
     let mut gone = false;

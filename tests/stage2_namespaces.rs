@@ -14,6 +14,7 @@ const HINT: &str =
     "If bocker printed `unfinished exercise`, finish chapters/02-namespaces/namespaces.rs.";
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
+#[track_caller]
 fn run_ok(env: &TestEnv, args: &[&str]) -> String {
     text(&env.run_ok(args, HINT).stdout)
 }

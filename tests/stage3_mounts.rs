@@ -11,6 +11,7 @@ use support::{describe, escape_binary, text, TestEnv};
 const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/03-mounts/mounts.rs.";
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
+#[track_caller]
 fn run_ok(env: &TestEnv, args: &[&str]) -> String {
     text(&env.run_ok(args, HINT).stdout)
 }

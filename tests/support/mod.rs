@@ -82,6 +82,7 @@ impl TestEnv {
 
     /// `bocker run ARGS…`, which must succeed; `hint` tells the student
     /// what to check if it does not.
+    #[track_caller] // a failure points at the test's line, not this one
     pub fn run_ok(&self, args: &[&str], hint: &str) -> Output {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
