@@ -9,7 +9,8 @@
 #   * any `{{#` left in the built HTML (an include that was not expanded);
 #   * any {{#include PATH}} whose PATH does not exist, relative to the page;
 #   * any {{#include PATH:ANCHOR}} whose file has no `ANCHOR: ANCHOR` (or no
-#     `ANCHOR_END: ANCHOR`).
+#     `ANCHOR_END: ANCHOR`);
+#   * any link between pages whose page or #fragment does not exist.
 # It prints every problem it finds, then exits 1; or prints "book ok".
 set -euo pipefail
 
@@ -88,6 +89,31 @@ while IFS= read -r -d '' page; do
         fi
     done < <(grep -oE '\\?\{\{#(include|rustdoc_include)[[:space:]][^}]*\}\}' "$page" || true)
 done < <(find chapters -name '*.md' -print0)
+
+# 4. Every link between pages leads to a page that was built, and every
+#    #fragment to an id on that page. mdBook turns `page.md` into
+#    `page.html`; links to outside the book (http...) are not checked.
+while IFS= read -r -d '' page; do
+    rel=${page#chapters/}
+    while IFS= read -r target; do
+        case "$target" in
+            http://* | https://* | mailto:*) continue ;;
+        esac
+        file=${target%%#*}
+        fragment=""
+        [ "$file" != "$target" ] && fragment=${target#*#}
+        if [ -z "$file" ]; then
+            html="book/build/${rel%.md}.html"
+        else
+            html=$(realpath -m "book/build/$(dirname "$rel")/${file%.md}.html")
+        fi
+        if [ ! -f "$html" ]; then
+            problem "$page: link to '$target': ${html#"$PWD/"} was not built"
+        elif [ -n "$fragment" ] && ! grep -q "id=\"$fragment\"" "$html"; then
+            problem "$page: link to '$target': no id '$fragment' on that page"
+        fi
+    done < <(grep -oE '\]\([^)[:space:]]+\)' "$page" | sed -E 's/^\]\((.*)\)$/\1/' || true)
+done < <(find chapters -name '*.md' ! -name SUMMARY.md -print0)
 
 if [ "$problems" -gt 0 ]; then
     echo "check-book: $problems problem(s)" >&2
