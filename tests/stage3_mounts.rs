@@ -94,6 +94,56 @@ fn the_hosts_mount_table_is_unchanged() {
     env.assert_no_leaks();
 }
 
+/// Makes a directory a *shared* mount point, as systemd makes `/` on most
+/// machines, and undoes it when dropped.
+struct SharedMount(std::path::PathBuf);
+
+impl SharedMount {
+    fn new(dir: &std::path::Path) -> SharedMount {
+        use nix::mount::{mount, MsFlags};
+        mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>).expect("bind mount");
+        let guard = SharedMount(dir.to_path_buf());
+        mount(
+            None::<&str>,
+            dir,
+            None::<&str>,
+            MsFlags::MS_SHARED,
+            None::<&str>,
+        )
+        .expect("make shared");
+        guard
+    }
+}
+
+impl Drop for SharedMount {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+#[test]
+fn mounts_stay_inside_even_when_the_host_tree_is_shared() {
+    // This machine's `/` may be private, which would hide a missing
+    // make_mounts_private. Make the test's own directory shared, so that a
+    // mount made in a copy of it would travel back to the host.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let shared = SharedMount::new(env.dir());
+    let out = env.run_bocker(&["run", &image, "ls /proc /dev /sys /tmp > /dev/null"]);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dir = env.dir().to_string_lossy().into_owned();
+    let below: Vec<&str> = mounts.lines().filter(|l| l.contains(&dir)).collect();
+    drop(shared);
+    assert!(out.status.success(), "a run under a shared mount failed: was the mount tree made private (MS_REC | MS_PRIVATE) before the bind mount and pivot_root?\n{HINT}\n{}", describe(&out));
+    assert_eq!(
+        below.len(),
+        1,
+        "mounts of the container appeared on the host:\n{}\nWas the mount tree made private first?",
+        below.join("\n")
+    );
+    env.assert_no_leaks();
+}
+
 #[test]
 fn dev_has_working_device_nodes() {
     let env = TestEnv::new();

@@ -64,6 +64,11 @@ impl TestEnv {
         path
     }
 
+    /// The test's own temporary directory (holding the state root).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// `bocker` with this test's state root.
     pub fn bocker(&self) -> Command {
         let mut cmd = Command::cargo_bin("bocker").expect("the bocker binary is not built");
