@@ -231,3 +231,89 @@ fn exec_on_an_exited_or_unknown_container_fails_with_bockers_message() {
     );
     env.assert_no_leaks();
 }
+
+/// The namespace of `kind` that process `pid` is in, e.g. `mnt:[4026531841]`.
+fn namespace(pid: &str, kind: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .map(|link| link.to_string_lossy().into_owned())
+        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/ns/{kind}: {e}"))
+}
+
+const KINDS: [&str; 5] = ["uts", "ipc", "mnt", "pid", "net"];
+
+#[test]
+fn every_namespace_is_new_but_the_network_with_net_host() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let own = start_sleeper(&env, &image, &[]);
+    let shared = start_sleeper(&env, &image, &["--net", "host"]);
+    for (id, host_net) in [(&own, false), (&shared, true)] {
+        let pid = env
+            .running_pid(id)
+            .expect("the container is not running")
+            .to_string();
+        for kind in KINDS {
+            let same = namespace(&pid, kind) == namespace("self", kind);
+            let expect_same = host_net && kind == "net";
+            assert_eq!(
+                same,
+                expect_same,
+                "container {id}: its {kind} namespace should {} the host's. Check clone_flags.",
+                if expect_same { "be" } else { "differ from" }
+            );
+        }
+    }
+    stop(&env, &own);
+    stop(&env, &shared);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn exec_joins_all_five_namespaces() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start_sleeper(&env, &image, &[]);
+    let container = env
+        .running_pid(&id)
+        .expect("the container is not running")
+        .to_string();
+    // A second process in the container, recognisable by its argument.
+    let mut exec = env
+        .bocker()
+        .args(["exec", &id, "sleep", "424242"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut joined = None;
+    for _ in 0..200 {
+        joined = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .find_map(|entry| {
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                (cmdline == b"sleep\x00424242\x00")
+                    .then(|| entry.file_name().to_string_lossy().into_owned())
+            });
+        if joined.is_some() || exec.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let Some(joined) = joined else {
+        let _ = exec.kill();
+        panic!(
+            "`bocker exec {id} sleep 424242` did not start.\n{HINT}\n{}",
+            describe(&exec.wait_with_output().unwrap())
+        );
+    };
+    let differs: Vec<&str> = KINDS
+        .iter()
+        .copied()
+        .filter(|kind| namespace(&joined, kind) != namespace(&container, kind))
+        .collect();
+    stop(&env, &id); // ends the exec'd sleep too: the PID namespace goes
+    let _ = exec.wait();
+    assert!(differs.is_empty(), "exec's process is not in the container's {differs:?} namespace(s): does join_namespaces setns into all five?");
+    env.assert_no_leaks();
+}
