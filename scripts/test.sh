@@ -30,6 +30,9 @@ scripts/skeleton-proof.sh
 step "the book"
 scripts/check-book.sh
 
+step "book transcripts are current"
+scripts/transcripts.sh --check
+
 step "leak check"
 scripts/check-leaks.sh
 

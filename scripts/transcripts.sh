@@ -1,0 +1,630 @@
+#!/usr/bin/env bash
+# The book's transcripts: the commands the pages show, run for real, with
+# their real output.
+#   sudo scripts/transcripts.sh           (re)write chapters/*/transcripts/*.txt
+#   sudo scripts/transcripts.sh --check   make them again in a temporary folder
+#                                         and compare with the committed ones
+#
+# A page includes a transcript inside its ```text fence:
+#     {{#include transcripts/NAME.txt}}
+#
+# How it works:
+#   1. It builds the variants of bocker that the pages use, in a target
+#      folder of its own (target/transcripts, so target/debug is left alone),
+#      and runs the test suites that pages show, keeping their stable lines.
+#   2. It runs the pages' sessions, below, as a student types them in the
+#      root shell of chapter 0: `bocker` is the build the page talks about,
+#      the paths are the pages' paths (/tmp/busybox, /tmp/book-demo, ...).
+#      The sessions run in a private mount namespace, where a scratch folder
+#      on disk is mounted over /tmp: the machine's own /tmp is not touched,
+#      and every mount made there disappears with the namespace.
+#   3. --check compares after normalising what changes from run to run: image
+#      and container ids, host pids and thread ids, namespace inode numbers,
+#      file dates, timings, random MAC addresses, the number of processes
+#      and mounts on the host, and the width of the spaces between columns.
+#      Anything else that differs is printed as a diff, and it exits 1.
+#
+# Everything it starts (containers included) is stopped, and the scratch
+# folder removed, when it ends, also on error or Ctrl-C.
+set -euo pipefail
+
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
+if [ "$(id -u)" -ne 0 ]; then
+    exec sudo -E "$self" "$@"
+fi
+
+usage() {
+    echo "usage: $0 [--check]" >&2
+    exit 2
+}
+
+say() { echo "transcripts: $*" >&2; }
+
+# ------------------------------------------------------------------ sessions
+# These functions run inside the private mount namespace (--in-namespace).
+
+declare -A opened=()
+shown_vars=()
+current=""
+
+# out CHAPTER/NAME: the commands that follow go to
+# chapters/CHAPTER/transcripts/NAME.txt (appended if already written to).
+out() {
+    local file=$outroot/chapters/${1%%/*}/transcripts/${1#*/}.txt
+    mkdir -p "${file%/*}"
+    if [ -n "${opened[$file]:-}" ]; then
+        exec 3>>"$file"
+    else
+        exec 3>"$file"
+        opened[$file]=1
+    fi
+    current=$file
+}
+
+# use BUILD: which build of bocker the `bocker` command is from now on.
+use() { bocker_bin=$bins/$1; }
+
+# The student's `bocker`. exec -a: the process is named `bocker`, as it is
+# for a student who has it on PATH or as an alias (ps shows it).
+bocker() { (exec -a bocker "$bocker_bin" "$@"); }
+
+# var NAME=VALUE: a session variable; in the transcript, $NAME in a command
+# is shown as its value, as the student would have typed it.
+var() {
+    printf -v "${1%%=*}" '%s' "${1#*=}"
+    shown_vars+=("${1%%=*}")
+}
+
+shown() {
+    local line=$1 name
+    # Longest names first: $IMG2 is not $IMG followed by 2.
+    for name in $(printf '%s\n' "${shown_vars[@]}" | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2); do
+        line=${line//\$$name/${!name}}
+    done
+    printf '%s' "$line"
+}
+
+# cmds: run each line of stdin as a command of the root shell, writing the
+# prompt line and then everything it prints (stdout and stderr, in order).
+cmds() {
+    local line
+    while IFS= read -r line; do
+        printf '# %s\n' "$(shown "$line")" >&3
+        { eval "$line"; } </dev/null >&3 2>&1 || true
+    done
+}
+
+# The last id with this prefix in the current transcript.
+last_id() { grep -o "${1}_[0-9a-f]\{12\}" "$current" | tail -n 1; }
+
+# Wait (silently) until a process has a handler for SIGTERM (bit 15 of
+# SigCgt), as a student's slower typing would.
+wait_for_term_handler() {
+    local pid=$1 i mask
+    for i in $(seq 100); do
+        mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        if [ $(( 0x${mask:-0} & 0x4000 )) -ne 0 ]; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "transcripts: process $pid never installed its SIGTERM handler" >&2
+    return 1
+}
+
+running_pid() { # running_pid CONTAINER_ID: its host pid, from its record
+    sed -n 's/^ *"pid": \([0-9]*\).*/\1/p' "$BOCKER_ROOT/containers/$1/container.json"
+}
+
+# The sessions, in the order a student meets them. One root shell goes
+# through all four chapters, as the pages describe.
+sessions() {
+    export BOCKER_ROOT=/tmp/book-demo   # chapter 0: `export BOCKER_ROOT=/tmp/book-demo`
+
+    # ================================================= chapter 0: the tour
+    out 00-setup/busybox-rootfs
+    cmds <<'EOF'
+scripts/make-busybox-rootfs.sh /tmp/busybox
+ls -1 /tmp/busybox
+ls -l /tmp/busybox/bin/sh
+EOF
+    use reference
+    out 00-setup/init
+    cmds <<'EOF'
+bocker init /tmp/busybox
+bocker images
+EOF
+    var IMG="$(last_id img)"
+    out 00-setup/run
+    cmds <<'EOF'
+bocker run $IMG echo hello
+bocker run $IMG 'cat /etc/os-release; cat /etc/hostname'
+EOF
+    var HELLO="$(grep -o 'ps_[0-9a-f]\{12\}' <(bocker ps) | head -n 1)"
+    out 00-setup/exit-codes
+    cmds <<'EOF'
+bocker run --name sad $IMG 'echo to stdout; echo to stderr >&2; exit 3'; echo "exit code: $?"
+bocker run $IMG no-such-program; echo "exit code: $?"
+EOF
+    out 00-setup/ps-logs
+    cmds <<'EOF'
+bocker ps
+bocker logs $HELLO
+bocker logs sad
+bocker logs sad 2>/dev/null
+EOF
+    out 00-setup/rm
+    cmds <<'EOF'
+bocker rm $HELLO sad
+bocker ps
+EOF
+
+    # ==================================================== chapter 1: chroot
+    use stage0
+    out 01-chroot/stage0
+    cmds <<'EOF'
+bocker run $IMG cat /etc/os-release
+bocker run $IMG pwd
+bocker run $IMG cat etc/os-release
+EOF
+    use stage1
+    out 01-chroot/still-shared
+    cmds <<'EOF'
+hostname
+bocker run $IMG hostname
+bocker run $IMG 'ip -o link | cut -d" " -f2'
+bocker run $IMG 'ls /proc; ps'
+bocker run $IMG id
+EOF
+    use stage0
+    out 01-chroot/stage0-env
+    cmds <<'EOF'
+SECRET=hunter2 bocker run $IMG 'echo $SECRET'
+EOF
+    use stage1
+    out 01-chroot/stage1
+    cmds <<'EOF'
+bocker run $IMG cat /etc/os-release
+bocker run $IMG pwd
+SECRET=hunter2 bocker run $IMG 'echo $SECRET'
+SECRET=hunter2 bocker run -e GREETING=hello $IMG env
+bocker run $IMG ls /tmp/book-demo
+EOF
+    # /tmp/escape: `rustc … -o /tmp/escape`, built before the session.
+    out 01-chroot/escape-image
+    cmds <<'EOF'
+cp /tmp/escape /tmp/busybox/bin/escape
+echo "a file on the host, outside every image" > /tmp/marker
+bocker init /tmp/busybox
+EOF
+    var ESC="$(last_id img)"
+    out 01-chroot/escape-stage1
+    cmds <<'EOF'
+bocker run $ESC cat /tmp/marker
+bocker run $ESC /bin/escape /tmp/marker
+EOF
+    use reference
+    out 01-chroot/escape-reference
+    cmds <<'EOF'
+bocker run $ESC /bin/escape /tmp/marker
+EOF
+
+    # ================================================ chapter 2: namespaces
+    use stage1
+    out 02-namespaces/stage1
+    cmds <<'EOF'
+hostname
+bocker run $IMG hostname
+bocker run $IMG 'echo $$'
+EOF
+    out 02-namespaces/own-namespaces
+    cmds <<'EOF'
+ls -l /proc/self/ns
+EOF
+    use stage2
+    out 02-namespaces/hostnames
+    cmds <<'EOF'
+export BOCKER_ROOT=/tmp/book-ch2
+scripts/make-busybox-rootfs.sh /tmp/bb2
+bocker init /tmp/bb2
+EOF
+    var IMG2="$(last_id img)"
+    cmds <<'EOF'
+bocker run $IMG2 'echo $$'
+bocker run --hostname box $IMG2 hostname
+hostname
+bocker run $IMG2 hostname
+EOF
+    out 02-namespaces/ip-link
+    cmds <<'EOF'
+bocker run $IMG2 ip link
+bocker run --net host $IMG2 ip link
+EOF
+    out 02-namespaces/empty-proc
+    cmds <<'EOF'
+bocker run $IMG2 ls -la /proc
+bocker run $IMG2 ps
+EOF
+    out 02-namespaces/detach
+    cmds <<'EOF'
+bocker run -d --name sleeper $IMG2 sleep 1000
+bocker ps
+EOF
+    var SLEEPER="$(last_id ps)"
+    var PID="$(running_pid "$SLEEPER")"
+    var MONITOR="$(ps -o ppid= -p "$PID" | tr -d ' ')"
+    out 02-namespaces/from-the-host
+    cmds <<'EOF'
+grep '"pid"' /tmp/book-ch2/containers/$SLEEPER/container.json
+ls -l /proc/$PID/ns
+lsns -p $PID
+ps -o pid,ppid,sid,args -p $MONITOR,$PID
+EOF
+    out 02-namespaces/exec
+    cmds <<'EOF'
+bocker exec sleeper sh -c 'echo $$; hostname'
+bocker exec sleeper no-such-program; echo "exit code: $?"
+EOF
+    out 02-namespaces/signals
+    cmds <<'EOF'
+bocker exec sleeper kill -TERM 1
+bocker exec sleeper kill -KILL 1
+kill -TERM $PID
+bocker ps
+EOF
+    out 02-namespaces/stop
+    cmds <<'EOF'
+time bocker stop -t 1 sleeper
+bocker ps
+bocker exec sleeper true; echo "exit code: $?"
+bocker exec nobody true; echo "exit code: $?"
+EOF
+    out 02-namespaces/stop-polite
+    cmds <<'EOF'
+bocker run -d --name polite $IMG2 'trap "echo bye; exit 0" TERM; while true; do sleep 1; done'
+EOF
+    wait_for_term_handler "$(running_pid "$(last_id ps)")"
+    cmds <<'EOF'
+time bocker stop polite
+bocker logs polite
+EOF
+    # The first todo!() of chapter 2, as the untouched exercise reports it.
+    use stage2-todo
+    out 02-namespaces/todo
+    BOCKER_ROOT=/tmp/scratch bocker init /tmp/bb2 >/dev/null
+    { BOCKER_ROOT=/tmp/scratch bocker run "$(BOCKER_ROOT=/tmp/scratch bocker images | awk 'NR == 2 {print $1}')" true 2>&1 || true; } \
+        | grep '^bocker: unfinished exercise' >&3
+
+    # =========================================== chapter 3: mounts and /proc
+    # The image with the escape program comes first: "Where we start" uses it.
+    use stage3
+    out 03-mounts/escape-again
+    cmds <<'EOF'
+export BOCKER_ROOT=/tmp/book-ch3
+scripts/make-busybox-rootfs.sh /tmp/bb3
+cp /tmp/escape /tmp/bb3/bin/escape
+bocker init /tmp/bb3
+EOF
+    var IMG3="$(last_id img)"
+    cmds <<'EOF'
+echo 'a file on the host' > /tmp/marker
+EOF
+    use stage2
+    out 03-mounts/stage2
+    cmds <<'EOF'
+bocker run $IMG3 /bin/escape /tmp/marker
+bocker run $IMG3 ps
+bocker run $IMG3 ls -la /dev
+bocker run $IMG3 'echo secret > /dev/null; cat /dev/null; ls -l /dev/null'
+bocker run $IMG3 head -c 4 /dev/urandom
+EOF
+    out 03-mounts/propagation-of-root
+    cmds <<'EOF'
+findmnt -o TARGET,PROPAGATION /
+EOF
+    out 03-mounts/shared-demo
+    cmds <<'EOF'
+mkdir /tmp/demo && mount -t tmpfs demo /tmp/demo && mount --make-shared /tmp/demo
+findmnt -o TARGET,PROPAGATION /tmp/demo
+EOF
+    out 03-mounts/leak
+    cmds <<'EOF'
+unshare --mount --propagation unchanged sh -c 'mkdir /tmp/demo/a && mount -t tmpfs a /tmp/demo/a'
+findmnt -o TARGET,PROPAGATION -R /tmp/demo
+unshare --mount --propagation private sh -c 'mkdir /tmp/demo/b && mount -t tmpfs b /tmp/demo/b'
+findmnt -o TARGET,PROPAGATION -R /tmp/demo
+umount -R /tmp/demo && rmdir /tmp/demo
+EOF
+    use stage3
+    out 03-mounts/escape-again
+    cmds <<'EOF'
+bocker run $IMG3 /bin/escape /tmp/marker
+EOF
+    out 03-mounts/proc
+    cmds <<'EOF'
+bocker run $IMG3 ps
+bocker run $IMG3 '/bin/true; cat /proc/self/stat | cut -d" " -f1-4'
+EOF
+    out 03-mounts/mounts
+    cmds <<'EOF'
+bocker run $IMG3 cat /proc/mounts
+EOF
+    out 03-mounts/sys
+    cmds <<'EOF'
+bocker run $IMG3 'mkdir /sys/x'
+bocker run $IMG3 ls /sys/class/net
+bocker run --net host $IMG3 ls /sys/class/net
+EOF
+    out 03-mounts/dev
+    cmds <<'EOF'
+bocker run $IMG3 ls -l /dev
+bocker run $IMG3 'echo secret > /dev/null; cat /dev/null; head -c 4 /dev/urandom | wc -c'
+bocker run $IMG3 'ls -ld /tmp; touch /tmp/x; ls /tmp'
+EOF
+    out 03-mounts/exec
+    cmds <<'EOF'
+bocker run -d --name box $IMG3 sleep 1000
+bocker exec box ps
+bocker exec box cat /proc/mounts | wc -l
+EOF
+    out 03-mounts/host-mounts
+    cmds <<'EOF'
+wc -l < /proc/self/mountinfo
+grep -c book-ch3 /proc/self/mountinfo
+bocker stop -t 0 box
+wc -l < /proc/self/mountinfo
+EOF
+    exec 3>&-
+}
+
+if [ "${1:-}" = "--in-namespace" ]; then
+    # Internal: run the sessions. We are in a new mount namespace, whose
+    # mounts are all private (unshare's default), so nothing below reaches
+    # the host's mount table.
+    work=$2
+    outroot=$3
+    bins=$work/bin
+    mount --bind "$work/tmp" /tmp
+    sessions
+    exit 0
+fi
+
+# --------------------------------------------------------------------- main
+
+mode=write
+case "${1:-}" in
+    "") ;;
+    --check) mode=check ;;
+    *) usage ;;
+esac
+[ $# -le 1 ] || usage
+
+for tool in cargo rustc busybox unshare findmnt lsns flock perl; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "transcripts: $tool not found" >&2
+        exit 1
+    fi
+done
+
+repo=$PWD
+export CARGO_TARGET_DIR=$repo/target/transcripts
+mkdir -p "$CARGO_TARGET_DIR"
+# One run at a time: runs share target/transcripts, and each copies the
+# binary it has just built.
+exec 9>"$CARGO_TARGET_DIR/.lock"
+if ! flock -n 9; then
+    say "waiting for another scripts/transcripts.sh to finish"
+    flock 9
+fi
+
+# The scratch folder is on disk, not in a tmpfs (/var/tmp, not /tmp): the
+# containers' root mount shows the disk it is on (chapter 3's /proc/mounts).
+work=$(mktemp -d /var/tmp/bocker-transcripts.XXXXXX)
+bins=$work/bin
+mkdir -p "$bins" "$work/tmp" "$work/tests" "$work/new"
+chmod 1777 "$work/tmp"
+
+# End the sessions if they still run, stop every container they left
+# running (found by the records in our own state folders), then remove the
+# scratch folder.
+sessions_pid=""
+cleanup() {
+    local record root id b stopper=""
+    if [ -n "$sessions_pid" ]; then
+        # The sessions are a process group of their own (setsid).
+        kill -TERM -- "-$sessions_pid" 2>/dev/null || true
+        wait "$sessions_pid" 2>/dev/null || true
+        sleep 0.5 # let a monitor that was starting a container record it
+    fi
+    for b in stage3 stage2 reference; do
+        if [ -x "$bins/$b" ]; then stopper=$bins/$b; break; fi
+    done
+    for record in "$work"/tmp/*/containers/ps_*/container.json; do
+        [ -f "$record" ] || continue
+        grep -q '"status": "running"' "$record" || continue
+        root=${record%/containers/*}
+        id=$(basename "$(dirname "$record")")
+        if [ -n "$stopper" ]; then
+            BOCKER_ROOT=$root "$stopper" stop -t 0 "$id" >/dev/null 2>&1 || true
+        fi
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+export RUST_BACKTRACE=0
+built=$CARGO_TARGET_DIR/debug/bocker
+
+# build NAME [FEATURES]: cargo build, keep the binary as $bins/NAME.
+build() {
+    say "building ${1} (features: ${2:-none})"
+    cargo build --quiet ${2:+--features "$2"} 9>&-
+    cp "$built" "$bins/$1"
+}
+
+# test_run NAME FEATURES TEST EXPECT: cargo test, keep the output in
+# $work/tests/NAME.out and the binary it built as $bins/NAME.
+test_run() {
+    say "cargo test --features $2 --test $3"
+    cargo test --features "$2" --test "$3" >"$work/tests/$1.out" 2>&1 9>&- || true
+    if ! grep -q "^test result: $4\." "$work/tests/$1.out"; then
+        cat "$work/tests/$1.out" >&2
+        echo "transcripts: expected 'test result: $4' from cargo test --features $2 --test $3" >&2
+        exit 1
+    fi
+    cp "$built" "$bins/$1"
+}
+
+# The stable part of a passing run: the count, the tests (sorted: they run
+# in parallel), and the summary without its timing.
+passing() {
+    local raw=$work/tests/$1.out file=$work/new/chapters/$2.txt
+    mkdir -p "${file%/*}"
+    {
+        grep -E '^running [0-9]+ tests?$' "$raw"
+        grep -E '^test .* \.\.\. ' "$raw" | LC_ALL=C sort
+        echo
+        grep '^test result:' "$raw" | sed -E 's/finished in [0-9.]+s/finished in …/'
+    } >"$file"
+}
+
+# One failing test of a run before chapter 1 is done, the list of failures
+# and the summary.
+failing() {
+    local raw=$work/tests/$1.out file=$work/new/chapters/$2.txt want=$3
+    mkdir -p "${file%/*}"
+    awk -v want="$want" '
+        /^---- .* stdout ----$/ { inblock = ($2 == want) }
+        /^failures:$/ { seen++; if (seen == 2) { inblock = 0; tail = 1 } }
+        /^note: run with `RUST_BACKTRACE=1`/ { next }
+        inblock || tail { print }
+        tail && /^test result:/ { exit }
+    ' "$raw" | sed -E 's/finished in [0-9.]+s/finished in …/' | cat -s >"$file"
+    grep -q "^---- $want stdout ----" "$file" || {
+        echo "transcripts: no failure of $want in $raw" >&2
+        exit 1
+    }
+}
+
+started=$(date +%s)
+
+build stage0 ""
+test_run stage1-todo stage1 stage1_chroot FAILED
+test_run stage1 stage1,solved1 stage1_chroot ok
+build stage2-todo stage2,solved1
+test_run stage2 stage2,solved1,solved2 stage2_namespaces ok
+test_run stage3 stage3,solved1,solved2,solved3 stage3_mounts ok
+build reference reference
+
+failing stage1-todo 00-setup/transcripts/stage1-failures the_root_is_the_images_root
+# Chapter 1 shows the report of its todo!() from that same failure.
+mkdir -p "$work/new/chapters/01-chroot/transcripts"
+grep -m 1 '^bocker: unfinished exercise' "$work/new/chapters/00-setup/transcripts/stage1-failures.txt" \
+    >"$work/new/chapters/01-chroot/transcripts/todo.txt"
+passing stage1 01-chroot/transcripts/tests
+passing stage2 02-namespaces/transcripts/tests
+passing stage3 03-mounts/transcripts/tests
+
+say "running the sessions"
+# chapter 1's escape program, where the pages put it: /tmp/escape.
+rustc -O -C target-feature=+crt-static chapters/01-chroot/escape.rs -o "$work/tmp/escape"
+# A clean environment, as in a fresh root shell; a process group of its own,
+# so that cleanup can end it all. In the background, so that a signal to
+# this script is handled at once (bash runs traps between commands).
+unshare --mount --propagation private setsid \
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root TERM=xterm LC_ALL=C.UTF-8 \
+    "$self" --in-namespace "$work" "$work/new" 9>&- &
+sessions_pid=$!
+wait "$sessions_pid"
+sessions_pid=""
+
+say "done in $(( $(date +%s) - started ))s"
+
+if [ "$mode" = write ]; then
+    # Replace the transcripts, dropping any that are no longer made.
+    for dir in "$work"/new/chapters/*/transcripts; do
+        target=chapters/${dir#"$work"/new/chapters/}
+        mkdir -p "$target"
+        rm -f "$target"/*.txt
+        cp "$dir"/*.txt "$target"/
+        # Owned like the rest of the pages, not by root.
+        chown --reference=chapters "$target" "$target"/*.txt
+    done
+    for dir in chapters/*/transcripts; do
+        [ -d "$work/new/$dir" ] || rm -f "$dir"/*.txt
+    done
+    say "wrote $(find "$work/new" -name '*.txt' | wc -l) transcripts"
+    exit 0
+fi
+
+# --check: normalise both sides, then compare.
+normalise() { # normalise DIR OUT: DIR/chapters/*/transcripts/*.txt into OUT
+    local file rel
+    while IFS= read -r -d '' file; do
+        rel=${file#"$1"/}
+        mkdir -p "$2/$(dirname "$rel")"
+        perl -e '
+            my $prompt = "";
+            while (my $line = <STDIN>) {
+                if ($line =~ /^# /) { $prompt = $line; }
+                # ids, and hostnames that are ids
+                $line =~ s/\bimg_[0-9a-f]{12}\b/img_ID/g;
+                $line =~ s/\bps_[0-9a-f]{12}\b/ps_ID/g;
+                # thread ids of a test that panicked
+                $line =~ s/^(thread .*) \(\d+\) panicked/$1 (TID) panicked/;
+                # timings
+                $line =~ s/^(real|user|sys)\t\d+m[\d.]+s$/$1\tTIME/;
+                $line =~ s/finished in [\d.]+s/finished in …/;
+                # file dates (ls -l)
+                $line =~ s/\b[A-Z][a-z]{2} [ \d]\d (\d\d:\d\d| \d{4})\b/DATE/g;
+                # namespace inode numbers
+                $line =~ s/\b4\d{9}\b/NSINO/g;
+                # scratch folders
+                $line =~ s/bocker-transcripts\.\w{6}/bocker-transcripts.XXXXXX/g;
+                # random MAC addresses (ifb devices)
+                $line =~ s{link/ether ([0-9a-f]{2}:){5}[0-9a-f]{2}}{link/ether MAC};
+                # host pids: in commands that name them, and in their output
+                $line =~ s{/proc/\d+/}{/proc/PID/}g;
+                $line =~ s/"pid": \d+/"pid": PID/;
+                if ($line =~ /^# /) {
+                    $line =~ s/(kill -[A-Z]+|lsns -p|ps -o \S+ -p) [\d,]+/$1 PIDS/;
+                } elsif ($prompt =~ /^# lsns /) {
+                    # NS TYPE NPROCS PID: the process count and lowest pid
+                    $line =~ s/^(\s*NSINO\s+\S+\s+)\d+\s+\d+/$1N PID/;
+                } elsif ($prompt =~ /^# ps -o /) {
+                    # PID PPID SID: pids of 2 digits and more (not init, 1)
+                    $line =~ s{^(\s*\d+\s+\d+\s+\d+)}{
+                        my $c = $1; $c =~ s/^\s+//; $c =~ s/\b\d{2,}\b/PID/g; $c
+                    }e;
+                } elsif ($prompt =~ /echo \$\$/ && $line =~ /^\d{2,}$/) {
+                    $line = "PID\n";   # a host pid: the shell was not pid 1
+                } elsif ($prompt =~ /^# wc -l < \/proc\/self\/mountinfo$/ && $line =~ /^\d+$/) {
+                    $line = "N\n";     # the host has as many mounts as it has
+                }
+                # column widths change with the width of what was replaced
+                $line =~ s/ +/ /g;
+                $line =~ s/ $//;
+                print $line;
+            }
+        ' <"$file" >"$2/$rel"
+    done < <(find "$1/chapters" -path '*/transcripts/*.txt' -print0)
+}
+mkdir -p "$work/norm/committed" "$work/norm/now" "$work/committed/chapters"
+if compgen -G 'chapters/*/transcripts/*.txt' >/dev/null; then
+    for file in chapters/*/transcripts/*.txt; do
+        mkdir -p "$work/committed/$(dirname "$file")"
+        cp "$file" "$work/committed/$file"
+    done
+    normalise "$work/committed" "$work/norm/committed"
+fi
+normalise "$work/new" "$work/norm/now"
+if ! (cd "$work/norm" && diff -ru committed now); then
+    echo "transcripts: the transcripts above differ from what the commands print now" >&2
+    echo "transcripts: run scripts/transcripts.sh, and check the pages that include them" >&2
+    exit 1
+fi
+echo "transcripts ok"
