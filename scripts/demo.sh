@@ -18,27 +18,33 @@ work=$(mktemp -d /tmp/bocker-demo-XXXXXX)
 export BOCKER_ROOT=$work/state
 trap 'rm -rf "$work"' EXIT
 
-show() { # show "what it shows" command...
+# show "what it shows" ARGS...: print the bocker command as you would type
+# it (arguments with spaces or $ in single quotes), then run it.
+show() {
     echo
     echo "== $1"
     shift
-    echo "\$ bocker ${*#$bocker }"
-    "$@" || echo "(exit code $?)"
+    printf '$ bocker'
+    for arg in "$@"; do
+        if [[ $arg =~ [[:space:]\$\"] ]]; then printf " '%s'" "$arg"; else printf ' %s' "$arg"; fi
+    done
+    echo
+    "$bocker" "$@" || echo "(exit code $?)"
 }
 
 scripts/make-busybox-rootfs.sh "$work/busybox" >/dev/null
-show "an image from a directory (Bocker's init)" "$bocker" init "$work/busybox"
+show "an image from a directory (Bocker's init)" init "$work/busybox"
 image=$("$bocker" images | awk 'NR==2 {print $1}')
-show "the images" "$bocker" images
+show "the images" images
 show "a container: its own root, hostname and pid 1" \
-    "$bocker" run --name demo "$image" 'echo "I am $(hostname), pid $$"; ls /'
-show "its processes: only its own (a new PID namespace and /proc)" "$bocker" run "$image" ps
-show "its network: only lo (a new network namespace)" "$bocker" run "$image" ip -o link
-show "a background container" "$bocker" run -d --name sleeper "$image" sleep 600
-show "exec joins its namespaces" "$bocker" exec sleeper sh -c 'echo "pid $$ on $(hostname)"; ps'
-show "stop it (SIGTERM, then SIGKILL)" "$bocker" stop -t 1 sleeper
-show "all containers, with status and exit code" "$bocker" ps
-show "what a container printed" "$bocker" logs demo
-show "remove them" "$bocker" rm demo sleeper
+    run --name demo "$image" 'echo "I am $(hostname), pid $$"; ls /'
+show "its processes: only its own (a new PID namespace and /proc)" run "$image" ps
+show "its network: only lo (a new network namespace)" run "$image" ip link
+show "a background container" run -d --name sleeper "$image" sleep 600
+show "exec joins its namespaces" exec sleeper sh -c 'echo "pid $$ on $(hostname)"; ps'
+show "stop it (SIGTERM, then SIGKILL)" stop -t 1 sleeper
+show "all containers, with status and exit code" ps
+show "what a container printed" logs demo
+show "remove them" rm demo sleeper
 echo
 echo "Demo done. The state lived in $BOCKER_ROOT and is now removed."
