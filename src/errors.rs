@@ -28,6 +28,31 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// The container could not be started because of `error`.
+    pub fn start_failed(error: &anyhow::Error) -> Self {
+        // `{:#}` prints the whole chain of causes on one line.
+        Failure::new(START_FAILED, format!("{error:#}"))
+    }
+
+    /// Any error as a Failure: its exit code, its chain as the message.
+    pub fn from_error(error: &anyhow::Error) -> Self {
+        Failure::new(exit_code(error), format!("{error:#}"))
+    }
+
+    /// How a failure travels through a pipe between two of bocker's
+    /// processes: one byte of exit code, then the message.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = vec![self.code];
+        bytes.extend_from_slice(self.message.as_bytes());
+        bytes
+    }
+
+    /// The failure in `bytes`; `None` for no bytes at all (no failure).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (&code, message) = bytes.split_first()?;
+        Some(Failure::new(code, String::from_utf8_lossy(message)))
+    }
 }
 
 impl fmt::Display for Failure {
@@ -52,13 +77,17 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(error) {
         return ExitCode::SUCCESS;
     }
-    let code = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<Failure>())
-        .map_or(1, |failure| failure.code);
     // `{:#}` prints the whole chain of causes on one line, joined by ": ".
     eprintln!("bocker: {error:#}");
-    ExitCode::from(code)
+    ExitCode::from(exit_code(error))
+}
+
+/// The exit code `error` asks for: that of the Failure in its chain, or 1.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Failure>())
+        .map_or(1, |failure| failure.code)
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

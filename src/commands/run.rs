@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use crate::cli::RunArgs;
 use crate::container::{command, relay, spawn, ContainerConfig};
 use crate::copy::copy_tree;
-use crate::errors::{Failure, START_FAILED};
+use crate::errors::{self, Failure, START_FAILED};
 use crate::exercise;
 use crate::logs::LogWriter;
 use crate::records::{self, ContainerRecord, Status};
@@ -111,9 +111,7 @@ fn start(
         }
         Err(error) => {
             // It never ran: record why it ended, then report.
-            let code = error
-                .downcast_ref::<Failure>()
-                .map_or(1, |f| i32::from(f.code));
+            let code = i32::from(errors::exit_code(&error));
             finish(store, record, code, remove_after)?;
             Err(error)
         }

@@ -7,6 +7,8 @@
 use std::convert::Infallible;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+#[cfg(feature = "stage1")]
+use anyhow::Context;
 use nix::sys::signal::{signal, SigHandler, Signal};
 
 use super::exec;
@@ -58,7 +60,7 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
 
     #[cfg(feature = "stage2")]
     crate::chapters::namespaces::set_hostname(&plan.config.hostname)
-        .map_err(|e| Failure::new(START_FAILED, format!("{e:#}")))?;
+        .map_err(|e| Failure::start_failed(&e))?;
 
     let env = environment(plan.config);
     enter_root(plan.config)?;
@@ -113,22 +115,15 @@ fn enter_root(config: &ContainerConfig) -> Result<(), Failure> {
             .and_then(|()| mounts::switch_root(&config.rootfs))
             .and_then(|()| mounts::mount_pseudo_filesystems())
             .and_then(|()| mounts::create_dev())
-            .map_err(|e| {
-                Failure::new(
-                    START_FAILED,
-                    format!("cannot set up the container's mounts: {e:#}"),
-                )
-            })?;
+            .context("cannot set up the container's mounts")
+            .map_err(|e| Failure::start_failed(&e))?;
     }
 
     // Chapters 1 and 2: chroot is all we have.
     #[cfg(all(feature = "stage1", not(feature = "stage3")))]
-    crate::chapters::chroot::enter_root(&config.rootfs).map_err(|e| {
-        Failure::new(
-            START_FAILED,
-            format!("cannot enter the container's root: {e:#}"),
-        )
-    })?;
+    crate::chapters::chroot::enter_root(&config.rootfs)
+        .context("cannot enter the container's root")
+        .map_err(|e| Failure::start_failed(&e))?;
 
     // Before chapter 1 there is no new root: we only step into the
     // container's directory, and `/` is still the host's.

@@ -34,35 +34,35 @@ pub fn exec_in(pid: Pid, config: &ContainerConfig) -> Result<i32> {
     // Safe: bocker is single-threaded.
     match unsafe { fork() }.context("fork failed")? {
         ForkResult::Parent { child } => relay::wait_for_exit_code(child),
-        ForkResult::Child => {
-            let failure = match exercise::catch_panic(|| joiner(pid, &root, config)) {
-                Ok(Ok(code)) => unsafe { libc::_exit(code) },
-                Ok(Err(failure)) => failure,
-                Err(panic_report) => Failure::new(START_FAILED, panic_report),
-            };
-            eprintln!("bocker: {}", failure.message);
-            unsafe { libc::_exit(i32::from(failure.code)) }
-        }
+        ForkResult::Child => match exercise::catch_panic(|| joiner(pid, &root, config)) {
+            Ok(Ok(code)) => unsafe { libc::_exit(code) },
+            Ok(Err(failure)) => exit_reporting(failure),
+            Err(panic_report) => exit_reporting(Failure::new(START_FAILED, panic_report)),
+        },
     }
 }
 
 /// The middle process: joins the namespaces, forks the command, waits.
 fn joiner(pid: Pid, root: &File, config: &ContainerConfig) -> Result<i32, Failure> {
     child::die_with_parent()?;
-    crate::chapters::namespaces::join_namespaces(pid)
-        .map_err(|e| Failure::new(START_FAILED, format!("{e:#}")))?;
+    crate::chapters::namespaces::join_namespaces(pid).map_err(|e| Failure::start_failed(&e))?;
     match unsafe { fork() }.map_err(child::setup_error)? {
-        ForkResult::Parent { child } => relay::wait_for_exit_code(child)
-            .map_err(|e| Failure::new(START_FAILED, format!("{e:#}"))),
-        ForkResult::Child => {
-            let failure = match exercise::catch_panic(|| command(root, config)) {
-                Ok(failure) => failure,
-                Err(panic_report) => Failure::new(START_FAILED, panic_report),
-            };
-            eprintln!("bocker: {}", failure.message);
-            unsafe { libc::_exit(i32::from(failure.code)) }
+        ForkResult::Parent { child } => {
+            relay::wait_for_exit_code(child).map_err(|e| Failure::start_failed(&e))
         }
+        ForkResult::Child => match exercise::catch_panic(|| command(root, config)) {
+            Ok(failure) => exit_reporting(failure),
+            Err(panic_report) => exit_reporting(Failure::new(START_FAILED, panic_report)),
+        },
     }
+}
+
+/// End a forked process of `exec` that could not do its job: say why on
+/// stderr (bocker's own, inherited) and exit with the failure's code.
+/// _exit(2): a forked copy must never return into bocker's code.
+fn exit_reporting(failure: Failure) -> ! {
+    eprintln!("bocker: {}", failure.message);
+    unsafe { libc::_exit(i32::from(failure.code)) }
 }
 
 /// The command's process: enter the container's root and execute.

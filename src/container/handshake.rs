@@ -65,11 +65,9 @@ impl ParentSide {
         self.report
             .read_to_end(&mut answer)
             .context("cannot read the container's start report")?;
-        match answer.split_first() {
+        match Failure::from_bytes(&answer) {
             None => Ok(()),
-            Some((&code, message)) => {
-                Err(Failure::new(code, String::from_utf8_lossy(message).into_owned()).into())
-            }
+            Some(failure) => Err(failure.into()),
         }
     }
 }
@@ -89,9 +87,7 @@ impl ChildSide {
 
     /// Send the reason for failing (only called when exec did not happen).
     pub fn report(&mut self, failure: &Failure) {
-        let mut message = vec![failure.code];
-        message.extend_from_slice(failure.message.as_bytes());
         // Nothing more we can do if even this fails: the exit code remains.
-        let _ = self.report.write_all(&message);
+        let _ = self.report.write_all(&failure.to_bytes());
     }
 }

@@ -54,7 +54,7 @@ pub fn run_in_background(
                             .is_ok()
                     }
                     Err(error) => {
-                        let _ = to_bocker.write_all(&encode(&error));
+                        let _ = to_bocker.write_all(&Failure::from_error(&error).to_bytes());
                         false
                     }
                 }
@@ -68,25 +68,13 @@ pub fn run_in_background(
             from_monitor
                 .read_to_end(&mut answer)
                 .context("cannot hear from the monitor")?;
-            if let Some((&code, message)) = answer.split_first() {
-                let message = String::from_utf8_lossy(message).into_owned();
-                return Err(Failure::new(code, message).into());
+            if let Some(failure) = Failure::from_bytes(&answer) {
+                return Err(failure.into());
             }
             writeln!(std::io::stdout(), "{}", record.id)?;
             Ok(0)
         }
     }
-}
-
-/// An error as one byte of exit code and its one-line message.
-fn encode(error: &anyhow::Error) -> Vec<u8> {
-    let code = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<Failure>())
-        .map_or(1, |failure| failure.code);
-    let mut bytes = vec![code];
-    bytes.extend_from_slice(format!("{error:#}").as_bytes());
-    bytes
 }
 
 /// The monitor must let go of bocker's stdin, stdout and stderr, or
