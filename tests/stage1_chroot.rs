@@ -76,14 +76,7 @@ fn exit_codes_pass_through() {
     );
 
     // Killed by SIGKILL (9) from the host: like a shell, report 128 + 9.
-    let running = env
-        .bocker()
-        .args(["run", &image, "sleep", "1000"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut running = running;
+    let mut running = env.spawn_bocker(&["run", &image, "sleep", "1000"]);
     let pid = wait_for_pid(&env, &mut running);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
@@ -297,14 +290,7 @@ fn signals_to_bocker_reach_the_container() {
     // SIGTERM). Either way bocker records the exit and leaves nothing behind.
     let env = TestEnv::new();
     let image = env.busybox_image();
-    let running = env
-        .bocker()
-        .args(["run", "--name", "stubborn", &image, "sleep", "1000"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut running = running;
+    let mut running = env.spawn_bocker(&["run", "--name", "stubborn", &image, "sleep", "1000"]);
     wait_for_pid(&env, &mut running);
     let bocker = nix::unistd::Pid::from_raw(running.id() as i32);
     for _ in 0..2 {
@@ -335,13 +321,7 @@ fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
     // rm can remove the container.
     let env = TestEnv::new();
     let image = env.busybox_image();
-    let mut running = env
-        .bocker()
-        .args(["run", "--name", "orphan", &image, "sleep", "1000"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut running = env.spawn_bocker(&["run", "--name", "orphan", &image, "sleep", "1000"]);
     let container = wait_for_pid(&env, &mut running);
     running.kill().unwrap();
     running.wait().unwrap();

@@ -32,15 +32,6 @@ fn start_sleeper(env: &TestEnv, image: &str, extra: &[&str]) -> String {
     id
 }
 
-fn stop(env: &TestEnv, container: &str) {
-    let out = env.run_bocker(&["stop", "-t", "0", container]);
-    assert!(
-        out.status.success(),
-        "`bocker stop` failed\n{}",
-        describe(&out)
-    );
-}
-
 #[test]
 fn the_command_is_pid_1() {
     let env = TestEnv::new();
@@ -109,7 +100,7 @@ fn host_ipc_objects_are_invisible_inside() {
         .unwrap();
     let host = Command::new("ipcs").arg("-m").output().unwrap();
     Command::new("ipcrm").args(["-m", &shmid]).status().unwrap();
-    stop(&env, &id);
+    env.stop(&id);
 
     let listed = |out: &std::process::Output| {
         text(&out.stdout)
@@ -202,7 +193,7 @@ fn exec_joins_a_detached_container() {
     let missing = env.run_bocker(&["exec", "sleeper", "no-such-program"]);
     assert_eq!(missing.status.code(), Some(127), "{}", describe(&missing));
 
-    stop(&env, "sleeper");
+    env.stop("sleeper");
     let ps = text(&env.run_bocker(&["ps"]).stdout);
     assert!(
         ps.lines()
@@ -263,8 +254,8 @@ fn every_namespace_is_new_but_the_network_with_net_host() {
             );
         }
     }
-    stop(&env, &own);
-    stop(&env, &shared);
+    env.stop(&own);
+    env.stop(&shared);
     env.assert_no_leaks();
 }
 
@@ -278,13 +269,7 @@ fn exec_joins_all_five_namespaces() {
         .expect("the container is not running")
         .to_string();
     // A second process in the container, recognisable by its argument.
-    let mut exec = env
-        .bocker()
-        .args(["exec", &id, "sleep", "424242"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "424242"]);
     let mut joined = None;
     for _ in 0..200 {
         joined = std::fs::read_dir("/proc")
@@ -312,7 +297,7 @@ fn exec_joins_all_five_namespaces() {
         .copied()
         .filter(|kind| namespace(&joined, kind) != namespace(&container, kind))
         .collect();
-    stop(&env, &id); // ends the exec'd sleep too: the PID namespace goes
+    env.stop(&id); // ends the exec'd sleep too: the PID namespace goes
     let _ = exec.wait();
     assert!(differs.is_empty(), "exec's process is not in the container's {differs:?} namespace(s): does join_namespaces setns into all five?");
     env.assert_no_leaks();

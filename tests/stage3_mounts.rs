@@ -223,7 +223,6 @@ fn exec_enters_the_same_root_and_proc() {
         "exec should see the container's 7 mounts\n{}",
         describe(&mounts)
     );
-    let stop = env.run_bocker(&["stop", "-t", "0", &id]);
-    assert!(stop.status.success(), "{}", describe(&stop));
+    env.stop(&id);
     env.assert_no_leaks();
 }

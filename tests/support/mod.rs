@@ -85,6 +85,17 @@ impl TestEnv {
             .expect("cannot start bocker")
     }
 
+    /// Start bocker with `args` in the background, its stdout and stderr
+    /// captured (for `wait_with_output`).
+    pub fn spawn_bocker(&self, args: &[&str]) -> std::process::Child {
+        self.bocker()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cannot start bocker")
+    }
+
     /// `bocker run ARGS…`, which must succeed; `hint` tells the student
     /// what to check if it does not.
     #[track_caller] // a failure points at the test's line, not this one
@@ -99,6 +110,18 @@ impl TestEnv {
             describe(&out)
         );
         out
+    }
+
+    /// `bocker stop -t 0 CONTAINER` (SIGTERM, then SIGKILL at once), which
+    /// must succeed.
+    #[track_caller]
+    pub fn stop(&self, container: &str) {
+        let out = self.run_bocker(&["stop", "-t", "0", container]);
+        assert!(
+            out.status.success(),
+            "`bocker stop` failed\n{}",
+            describe(&out)
+        );
     }
 
     /// The JSON record of container `id`, if it can be read.
