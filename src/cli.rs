@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+#[cfg(feature = "stage2")]
+use crate::container::Network;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "bocker",
@@ -52,14 +55,7 @@ pub enum Command {
     },
     /// Run a command inside a running container
     #[cfg(feature = "stage2")]
-    Exec {
-        /// Container id or name
-        container: String,
-        /// The command and its arguments (one argument with spaces runs
-        /// through `/bin/sh -c`)
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-        command: Vec<String>,
-    },
+    Exec(ExecArgs),
     /// Stop a running container: SIGTERM, then SIGKILL after a grace period
     #[cfg(feature = "stage2")]
     Stop {
@@ -97,6 +93,11 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
 
+    /// Keep stdin open: pass what bocker reads to the command (without it,
+    /// the command reads from /dev/null)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+
     #[cfg(feature = "stage2")]
     #[command(flatten)]
     pub namespaces: NamespaceArgs,
@@ -123,27 +124,27 @@ pub struct NamespaceArgs {
     pub hostname: Option<String>,
 
     /// Network: `none` (a network namespace with only `lo`) or `host` (share the host's)
-    #[arg(long, value_name = "MODE", default_value = "none", value_parser = parse_net_mode)]
-    pub net: NetMode,
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = Network::None)]
+    pub net: Network,
+
+    /// Run a small init as pid 1 that passes signals on and reaps zombies
+    #[arg(long)]
+    pub init: bool,
 }
 
-/// How the container is networked.
+/// `bocker exec`'s arguments.
 #[cfg(feature = "stage2")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NetMode {
-    /// A network namespace of its own, with only the loopback interface.
-    None,
-    /// The host's network namespace: the host's interfaces and addresses.
-    Host,
-}
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep stdin open: pass what bocker reads to the command
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
 
-#[cfg(feature = "stage2")]
-fn parse_net_mode(text: &str) -> Result<NetMode, String> {
-    match text {
-        "none" => Ok(NetMode::None),
-        "host" => Ok(NetMode::Host),
-        other => Err(format!(
-            "unknown network mode '{other}' (expected none or host)"
-        )),
-    }
+    /// Container id or name
+    pub container: String,
+
+    /// The command and its arguments (one argument with spaces runs
+    /// through `/bin/sh -c`)
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }

@@ -9,10 +9,15 @@
 //! | 125  | the container could not be started (bocker's own fault)  |
 //! | 126  | the command was found but could not be executed          |
 //! | 127  | the command was not found inside the container           |
-//! | 2    | the command line itself was wrong (clap's usage errors)  |
+//! | 2    | the command line itself was wrong (usage errors)         |
+//!
+//! Text that came from the user (a name, a path) may hold a newline or a
+//! terminal escape: it is printed escaped, so an error stays one line.
 
 use std::fmt;
 use std::process::ExitCode;
+
+use crate::escape::printable;
 
 /// An error that carries the exit code the process should end with.
 #[derive(Debug)]
@@ -63,6 +68,8 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// Exit code for "the command line is wrong", as clap uses.
+pub const USAGE: u8 = 2;
 /// Exit code for "bocker itself could not start the container".
 pub const START_FAILED: u8 = 125;
 /// Exit code for "found, but not executable" (as in a shell).
@@ -77,9 +84,19 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(error) {
         return ExitCode::SUCCESS;
     }
-    // `{:#}` prints the whole chain of causes on one line, joined by ": ".
-    eprintln!("bocker: {error:#}");
+    print(error);
     ExitCode::from(exit_code(error))
+}
+
+/// Print `error` as one line on stderr: `bocker: what went wrong`.
+pub fn print(error: &anyhow::Error) {
+    // `{:#}` prints the whole chain of causes on one line, joined by ": ".
+    eprintln!("bocker: {}", printable(&format!("{error:#}")));
+}
+
+/// Print a warning: something was wrong, and bocker carried on.
+pub fn warn(message: &str) {
+    eprintln!("bocker: warning: {}", printable(message));
 }
 
 /// The exit code `error` asks for: that of the Failure in its chain, or 1.
@@ -96,4 +113,28 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_survives_its_trip_through_a_pipe() {
+        let failure = Failure::new(NOT_FOUND, "command not found in the container: bash");
+        let back = Failure::from_bytes(&failure.to_bytes()).unwrap();
+        assert_eq!(
+            (back.code, back.message.as_str()),
+            (NOT_FOUND, failure.message.as_str())
+        );
+        assert!(Failure::from_bytes(&[]).is_none(), "no bytes: no failure");
+    }
+
+    #[test]
+    fn the_exit_code_is_the_failures_anywhere_in_the_chain() {
+        let error =
+            anyhow::Error::new(Failure::new(NOT_EXECUTABLE, "no")).context("while starting");
+        assert_eq!(exit_code(&error), NOT_EXECUTABLE);
+        assert_eq!(exit_code(&anyhow::anyhow!("plain")), 1);
+    }
 }

@@ -1,19 +1,23 @@
 //! Bocker in Rust: a container runtime built one chapter at a time.
 //!
-//! The modules in `src/` are the frame: the command line, the state on disk,
-//! and the pipeline that starts a container. Each chapter adds one kernel
-//! mechanism; its code lives in `chapters/NN-topic/` (the exercise you edit)
-//! or `solutions/NN-topic/` (the reference), and `chapters.rs` picks which.
+//! The modules in `src/` are the frame, the part of the runtime the course
+//! gives you:
+//!
+//! * `cli`, `commands/`: the command line and one module per verb;
+//! * `state/`: images, containers, their records, names and logs on disk;
+//! * `container/`: the pipeline that starts a container, and undoes it;
+//! * `course/`: which chapter's code is compiled in (`chapters.rs`), and the
+//!   one-line report of an unfinished exercise.
+//!
+//! Each chapter adds one kernel mechanism; its code lives in
+//! `chapters/NN-topic/` (the exercise you edit) or `solutions/NN-topic/`
+//! (the reference), and `course/chapters.rs` picks which.
 
-pub mod chapters;
 pub mod cli;
 pub mod commands;
 pub mod container;
-pub mod copy;
+pub mod course;
 pub mod errors;
-pub mod exercise;
-pub mod ids;
-pub mod logs;
-pub mod records;
-pub mod store;
+pub mod escape;
+pub mod state;
 pub mod table;

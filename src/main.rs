@@ -3,15 +3,22 @@
 //! Everything here is the frame that the course gives you. It parses the
 //! command line, runs one verb, and turns any error into one line on stderr
 //! and a non-zero exit code. The chapters' code lives in `chapters/` and is
-//! wired in by `src/chapters.rs`.
+//! wired in by `src/course/chapters.rs`.
 
 use std::process::ExitCode;
 
 use bocker::cli::Cli;
+use bocker::container::{fds, init};
 use clap::Parser;
 
 fn main() -> ExitCode {
-    bocker::exercise::install_panic_hook();
+    bocker::course::exercise::install_panic_hook();
+    fds::open_standard_fds();
+    // `run --init`: this same program, started as pid 1 of a container.
+    let mut args = std::env::args();
+    if args.next().as_deref() == Some(init::PROGRAM_NAME) {
+        return init::main(args.collect());
+    }
     let cli = Cli::parse();
     match bocker::commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),

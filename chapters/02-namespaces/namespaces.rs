@@ -2,7 +2,7 @@
 //! numbers, System V IPC, mount table and network.
 //!
 //! Your exercise. Read `chapters/02-namespaces/README.md` (or the chapter
-//! in the book), fill in the four functions, then run:
+//! in the book), fill in the five functions, then run:
 //!
 //! ```text
 //! cargo test --features stage2
@@ -18,7 +18,6 @@ use nix::unistd::Pid;
 /// Stack for the cloned child. clone(2) without CLONE_VM gives the child a
 /// copy of our memory, so this buffer is only the child's from then on.
 /// Untouched pages cost nothing, so be generous.
-#[allow(dead_code)]
 const CHILD_STACK_SIZE: usize = 1024 * 1024;
 
 // ANCHOR: clone_flags
@@ -33,7 +32,7 @@ pub fn clone_flags(new_network: bool) -> CloneFlags {
 /// Start `child` in a new process, inside new namespaces `flags`.
 /// Returns the child's pid as the host sees it.
 pub fn start_child(child: &mut dyn FnMut() -> isize, flags: CloneFlags) -> Result<Pid> {
-    todo!("chapter 2: clone(2) a child that runs `child` on its own stack, with {flags:?} and SIGCHLD — see chapters/02-namespaces/README.md, section 'clone'")
+    todo!("chapter 2: clone(2) a child that runs `child` on a stack of its own (CHILD_STACK_SIZE: {CHILD_STACK_SIZE} bytes), with {flags:?} and SIGCHLD — see chapters/02-namespaces/README.md, section 'clone'")
 }
 // ANCHOR_END: start_child
 
@@ -52,3 +51,12 @@ pub fn join_namespaces(pid: Pid) -> Result<()> {
     todo!("chapter 2: open /proc/{pid}/ns/{{ipc,uts,net,pid,mnt}} and setns(2) into each — see chapters/02-namespaces/README.md, section 'Joining: setns'")
 }
 // ANCHOR_END: join_namespaces
+
+// ANCHOR: fork_into_pid_namespace
+/// After `join_namespaces`, make the process that runs `exec`'s command.
+/// In the child, call `command`, which never returns (its `isize` is only
+/// there to match `start_child`); in the parent, return the child's pid.
+pub fn fork_into_pid_namespace(command: &mut dyn FnMut() -> isize) -> Result<Pid> {
+    todo!("chapter 2: fork(2); the child calls `command`, the parent returns the child's pid — see chapters/02-namespaces/README.md, section 'The PID namespace is different'")
+}
+// ANCHOR_END: fork_into_pid_namespace

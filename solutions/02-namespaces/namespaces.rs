@@ -9,7 +9,7 @@ use std::fs::File;
 use anyhow::{Context, Result};
 use nix::sched::{clone, setns, CloneFlags};
 use nix::sys::signal::Signal;
-use nix::unistd::{sethostname, Pid};
+use nix::unistd::{fork, sethostname, ForkResult, Pid};
 
 /// Stack for the cloned child. clone(2) without CLONE_VM gives the child a
 /// copy of our memory, so this buffer is only the child's from then on.
@@ -41,6 +41,9 @@ pub fn start_child(child: &mut dyn FnMut() -> isize, flags: CloneFlags) -> Resul
     let mut stack = vec![0u8; CHILD_STACK_SIZE];
     // SIGCHLD: the signal the kernel sends us when the child ends. With it,
     // waitpid(2) treats the child like one made by fork(2).
+    // SAFETY: bocker is single-threaded when it calls this (the frame
+    // checks), and the stack is ours alone; the child does not share our
+    // memory (no CLONE_VM), it runs on its own copy of the buffer.
     let pid = unsafe {
         clone(
             Box::new(child),
@@ -89,3 +92,24 @@ pub fn join_namespaces(pid: Pid) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: join_namespaces
+
+// ANCHOR: fork_into_pid_namespace
+/// After `join_namespaces`, make the process that runs `exec`'s command.
+/// In the child, call `command`, which never returns (its `isize` is only
+/// there to match `start_child`); in the parent, return the child's pid.
+pub fn fork_into_pid_namespace(command: &mut dyn FnMut() -> isize) -> Result<Pid> {
+    // setns(CLONE_NEWPID) did not move us: a process keeps the pid it was
+    // born with. It only chose where our *next child* is born. So fork:
+    // the child is born in the container's PID namespace, as pid 2, 3, …
+    // SAFETY: the caller is single-threaded, and the child only makes
+    // system calls until it executes the command.
+    match unsafe { fork() }.context("fork failed")? {
+        ForkResult::Parent { child } => Ok(child),
+        ForkResult::Child => {
+            command();
+            // `command` ends in execve or _exit: it never returns.
+            unreachable!("exec's command returned into bocker")
+        }
+    }
+}
+// ANCHOR_END: fork_into_pid_namespace

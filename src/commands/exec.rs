@@ -2,27 +2,31 @@
 
 use anyhow::{bail, Result};
 
-use crate::container::{command, enter, ContainerConfig};
+use crate::cli::ExecArgs;
+use crate::commands::run::check_command;
+use crate::container::process::Liveness;
+use crate::container::{join, ContainerConfig, Stdin};
 use crate::errors::Failure;
-use crate::records::Status;
-use crate::store::Store;
+use crate::state::records::Status;
+use crate::state::Store;
 
-pub fn exec(store: &Store, wanted: &str, words: &[String]) -> Result<u8> {
-    let container = store.container(wanted)?;
-    let pid = match (container.status, container.pid) {
-        (Status::Running, Some(pid)) => nix::unistd::Pid::from_raw(pid),
+pub fn exec(store: &Store, args: ExecArgs) -> Result<u8> {
+    check_command(&args.command)?;
+    let container = store.container(&args.container)?;
+    // Running means: pid 1 itself is alive, not only the record saying so.
+    let first = match (container.status, container.first_process()) {
+        (Status::Running, Some(first)) if first.liveness() == Liveness::Alive => first,
         _ => bail!(Failure::new(
             1,
-            format!("Container '{wanted}' exists but is not running")
+            format!("Container '{}' exists but is not running", args.container)
         )),
     };
-    let config = ContainerConfig {
-        argv: command::argv_for(words),
-        rootfs: store.container_paths(&container.id).rootfs,
-        hostname: container.hostname.clone(),
-        extra_env: container.env.clone(),
-        new_network: true,
+    let stdin = if args.interactive {
+        Stdin::Pipe
+    } else {
+        Stdin::Null
     };
-    let code = enter::exec_in(pid, &config)?;
+    let config = ContainerConfig::new(store, &container, stdin).with_command(&args.command);
+    let code = join::exec_in(nix::unistd::Pid::from_raw(first.pid), &config)?;
     Ok(u8::try_from(code).unwrap_or(1))
 }

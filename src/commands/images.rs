@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::store::Store;
+use crate::state::Store;
 use crate::table;
 
 pub fn images(store: &Store) -> Result<u8> {

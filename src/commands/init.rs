@@ -5,12 +5,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::copy::copy_tree;
 use crate::errors::Failure;
-use crate::records::{self, ImageRecord};
-use crate::store::Store;
+use crate::state::copy::copy_tree;
+use crate::state::records::{self, ImageRecord};
+use crate::state::Store;
 
-pub fn init(store: &Store, directory: &Path) -> Result<u8> {
+pub fn init(root: &Path, directory: &Path) -> Result<u8> {
     if !directory.is_dir() {
         bail!(Failure::new(
             1,
@@ -20,26 +20,25 @@ pub fn init(store: &Store, directory: &Path) -> Result<u8> {
     let source = directory
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", directory.display()))?;
-    if source.starts_with(store.root().canonicalize()?) {
+    let store = Store::create(root)?;
+    let state_root = store.root().canonicalize()?;
+    if source.starts_with(&state_root) {
         bail!(
             "{} is inside bocker's own state directory",
             source.display()
         );
     }
 
-    let (id, staging) = store.stage_image()?;
-    let filled = copy_tree(&source, &staging.join("rootfs")).and_then(|()| {
-        let record = ImageRecord {
-            id: id.clone(),
-            source: source.display().to_string(),
-            created: records::now(),
-        };
-        store.commit_image(&staging, &record)
-    });
-    if let Err(error) = filled {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(error);
-    }
-    writeln!(std::io::stdout(), "Created: {id}")?;
+    let staged = store.stage_image()?;
+    // The state directory may be inside the source (`init /`): never copy
+    // bocker's own images and containers into an image.
+    copy_tree(&source, &staged.dir.join("rootfs"), &[&state_root])?;
+    let record = ImageRecord {
+        id: staged.id.clone(),
+        source: source.display().to_string(),
+        created: records::now(),
+    };
+    store.commit_image(staged, &record)?;
+    writeln!(std::io::stdout(), "Created: {}", record.id)?;
     Ok(0)
 }

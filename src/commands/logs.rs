@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 
-use crate::logs::replay;
-use crate::store::Store;
+use crate::state::logs::replay;
+use crate::state::Store;
 
 pub fn logs(store: &Store, wanted: &str) -> Result<u8> {
     let container = store.container(wanted)?;

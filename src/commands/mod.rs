@@ -14,20 +14,24 @@ mod stop;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
-use crate::store::Store;
+use crate::state::Store;
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
-    let store = Store::open(&cli.root)?;
+    let root = &cli.root;
     match cli.command {
-        Command::Init { directory } => init::init(&store, &directory),
-        Command::Images => images::images(&store),
-        Command::Ps => ps::ps(&store),
-        Command::Run(args) => run::run(&store, args),
-        Command::Logs { container } => logs::logs(&store, &container),
-        Command::Rm { ids } => rm::rm(&store, &ids),
+        // The two verbs that make something create the state directory.
+        Command::Init { directory } => init::init(root, &directory),
+        Command::Run(args) => run::run(root, args),
+        // The others need one that exists.
+        Command::Images => images::images(&Store::open_existing(root)?),
+        Command::Ps => ps::ps(&Store::open_existing(root)?),
+        Command::Logs { container } => logs::logs(&Store::open_existing(root)?, &container),
+        Command::Rm { ids } => rm::rm(&Store::open_existing(root)?, &ids),
         #[cfg(feature = "stage2")]
-        Command::Exec { container, command } => exec::exec(&store, &container, &command),
+        Command::Exec(args) => exec::exec(&Store::open_existing(root)?, args),
         #[cfg(feature = "stage2")]
-        Command::Stop { grace, containers } => stop::stop(&store, &containers, grace),
+        Command::Stop { grace, containers } => {
+            stop::stop(&Store::open_existing(root)?, &containers, grace)
+        }
     }
 }

@@ -3,21 +3,29 @@
 use anyhow::Result;
 
 use crate::container::command;
-use crate::records::{ContainerRecord, Status};
-use crate::store::Store;
+use crate::container::process::Liveness;
+use crate::state::records::{ContainerRecord, Status};
+use crate::state::Store;
 use crate::table;
 
 pub fn ps(store: &Store) -> Result<u8> {
     let rows: Vec<Vec<String>> = store
         .containers()?
         .iter()
-        .map(|c| {
-            vec![
+        .map(|entry| match entry {
+            Ok(c) => vec![
                 c.id.clone(),
                 command::display(&c.command),
                 status_text(c),
                 c.name.clone().unwrap_or_default(),
-            ]
+            ],
+            // Listed all the same, so that it can be found and removed.
+            Err(unreadable) => vec![
+                unreadable.id.clone(),
+                "?".to_string(),
+                "Unreadable record".to_string(),
+                String::new(),
+            ],
         })
         .collect();
     table::print(
@@ -28,13 +36,20 @@ pub fn ps(store: &Store) -> Result<u8> {
     Ok(0)
 }
 
-/// `Running`, `Exited (0)`; `Exited (?)` when bocker was killed before it
-/// could record how the command ended.
+/// `Running`, `Exited (0)`; `Exiting` while pid 1 is on its way out;
+/// `Exited (?)` when bocker was killed before it could record how the
+/// command ended.
 pub fn status_text(container: &ContainerRecord) -> String {
-    match (container.status, container.exit_code) {
-        (Status::Created, _) => "Created".to_string(),
-        (Status::Running, _) => "Running".to_string(),
-        (Status::Exited, Some(code)) => format!("Exited ({code})"),
-        (Status::Exited, None) => "Exited (?)".to_string(),
+    let liveness = container
+        .first_process()
+        .map_or(Liveness::Gone, |first| first.liveness());
+    match (container.status, liveness, container.exit_code) {
+        (Status::Created, _, _) => "Created".to_string(),
+        (Status::Running, Liveness::Alive, _) => "Running".to_string(),
+        (Status::Running, Liveness::Exiting, _) => "Exiting".to_string(),
+        (Status::Running, Liveness::Gone, _) | (Status::Exited, _, None) => {
+            "Exited (?)".to_string()
+        }
+        (Status::Exited, _, Some(code)) => format!("Exited ({code})"),
     }
 }

@@ -7,10 +7,12 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
+use crate::container::process::Liveness;
+use crate::errors;
 use crate::errors::Failure;
-use crate::ids;
-use crate::records::Status;
-use crate::store::Store;
+use crate::state::ids;
+use crate::state::records::Status;
+use crate::state::Store;
 
 pub fn rm(store: &Store, wanted: &[String]) -> Result<u8> {
     let mut all_removed = true;
@@ -18,7 +20,7 @@ pub fn rm(store: &Store, wanted: &[String]) -> Result<u8> {
         match remove_one(store, id) {
             Ok(removed) => writeln!(std::io::stdout(), "Removed: {removed}")?,
             Err(error) => {
-                eprintln!("bocker: {error:#}");
+                errors::print(&error);
                 all_removed = false;
             }
         }
@@ -28,16 +30,31 @@ pub fn rm(store: &Store, wanted: &[String]) -> Result<u8> {
 
 fn remove_one(store: &Store, wanted: &str) -> Result<String> {
     if ids::looks_like(ids::IMAGE_PREFIX, wanted) {
-        let image = store.image(wanted)?;
-        store.remove_entry(&image.id)?;
-        return Ok(image.id);
+        if !store.image_exists(wanted) {
+            bail!(Failure::new(1, format!("No image named '{wanted}' exists")));
+        }
+        if let Err(error) = store.image(wanted) {
+            errors::warn(&format!("{error:#}; removing it anyway"));
+        }
+        store.remove_image(wanted)?;
+        return Ok(wanted.to_string());
     }
-    let container = store
-        .container(wanted)
-        .map_err(|_| Failure::new(1, format!("No image or container named '{wanted}' exists")))?;
-    if container.status == Status::Running {
-        bail!("Container '{wanted}' is running: wait for it to exit before removing it");
+    let id = store
+        .container_id(wanted)
+        .ok_or_else(|| Failure::new(1, format!("No image or container named '{wanted}' exists")))?;
+    match store.container_record(&id) {
+        Ok(container) => {
+            let running = container.status == Status::Running
+                && container
+                    .first_process()
+                    .is_some_and(|first| first.liveness() != Liveness::Gone);
+            if running {
+                bail!("Container '{wanted}' is running: stop it before removing it");
+            }
+        }
+        // A damaged record: what the container held is found by its id.
+        Err(error) => errors::warn(&format!("{error:#}; removing it anyway")),
     }
-    store.remove_entry(&container.id)?;
-    Ok(container.id)
+    store.remove_container(&id)?;
+    Ok(id)
 }

@@ -14,8 +14,9 @@ use anyhow::Result;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::records::{ContainerRecord, Status};
-use crate::store::{process_start_time, Store};
+use crate::errors;
+use crate::state::records::{ContainerRecord, Status};
+use crate::state::Store;
 
 pub fn stop(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> {
     let mut all_stopped = true;
@@ -26,7 +27,7 @@ pub fn stop(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> 
                 writeln!(std::io::stdout(), "{}", container.id)?;
             }
             Err(error) => {
-                eprintln!("bocker: {error:#}");
+                errors::print(&error);
                 all_stopped = false;
             }
         }
@@ -35,14 +36,14 @@ pub fn stop(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> 
 }
 
 fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
-    let (Status::Running, Some(pid), Some(start)) =
-        (container.status, container.pid, container.pid_start_time)
-    else {
+    let (Status::Running, Some(first)) = (container.status, container.first_process()) else {
         return; // not running: nothing to do
     };
     // Still the same process? (A pid can be reused once its owner is gone.)
-    let alive = || process_start_time(pid) == Some(start);
-    let pid = Pid::from_raw(pid);
+    // A pid 1 that is already on its way out counts as alive here: it is
+    // not gone until the kernel has finished with it.
+    let alive = || first.liveness() != crate::container::process::Liveness::Gone;
+    let pid = Pid::from_raw(first.pid);
 
     if alive() {
         let _ = kill(pid, Signal::SIGTERM);

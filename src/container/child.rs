@@ -5,27 +5,31 @@
 //! every failure is reported to the parent through the handshake.
 
 use std::convert::Infallible;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 
 #[cfg(feature = "stage1")]
 use anyhow::Context;
 use nix::sys::signal::{signal, SigHandler, Signal};
 
-use super::exec;
+use super::fds::Stdio;
 use super::handshake::ChildSide;
-use super::ContainerConfig;
+use super::{execve, init, ContainerConfig};
+use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED};
-use crate::exercise;
 
 /// What the child needs, prepared by the parent before the child exists.
 pub struct ChildPlan<'a> {
     pub config: &'a ContainerConfig,
     pub handshake: ChildSide,
-    /// The write ends of the stdout and stderr pipes.
-    pub stdout: &'a OwnedFd,
-    pub stderr: &'a OwnedFd,
+    pub stdio: &'a Stdio,
     /// Descriptors that belong to the parent and must be closed here.
     pub parents_fds: Vec<RawFd>,
+    /// With `--init`: the sealed copy of bocker that runs as pid 1.
+    pub init_binary: Option<&'a OwnedFd>,
+    /// The inode of the host's mount namespace (/proc/self/ns/mnt), to
+    /// make sure the child is not in it before it changes its root.
+    #[cfg_attr(not(feature = "stage3"), allow(dead_code))]
+    pub host_mount_namespace: u64,
 }
 
 /// The child's whole life. Never returns: ends in `execve` or `_exit`.
@@ -36,63 +40,82 @@ pub fn run(plan: &mut ChildPlan) -> ! {
         Err(panic_report) => Failure::new(START_FAILED, panic_report),
     };
     plan.handshake.report(&failure);
-    // _exit(2), not exit(3): no destructors, no flushing of buffers that
-    // belong to the parent's copy of bocker.
-    unsafe { libc::_exit(i32::from(failure.code)) }
+    exit_now(failure.code)
+}
+
+/// _exit(2), not exit(3): no destructors, no flushing of buffers that
+/// belong to the parent's copy of bocker. A forked copy must never return
+/// into bocker's code.
+pub fn exit_now(code: u8) -> ! {
+    // SAFETY: _exit ends the process at once; nothing runs after it.
+    unsafe { libc::_exit(i32::from(code)) }
 }
 
 fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     die_with_parent()?;
-    for fd in &plan.parents_fds {
-        // The parent's ends of the pipes: keeping them open here would
-        // stop the parent from ever seeing end-of-file on them.
-        unsafe { libc::close(*fd) };
-    }
-    // Rust ignores SIGPIPE in its programs, and an ignored signal stays
-    // ignored across execve. The container's programs expect the default.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map_err(setup_error)?;
-    // bocker blocks the signals it forwards (see signals.rs); a blocked
-    // signal would stay blocked in the container's program too.
-    super::signals::unblock_all().map_err(setup_error)?;
+    close_parents_fds(&plan.parents_fds);
+    restore_signal_defaults()?;
 
     plan.handshake.wait_for_go()?;
-    connect_output(plan)?;
+    new_session()?;
+    plan.stdio.connect_in_child().map_err(setup_error)?;
 
     #[cfg(feature = "stage2")]
-    crate::chapters::namespaces::set_hostname(&plan.config.hostname)
+    crate::course::chapters::namespaces::set_hostname(&plan.config.hostname)
         .map_err(|e| Failure::start_failed(&e))?;
 
     let env = environment(plan.config);
-    enter_root(plan.config)?;
-    Err(exec::execute(&plan.config.argv, &env))
+    enter_root(plan)?;
+    Err(match plan.init_binary {
+        Some(binary) => init::execute(binary, &plan.config.argv, &env),
+        None => execve::execute(&plan.config.argv, &env),
+    })
 }
 
-/// Ask the kernel to SIGKILL us when bocker dies, so that a container never
-/// outlives the process that watches it. If bocker died even before this
-/// call, `wait_for_go` notices: the `go` pipe then reads end-of-file.
+/// Ask the kernel to SIGKILL us when our parent dies, so that a container
+/// never outlives the process that watches it. If the parent died even
+/// before this call, `wait_for_go` notices: the `go` pipe then reads
+/// end-of-file.
 pub fn die_with_parent() -> Result<(), Failure> {
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
-        return Err(setup_error(nix::errno::Errno::last()));
-    }
-    Ok(())
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(setup_error)
 }
 
-/// Make the pipes the container's stdout (fd 1) and stderr (fd 2).
-/// dup2(2) copies a descriptor onto a chosen number; the copy does not
-/// carry O_CLOEXEC, so it survives execve.
-fn connect_output(plan: &ChildPlan) -> Result<(), Failure> {
-    for (pipe, target) in [(plan.stdout, 1), (plan.stderr, 2)] {
-        if unsafe { libc::dup2(pipe.as_raw_fd(), target) } < 0 {
-            return Err(setup_error(nix::errno::Errno::last()));
-        }
+/// The child got a copy of every descriptor of the parent, the parent's
+/// ends of the pipes included. One of them matters: the write end of `go`.
+/// As long as any process holds a write end, a reader never sees
+/// end-of-file; if the child kept one, it would wait for ever for a `go`
+/// from a bocker that has died. (The rest would be closed by execve, since
+/// they are all close-on-exec.)
+pub fn close_parents_fds(fds: &[RawFd]) {
+    for fd in fds {
+        let _ = nix::unistd::close(*fd);
     }
-    Ok(())
+}
+
+/// Undo what bocker changed in its own signal handling, which the child
+/// inherited and which would survive execve.
+pub fn restore_signal_defaults() -> Result<(), Failure> {
+    // Rust ignores SIGPIPE in its programs, and an ignored signal stays
+    // ignored across execve. The container's programs expect the default.
+    // SAFETY: SigDfl installs no handler of ours; nothing can run in it.
+    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map_err(setup_error)?;
+    // bocker blocks the signals it forwards (see signals.rs); a blocked
+    // signal would stay blocked in the container's program too.
+    super::signals::unblock_all().map_err(setup_error)
+}
+
+/// A session of its own, with no controlling terminal. Otherwise the
+/// container's programs would share bocker's session and terminal: they
+/// could, with the TIOCSTI ioctl, push keystrokes into the user's shell,
+/// which would run them on the host once bocker exits.
+pub fn new_session() -> Result<(), Failure> {
+    nix::unistd::setsid().map(drop).map_err(setup_error)
 }
 
 /// The variables the command will see.
 pub fn environment(config: &ContainerConfig) -> Vec<(String, String)> {
     #[cfg(feature = "stage1")]
-    let mut env = crate::chapters::chroot::container_env(&config.hostname);
+    let mut env = crate::course::chapters::chroot::container_env(&config.hostname);
     // Before chapter 1 the command runs on the host, with bocker's variables.
     #[cfg(not(feature = "stage1"))]
     let mut env: Vec<(String, String)> = std::env::vars().collect();
@@ -105,12 +128,14 @@ pub fn environment(config: &ContainerConfig) -> Vec<(String, String)> {
 }
 
 /// Move into the container's files.
-fn enter_root(config: &ContainerConfig) -> Result<(), Failure> {
+fn enter_root(plan: &ChildPlan) -> Result<(), Failure> {
+    let config = plan.config;
     // From chapter 3: a private mount tree, pivot_root, then the kernel's
     // filesystems, mounted inside the container's own namespaces.
     #[cfg(feature = "stage3")]
     {
-        use crate::chapters::mounts;
+        use crate::course::chapters::mounts;
+        refuse_the_hosts_mount_namespace(plan.host_mount_namespace)?;
         mounts::make_mounts_private()
             .and_then(|()| mounts::switch_root(&config.rootfs))
             .and_then(|()| mounts::mount_pseudo_filesystems())
@@ -121,7 +146,7 @@ fn enter_root(config: &ContainerConfig) -> Result<(), Failure> {
 
     // Chapters 1 and 2: chroot is all we have.
     #[cfg(all(feature = "stage1", not(feature = "stage3")))]
-    crate::chapters::chroot::enter_root(&config.rootfs)
+    crate::course::chapters::chroot::enter_root(&config.rootfs)
         .context("cannot enter the container's root")
         .map_err(|e| Failure::start_failed(&e))?;
 
@@ -135,6 +160,27 @@ fn enter_root(config: &ContainerConfig) -> Result<(), Failure> {
         )
     })?;
     Ok(())
+}
+
+/// Chapter 3's steps change the mount table and the root of whatever mount
+/// namespace the child is in. In the host's (clone without CLONE_NEWNS),
+/// pivot_root would move the root of every process on the machine. Refuse.
+#[cfg(feature = "stage3")]
+fn refuse_the_hosts_mount_namespace(host: u64) -> Result<(), Failure> {
+    let mine = mount_namespace_inode().map_err(setup_error)?;
+    if mine == host {
+        return Err(Failure::new(
+            START_FAILED,
+            "refusing to change the root of the host's mount namespace: the child is still in it \
+             (did clone_flags include CLONE_NEWNS?)",
+        ));
+    }
+    Ok(())
+}
+
+/// The inode number of this process's mount namespace.
+pub fn mount_namespace_inode() -> nix::Result<u64> {
+    nix::sys::stat::stat("/proc/self/ns/mnt").map(|stat| stat.st_ino)
 }
 
 pub fn setup_error(err: nix::errno::Errno) -> Failure {

@@ -1,24 +1,39 @@
-//! Copying the container's output to the terminal and to its log, and
-//! waiting for it to end.
+//! Copying the container's output to the terminal and to its log (and,
+//! with `-i`, bocker's input to the container), and waiting for it to end.
 //!
 //! The container writes into two pipes. We wait on both with poll(2), and
 //! on a *pidfd*: a descriptor for the process itself (pidfd_open(2), Linux
 //! 5.3) that becomes readable when the process exits. Without it, a program
 //! that leaves a background job holding the pipes would keep us waiting
-//! after the command itself has finished. A third descriptor, a signalfd,
-//! brings the signals bocker forwards to the container (signals.rs).
+//! after the command itself has finished. A signalfd brings the signals
+//! bocker forwards to the container (signals.rs).
 
 use std::io::{ErrorKind, Write};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use anyhow::{Context, Result};
+use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{read, Pid};
+use nix::unistd::{read, write, Pid};
 
 use super::signals::Forwarder;
-use crate::logs::{LogWriter, Stream};
+use crate::state::logs::{LogWriter, Stream};
+
+/// What to relay, for which process.
+pub struct Relay<'a> {
+    /// The process to wait for (a child of ours).
+    pub pid: Pid,
+    /// Read ends of its stdout and stderr.
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+    /// With `-i`: the write end of its stdin, fed from bocker's stdin.
+    pub stdin: Option<OwnedFd>,
+    pub log: Option<&'a mut LogWriter>,
+    /// Also copy the output to bocker's own stdout and stderr.
+    pub to_terminal: bool,
+}
 
 /// One of the container's output pipes.
 struct Output {
@@ -27,15 +42,35 @@ struct Output {
     open: bool,
 }
 
-/// Relay output until the process `pid` ends; return its exit code.
-/// With `to_terminal`, output also goes to our own stdout and stderr.
-pub fn relay_until_exit(
-    pid: Pid,
-    stdout: OwnedFd,
-    stderr: OwnedFd,
-    log: &mut LogWriter,
-    to_terminal: bool,
-) -> Result<i32> {
+/// bocker's stdin on its way into the container's stdin pipe. What was
+/// read waits in `pending` until the pipe takes it: a container that does
+/// not read its input must not stop us from relaying its output.
+struct Input {
+    pipe: Option<OwnedFd>,
+    pending: Vec<u8>,
+    source_open: bool,
+}
+
+/// What each descriptor given to poll stands for.
+#[derive(Clone, Copy)]
+enum Slot {
+    Output(usize),
+    BockerStdin,
+    ContainerStdin,
+    Signals,
+    ProcessEnded,
+}
+
+/// Relay until the process ends; return its exit code.
+pub fn relay_until_exit(relay: Relay) -> Result<i32> {
+    let Relay {
+        pid,
+        stdout,
+        stderr,
+        stdin,
+        mut log,
+        to_terminal,
+    } = relay;
     let mut outputs = [
         Output {
             pipe: stdout,
@@ -48,51 +83,75 @@ pub fn relay_until_exit(
             open: true,
         },
     ];
+    let mut input = Input {
+        source_open: stdin.is_some(),
+        pipe: stdin,
+        pending: Vec::new(),
+    };
+    if let Some(pipe) = &input.pipe {
+        set_nonblocking(pipe)?;
+    }
     let mut terminal = Terminal {
         enabled: to_terminal,
     };
     let pidfd = open_pidfd(pid);
     let mut signals = Forwarder::new()?;
+    // SAFETY: fd 0 stays open for as long as bocker runs.
+    let bocker_stdin = unsafe { BorrowedFd::borrow_raw(0) };
 
     loop {
-        // Which outputs are still open, in the order given to poll.
-        let watched: Vec<usize> = (0..outputs.len()).filter(|&i| outputs[i].open).collect();
-        let mut fds: Vec<PollFd> = watched
-            .iter()
-            .map(|&i| PollFd::new(outputs[i].pipe.as_fd(), PollFlags::POLLIN))
-            .collect();
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut fds: Vec<PollFd> = Vec::new();
+        for (i, output) in outputs.iter().enumerate().filter(|(_, o)| o.open) {
+            slots.push(Slot::Output(i));
+            fds.push(PollFd::new(output.pipe.as_fd(), PollFlags::POLLIN));
+        }
+        if let Some(pipe) = &input.pipe {
+            if input.pending.is_empty() && input.source_open {
+                slots.push(Slot::BockerStdin);
+                fds.push(PollFd::new(bocker_stdin, PollFlags::POLLIN));
+            } else if !input.pending.is_empty() {
+                slots.push(Slot::ContainerStdin);
+                fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLOUT));
+            }
+        }
+        slots.push(Slot::Signals);
         fds.push(PollFd::new(signals.fd.as_fd(), PollFlags::POLLIN));
         if let Some(pidfd) = &pidfd {
+            slots.push(Slot::ProcessEnded);
             fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
+        } else if outputs.iter().all(|o| !o.open) {
+            break; // no pidfd: the pipes closing is the best sign we have
         }
-        if watched.is_empty() && pidfd.is_none() {
-            break;
-        }
+
         match poll(&mut fds, PollTimeout::NONE) {
-            Err(nix::errno::Errno::EINTR) => continue,
+            Err(Errno::EINTR) => continue,
             other => other.context("poll failed")?,
         };
-        let ready: Vec<bool> = fds
+        let ready: Vec<Slot> = slots
             .iter()
-            .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
+            .zip(&fds)
+            .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(slot, _)| *slot)
             .collect();
         drop(fds);
 
-        for (slot, &i) in watched.iter().enumerate() {
-            if ready[slot] {
-                pump(&mut outputs[i], log, &mut terminal, false)?;
+        let mut process_ended = false;
+        for slot in ready {
+            match slot {
+                Slot::Output(i) => pump(&mut outputs[i], &mut log, &mut terminal, false)?,
+                Slot::BockerStdin => input.read_from(bocker_stdin),
+                Slot::ContainerStdin => input.write_pending(),
+                Slot::Signals => signals.forward_pending(pid),
+                Slot::ProcessEnded => process_ended = true,
             }
         }
-        if ready[watched.len()] {
-            signals.forward_pending(pid);
-        }
-        let process_ended = pidfd.is_some() && ready[watched.len() + 1];
         if process_ended {
             // Take what is already in the pipes, but do not wait for
             // writers that outlived the command.
             for output in outputs.iter_mut().filter(|o| o.open) {
                 set_nonblocking(&output.pipe)?;
-                pump(output, log, &mut terminal, true)?;
+                pump(output, &mut log, &mut terminal, true)?;
             }
             break;
         }
@@ -100,11 +159,53 @@ pub fn relay_until_exit(
     wait_for_exit_code(pid)
 }
 
+impl Input {
+    /// Read what bocker's stdin has; end-of-file closes the container's
+    /// stdin, so that it sees end-of-file too.
+    fn read_from(&mut self, source: BorrowedFd) {
+        let mut buffer = [0u8; 64 * 1024];
+        match read(source, &mut buffer) {
+            Ok(0) => self.source_ended(),
+            Ok(n) => self.pending.extend_from_slice(&buffer[..n]),
+            Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
+            Err(_) => self.source_ended(),
+        }
+    }
+
+    fn source_ended(&mut self) {
+        self.source_open = false;
+        if self.pending.is_empty() {
+            self.pipe = None; // closing our end: the container reads end-of-file
+        }
+    }
+
+    fn write_pending(&mut self) {
+        let Some(pipe) = &self.pipe else {
+            self.pending.clear();
+            return;
+        };
+        match write(pipe, &self.pending) {
+            Ok(n) => {
+                self.pending.drain(..n);
+                if self.pending.is_empty() && !self.source_open {
+                    self.pipe = None;
+                }
+            }
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => {}
+            // EPIPE: the container closed its stdin; stop feeding it.
+            Err(_) => {
+                self.pipe = None;
+                self.pending.clear();
+            }
+        }
+    }
+}
+
 /// Read from one pipe. Without `drain`, one read (poll said it will not
 /// block); with `drain`, read until the pipe is empty.
 fn pump(
     output: &mut Output,
-    log: &mut LogWriter,
+    log: &mut Option<&mut LogWriter>,
     terminal: &mut Terminal,
     drain: bool,
 ) -> Result<()> {
@@ -116,14 +217,16 @@ fn pump(
                 return Ok(());
             }
             Ok(n) => {
-                log.append(output.stream, &buffer[..n])?;
+                if let Some(log) = log {
+                    log.append(output.stream, &buffer[..n])?;
+                }
                 terminal.write(output.stream, &buffer[..n]);
                 if !drain {
                     return Ok(());
                 }
             }
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(nix::errno::Errno::EAGAIN) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(()),
             Err(e) => return Err(e).context("cannot read the container's output"),
         }
     }
@@ -156,10 +259,13 @@ impl Terminal {
 /// pidfd_open(2). `None` on kernels older than 5.3: then we stop when the
 /// pipes close.
 fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes two integers and returns a new descriptor
+    // or -1; it touches no memory of ours.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     if fd < 0 {
         return None;
     }
+    // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
     Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
@@ -178,7 +284,7 @@ pub fn wait_for_exit_code(pid: Pid) -> Result<i32> {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),
             Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as i32),
             Ok(_) => continue,
-            Err(nix::errno::Errno::EINTR) => continue,
+            Err(Errno::EINTR) => continue,
             Err(e) => return Err(e).context("cannot wait for the container"),
         }
     }

@@ -1,19 +1,23 @@
 //! Creating the container's process and handing it its work.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
-use anyhow::{Context, Result};
-use nix::fcntl::OFlag;
+use anyhow::{anyhow, Context, Result};
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
-use nix::unistd::{pipe2, Pid};
+use nix::unistd::Pid;
 
 use super::child::{self, ChildPlan};
-use super::ContainerConfig;
-use super::{handshake, signals};
+use super::fds::Stdio;
+use super::{handshake, outside, process, sealed, signals, ContainerConfig};
+use crate::errors::{Failure, START_FAILED};
 
 /// A container whose command is executing.
 pub struct Started {
     pub pid: Pid,
+    /// With `-i`: where to write what the command reads.
+    pub stdin: Option<OwnedFd>,
     /// Read ends of the container's stdout and stderr.
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
@@ -21,46 +25,85 @@ pub struct Started {
 
 /// Start `config`'s command in a new container process.
 pub fn start(config: &ContainerConfig) -> Result<Started> {
-    // O_CLOEXEC on every end: only the two descriptors the child copies
-    // onto 1 and 2 survive into the container's program.
-    let (stdout_read, stdout_write) = pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
-    let (stderr_read, stderr_write) = pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
+    process::ensure_single_threaded()?;
+    let stdio = Stdio::new(config.stdin)?;
     let (parent_side, child_side) = handshake::new()?;
+    let init_binary = if config.init {
+        Some(sealed::sealed_copy()?)
+    } else {
+        None
+    };
+    let host_mount_namespace =
+        child::mount_namespace_inode().context("cannot read /proc/self/ns/mnt")?;
     // From now on SIGINT, SIGTERM and SIGHUP wait for `relay` to pass them
     // on to the container, instead of killing bocker.
     signals::block_forwarded()?;
 
+    let mut parents_fds = stdio.parents_fds();
+    parents_fds.extend(parent_side.raw_fds());
     let mut plan = ChildPlan {
         config,
         handshake: child_side,
-        stdout: &stdout_write,
-        stderr: &stderr_write,
-        parents_fds: vec![stdout_read.as_raw_fd(), stderr_read.as_raw_fd()]
-            .into_iter()
-            .chain(parent_side.raw_fds())
-            .collect(),
+        stdio: &stdio,
+        parents_fds,
+        init_binary: init_binary.as_ref(),
+        host_mount_namespace,
     };
     let pid = create_process(&mut plan)?;
 
     // The child has its copies of these now; ours would keep the pipes
     // open for ever, and we would never see end-of-file.
     drop(plan);
-    drop(stdout_write);
-    drop(stderr_write);
+    drop(init_binary);
+    let (child_ends, ours) = stdio.split();
+    drop(child_ends);
 
-    // Here, later chapters set up the child from the outside.
+    // The child waits for "go". Set it up from the outside first.
+    if let Err(error) = outside::set_up(config, pid) {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = reap(pid);
+        return Err(error);
+    }
 
     if let Err(failure) = parent_side.release_and_wait() {
         // The child reported why it could not execute and has exited:
         // collect it so it does not linger as a zombie.
-        let _ = waitpid(pid, None);
-        return Err(failure);
+        return Err(match reap(pid) {
+            Ok(()) => failure,
+            Err(why) => anyhow!(Failure::new(
+                START_FAILED,
+                format!("{failure:#}; and then {why}")
+            )),
+        });
     }
     Ok(Started {
         pid,
-        stdout: stdout_read,
-        stderr: stderr_read,
+        stdin: ours.stdin,
+        stdout: ours.stdout,
+        stderr: ours.stderr,
     })
+}
+
+/// Collect a child that ended before it executed its command.
+///
+/// waitpid(2) only sees a child whose *exit signal* is SIGCHLD (unless
+/// given __WALL). fork uses SIGCHLD; clone uses what it is told. execve
+/// resets it to SIGCHLD, which is why a command that ran is always seen:
+/// only a child that failed *before* execve shows a wrong exit signal.
+fn reap(pid: Pid) -> Result<()> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::ECHILD) => {
+                return Err(anyhow!(
+                    "bocker cannot wait for the container's process (ECHILD): was it cloned with \
+                     SIGCHLD as its exit signal?"
+                ))
+            }
+            Err(other) => return Err(other).context("cannot wait for the container's process"),
+        }
+    }
 }
 
 /// Create the child process that will become the container.
@@ -70,8 +113,8 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
 #[cfg(not(feature = "stage2"))]
 fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
     use nix::unistd::{fork, ForkResult};
-    // Safe here: bocker has a single thread, so the copy cannot inherit a
-    // lock held by another thread.
+    // SAFETY: bocker is single-threaded (checked above), so the copy
+    // cannot inherit a lock held by another thread.
     match unsafe { fork() }.context("fork failed")? {
         ForkResult::Child => child::run(plan),
         ForkResult::Parent { child } => Ok(child),
@@ -81,7 +124,7 @@ fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
 /// From chapter 2 on, clone(2) creates the child inside new namespaces.
 #[cfg(feature = "stage2")]
 fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
-    use crate::chapters::namespaces;
-    let flags = namespaces::clone_flags(plan.config.new_network);
+    use crate::course::chapters::namespaces;
+    let flags = namespaces::clone_flags(plan.config.new_network());
     namespaces::start_child(&mut || child::run(plan), flags)
 }

@@ -4,14 +4,18 @@
 //! directory, so tests run in parallel without seeing each other, and a
 //! busybox root filesystem to make images from. When the test is over,
 //! [`TestEnv::assert_no_leaks`] checks that bocker left nothing behind in
-//! the kernel.
+//! the kernel; when it is dropped, even after a failure, it stops what is
+//! still running.
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
 use std::fs;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
 use tempfile::TempDir;
@@ -69,9 +73,13 @@ impl TestEnv {
         self.dir.path()
     }
 
-    /// `bocker` with this test's state root.
+    /// `bocker` with this test's state root. (BOCKER_UNDER_TEST=PATH runs
+    /// another build instead, to show that a test fails on it.)
     pub fn bocker(&self) -> Command {
-        let mut cmd = Command::cargo_bin("bocker").expect("the bocker binary is not built");
+        let mut cmd = match std::env::var_os("BOCKER_UNDER_TEST") {
+            Some(path) => Command::new(path),
+            None => Command::cargo_bin("bocker").expect("the bocker binary is not built"),
+        };
         cmd.env("BOCKER_ROOT", self.root());
         cmd.env_remove("RUST_BACKTRACE");
         cmd
@@ -143,6 +151,32 @@ impl TestEnv {
             .map(|pid| pid as i32)
     }
 
+    /// Wait (up to 10 s) until the container `id` (or, with `None`, any
+    /// container) is recorded as running, and return its host pid. If
+    /// `bocker` ends first, show what it printed.
+    #[track_caller]
+    pub fn wait_for_pid(&self, bocker: &mut std::process::Child, hint: &str) -> i32 {
+        for _ in 0..200 {
+            if let Some(pid) = self
+                .container_ids()
+                .iter()
+                .find_map(|id| self.running_pid(id))
+            {
+                return pid;
+            }
+            if bocker.try_wait().unwrap().is_some() {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = bocker.stderr.take() {
+                    use std::io::Read;
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                panic!("bocker ended before the container ran.\n{hint}\n--- stderr ---\n{stderr}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the container never recorded a pid.\n{hint}");
+    }
+
     /// A fresh busybox root filesystem (a directory on the host).
     pub fn busybox_rootfs(&self) -> PathBuf {
         let path = self.dir.path().join("busybox-rootfs");
@@ -155,12 +189,18 @@ impl TestEnv {
     /// `bocker init` the busybox rootfs; returns the new image id.
     pub fn busybox_image(&self) -> String {
         let rootfs = self.busybox_rootfs();
-        let out = self.run_bocker(&["init", rootfs.to_str().unwrap()]);
+        self.init_image(&rootfs)
+    }
+
+    /// `bocker init DIR`, which must succeed; returns the new image id.
+    #[track_caller]
+    pub fn init_image(&self, dir: &Path) -> String {
+        let out = self.bocker().arg("init").arg(dir).output().unwrap();
         let stdout = text(&out.stdout);
         assert!(
             out.status.success(),
             "`bocker init` failed: {}",
-            text(&out.stderr)
+            describe(&out)
         );
         stdout
             .trim()
@@ -181,9 +221,15 @@ impl TestEnv {
             .collect()
     }
 
-    /// Nothing this test's bocker made may remain in the kernel: no mount
-    /// below its state root, no loop device backed by a file in it, and no
-    /// cgroup, network namespace or network link named after its containers.
+    /// Nothing this test's bocker made may remain on the host. This looks
+    /// for what can be recognised without knowing the containers' ids, so
+    /// that containers removed by `--rm`, and starts that failed, count too:
+    /// a mount below the test's directory; a loop device backed by a file in
+    /// it; a process whose root, working directory or program is in it (a
+    /// container or monitor that outlived its bocker); and, for the
+    /// containers still there, a cgroup (v1 or v2), network namespace or
+    /// network link named after them.
+    #[track_caller]
     pub fn assert_no_leaks(&self) {
         let root = self.dir.path().to_string_lossy().into_owned();
         let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -205,6 +251,11 @@ impl TestEnv {
                 backing.trim()
             );
         }
+        let stragglers = processes_inside(self.dir.path());
+        assert!(
+            stragglers.is_empty(),
+            "processes of this test are still running: {stragglers:?}"
+        );
         for id in self.container_ids() {
             let short = id.trim_start_matches("ps_");
             for link in list_dir("/sys/class/net") {
@@ -217,16 +268,9 @@ impl TestEnv {
                 !Path::new("/run/netns").join(&id).exists(),
                 "network namespace /run/netns/{id} was left behind"
             );
-            for controller in list_dir("/sys/fs/cgroup") {
-                let cgroup = Path::new("/sys/fs/cgroup")
-                    .join(controller)
-                    .join("bocker")
-                    .join(&id);
-                assert!(
-                    !cgroup.exists(),
-                    "cgroup {} was left behind",
-                    cgroup.display()
-                );
+            for cgroup in cgroup_mounts() {
+                let path = cgroup.join("bocker").join(&id);
+                assert!(!path.exists(), "cgroup {} was left behind", path.display());
             }
         }
     }
@@ -248,10 +292,122 @@ impl Drop for TestEnv {
                 if self.running_pid(&id).is_none() {
                     break;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        // Anything else of ours still alive (an exec, a monitor): SIGKILL.
+        for (pid, _) in processes_inside(self.dir.path()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// Processes whose root, working directory or program is below `dir`, as
+/// (pid, what), for instance (4242, "root: /tmp/bocker-test-x/state/…").
+pub fn processes_inside(dir: &Path) -> Vec<(i32, String)> {
+    let dir = dir.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    for entry in list_dir("/proc") {
+        let Ok(pid) = entry.parse::<i32>() else {
+            continue;
+        };
+        if pid == std::process::id() as i32 {
+            continue;
+        }
+        for link in ["root", "cwd", "exe"] {
+            if let Ok(target) = fs::read_link(format!("/proc/{pid}/{link}")) {
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with(&dir) {
+                    found.push((pid, format!("{link}: {target}")));
+                }
             }
         }
     }
+    found
+}
+
+/// Where cgroups are mounted: every v1 controller hierarchy, and the v2
+/// (unified) hierarchy wherever it is, from /proc/self/mountinfo.
+pub fn cgroup_mounts() -> Vec<PathBuf> {
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|line| {
+            // "… mount-point … - fstype source options"
+            let (before, after) = line.split_once(" - ")?;
+            let fstype = after.split_whitespace().next()?;
+            let point = before.split_whitespace().nth(4)?;
+            matches!(fstype, "cgroup" | "cgroup2").then(|| PathBuf::from(point))
+        })
+        .collect()
+}
+
+/// Start `command` with one more open descriptor, a directory on the host
+/// (as a careless caller might leave open), at number 9. Returns the
+/// directory's path, to look for it later.
+pub fn with_inherited_directory(command: &mut Command, dir: &Path) {
+    let fd: OwnedFd = fs::File::open(dir).unwrap().into();
+    let raw = fd.as_raw_fd();
+    // SAFETY: between fork and exec only dup2, an async-signal-safe call,
+    // runs; `fd` lives until after spawn (moved into the closure).
+    unsafe {
+        command.pre_exec(move || {
+            let _keep = &fd;
+            if libc::dup2(raw, 9) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The descriptors process `pid` has open, as (number, what it is).
+pub fn open_fds(pid: i32) -> Vec<(i32, String)> {
+    let mut fds: Vec<(i32, String)> = list_dir(&format!("/proc/{pid}/fd"))
+        .into_iter()
+        .filter_map(|n| {
+            let target = fs::read_link(format!("/proc/{pid}/fd/{n}")).ok()?;
+            Some((n.parse().ok()?, target.to_string_lossy().into_owned()))
+        })
+        .collect();
+    fds.sort();
+    fds
+}
+
+/// Fields of /proc/PID/stat: (session id, controlling terminal number).
+pub fn session_and_tty(pid: i32) -> (i32, i32) {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    // After the name: state(3) ppid(4) pgrp(5) session(6) tty_nr(7).
+    (fields[3].parse().unwrap(), fields[4].parse().unwrap())
+}
+
+/// Compile a static helper program from `source` (once per test binary)
+/// into the test cache, and return its path.
+pub fn static_program(source: &str, name: &str) -> PathBuf {
+    let output = cache_dir().join(name);
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
+    // rustc sits next to cargo (both are rustup's proxies).
+    let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
+    let staging = cache_dir().join(format!("{name}.{}", std::process::id()));
+    let out = Command::new(rustc)
+        .args(["-O", "-C", "target-feature=+crt-static", "-o"])
+        .arg(&staging)
+        .arg(&source)
+        .output()
+        .expect("cannot run rustc");
+    assert!(
+        out.status.success(),
+        "building the static program {name} failed (is libc6-dev installed?):\n{}",
+        text(&out.stderr)
+    );
+    fs::rename(&staging, &output).unwrap();
+    output
 }
 
 /// Compile chapters/01-chroot/escape.rs into a static program (once per
@@ -259,24 +415,7 @@ impl Drop for TestEnv {
 pub fn escape_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("chapters/01-chroot/escape.rs");
-            let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("escape");
-            // rustc sits next to cargo (both are rustup's proxies).
-            let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
-            let out = Command::new(rustc)
-                .args(["-O", "-C", "target-feature=+crt-static", "-o"])
-                .arg(&output)
-                .arg(&source)
-                .output()
-                .expect("cannot run rustc");
-            assert!(
-                out.status.success(),
-                "building the static escape program failed (is libc6-dev installed?):\n{}",
-                text(&out.stderr)
-            );
-            output
-        })
+        .get_or_init(|| static_program("chapters/01-chroot/escape.rs", "escape"))
         .clone()
 }
 
@@ -291,8 +430,18 @@ fn list_dir(path: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Where the tests keep what they build once and reuse (the busybox
+/// template, static programs). Outside the student's target/ directory:
+/// these files belong to root (the tests run as root), and a root-owned
+/// file in target/ would make the student's next `cargo clean` fail.
+fn cache_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("bocker-cache");
+    fs::create_dir_all(&dir).expect("cannot create the test cache");
+    dir
+}
+
 /// A busybox rootfs at `path`: a copy (`cp -a`) of a template that
-/// scripts/make-busybox-rootfs.sh builds once, in cargo's target/tmp.
+/// scripts/make-busybox-rootfs.sh builds once, in the test cache.
 fn make_busybox_rootfs(path: &Path) {
     static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
     let template = TEMPLATE.get_or_init(busybox_template);
@@ -325,14 +474,17 @@ fn busybox_template() -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-busybox-rootfs.sh");
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     fs::read(&script).unwrap().hash(&mut hasher);
-    let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let template = target_tmp.join(format!("busybox-rootfs-{:016x}", hasher.finish()));
+    fs::read(busybox_path())
+        .unwrap_or_default()
+        .len()
+        .hash(&mut hasher);
+    let template = cache_dir().join(format!("busybox-rootfs-{:016x}", hasher.finish()));
     if template.exists() {
         return template;
     }
     let staging = tempfile::Builder::new()
         .prefix("busybox-staging-")
-        .tempdir_in(target_tmp)
+        .tempdir_in(cache_dir())
         .unwrap();
     let out = Command::new(&script)
         .arg(staging.path().join("rootfs"))
@@ -346,6 +498,14 @@ fn busybox_template() -> PathBuf {
     // If another test binary won the race, keep its template.
     let _ = fs::rename(staging.path().join("rootfs"), &template);
     template
+}
+
+fn busybox_path() -> PathBuf {
+    let out = Command::new("sh")
+        .args(["-c", "command -v busybox"])
+        .output()
+        .unwrap();
+    PathBuf::from(text(&out.stdout).trim())
 }
 
 /// Bytes as text, for messages and comparisons.
@@ -381,5 +541,98 @@ fn regex_escape(text: &str) -> String {
                 vec!['\\', c]
             }
         })
+        .collect()
+}
+
+/// A System V shared-memory segment made on the host, removed when the
+/// guard is dropped: also when the test fails before its end. Its key
+/// starts with 0x626f ("bo"), which scripts/check-leaks.sh looks for.
+pub struct HostShm {
+    pub id: i32,
+}
+
+impl HostShm {
+    pub fn new() -> HostShm {
+        let key = 0x626f_0000 | (std::process::id() as i32 & 0xffff);
+        // SAFETY: shmget takes integers only.
+        let id = unsafe { libc::shmget(key, 4096, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
+        assert!(
+            id >= 0,
+            "cannot make a shared-memory segment on the host: {}",
+            std::io::Error::last_os_error()
+        );
+        HostShm { id }
+    }
+}
+
+impl Drop for HostShm {
+    fn drop(&mut self) {
+        // SAFETY: IPC_RMID with a null buffer: the kernel reads nothing.
+        unsafe { libc::shmctl(self.id, libc::IPC_RMID, std::ptr::null_mut()) };
+    }
+}
+
+/// Makes a directory a *shared* mount point, as systemd makes `/` on most
+/// machines, and undoes it when dropped.
+pub struct SharedMount(PathBuf);
+
+impl SharedMount {
+    pub fn new(dir: &Path) -> SharedMount {
+        use nix::mount::{mount, MsFlags};
+        mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>).expect("bind mount");
+        let guard = SharedMount(dir.to_path_buf());
+        mount(
+            None::<&str>,
+            dir,
+            None::<&str>,
+            MsFlags::MS_SHARED,
+            None::<&str>,
+        )
+        .expect("make shared");
+        guard
+    }
+}
+
+impl Drop for SharedMount {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// A tmpfs mounted on `dir`, unmounted when dropped.
+pub struct TmpfsMount(PathBuf);
+
+impl TmpfsMount {
+    pub fn new(dir: &Path) -> TmpfsMount {
+        use nix::mount::{mount, MsFlags};
+        fs::create_dir_all(dir).unwrap();
+        mount(
+            Some("tmpfs"),
+            dir,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .expect("mount tmpfs");
+        TmpfsMount(dir.to_path_buf())
+    }
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// The host's mount table, without the lines of other tests (whose
+/// directories are `bocker-test-…`, not ours): what a container of this
+/// test could have changed.
+pub fn mount_table_of(env: &TestEnv) -> Vec<String> {
+    let ours = env.dir().to_string_lossy().into_owned();
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|line| !line.contains("bocker-test-") || line.contains(&ours))
+        .map(str::to_string)
         .collect()
 }

@@ -4,21 +4,28 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::fcntl::OFlag;
 use nix::unistd::{fork, pipe2, setsid, ForkResult};
 
-use super::{relay_and_finish, start};
-use crate::container::ContainerConfig;
+use super::keeper::Keeper;
+use crate::container::child::exit_now;
+use crate::container::process::{self, ProcessId};
+use crate::container::{fds, ContainerConfig, Stdin};
+use crate::course::exercise;
 use crate::errors::Failure;
-use crate::exercise;
-use crate::logs::LogWriter;
-use crate::records::ContainerRecord;
-use crate::store::Store;
+use crate::state::logs::LogWriter;
+use crate::state::records::ContainerRecord;
+use crate::state::store::Staged;
+use crate::state::Store;
 
-/// Fork a monitor that starts the container, relays its output to the
-/// log and records its exit. bocker waits only until the command runs
-/// (or has failed to start), prints the id, and returns.
+/// What the monitor sends when the command runs. (A failure starts with
+/// its exit code, which is never 0.)
+const STARTED: u8 = 0;
+
+/// Fork a monitor that moves the container into place, starts it, relays
+/// its output to the log and records its exit. bocker waits only until the
+/// command runs (or has failed to start), prints the id, and returns.
 ///
 /// ```text
 ///   bocker run -d ──fork──▶ monitor ──clone──▶ container
@@ -29,47 +36,48 @@ use crate::store::Store;
 /// ```
 pub fn run_in_background(
     store: &Store,
-    mut record: ContainerRecord,
-    config: &ContainerConfig,
-    mut log: LogWriter,
+    staged: Staged<'_>,
+    record: ContainerRecord,
     remove_after: bool,
 ) -> Result<u8> {
+    process::ensure_single_threaded()?;
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
-    let (mut from_monitor, mut to_bocker) = (File::from(read_end), File::from(write_end));
+    let (mut from_monitor, to_bocker) = (File::from(read_end), File::from(write_end));
 
-    // Safe: bocker is single-threaded.
+    // SAFETY: bocker is single-threaded (checked above).
     match unsafe { fork() }.context("fork failed")? {
         ForkResult::Child => {
             drop(from_monitor);
-            // A session of its own: the terminal's Ctrl-C and hang-up
-            // no longer reach the monitor.
+            // A session of its own: the terminal's Ctrl-C and hang-up no
+            // longer reach the monitor.
             let _ = setsid();
             detach_stdio();
-            let outcome = exercise::catch_panic(|| {
-                match start(store, &mut record, config, remove_after) {
-                    Ok(started) => {
-                        // Closing the pipe with nothing in it says "running".
-                        drop(to_bocker);
-                        relay_and_finish(store, &mut record, started, &mut log, false, remove_after)
-                            .is_ok()
-                    }
-                    Err(error) => {
-                        let _ = to_bocker.write_all(&Failure::from_error(&error).to_bytes());
-                        false
-                    }
-                }
+            // Whatever bocker's caller left open is not the monitor's to
+            // keep (a pipe held open here would make that caller wait).
+            fds::close_all_from_3_except(&[to_bocker.as_raw_fd()]);
+            let outcome = exercise::catch_panic(move || {
+                monitor(store, staged, record, remove_after, to_bocker)
             });
-            // Never return into bocker's code: this process is a copy.
-            unsafe { libc::_exit(if outcome == Ok(true) { 0 } else { 1 }) }
+            exit_now(if outcome == Ok(true) { 0 } else { 1 })
         }
         ForkResult::Parent { .. } => {
+            // The monitor owns the half-built container now: it must not
+            // be removed by this process's copy of the guard.
+            std::mem::forget(staged);
             drop(to_bocker);
             let mut answer = Vec::new();
             from_monitor
                 .read_to_end(&mut answer)
                 .context("cannot hear from the monitor")?;
-            if let Some(failure) = Failure::from_bytes(&answer) {
-                return Err(failure.into());
+            match answer.as_slice() {
+                [STARTED] => {}
+                [] => bail!(
+                    "the monitor of {} died before it could say whether the container started",
+                    record.id
+                ),
+                failure => {
+                    bail!(Failure::from_bytes(failure).unwrap_or_else(|| Failure::new(1, "?")))
+                }
             }
             writeln!(std::io::stdout(), "{}", record.id)?;
             Ok(0)
@@ -77,12 +85,64 @@ pub fn run_in_background(
     }
 }
 
+/// The monitor's work. Returns whether all went well.
+fn monitor(
+    store: &Store,
+    staged: Staged<'_>,
+    record: ContainerRecord,
+    remove_after: bool,
+    to_bocker: File,
+) -> bool {
+    let (mut keeper, config, mut log) = match prepare(store, staged, record, remove_after) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            tell(to_bocker, &Failure::from_error(&error).to_bytes());
+            return false;
+        }
+    };
+    match keeper.start(&config) {
+        Ok(started) => {
+            tell(to_bocker, &[STARTED]);
+            keeper.relay_and_finish(started, &mut log, false).is_ok()
+        }
+        Err(error) => {
+            tell(to_bocker, &Failure::from_error(&error).to_bytes());
+            false
+        }
+    }
+}
+
+/// Move the container into place, with this monitor as its keeper.
+fn prepare<'a>(
+    store: &'a Store,
+    staged: Staged<'_>,
+    mut record: ContainerRecord,
+    remove_after: bool,
+) -> Result<(Keeper<'a>, ContainerConfig, LogWriter)> {
+    record.keeper = ProcessId::myself();
+    let paths = store.commit_container(staged, &record)?;
+    let log = LogWriter::open(&paths.log)?;
+    let config = ContainerConfig::new(store, &record, Stdin::Null);
+    let keeper = Keeper {
+        store,
+        record,
+        remove_after,
+    };
+    Ok((keeper, config, log))
+}
+
+/// Send bocker the outcome and close the pipe: bocker reads until
+/// end-of-file, so it must not wait for the container's whole life.
+fn tell(mut to_bocker: File, bytes: &[u8]) {
+    let _ = to_bocker.write_all(bytes);
+}
+
 /// The monitor must let go of bocker's stdin, stdout and stderr, or
 /// whoever reads bocker's output would wait for the monitor to end.
 fn detach_stdio() {
     if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
-        for target in 0..=2 {
-            unsafe { libc::dup2(null.as_raw_fd(), target) };
-        }
+        let _ = nix::unistd::dup2_stdin(&null);
+        let _ = nix::unistd::dup2_stdout(&null);
+        let _ = nix::unistd::dup2_stderr(&null);
     }
 }

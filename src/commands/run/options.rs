@@ -1,50 +1,114 @@
-//! Checking what `run` was given: names, hostnames, `-e`, `--net`.
+//! Checking what `run` was given, before anything is created: a bad flag
+//! must not leave a half-made container behind.
 
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
-use crate::ids;
-use crate::store::Store;
+use crate::container::Network;
+use crate::errors::{Failure, USAGE};
+use crate::state::ids;
 
-/// The container's hostname: `--hostname` (chapter 2), or its id.
+/// Everything `run` needs from its command line, checked.
+pub struct Checked {
+    pub name: Option<String>,
+    /// `--hostname`; `None` means "the container's id".
+    pub hostname: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub network: Network,
+    #[cfg_attr(not(feature = "stage2"), allow(dead_code))]
+    pub detach: bool,
+    pub init: bool,
+}
+
+pub fn check(args: &RunArgs) -> Result<Checked> {
+    check_command(&args.command)?;
+    if let Some(name) = &args.name {
+        check_name(name)?;
+    }
+    let env = parse_env(&args.env)?;
+    let namespaces = namespace_flags(args)?;
+    if namespaces.detach && args.interactive {
+        bail!(Failure::new(
+            USAGE,
+            "-i needs a command in the foreground: bocker run -d has no stdin to pass on"
+        ));
+    }
+    Ok(Checked {
+        name: args.name.clone(),
+        hostname: namespaces.hostname,
+        env,
+        network: namespaces.network,
+        detach: namespaces.detach,
+        init: namespaces.init,
+    })
+}
+
+/// The flags of chapter 2.
+struct NamespaceFlags {
+    hostname: Option<String>,
+    network: Network,
+    detach: bool,
+    init: bool,
+}
+
 #[cfg(feature = "stage2")]
-pub fn hostname(args: &RunArgs, id: &str) -> Result<String> {
-    match &args.namespaces.hostname {
-        None => Ok(id.to_string()),
-        // The kernel allows up to 64 bytes (HOST_NAME_MAX); we also keep to
-        // the characters a DNS name may use.
-        Some(name)
-            if !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') =>
-        {
-            Ok(name.clone())
-        }
-        Some(name) => bail!("invalid hostname '{name}': use up to 64 letters, digits, '-' and '.'"),
+fn namespace_flags(args: &RunArgs) -> Result<NamespaceFlags> {
+    let flags = &args.namespaces;
+    if let Some(hostname) = &flags.hostname {
+        check_hostname(hostname)?;
+    }
+    Ok(NamespaceFlags {
+        hostname: flags.hostname.clone(),
+        network: flags.net,
+        detach: flags.detach,
+        init: flags.init,
+    })
+}
+
+/// Before chapter 2 there are no namespaces: the host's network, no init.
+#[cfg(not(feature = "stage2"))]
+fn namespace_flags(_: &RunArgs) -> Result<NamespaceFlags> {
+    Ok(NamespaceFlags {
+        hostname: None,
+        network: Network::Host,
+        detach: false,
+        init: false,
+    })
+}
+
+/// A command must name a program: `run IMG ""` and `run IMG " "` are
+/// mistakes, not programs called "" or " ".
+pub fn check_command(words: &[String]) -> Result<()> {
+    match words.first() {
+        Some(first) if !first.trim().is_empty() => Ok(()),
+        _ => bail!(Failure::new(
+            USAGE,
+            "the command is empty: give a program to run, as in `bocker run IMAGE sh -c 'echo hi'`"
+        )),
     }
 }
 
-#[cfg(not(feature = "stage2"))]
-pub fn hostname(_: &RunArgs, id: &str) -> Result<String> {
-    Ok(id.to_string())
+/// The kernel allows up to 64 bytes (HOST_NAME_MAX); we also keep to the
+/// characters a DNS name may use.
+#[cfg_attr(not(feature = "stage2"), allow(dead_code))]
+pub fn check_hostname(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if !valid {
+        bail!(Failure::new(
+            USAGE,
+            format!("invalid hostname '{name}': use up to 64 letters, digits, '-' and '.'")
+        ));
+    }
+    Ok(())
 }
 
-/// Does the container get a network namespace of its own? Not with
-/// `--net host`; and before chapter 2 there are no namespaces at all.
-#[cfg(feature = "stage2")]
-pub fn new_network(args: &RunArgs) -> bool {
-    args.namespaces.net != crate::cli::NetMode::Host
-}
-
-#[cfg(not(feature = "stage2"))]
-pub fn new_network(_: &RunArgs) -> bool {
-    false
-}
-
-/// Names follow Docker's rule, must be unique, and must not look like an id.
-pub fn check_name(store: &Store, name: &str) -> Result<()> {
+/// Names follow Docker's rule and must not look like an id. (Whether the
+/// name is free is decided when it is claimed, see state/names.rs.)
+pub fn check_name(name: &str) -> Result<()> {
     let valid = name
         .chars()
         .next()
@@ -56,14 +120,7 @@ pub fn check_name(store: &Store, name: &str) -> Result<()> {
         || ids::looks_like(ids::CONTAINER_PREFIX, name)
         || ids::looks_like(ids::IMAGE_PREFIX, name)
     {
-        bail!("invalid container name '{name}': use letters, digits, '_', '.' and '-', and do not start with img_ or ps_");
-    }
-    if store
-        .containers()?
-        .iter()
-        .any(|c| c.name.as_deref() == Some(name))
-    {
-        bail!("a container named '{name}' already exists");
+        bail!(Failure::new(USAGE, format!("invalid container name '{name}': use letters, digits, '_', '.' and '-', and do not start with img_ or ps_")));
     }
     Ok(())
 }
@@ -73,8 +130,77 @@ pub fn parse_env(pairs: &[String]) -> Result<Vec<(String, String)>> {
     pairs
         .iter()
         .map(|pair| match pair.split_once('=') {
-            Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-            _ => bail!("invalid -e '{pair}': expected KEY=VALUE"),
+            Some((key, value))
+                if !key.is_empty() && !key.contains('\0') && !value.contains('\0') =>
+            {
+                Ok((key.to_string(), value.to_string()))
+            }
+            _ => bail!(Failure::new(
+                USAGE,
+                format!("invalid -e '{pair}': expected KEY=VALUE")
+            )),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn empty_and_blank_commands_are_usage_errors() {
+        for bad in [&[][..], &[""], &[" "], &["\t", "x"]] {
+            let error = check_command(&words(bad)).unwrap_err();
+            assert_eq!(crate::errors::exit_code(&error), USAGE, "{bad:?}");
+        }
+        assert!(check_command(&words(&["true"])).is_ok());
+        assert!(check_command(&words(&["echo hi"])).is_ok());
+    }
+
+    #[test]
+    fn names_follow_dockers_rule_and_never_look_like_ids() {
+        for good in ["web", "web-1", "a.b_c", "9lives"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "-web",
+            ".hidden",
+            "a/b",
+            "two words",
+            "ps_0123",
+            "img_abc",
+            "é",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hostnames_are_dns_like_and_at_most_64_bytes() {
+        assert!(check_hostname("box-1.example").is_ok());
+        assert!(check_hostname(&"a".repeat(64)).is_ok());
+        for bad in ["", "bad name!", "new\nline", &"a".repeat(65)] {
+            assert!(check_hostname(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn env_pairs_split_at_the_first_equals_sign() {
+        assert_eq!(
+            parse_env(&words(&["A=1", "B=x=y", "C="])).unwrap(),
+            [
+                ("A".to_string(), "1".to_string()),
+                ("B".to_string(), "x=y".to_string()),
+                ("C".to_string(), String::new())
+            ]
+        );
+        for bad in ["NOEQUALS", "=value"] {
+            assert!(parse_env(&words(&[bad])).is_err(), "{bad}");
+        }
+    }
 }

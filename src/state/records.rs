@@ -13,6 +13,9 @@ use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::container::process::ProcessId;
+use crate::container::Network;
+
 /// `images/<id>/image.json`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageRecord {
@@ -27,7 +30,7 @@ pub struct ImageRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
-    /// Its directory is being prepared; no process yet.
+    /// Its directory is ready; its process is being started.
     Created,
     /// Its process was started and had not ended when last seen.
     Running,
@@ -47,6 +50,12 @@ pub struct ContainerRecord {
     /// Variables given with `-e`, kept for `exec`.
     #[serde(default)]
     pub env: Vec<(String, String)>,
+    /// How the container is networked (from chapter 2).
+    #[serde(default)]
+    pub network: Network,
+    /// Whether a small init process runs as pid 1 (`run --init`).
+    #[serde(default)]
+    pub init: bool,
     /// Nanoseconds since the Unix epoch.
     pub created: u64,
     pub status: Status,
@@ -55,8 +64,24 @@ pub struct ContainerRecord {
     /// The kernel's start time of `pid` (field 22 of /proc/PID/stat).
     /// Together with `pid` it names one process, even after pid reuse.
     pub pid_start_time: Option<u64>,
+    /// The bocker process that waits for the container and records its
+    /// exit: `bocker run` itself, or the monitor of `run -d`. If it is gone
+    /// while the record still says running, it was killed: the next
+    /// command's sweep cleans up after it.
+    #[serde(default)]
+    pub keeper: Option<ProcessId>,
     /// Exit code, 128+N when killed by signal N.
     pub exit_code: Option<i32>,
+}
+
+impl ContainerRecord {
+    /// The container's first process, if it was started.
+    pub fn first_process(&self) -> Option<ProcessId> {
+        Some(ProcessId {
+            pid: self.pid?,
+            start_time: self.pid_start_time?,
+        })
+    }
 }
 
 /// Write `value` as JSON to `path`, atomically (write, fsync, rename).

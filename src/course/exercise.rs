@@ -21,20 +21,30 @@ use std::sync::Mutex;
 static CAPTURING: AtomicBool = AtomicBool::new(false);
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
-/// Replace Rust's default panic message by a one-line report.
+/// Report an unfinished exercise in one line. Any other panic is a bug:
+/// it gets Rust's usual report (with a backtrace if RUST_BACKTRACE asks for
+/// one), except in a step run by [`catch_panic`], where one line must
+/// travel to the parent.
 pub fn install_panic_hook() {
-    panic::set_hook(Box::new(|info| {
+    let default_report = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
         let message = payload_text(info.payload());
+        let unfinished = message.starts_with("not yet implemented");
+        let capturing = CAPTURING.load(Ordering::SeqCst);
+        if !unfinished && !capturing {
+            default_report(info);
+            return;
+        }
         let location = info
             .location()
             .map(|l| format!("{}:{}:{}", tidy_path(l.file()), l.line(), l.column()))
             .unwrap_or_else(|| "an unknown place".to_string());
-        let line = if message.starts_with("not yet implemented") {
+        let line = if unfinished {
             format!("unfinished exercise at {location}: {message}")
         } else {
             format!("internal error at {location}: {message}")
         };
-        if CAPTURING.load(Ordering::SeqCst) {
+        if capturing {
             if let Ok(mut slot) = LAST_PANIC.lock() {
                 *slot = Some(line);
             }
@@ -68,7 +78,46 @@ fn payload_text(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// `src/../chapters/01-chroot/chroot.rs` reads better as `chapters/01-chroot/chroot.rs`.
-fn tidy_path(file: &str) -> &str {
-    file.strip_prefix("src/../").unwrap_or(file)
+/// `src/course/../../chapters/01-chroot/chroot.rs` reads better as
+/// `chapters/01-chroot/chroot.rs`: resolve the `..` by hand.
+fn tidy_path(file: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in file.split('/') {
+        match part {
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
+                parts.pop();
+            }
+            "." => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chapter_paths_are_shown_from_the_crate_root() {
+        assert_eq!(
+            tidy_path("src/course/../../chapters/01-chroot/chroot.rs"),
+            "chapters/01-chroot/chroot.rs"
+        );
+        assert_eq!(tidy_path("src/main.rs"), "src/main.rs");
+    }
+
+    #[test]
+    fn a_caught_panic_becomes_its_one_line_report() {
+        install_panic_hook();
+        let report = catch_panic(|| -> u8 { todo!("chapter 9: write me") }).unwrap_err();
+        assert!(
+            report.starts_with("unfinished exercise at src/course/exercise.rs:"),
+            "{report}"
+        );
+        assert!(
+            report.ends_with("not yet implemented: chapter 9: write me"),
+            "{report}"
+        );
+    }
 }

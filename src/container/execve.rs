@@ -4,6 +4,10 @@
 //! a path. It takes a path, not a name, so we search `PATH` ourselves, the
 //! way a shell does. Searching here, after the root has changed, means the
 //! path is looked up *inside* the container.
+//!
+//! Right before, every descriptor but 0, 1 and 2 is marked close-on-exec
+//! (see fds.rs): the program starts with nothing of bocker's or of the
+//! host's open.
 
 use std::convert::Infallible;
 use std::ffi::CString;
@@ -18,6 +22,12 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// Execute `argv` with environment `env`. Returns only if that failed.
 pub fn execute(argv: &[String], env: &[(String, String)]) -> Failure {
+    if let Err(err) = super::fds::close_on_exec_from_3() {
+        return Failure::new(
+            START_FAILED,
+            format!("cannot mark descriptors close-on-exec: {}", err.desc()),
+        );
+    }
     match try_execute(argv, env) {
         Ok(never) => match never {},
         Err(failure) => failure,
@@ -27,6 +37,7 @@ pub fn execute(argv: &[String], env: &[(String, String)]) -> Failure {
 fn try_execute(argv: &[String], env: &[(String, String)]) -> Result<Infallible, Failure> {
     let program = argv
         .first()
+        .filter(|program| !program.is_empty())
         .ok_or_else(|| Failure::new(START_FAILED, "empty command"))?;
     let args = to_cstrings(argv.iter().cloned())?;
     let vars = to_cstrings(env.iter().map(|(key, value)| format!("{key}={value}")))?;
@@ -80,10 +91,10 @@ fn explain(program: &str, err: Errno) -> Failure {
     }
 }
 
-fn to_cstring(text: String) -> Result<CString, Failure> {
+pub fn to_cstring(text: String) -> Result<CString, Failure> {
     CString::new(text).map_err(|_| Failure::new(START_FAILED, "the command contains a NUL byte"))
 }
 
-fn to_cstrings(items: impl Iterator<Item = String>) -> Result<Vec<CString>, Failure> {
+pub fn to_cstrings(items: impl Iterator<Item = String>) -> Result<Vec<CString>, Failure> {
     items.map(to_cstring).collect()
 }

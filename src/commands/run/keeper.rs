@@ -1,0 +1,92 @@
+//! The keeper of a container: the bocker process that starts it, watches
+//! it, and records how it ended. `bocker run` itself, or with `-d` the
+//! monitor it leaves behind.
+
+use anyhow::Result;
+
+use crate::container::process::ProcessId;
+use crate::container::relay::{self, Relay};
+use crate::container::spawn::{self, Started};
+use crate::container::{teardown, ContainerConfig};
+use crate::course::exercise;
+use crate::errors::{self, Failure, START_FAILED};
+use crate::state::logs::LogWriter;
+use crate::state::records::{ContainerRecord, Status};
+use crate::state::Store;
+
+pub struct Keeper<'a> {
+    pub store: &'a Store,
+    pub record: ContainerRecord,
+    /// `--rm`: remove the container once it has ended.
+    pub remove_after: bool,
+}
+
+impl Keeper<'_> {
+    /// Start, relay until the end, record. Returns the exit code.
+    pub fn start_and_relay(
+        &mut self,
+        config: &ContainerConfig,
+        log: &mut LogWriter,
+        to_terminal: bool,
+    ) -> Result<i32> {
+        let started = self.start(config)?;
+        self.relay_and_finish(started, log, to_terminal)
+    }
+
+    /// Start the container and record it as Running with its pid. If it
+    /// cannot start, record why it ended, then report.
+    pub fn start(&mut self, config: &ContainerConfig) -> Result<Started> {
+        // A chapter's unfinished todo!() in the parent becomes an error
+        // here, so the record still says how the start ended.
+        let outcome = exercise::catch_panic(|| spawn::start(config))
+            .unwrap_or_else(|report| Err(Failure::new(START_FAILED, report).into()));
+        match outcome {
+            Ok(started) => {
+                self.record.status = Status::Running;
+                self.record.pid = Some(started.pid.as_raw());
+                self.record.pid_start_time =
+                    ProcessId::of(started.pid.as_raw()).map(|p| p.start_time);
+                self.store.save_container(&self.record)?;
+                Ok(started)
+            }
+            Err(error) => {
+                let code = i32::from(errors::exit_code(&error));
+                self.finish(code)?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Relay output until the container exits, then record its exit code.
+    pub fn relay_and_finish(
+        &mut self,
+        started: Started,
+        log: &mut LogWriter,
+        to_terminal: bool,
+    ) -> Result<i32> {
+        let code = relay::relay_until_exit(Relay {
+            pid: started.pid,
+            stdout: started.stdout,
+            stderr: started.stderr,
+            stdin: started.stdin,
+            log: Some(log),
+            to_terminal,
+        })?;
+        self.finish(code)?;
+        Ok(code)
+    }
+
+    /// Release what the container held, then record the exit code, or
+    /// remove the container if `--rm` asked for it.
+    fn finish(&mut self, code: i32) -> Result<()> {
+        let released = teardown::release(self.store, &self.record.id);
+        if self.remove_after {
+            self.store.remove_container(&self.record.id)?;
+        } else {
+            self.record.status = Status::Exited;
+            self.record.exit_code = Some(code);
+            self.store.save_container(&self.record)?;
+        }
+        released
+    }
+}

@@ -1,0 +1,79 @@
+//! The container's root filesystem: giving it one, and taking it away.
+//!
+//! Until chapter 6 the container gets a full copy of its image. Chapter 6
+//! makes it a btrfs snapshot instead, which costs the same for any size of
+//! image. Nothing else in bocker needs to know which.
+
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use nix::fcntl::{openat, AtFlags, OFlag, AT_FDCWD};
+use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
+
+use crate::state::copy::copy_tree;
+
+/// Make `container` (which must not exist) a root filesystem of its own,
+/// with the contents of the image's root filesystem `image`.
+pub fn create(image: &Path, container: &Path) -> Result<()> {
+    copy_tree(image, container, &[])
+}
+
+/// Delete a container's or an image's root filesystem.
+pub fn remove(rootfs: &Path) -> Result<()> {
+    std::fs::remove_dir_all(rootfs).with_context(|| format!("cannot delete {}", rootfs.display()))
+}
+
+/// Write `/etc/NAME` inside a root filesystem, if the image has an `/etc`.
+///
+/// The image's files are not ours: `/etc`, or `/etc/hostname`, may be a
+/// symlink to a host file such as `/etc/shadow` (a link's target is looked
+/// up on the host, since this runs on the host). So we go one step at a
+/// time from a descriptor of the root, with O_NOFOLLOW, which refuses to
+/// follow a symlink: a planted link makes us skip the file, never write
+/// through it.
+pub fn write_etc_file(rootfs: &Path, name: &str, contents: &str) -> Result<()> {
+    let no_follow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let root = openat(
+        AT_FDCWD,
+        rootfs,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | no_follow,
+        Mode::empty(),
+    )
+    .with_context(|| format!("cannot open {}", rootfs.display()))?;
+    let Ok(etc) = openat(
+        &root,
+        "etc",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | no_follow,
+        Mode::empty(),
+    ) else {
+        return Ok(()); // no /etc, or not a directory: nothing to write
+    };
+    // Only a regular file, or none: an image may hold a device node called
+    // hostname, and writing to the host's disk through it must not happen.
+    // Looked at before opening (opening some devices has effects), and
+    // again on the descriptor we got.
+    let is_regular = |stat: &FileStat| stat.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFREG.bits();
+    match fstatat(&etc, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(stat) if !is_regular(&stat) => return Ok(()),
+        _ => {}
+    }
+    let file: OwnedFd = match openat(
+        &etc,
+        name,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | no_follow,
+        Mode::from_bits_truncate(0o644),
+    ) {
+        Ok(file) => file,
+        // ELOOP: a symlink. EISDIR and friends: not a file we may fill.
+        Err(_) => return Ok(()),
+    };
+    if !fstat(&file).is_ok_and(|stat| is_regular(&stat)) {
+        return Ok(());
+    }
+    let mut file = std::fs::File::from(file);
+    file.set_len(0)?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write /etc/{name} in the container"))
+}

@@ -1,0 +1,356 @@
+//! The state directory: every image and container bocker knows about.
+//!
+//! ```text
+//! /var/lib/bocker/                 (or --root DIR, or $BOCKER_ROOT)
+//! ├── images/
+//! │   └── img_3f9c0a1b2d4e/
+//! │       ├── image.json           the record
+//! │       └── rootfs/              the files of the image
+//! ├── containers/
+//! │   └── ps_81d2e4f0a9b7/
+//! │       ├── container.json       the record
+//! │       ├── container.log        everything the command printed
+//! │       └── rootfs/              the container's own root filesystem
+//! └── names/
+//!     └── web                      "ps_81d2e4f0a9b7": who has the name
+//! ```
+//!
+//! Nothing is ever half there. A new image or container is built under a
+//! hidden name (`.tmp-PID-…`) and renamed into place, record included, once
+//! it is complete. A removed one is first renamed to `.trash-…`, then
+//! deleted. What a killed bocker leaves behind keeps these hidden names, and
+//! the next command sweeps it away (`sweep.rs`).
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::ids;
+use super::names::Names;
+use super::records::{self, ContainerRecord, ImageRecord};
+use crate::container::{rootfs, teardown};
+use crate::errors::Failure;
+
+pub struct Store {
+    root: PathBuf,
+}
+
+/// Where a container lives on disk.
+pub struct ContainerPaths {
+    pub dir: PathBuf,
+    pub record: PathBuf,
+    pub rootfs: PathBuf,
+    pub log: PathBuf,
+}
+
+impl ContainerPaths {
+    fn in_dir(dir: PathBuf) -> ContainerPaths {
+        ContainerPaths {
+            record: dir.join("container.json"),
+            rootfs: dir.join("rootfs"),
+            log: dir.join("container.log"),
+            dir,
+        }
+    }
+}
+
+/// A container record that could not be read (a truncated file, say).
+#[derive(Debug)]
+pub struct Unreadable {
+    pub id: String,
+    pub reason: String,
+}
+
+const SUBDIRECTORIES: [&str; 3] = ["images", "containers", "names"];
+
+impl Store {
+    /// Open the state directory, creating it if needed. For the commands
+    /// that make something: `init` and `run`.
+    pub fn create(root: &Path) -> Result<Store> {
+        let mut dirs = vec![root.to_path_buf()];
+        dirs.extend(SUBDIRECTORIES.iter().map(|sub| root.join(sub)));
+        for dir in dirs {
+            // 0700: images and containers may hold secrets; only root looks in.
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .recursive(true)
+                .create(&dir)
+                .with_context(|| format!("cannot use state directory {}", dir.display()))?;
+        }
+        Store::open_existing(root)
+    }
+
+    /// Open a state directory that must exist already. A read-only command
+    /// given a mistyped `--root` says so, instead of making a new tree.
+    pub fn open_existing(root: &Path) -> Result<Store> {
+        if !root.join("containers").is_dir() || !root.join("images").is_dir() {
+            bail!(Failure::new(
+                1,
+                format!(
+                    "no state directory at {} (bocker init or bocker run creates one; check --root or BOCKER_ROOT)",
+                    root.display()
+                )
+            ));
+        }
+        // Stores made by an older bocker have no names/ yet.
+        let _ = fs::DirBuilder::new().mode(0o700).create(root.join("names"));
+        let store = Store {
+            root: root.to_path_buf(),
+        };
+        super::sweep::sweep(&store);
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(super) fn images_dir(&self) -> PathBuf {
+        self.root.join("images")
+    }
+
+    pub(super) fn containers_dir(&self) -> PathBuf {
+        self.root.join("containers")
+    }
+
+    pub fn names(&self) -> Names {
+        Names::new(self.root.join("names"))
+    }
+
+    // ---------------------------------------------------------------- images
+
+    /// A new image id and a hidden directory to build it in.
+    pub fn stage_image(&self) -> Result<Staged<'_>> {
+        Staged::new(self, self.images_dir(), ids::IMAGE_PREFIX)
+    }
+
+    /// Write the record into the staging directory and move it into place.
+    pub fn commit_image(&self, mut staged: Staged<'_>, record: &ImageRecord) -> Result<()> {
+        records::write_atomically(&staged.dir.join("image.json"), record)?;
+        fs::rename(&staged.dir, self.images_dir().join(&record.id))
+            .context("cannot move the new image into place")?;
+        staged.committed = true;
+        Ok(())
+    }
+
+    pub fn image_rootfs(&self, id: &str) -> PathBuf {
+        self.images_dir().join(id).join("rootfs")
+    }
+
+    /// All readable images, oldest first.
+    pub fn images(&self) -> Result<Vec<ImageRecord>> {
+        let mut images: Vec<ImageRecord> = entries(&self.images_dir(), ids::IMAGE_PREFIX)?
+            .into_iter()
+            .filter_map(|id| self.image(&id).ok())
+            .collect();
+        images.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        Ok(images)
+    }
+
+    /// The image called `id`, or Bocker's message if there is none.
+    pub fn image(&self, id: &str) -> Result<ImageRecord> {
+        if !self.image_exists(id) {
+            bail!(Failure::new(1, format!("No image named '{id}' exists")));
+        }
+        records::read(&self.images_dir().join(id).join("image.json"))
+    }
+
+    pub fn image_exists(&self, id: &str) -> bool {
+        ids::looks_like(ids::IMAGE_PREFIX, id) && self.images_dir().join(id).is_dir()
+    }
+
+    pub fn remove_image(&self, id: &str) -> Result<()> {
+        let trash = self.images_dir().join(format!(".trash-{id}"));
+        fs::rename(self.images_dir().join(id), &trash)
+            .with_context(|| format!("cannot remove {id}"))?;
+        delete_tree(&trash).with_context(|| format!("cannot delete the files of {id}"))
+    }
+
+    // ------------------------------------------------------------ containers
+
+    /// A new container id, a hidden directory to build the container in,
+    /// and its name, claimed. Dropped before [`Store::commit_container`],
+    /// it takes all of it back.
+    pub fn stage_container(&self, name: Option<&str>) -> Result<Staged<'_>> {
+        let mut staged = Staged::new(self, self.containers_dir(), ids::CONTAINER_PREFIX)?;
+        if let Some(name) = name {
+            self.names().claim(name, &staged.id)?;
+            staged.name = Some(name.to_string());
+        }
+        Ok(staged)
+    }
+
+    /// Write the first record and move the container into place.
+    pub fn commit_container(
+        &self,
+        mut staged: Staged<'_>,
+        record: &ContainerRecord,
+    ) -> Result<ContainerPaths> {
+        records::write_atomically(&staged.paths().record, record)?;
+        let paths = self.container_paths(&record.id);
+        fs::rename(&staged.dir, &paths.dir).context("cannot move the new container into place")?;
+        staged.committed = true;
+        Ok(paths)
+    }
+
+    pub fn container_paths(&self, id: &str) -> ContainerPaths {
+        ContainerPaths::in_dir(self.containers_dir().join(id))
+    }
+
+    /// Every container, oldest first; unreadable records come last.
+    pub fn containers(&self) -> Result<Vec<Result<ContainerRecord, Unreadable>>> {
+        let mut readable = Vec::new();
+        let mut unreadable = Vec::new();
+        for id in entries(&self.containers_dir(), ids::CONTAINER_PREFIX)? {
+            match self.container_record(&id) {
+                Ok(record) => readable.push(record),
+                Err(error) => unreadable.push(Unreadable {
+                    id,
+                    reason: format!("{error:#}"),
+                }),
+            }
+        }
+        readable.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        let mut all: Vec<_> = readable.into_iter().map(Ok).collect();
+        all.extend(unreadable.into_iter().map(Err));
+        Ok(all)
+    }
+
+    /// The id of the container whose id or name is `wanted`, if it exists.
+    pub fn container_id(&self, wanted: &str) -> Option<String> {
+        let id = if ids::looks_like(ids::CONTAINER_PREFIX, wanted) {
+            wanted.to_string()
+        } else {
+            self.names().lookup(wanted)?
+        };
+        self.container_paths(&id).dir.is_dir().then_some(id)
+    }
+
+    /// The container whose id or name is `wanted`, or Bocker's message.
+    pub fn container(&self, wanted: &str) -> Result<ContainerRecord> {
+        let id = self
+            .container_id(wanted)
+            .ok_or_else(|| Failure::new(1, format!("No container named '{wanted}' exists")))?;
+        self.container_record(&id).map_err(|error| {
+            Failure::new(
+                1,
+                format!("{error:#} (`bocker rm {id}` removes the container)"),
+            )
+            .into()
+        })
+    }
+
+    pub fn container_record(&self, id: &str) -> Result<ContainerRecord> {
+        records::read(&self.container_paths(id).record)
+    }
+
+    pub fn save_container(&self, record: &ContainerRecord) -> Result<()> {
+        records::write_atomically(&self.container_paths(&record.id).record, record)
+    }
+
+    /// Remove a container: what it holds in the kernel (teardown), its
+    /// directory, its name. Its record is not needed, so a container whose
+    /// record is damaged can be removed too.
+    pub fn remove_container(&self, id: &str) -> Result<()> {
+        teardown::release(self, id)?;
+        let trash = self.containers_dir().join(format!(".trash-{id}"));
+        fs::rename(self.containers_dir().join(id), &trash)
+            .with_context(|| format!("cannot remove {id}"))?;
+        self.release_names_of(id);
+        delete_tree(&trash).with_context(|| format!("cannot delete the files of {id}"))
+    }
+
+    /// Give up every name that points at `id`.
+    pub(super) fn release_names_of(&self, id: &str) {
+        let names = self.names();
+        for (name, owner) in names.all() {
+            if owner == id {
+                names.release(&name, id);
+            }
+        }
+    }
+}
+
+/// An image or container being built under a hidden name. If it is
+/// dropped before it is committed (an error on the way), it removes what
+/// was built and gives its name back.
+pub struct Staged<'a> {
+    store: &'a Store,
+    pub id: String,
+    pub dir: PathBuf,
+    name: Option<String>,
+    committed: bool,
+}
+
+impl<'a> Staged<'a> {
+    fn new(store: &'a Store, parent: PathBuf, prefix: &str) -> Result<Staged<'a>> {
+        loop {
+            let id = ids::new_id(prefix)?;
+            if parent.join(&id).exists() {
+                continue;
+            }
+            // The builder's pid in the name tells the sweep whether the
+            // builder is still at work.
+            let dir = parent.join(format!(".tmp-{}-{id}", std::process::id()));
+            match fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    return Ok(Staged {
+                        store,
+                        id,
+                        dir,
+                        name: None,
+                        committed: false,
+                    })
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).context("cannot create a new directory in the store"),
+            }
+        }
+    }
+
+    /// The container's paths while it is being built.
+    pub fn paths(&self) -> ContainerPaths {
+        ContainerPaths::in_dir(self.dir.clone())
+    }
+}
+
+impl Drop for Staged<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let _ = delete_tree(&self.dir);
+        if let Some(name) = &self.name {
+            self.store.names().release(name, &self.id);
+        }
+    }
+}
+
+/// Delete an image's or a container's directory, its root filesystem first
+/// (from chapter 6 that is a btrfs subvolume, which needs its own call).
+pub(super) fn delete_tree(dir: &Path) -> Result<()> {
+    let rootfs = dir.join("rootfs");
+    if fs::symlink_metadata(&rootfs).is_ok() {
+        rootfs::remove(&rootfs)?;
+    }
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// The ids in `dir` (directory names that are ids with `prefix`).
+fn entries(dir: &Path, prefix: &str) -> Result<Vec<String>> {
+    let listing = fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut found = Vec::new();
+    for entry in listing {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if ids::looks_like(prefix, &name) {
+            found.push(name);
+        }
+    }
+    Ok(found)
+}

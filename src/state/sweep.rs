@@ -1,0 +1,120 @@
+//! Cleaning up after a bocker that was killed midway.
+//!
+//! SIGKILL cannot be caught: a bocker killed while it builds an image,
+//! removes a container or watches one has no chance to finish. Every such
+//! moment leaves a trace the next command can recognise:
+//!
+//! | trace                                      | what happened                   | the sweep                       |
+//! |--------------------------------------------|---------------------------------|---------------------------------|
+//! | `.tmp-PID-…` whose PID is gone             | killed while building           | deletes it                      |
+//! | `.trash-…`                                 | killed while removing           | tears down, deletes             |
+//! | `names/N` whose container does not exist   | killed between claim and build  | gives the name back             |
+//! | record "running", its keeper gone          | killed while watching           | tears down, records the exit    |
+//!
+//! Each step is safe to repeat and safe next to a bocker that is still at
+//! work: it only touches what belongs to a process that no longer exists.
+
+use std::fs;
+use std::path::Path;
+
+use super::ids;
+use super::records::Status;
+use super::store::{delete_tree, Store};
+use crate::container::process::Liveness;
+use crate::container::teardown;
+
+pub fn sweep(store: &Store) {
+    sweep_directory(store, &store.images_dir());
+    sweep_directory(store, &store.containers_dir());
+    sweep_names(store);
+    sweep_abandoned_containers(store);
+}
+
+/// Half-built and half-removed entries.
+fn sweep_directory(store: &Store, dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(id) = name.strip_prefix(".trash-") {
+            // rm renames first, then deletes: finish the job. The teardown
+            // runs before the rename, but may have been cut short too.
+            if ids::looks_like(ids::CONTAINER_PREFIX, id) {
+                let _ = teardown::release(store, id);
+            }
+            let _ = delete_tree(&entry.path());
+        } else if let Some((builder, _id)) = staging_parts(&name) {
+            if !process_exists(builder) {
+                let _ = delete_tree(&entry.path());
+            }
+        }
+    }
+}
+
+/// `.tmp-4242-ps_0123456789ab` → (4242, "ps_0123456789ab").
+fn staging_parts(name: &str) -> Option<(i32, &str)> {
+    let rest = name.strip_prefix(".tmp-")?;
+    let (pid, id) = rest.split_once('-')?;
+    Some((pid.parse().ok()?, id))
+}
+
+fn process_exists(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Names whose container is neither in place nor being built.
+fn sweep_names(store: &Store) {
+    let names = store.names();
+    for draft in names.drafts() {
+        let name = draft.file_name().unwrap_or_default().to_string_lossy();
+        if staging_parts(&name).is_some_and(|(pid, _)| !process_exists(pid)) {
+            let _ = fs::remove_file(&draft);
+        }
+    }
+    for (name, id) in names.all() {
+        // The order matters: a staging directory is renamed into place, so
+        // look for it first, then for the container itself. The other way
+        // round, a rename between the two looks would hide both.
+        if being_built(store, &id) || store.container_paths(&id).dir.exists() {
+            continue;
+        }
+        names.release(&name, &id);
+    }
+}
+
+fn being_built(store: &Store, id: &str) -> bool {
+    let Ok(entries) = fs::read_dir(store.containers_dir()) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        staging_parts(&entry.file_name().to_string_lossy()).is_some_and(|(_, staged)| staged == id)
+    })
+}
+
+/// Containers recorded as created or running whose keeper (the bocker that
+/// watched them) was killed. The kernel killed their process too
+/// (PR_SET_PDEATHSIG); release what the container held and record that it
+/// ended, with an unknown exit code.
+fn sweep_abandoned_containers(store: &Store) {
+    let Ok(all) = store.containers() else {
+        return;
+    };
+    for mut record in all.into_iter().flatten() {
+        if !matches!(record.status, Status::Created | Status::Running) {
+            continue;
+        }
+        let keeper_gone = record
+            .keeper
+            .is_none_or(|keeper| keeper.liveness() == Liveness::Gone);
+        let process_gone = record
+            .first_process()
+            .is_none_or(|first| first.liveness() == Liveness::Gone);
+        if keeper_gone && process_gone {
+            let _ = teardown::release(store, &record.id);
+            record.status = Status::Exited;
+            record.exit_code = None;
+            let _ = store.save_container(&record);
+        }
+    }
+}
