@@ -1,51 +1,74 @@
 #!/usr/bin/env bash
-# Benchmark: how long does `bocker run IMG true` take, whole process?
-#   sudo scripts/bench.sh [RUNS]        (default 30 runs per line)
-# Measures the release build at stage 1 (chroot) and stage 3 (namespaces,
-# pivot_root, /proc…), and `unshare -fmuipn --mount-proc true` as the floor:
-# the same namespaces made by util-linux, with no image to copy.
-# Prints median, min and max in milliseconds. Not a test: nothing fails.
+# Benchmark: how long does starting a container take, whole process?
+#   scripts/bench.sh [RUNS]          (default 30 runs per command)
+#   BOCKER_BASELINE=/path/to/bocker scripts/bench.sh
+#                                    (also times another build, to compare)
+#
+# One hyperfine session, so that every line is measured under the same
+# conditions, and a table of medians with each one's ratio to the floor:
+#   * the floor: `unshare -fmuipn --mount-proc true`, the same namespaces
+#     made by util-linux, with no image, no record, no handshake;
+#   * runc (if it is installed) running `true` in the same busybox rootfs;
+#   * `bocker run IMG true` at stage 1 (chroot), stage 3 (namespaces,
+#     pivot_root, /proc …) and the reference, with and without --rm.
+# Not a test: nothing fails. Quote the figures of a quiet machine.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ "$(id -u)" -ne 0 ]; then exec sudo -E "$0" "$@"; fi
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
+if [ "$(id -u)" -ne 0 ]; then exec sudo -E "$self" "$@"; fi
 runs=${1:-30}
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-work=$(mktemp -d /tmp/bocker-bench-XXXXXX)
+if ! command -v hyperfine >/dev/null 2>&1; then
+    echo "bench: installing hyperfine"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends hyperfine >/dev/null
+fi
+
+work=$(mktemp -d /var/tmp/bocker-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 for stage in 1 3; do
     solved=$(seq -s, -f 'solved%g' 1 "$stage")
     cargo build --release --quiet --features "stage$stage,$solved"
     cp target/release/bocker "$work/bocker-stage$stage"
 done
+cargo build --release --quiet --features reference
+cp target/release/bocker "$work/bocker-reference"
 scripts/make-busybox-rootfs.sh "$work/rootfs" >/dev/null
 export BOCKER_ROOT=$work/state
-image=$("$work/bocker-stage1" init "$work/rootfs" | sed 's/Created: //')
+image=$("$work/bocker-reference" init "$work/rootfs" | sed 's/Created: //')
 
-# time_runs LABEL COMMAND...: run COMMAND $runs times, print the figures.
-time_runs() {
-    local label=$1; shift
-    local times=()
-    "$@" >/dev/null 2>&1 # warm-up
-    for _ in $(seq "$runs"); do
-        local t0 t1
-        t0=$(date +%s%N)
-        "$@" >/dev/null 2>&1
-        t1=$(date +%s%N)
-        times+=($(( (t1 - t0) / 1000 )))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk -v label="$label" -v n="$runs" '
-        { t[NR] = $1 }
-        END {
-            median = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2
-            printf "%-50s median %7.2f ms   min %7.2f   max %7.2f   (%d runs)\n", label, median / 1000, t[1] / 1000, t[n] / 1000, n
-        }'
-}
+commands=(
+    -n "floor: unshare -fmuipn --mount-proc true" "unshare -fmuipn --mount-proc true"
+)
+if command -v runc >/dev/null 2>&1; then
+    # An OCI bundle: the same rootfs, runc's default config running `true`.
+    mkdir -p "$work/bundle"
+    cp -a "$work/rootfs" "$work/bundle/rootfs"
+    (cd "$work/bundle" && runc spec)
+    sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"/"true"/' "$work/bundle/config.json"
+    commands+=(-n "runc run (busybox, true)" "runc --root $work/runc-state run --bundle $work/bundle bench")
+else
+    echo "bench: runc is not installed; no runc line (apt-get install runc)"
+fi
+for build in stage1 stage3 reference; do
+    commands+=(-n "bocker run IMG true, $build" "$work/bocker-$build run $image true")
+    commands+=(-n "bocker run --rm IMG true, $build" "$work/bocker-$build run --rm $image true")
+done
+if [ -n "${BOCKER_BASELINE:-}" ]; then
+    cp "$BOCKER_BASELINE" "$work/bocker-baseline"
+    commands+=(-n "bocker run IMG true, baseline" "$work/bocker-baseline run $image true")
+    commands+=(-n "bocker run --rm IMG true, baseline" "$work/bocker-baseline run --rm $image true")
+fi
 
-echo "busybox image: $(du -sh "$work/rootfs" | cut -f1), $(find "$work/rootfs" | wc -l) files; kernel $(uname -r)"
-time_runs "unshare -fmuipn --mount-proc true (floor)" unshare -fmuipn --mount-proc true
-# Without --rm the container's copy stays (as in Bocker); with --rm the
-# copy is deleted again, which costs as much as making it on some disks.
-time_runs "bocker run IMG true, stage 1 (chroot)" "$work/bocker-stage1" run "$image" true
-time_runs "bocker run IMG true, stage 3 (namespaces, mounts)" "$work/bocker-stage3" run "$image" true
-time_runs "bocker run --rm IMG true, stage 1" "$work/bocker-stage1" run --rm "$image" true
-time_runs "bocker run --rm IMG true, stage 3" "$work/bocker-stage3" run --rm "$image" true
+echo "busybox image: $(du -sh "$work/rootfs" | cut -f1), $(find "$work/rootfs" | wc -l) files; kernel $(uname -r); $(nproc) cores"
+hyperfine --style basic --warmup 3 --runs "$runs" --export-json "$work/results.json" "${commands[@]}" >"$work/hyperfine.txt"
+
+# The table: median, min, max (ms) and the ratio of each median to the floor.
+python3 - "$work/results.json" <<'EOF'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+floor = results[0]["median"]
+print(f"{'command':48} {'median':>9} {'min':>9} {'max':>9} {'x floor':>8}")
+for r in results:
+    print(f"{r['command']:48} {r['median']*1000:8.2f}ms {r['min']*1000:8.2f}ms {r['max']*1000:8.2f}ms {r['median']/floor:7.2f}x")
+EOF

@@ -8,13 +8,13 @@ fail() { echo "leak: $*"; status=1; }
 
 # Mounts that mention a test's temporary directory.
 grep -F bocker-test- /proc/self/mountinfo && fail "mounts under a test directory remain"
-# Processes whose root or working directory is inside a test directory:
-# a container (or monitor) that outlived its test.
+# Processes whose root, working directory or program is inside a test
+# directory: a container (or monitor, or exec) that outlived its test.
 for proc in /proc/[0-9]*; do
-    for link in root cwd; do
+    for link in root cwd exe; do
         target=$(readlink "$proc/$link" 2>/dev/null) || continue
         case "$target" in
-            */bocker-test-*) fail "process ${proc#/proc/} ($(cat "$proc/comm" 2>/dev/null)) is still in $target" ;;
+            */bocker-test-*) fail "process ${proc#/proc/} ($(cat "$proc/comm" 2>/dev/null)) has its $link in $target" ;;
         esac
     done
 done
@@ -25,11 +25,16 @@ done
 # Temporary directories the tests did not remove.
 leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-*' 2>/dev/null)
 [ -n "$leftover" ] && fail "test directories remain: $leftover"
+# System V IPC objects the tests made on the host (their keys start 0x626f).
+ipcs -m 2>/dev/null | grep -qi '^0x626f' && fail "shared-memory segments of the tests remain: $(ipcs -m | grep -i '^0x626f')"
 # Network namespaces, links and cgroups named after bocker.
 ls /run/netns 2>/dev/null | grep -q '^ps_' && fail "network namespaces remain: $(ls /run/netns)"
 ls /sys/class/net | grep -qE '^(bocker|veth_ps|bkr)' && fail "network links remain"
-for controller in /sys/fs/cgroup/*/; do
-    [ -d "$controller/bocker" ] && [ -n "$(ls -A "$controller/bocker" 2>/dev/null | grep '^ps_')" ] && fail "cgroups remain in $controller/bocker"
-done
+# Every cgroup hierarchy, v1 controllers and the v2 (unified) one alike.
+while read -r point; do
+    [ -d "$point/bocker" ] || continue
+    remaining=$(find "$point/bocker" -mindepth 1 -maxdepth 2 -type d -name 'ps_*' 2>/dev/null | head -n 3)
+    [ -n "$remaining" ] && fail "cgroups remain: $remaining"
+done < <(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) ~ /^cgroup2?$/) print $5; break } }' /proc/self/mountinfo)
 [ "$status" -eq 0 ] && echo "no leaks"
 exit "$status"

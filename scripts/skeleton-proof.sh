@@ -1,61 +1,230 @@
 #!/usr/bin/env bash
-# The skeleton proof: no stage test passes by accident.
+# The skeleton proof: no stage test passes by accident, and every exercise
+# is pinned by the tests.
+#   scripts/skeleton-proof.sh          (as root, or it re-runs itself with sudo)
 #
-# For every chapter N that exists, build with chapters 1..N-1 taken from the
-# reference (solvedK) and chapter N left as the untouched exercise. Then
-#   * every test in tests/stageN_*.rs must FAIL (the exercise's todo!() is
-#     reached by each of them), and
-#   * the frame's tests must still PASS (they never depend on a chapter).
-# The full suite under `--features reference` (scripts/test.sh) shows that
-# the same stage tests all pass with the solutions.
-#
-# Run from anywhere, as root (or through the cargo runner's sudo).
+# 0. Given code. What the exercise files give the student outside the
+#    exercise functions (constants, helpers such as mount_at) is the same
+#    in chapters/ and solutions/.
+# a. Untouched exercises. For every chapter N, with chapters 1..N-1 taken
+#    from the reference (solvedK) and chapter N left as it is:
+#      * every test in tests/stageN_*.rs fails, and fails for the right
+#        reason: its output names `unfinished exercise at chapters/0N`;
+#      * the frame's tests still pass.
+# b. One function at a time. For every exercise function, the reference
+#    with only that function put back as the exercise (its todo!()) fails
+#    at least one test of its chapter.
+# c. Wrong answers. Each tests/mutants/NN-topic/NAME.patch is a plausible
+#    student mistake, applied to the reference; the test named on its
+#    `Caught-by:` line must fail.
+# (b) and (c) build in a copy of the project under target/mutants, with one
+# target directory for all of them: each mutant recompiles only bocker.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-if ! git diff --quiet -- chapters; then
-    echo "skeleton-proof: chapters/ has local changes; the proof needs the untouched exercises" >&2
-    exit 1
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
+if [ "$(id -u)" -ne 0 ]; then
+    exec sudo -E "$self" "$@"
 fi
+if ! git diff --quiet -- chapters solutions tests/mutants 2>/dev/null; then
+    echo "skeleton-proof: note: chapters/, solutions/ or tests/mutants/ have local changes; they are what is proved" >&2
+fi
+export INSTA_UPDATE=no RUST_BACKTRACE=0
+started=$(date +%s)
+elapsed() { echo "$(( $(date +%s) - started ))s"; }
+status=0
+fail() { echo "   FAIL: $*"; status=1; }
 
 # Sum the counts of every "test result:" line in a cargo test log.
-count() { # count LOG passed|failed|ignored
+count() { # count LOG passed|failed
     grep -E '^test result:' "$1" | sed -E "s/.* ([0-9]+) $2.*/\1/" | awk '{s+=$1} END {print s+0}'
 }
 
-status=0
+# The anchors of an exercise file whose section holds a todo!(): the
+# exercise functions.
+exercise_anchors() { # exercise_anchors CHAPTER_FILE
+    awk '
+        /\/\/ ANCHOR: / { name = $NF; body = ""; inside = 1; next }
+        /\/\/ ANCHOR_END: / { if (inside && body ~ /todo!\(/) print name; inside = 0; next }
+        inside { body = body $0 "\n" }
+    ' "$1"
+}
+
+# The file with the exercise sections (named in ANCHORS), module docs,
+# top-level plain comments, inner attributes, `use` lines and blank lines
+# left out: what is given.
+given_code() { # given_code FILE "ANCHORS"
+    awk -v anchors=" $2 " '
+        /\/\/ ANCHOR: / { if (index(anchors, " " $NF " ")) skip = 1; next }
+        /\/\/ ANCHOR_END: / { skip = 0; next }
+        skip { next }
+        in_use { if ($0 ~ /;[[:space:]]*$/) in_use = 0; next }
+        /^use / { if ($0 !~ /;[[:space:]]*$/) in_use = 1; next }
+        /^\/\/!/ || /^\/\/ / || /^#!\[/ || /^[[:space:]]*$/ { next }
+        { print }
+    ' "$1"
+}
+
+# SOLUTION with the section ANCHOR replaced by the same section of CHAPTER.
+splice() { # splice CHAPTER SOLUTION ANCHOR
+    awk -v anchor="$3" '
+        FNR == NR {
+            if ($0 ~ "// ANCHOR: " anchor "$") { inside = 1; next }
+            if ($0 ~ "// ANCHOR_END: " anchor "$") { inside = 0; next }
+            if (inside) body = body $0 "\n"
+            next
+        }
+        $0 ~ "// ANCHOR: " anchor "$" { print; printf "%s", body; skip = 1; next }
+        $0 ~ "// ANCHOR_END: " anchor "$" { skip = 0 }
+        !skip { print }
+    ' "$1" "$2"
+}
+
+chapter_dirs=$(ls -d chapters/[0-9][0-9]-*/ | sed 's#/$##' | grep -v '/00-')
+
+echo "== 0. given code is the same in chapters/ and solutions/ ($(elapsed))"
+for dir in $chapter_dirs; do
+    for file in "$dir"/*.rs; do
+        solution=solutions/${file#chapters/}
+        [ -f "$solution" ] || continue
+        anchors=$(exercise_anchors "$file" | tr '\n' ' ')
+        if diff <(given_code "$file" "$anchors") <(given_code "$solution" "$anchors") >/tmp/given.$$ 2>&1; then
+            echo "   ok: $file"
+        else
+            fail "$file and $solution differ outside the exercises:"
+            sed 's/^/     | /' /tmp/given.$$
+        fi
+        rm -f /tmp/given.$$
+    done
+done
+
+echo "== a. untouched exercises fail every test of their stage, for the right reason ($(elapsed))"
 solved=""
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for test_file in tests/stage[0-9]_*.rs; do
     name=$(basename "$test_file" .rs)        # stage2_namespaces
     n=${name#stage}; n=${n%%_*}              # 2
+    chapter=$(ls -d chapters/0"$n"-* | head -n 1)
     features="stage$n$solved"
-    log=$(mktemp)
-
-    echo "== stage $n: --features $features, chapter $n untouched"
     cargo test --no-fail-fast --features "$features" --test "$name" >"$log" 2>&1 || true
-    passed=$(count "$log" passed); failed=$(count "$log" failed); ignored=$(count "$log" ignored)
+    passed=$(count "$log" passed); failed=$(count "$log" failed)
     declared=$(grep -c '^#\[test\]' "$test_file")
-    if [ "$passed" -eq 0 ] && [ "$ignored" -eq 0 ] && [ "$failed" -eq "$declared" ] && [ "$failed" -gt 0 ]; then
-        echo "   ok: all $failed tests of $name fail on the untouched exercise"
+    if [ "$passed" -eq 0 ] && [ "$failed" -eq "$declared" ] && [ "$failed" -gt 0 ]; then
+        echo "   ok: all $failed tests of $name fail on the untouched $chapter"
     else
-        echo "   FAIL: $name on the untouched exercise: $passed passed, $failed failed, $ignored ignored (of $declared)"
+        fail "$name on the untouched exercise: $passed passed, $failed failed (of $declared)"
         grep -E '^test .* ok$' "$log" | sed 's/^/     passed anyway: /' || true
         tail -5 "$log" | sed 's/^/     | /'
-        status=1
     fi
-
-    cargo test --features "$features" --test frame >"$log" 2>&1 && frame_ok=1 || frame_ok=0
-    if [ "$frame_ok" -eq 1 ] && [ "$(count "$log" failed)" -eq 0 ]; then
-        echo "   ok: the frame's tests pass at stage $n"
+    # Each failure's own output must name the unfinished exercise.
+    wrong=$(awk -v want="unfinished exercise at $chapter/" '
+        /^---- .* stdout ----$/ { if (test != "" && !seen) print test; test = $2; seen = 0; next }
+        /^failures:$/ { if (test != "" && !seen) print test; test = ""; next }
+        test != "" && index($0, want) { seen = 1 }
+    ' "$log")
+    if [ -n "$wrong" ]; then
+        fail "these tests of $name failed without naming 'unfinished exercise at $chapter/':"
+        echo "$wrong" | sed 's/^/     | /'
     else
-        echo "   FAIL: the frame's tests fail at stage $n"
-        grep -E 'FAILED|panicked' "$log" | head -10 | sed 's/^/     | /'
-        status=1
+        echo "   ok: each names 'unfinished exercise at $chapter/'"
     fi
-    rm -f "$log"
+    if cargo test --features "$features" --test frame >"$log" 2>&1 && [ "$(count "$log" failed)" -eq 0 ]; then
+        echo "   ok: the frame's tests pass with $chapter untouched"
+    else
+        fail "the frame's tests fail at stage $n"
+        grep -E 'FAILED|panicked' "$log" | head -10 | sed 's/^/     | /'
+    fi
     solved="$solved,solved$n"
 done
 
+# ---------------------------------------------------------------- mutants
+repo=$PWD
+tree=$PWD/target/mutants/tree
+export CARGO_TARGET_DIR=$PWD/target/mutants/target
+rm -rf "$tree"
+mkdir -p "$tree"
+# The project's files as they are now (tracked, and new ones not ignored).
+git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$tree"
+pristine=$(mktemp -d)
+cp -r solutions "$pristine/"
+
+# Put every solution file back as it is (with a new modification time, so
+# that cargo rebuilds), then apply the change given on stdin.
+reset_tree() {
+    rm -rf "$tree/solutions"
+    cp -r "$pristine/solutions" "$tree/solutions"
+}
+
+# The features of the stage a test file belongs to, every chapter solved:
+# stage3_mounts → stage3,solved1,solved2,solved3. (Not `reference`: from
+# chapter 3 on, chapter 1's chroot is no longer called.)
+stage_features() { # stage_features TEST_FILE
+    local n=${1#stage}
+    n=${n%%_*}
+    echo "stage$n$(seq -s '' -f ',solved%g' 1 "$n")"
+}
+
+# run_mutant TEST_FILE [EXACT_TEST]: build and run; sets $outcome to
+# "caught", "missed" or "does not compile".
+run_mutant() {
+    local features
+    features=$(stage_features "$1")
+    if ! (cd "$tree" && cargo build --quiet --features "$features" --tests >"$log" 2>&1); then
+        outcome="does not compile"
+        return
+    fi
+    if [ -n "${2:-}" ]; then
+        (cd "$tree" && cargo test --features "$features" --test "$1" -- --exact "$2") >"$log" 2>&1 || true
+    else
+        (cd "$tree" && cargo test --no-fail-fast --features "$features" --test "$1") >"$log" 2>&1 || true
+    fi
+    if [ "$(count "$log" failed)" -gt 0 ]; then outcome=caught; else outcome=missed; fi
+}
+
+echo "== b. each exercise function, alone put back as the exercise, fails a test ($(elapsed))"
+for dir in $chapter_dirs; do
+    n=${dir#chapters/0}; n=${n%%-*}
+    test_file=$(basename "$(ls tests/stage"$n"_*.rs)" .rs)
+    for file in "$dir"/*.rs; do
+        solution=solutions/${file#chapters/}
+        [ -f "$solution" ] || continue
+        for anchor in $(exercise_anchors "$file"); do
+            reset_tree
+            splice "$file" "$solution" "$anchor" >"$tree/$solution"
+            run_mutant "$test_file"
+            if [ "$outcome" = caught ]; then
+                failed=$(count "$log" failed)
+                first=$(grep -E '^test .* FAILED$' "$log" | awk '{print $2}' | sort | head -n 2 | tr '\n' ' ' || true)
+                echo "   ok: $file: $anchor → $failed tests of $test_file fail (${first}…)"
+            else
+                fail "$file: $anchor put back as todo!() is $outcome by $test_file"
+            fi
+        done
+    done
+done
+
+echo "== c. plausible wrong answers are caught by the tests named for them ($(elapsed))"
+for patch in tests/mutants/*/*.patch; do
+    caught_by=$(sed -n 's/^Caught-by: //p' "$patch")
+    test_file=${caught_by%%::*}
+    test_name=${caught_by#*::}
+    reset_tree
+    # git apply works outside a repository too, as a strict `patch`.
+    if ! (cd "$tree" && git apply "$repo/$patch") >"$log" 2>&1; then
+        fail "$patch does not apply to the reference"
+        continue
+    fi
+    run_mutant "$test_file" "$test_name"
+    if [ "$outcome" = caught ]; then
+        echo "   ok: $(basename "$(dirname "$patch")")/$(basename "$patch" .patch): $(head -n 1 "$patch") → caught by $caught_by"
+    else
+        fail "$patch is $outcome by $caught_by"
+        tail -5 "$log" | sed 's/^/     | /'
+    fi
+done
+rm -rf "$pristine"
+
+echo "== done in $(elapsed)"
 if [ "$status" -eq 0 ]; then
     echo "skeleton proof: ok"
 else

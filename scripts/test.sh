@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it:
-#   sudo scripts/test.sh
-# formatting and lints, the frame's tests, every stage against the
-# reference, the skeleton proof, the book, and a final check for leaks.
+# The whole test suite, as CI runs it, from a fresh machine with Rust:
+#   scripts/test.sh            (as root, or as a user with sudo)
+# It installs what the tests need (Debian packages, mdbook), then checks
+# formatting and lints, runs the frame's tests, every test against the
+# reference runtime (16 at a time, as on a classroom's big laptop), the
+# skeleton proof, a student's non-root run, the book and its transcripts,
+# and a final check for leaks. Each step prints when it started.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
 if [ "$(id -u)" -ne 0 ]; then
-    exec sudo -E "$0" "$@"
+    exec sudo -E "$self" "$@"
 fi
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 start=$(date +%s)
 step() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
+
+step "install what the tests need"
+scripts/install-deps.sh --with-book
 
 step "cargo fmt --check"
 cargo fmt --check
@@ -21,11 +29,14 @@ cargo clippy --quiet --all-targets --features reference -- -D warnings
 step "the frame's tests (no chapter compiled in)"
 cargo test
 
-step "every test against the reference runtime"
-cargo test --features reference
+step "every test against the reference runtime, 16 at a time"
+cargo test --features reference -- --test-threads=16
 
 step "the skeleton proof"
 scripts/skeleton-proof.sh
+
+step "a student who is not root"
+scripts/as-a-student.sh
 
 step "the book"
 scripts/check-book.sh

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::io::Read;
-
 use support::{describe, redacted, text, TestEnv};
 
 const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/01-chroot/chroot.rs.";
@@ -40,29 +38,6 @@ fn stdout_and_stderr_arrive_exactly_and_apart() {
     env.assert_no_leaks();
 }
 
-/// Wait (up to 10 s) until a container is recorded as running; its pid.
-/// If `bocker` ends first, show what it printed.
-fn wait_for_pid(env: &TestEnv, bocker: &mut std::process::Child) -> i32 {
-    for _ in 0..200 {
-        if let Some(pid) = env
-            .container_ids()
-            .iter()
-            .find_map(|id| env.running_pid(id))
-        {
-            return pid;
-        }
-        if bocker.try_wait().unwrap().is_some() {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = bocker.stderr.take() {
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            panic!("bocker ended before the container ran.\n{HINT}\n--- stderr ---\n{stderr}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("the container never recorded a pid.\n{HINT}");
-}
-
 #[test]
 fn exit_codes_pass_through() {
     let env = TestEnv::new();
@@ -77,7 +52,7 @@ fn exit_codes_pass_through() {
 
     // Killed by SIGKILL (9) from the host: like a shell, report 128 + 9.
     let mut running = env.spawn_bocker(&["run", &image, "sleep", "1000"]);
-    let pid = wait_for_pid(&env, &mut running);
+    let pid = env.wait_for_pid(&mut running, HINT);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGKILL,
@@ -152,17 +127,28 @@ fn a_missing_command_exits_127_with_a_clear_message() {
 
 #[test]
 fn two_containers_of_one_image_do_not_share_writes() {
+    // /etc, not /tmp: from chapter 3 on, /tmp is a tmpfs of each container's
+    // own, which would hide containers that share the image's files.
     let env = TestEnv::new();
     let image = env.busybox_image();
-    run_ok(&env, &image, &["echo first > /tmp/note"]);
-    let out = run_ok(&env, &image, &["ls /tmp"]);
+    run_ok(
+        &env,
+        &image,
+        &["echo first > /etc/note; echo changed > /etc/os-release"],
+    );
+    let out = run_ok(&env, &image, &["cat /etc/note 2>&1; cat /etc/os-release"]);
     assert_eq!(
         text(&out.stdout),
-        "",
-        "the second container sees the first one's /tmp/note"
+        "cat: can't open '/etc/note': No such file or directory\nNAME=\"busybox rootfs for Bocker in Rust\"\n",
+        "the second container sees the first one's writes"
+    );
+    let image_etc = env.root().join("images").join(&image).join("rootfs/etc");
+    assert!(
+        !image_etc.join("note").exists(),
+        "the container wrote into its image"
     );
     assert!(
-        !env.busybox_rootfs().join("tmp/note").exists(),
+        !env.busybox_rootfs().join("etc/note").exists(),
         "the container wrote into the directory the image came from"
     );
     env.assert_no_leaks();
@@ -291,7 +277,7 @@ fn signals_to_bocker_reach_the_container() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let mut running = env.spawn_bocker(&["run", "--name", "stubborn", &image, "sleep", "1000"]);
-    wait_for_pid(&env, &mut running);
+    env.wait_for_pid(&mut running, HINT);
     let bocker = nix::unistd::Pid::from_raw(running.id() as i32);
     for _ in 0..2 {
         nix::sys::signal::kill(bocker, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -322,7 +308,7 @@ fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let mut running = env.spawn_bocker(&["run", "--name", "orphan", &image, "sleep", "1000"]);
-    let container = wait_for_pid(&env, &mut running);
+    let container = env.wait_for_pid(&mut running, HINT);
     running.kill().unwrap();
     running.wait().unwrap();
     let mut gone = false;
@@ -345,5 +331,118 @@ fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
     );
     let rm = env.run_bocker(&["rm", "orphan"]);
     assert!(rm.status.success(), "{}", describe(&rm));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_command_gets_only_descriptors_0_1_2() {
+    // Whatever bocker's caller left open, and whatever bocker opened for
+    // itself, must not reach the command: a directory descriptor is a way
+    // out of the container's root (runc's CVE-2024-21626).
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let secret_dir = env.scratch();
+    let mut command = env.bocker();
+    command
+        .args(["run", &image, "sleep", "1000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    support::with_inherited_directory(&mut command, &secret_dir);
+    let mut running = command.spawn().unwrap();
+    let pid = env.wait_for_pid(&mut running, HINT);
+    let fds = support::open_fds(pid);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = running.wait_with_output();
+    let numbers: Vec<i32> = fds.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [0, 1, 2],
+        "the container's command has more than stdin, stdout and stderr open: {fds:?}\nThe frame marks everything above 2 close-on-exec (close_range) right before execve."
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_command_has_its_own_session_and_never_the_terminal() {
+    // With the user's terminal as stdin and in the same session, the
+    // container could push keystrokes into the user's shell (TIOCSTI).
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let terminal = || std::process::Stdio::from(pty.slave.try_clone().unwrap());
+    // (stderr stays a pipe, so that a failure can show what bocker said.)
+    let mut running = env
+        .bocker()
+        .args(["run", &image, "sleep", "1000"])
+        .stdin(terminal())
+        .stdout(terminal())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = env.wait_for_pid(&mut running, HINT);
+    let fds = support::open_fds(pid);
+    let (session, tty) = support::session_and_tty(pid);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = running.wait();
+    assert!(
+        fds.iter()
+            .all(|(_, target)| !target.starts_with("/dev/pts")),
+        "the container holds the terminal: {fds:?}"
+    );
+    assert_eq!(
+        fds.first().map(|(_, t)| t.as_str()),
+        Some("/dev/null"),
+        "stdin should be /dev/null without -i: {fds:?}"
+    );
+    assert_eq!(
+        session, pid,
+        "the command should lead a session of its own (setsid)"
+    );
+    assert_eq!(tty, 0, "the command should have no controlling terminal");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn stdin_reaches_the_command_only_with_dash_i() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let feed = |args: &[&str]| {
+        use std::io::Write;
+        let mut child = env
+            .bocker()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"hello from the host\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let with = feed(&["run", "-i", &image, "cat"]);
+    assert_eq!(
+        text(&with.stdout),
+        "hello from the host\n",
+        "{HINT}\n{}",
+        describe(&with)
+    );
+    let without = feed(&["run", &image, "cat"]);
+    assert!(without.status.success(), "{HINT}\n{}", describe(&without));
+    assert_eq!(
+        text(&without.stdout),
+        "",
+        "without -i the command must read /dev/null"
+    );
     env.assert_no_leaks();
 }

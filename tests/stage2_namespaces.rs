@@ -72,21 +72,10 @@ fn the_hostname_is_the_containers_and_the_hosts_is_untouched() {
 fn host_ipc_objects_are_invisible_inside() {
     let env = TestEnv::new();
     let image = env.busybox_image();
-    // A System V shared-memory segment, made on the host.
-    let made = Command::new("ipcmk")
-        .args(["-M", "4096"])
-        .output()
-        .expect("ipcmk (util-linux) is missing");
-    let shmid = text(&made.stdout)
-        .rsplit(':')
-        .next()
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
-    assert!(
-        made.status.success() && !shmid.is_empty(),
-        "ipcmk failed\n{}",
-        describe(&made)
-    );
+    // A System V shared-memory segment, made on the host; the guard
+    // removes it when the test ends, also when it fails.
+    let segment = support::HostShm::new();
+    let shmid = segment.id.to_string();
 
     let id = start_sleeper(&env, &image, &[]);
     let pid = env
@@ -99,7 +88,6 @@ fn host_ipc_objects_are_invisible_inside() {
         .output()
         .unwrap();
     let host = Command::new("ipcs").arg("-m").output().unwrap();
-    Command::new("ipcrm").args(["-m", &shmid]).status().unwrap();
     env.stop(&id);
 
     let listed = |out: &std::process::Output| {
@@ -300,5 +288,263 @@ fn exec_joins_all_five_namespaces() {
     env.stop(&id); // ends the exec'd sleep too: the PID namespace goes
     let _ = exec.wait();
     assert!(differs.is_empty(), "exec's process is not in the container's {differs:?} namespace(s): does join_namespaces setns into all five?");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_command_that_cannot_start_is_reported_and_reaped() {
+    // The child fails before execve: its exit signal is still the one
+    // clone was given, and only SIGCHLD lets bocker collect it.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_bocker(&["run", &image, "no-such-program"]);
+    assert_eq!(
+        out.status.code(),
+        Some(127),
+        "a missing command should exit 127. If bocker says it cannot wait for the container's process, check the exit signal start_child gives clone (SIGCHLD).\n{HINT}\n{}",
+        describe(&out)
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "bocker: command not found in the container: no-such-program\n"
+    );
+    env.assert_no_leaks();
+}
+
+/// The pid of the process whose command line is exactly `argv`.
+fn find_process(argv: &[&str]) -> Option<i32> {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            (std::fs::read(entry.path().join("cmdline")).ok()? == wanted).then_some(pid)
+        })
+}
+
+/// Wait (up to 10 s) for a process with command line `argv`.
+#[track_caller]
+fn wait_for_process(argv: &[&str], bocker: &mut std::process::Child) -> i32 {
+    for _ in 0..200 {
+        if let Some(pid) = find_process(argv) {
+            return pid;
+        }
+        if bocker.try_wait().unwrap().is_some() {
+            panic!("bocker ended before {argv:?} started.\n{HINT}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{argv:?} never started.\n{HINT}");
+}
+
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn exec_hands_over_only_pipes_and_a_session_of_its_own() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start_sleeper(&env, &image, &[]);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let terminal = || std::process::Stdio::from(pty.slave.try_clone().unwrap());
+    let mut command = env.bocker();
+    command
+        .args(["exec", &id, "sleep", "4242"])
+        .stdin(terminal())
+        .stdout(terminal())
+        .stderr(terminal());
+    support::with_inherited_directory(&mut command, &env.scratch());
+    let mut exec = command.spawn().unwrap();
+    let pid = wait_for_process(&["sleep", "4242"], &mut exec);
+    let fds = support::open_fds(pid);
+    let (session, tty) = support::session_and_tty(pid);
+    env.stop(&id);
+    let _ = exec.wait();
+    let numbers: Vec<i32> = fds.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [0, 1, 2],
+        "exec's command has more open than 0, 1, 2: {fds:?}"
+    );
+    assert!(
+        fds.iter()
+            .all(|(_, target)| !target.starts_with("/dev/pts")),
+        "exec's command holds the terminal: {fds:?}"
+    );
+    assert_eq!(
+        session, pid,
+        "exec's command should lead a session of its own"
+    );
+    assert_eq!(tty, 0, "exec's command should have no controlling terminal");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_detached_container_and_its_monitor_drop_inherited_descriptors() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let secret_dir = env.scratch();
+    let mut command = env.bocker();
+    command.args(["run", "-d", &image, "sleep", "1000"]);
+    support::with_inherited_directory(&mut command, &secret_dir);
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    let id = text(&out.stdout).trim().to_string();
+    let pid = env.running_pid(&id).expect("the container is not running");
+    let container_fds = support::open_fds(pid);
+    let monitor_fds = support::open_fds(parent_of(pid));
+    env.stop(&id);
+    let numbers: Vec<i32> = container_fds.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [0, 1, 2],
+        "the detached command has more open than 0, 1, 2: {container_fds:?}"
+    );
+    let secret = secret_dir.to_string_lossy().into_owned();
+    assert!(
+        monitor_fds.iter().all(|(_, target)| *target != secret),
+        "the monitor kept a descriptor its caller left open: {monitor_fds:?}"
+    );
+    env.assert_no_leaks();
+}
+
+/// (device, inode) of a file, to tell whether two paths are one file.
+fn identity(path: &std::path::Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).unwrap();
+    (meta.dev(), meta.ino())
+}
+
+#[test]
+fn exec_never_runs_the_host_binary_where_the_container_can_see_it() {
+    // exec's command is a copy of bocker until its execve, inside the
+    // container's PID namespace. Its /proc/PID/exe must not lead to
+    // bocker's binary on the host (runc's CVE-2019-5736).
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start_sleeper(&env, &image, &[]);
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "4242"]);
+    let command = wait_for_process(&["sleep", "4242"], &mut exec);
+    // The command was forked from this process, and ran its binary.
+    let joiner = parent_of(command);
+    let exe = std::path::PathBuf::from(format!("/proc/{joiner}/exe"));
+    let runs = identity(&exe);
+    let shown = std::fs::read_link(&exe).unwrap_or_default();
+    let writable = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&exe)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"x"));
+    env.stop(&id);
+    let _ = exec.wait();
+    let host_binary = support::bocker_binary();
+    assert_ne!(
+        runs,
+        identity(&host_binary),
+        "exec's processes run bocker's binary from the host ({}): the container could write to it through /proc/PID/exe",
+        shown.display()
+    );
+    assert!(
+        writable.is_err(),
+        "the binary exec's processes run ({}) can be written to",
+        shown.display()
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn run_init_reaps_orphans_passes_signals_on_and_hides_the_host_binary() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start_sleeper(&env, &image, &["--init"]);
+    let init = env.running_pid(&id).expect("the container is not running");
+    let pid1 = std::fs::read(format!("/proc/{init}/cmdline")).unwrap();
+    let pid1 = text(&pid1);
+    assert!(
+        pid1.starts_with("bocker-init\0") && pid1.ends_with("\0--\0sleep\01000\0"),
+        "with --init, pid 1 should be bocker-init running the command, is {pid1:?}"
+    );
+    assert_ne!(
+        identity(std::path::Path::new(&format!("/proc/{init}/exe"))),
+        identity(&support::bocker_binary()),
+        "the init runs bocker's binary from the host"
+    );
+
+    // A killed exec leaves its command to pid 1: the init must collect it.
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "4242"]);
+    let orphan = wait_for_process(&["sleep", "4242"], &mut exec);
+    exec.kill().unwrap();
+    exec.wait().unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        if !std::path::Path::new(&format!("/proc/{orphan}")).exists() {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        gone,
+        "the orphaned command {orphan} was never reaped: is it a zombie?"
+    );
+
+    // SIGTERM reaches `sleep`, which is not pid 1 and dies of it at once.
+    let started = std::time::Instant::now();
+    let stop = env.run_bocker(&["stop", "-t", "20", &id]);
+    assert!(stop.status.success(), "{}", describe(&stop));
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&id) && l.contains("Exited (143)")),
+        "with --init, stop's SIGTERM should end the command (143), took {:?}:\n{ps}",
+        started.elapsed()
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_dying_pid_1_is_not_running_for_ps_and_exec() {
+    // Pid 1 that has begun to exit waits until every process of its PID
+    // namespace is collected. An exec'd process whose parent (outside the
+    // namespace) is stopped keeps it in that state.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start_sleeper(&env, &image, &["--name", "dying"]);
+    let pid1 = env.running_pid(&id).unwrap();
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "4242"]);
+    let command = wait_for_process(&["sleep", "4242"], &mut exec);
+    let joiner = nix::unistd::Pid::from_raw(parent_of(command));
+    nix::sys::signal::kill(joiner, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid1),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    let refused = env.run_bocker(&["exec", "dying", "true"]);
+    nix::sys::signal::kill(joiner, nix::sys::signal::Signal::SIGCONT).unwrap();
+    let _ = exec.wait();
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&id) && !l.contains("Running")),
+        "pid 1 was killed, yet ps says Running:\n{ps}"
+    );
+    assert_eq!(
+        text(&refused.stderr),
+        "bocker: Container 'dying' exists but is not running\n",
+        "{}",
+        describe(&refused)
+    );
     env.assert_no_leaks();
 }

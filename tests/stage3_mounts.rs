@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{describe, escape_binary, text, TestEnv};
+use support::{describe, escape_binary, mount_table_of, text, SharedMount, TestEnv};
 
 const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/03-mounts/mounts.rs.";
 
@@ -72,7 +72,9 @@ fn the_containers_mount_table_is_its_own() {
 fn the_hosts_mount_table_is_unchanged() {
     let env = TestEnv::new();
     let image = env.busybox_image();
-    let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    // Only this test's lines: other tests mount in their own directories
+    // at the same time.
+    let before = mount_table_of(&env);
     run_ok(
         &env,
         &[
@@ -82,43 +84,16 @@ fn the_hosts_mount_table_is_unchanged() {
             "ls /proc /dev /sys /tmp > /dev/null",
         ],
     );
-    let after_run = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let after_run = mount_table_of(&env);
     assert_eq!(
         before, after_run,
         "the host's mount table changed during a run: were mounts made before making / private?"
     );
     let rm = env.run_bocker(&["rm", "mounter"]);
     assert!(rm.status.success(), "{}", describe(&rm));
-    let after_rm = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let after_rm = mount_table_of(&env);
     assert_eq!(before, after_rm, "the host's mount table changed after rm");
     env.assert_no_leaks();
-}
-
-/// Makes a directory a *shared* mount point, as systemd makes `/` on most
-/// machines, and undoes it when dropped.
-struct SharedMount(std::path::PathBuf);
-
-impl SharedMount {
-    fn new(dir: &std::path::Path) -> SharedMount {
-        use nix::mount::{mount, MsFlags};
-        mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>).expect("bind mount");
-        let guard = SharedMount(dir.to_path_buf());
-        mount(
-            None::<&str>,
-            dir,
-            None::<&str>,
-            MsFlags::MS_SHARED,
-            None::<&str>,
-        )
-        .expect("make shared");
-        guard
-    }
-}
-
-impl Drop for SharedMount {
-    fn drop(&mut self) {
-        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
-    }
 }
 
 #[test]
@@ -224,5 +199,51 @@ fn exec_enters_the_same_root_and_proc() {
         describe(&mounts)
     );
     env.stop(&id);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn proc_and_sys_allow_no_setuid_devices_or_programs() {
+    // A filesystem the kernel makes up has no business holding setuid
+    // programs, device nodes or programs to run: nosuid, nodev, noexec.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let mounts = run_ok(&env, &[&image, "cat", "/proc/mounts"]);
+    for point in ["/proc", "/sys"] {
+        let line = mounts
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(point))
+            .unwrap_or_else(|| panic!("{point} is not mounted:\n{mounts}"));
+        let options: Vec<&str> = line.split_whitespace().nth(3).unwrap().split(',').collect();
+        for wanted in ["nosuid", "nodev", "noexec"] {
+            assert!(
+                options.contains(&wanted),
+                "{point} should be mounted with {wanted}: {line}"
+            );
+        }
+    }
+    env.assert_no_leaks();
+}
+
+#[test]
+fn dev_has_ptmx_and_the_links_to_a_processs_own_descriptors() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let script = "for l in ptmx fd stdin stdout stderr; do readlink /dev/$l; done; \
+                  exec 3<>/dev/ptmx && echo ptmx opens; \
+                  echo to-stderr > /dev/stderr";
+    let out = env.run_bocker(&["run", &image, script]);
+    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "pts/ptmx\n/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\nptmx opens\n",
+        "/dev/ptmx should link to the container's own devpts, and /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr to /proc/self/fd\n{}",
+        describe(&out)
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "to-stderr\n",
+        "writing to /dev/stderr should reach stderr"
+    );
     env.assert_no_leaks();
 }

@@ -6,6 +6,7 @@
 
 use std::convert::Infallible;
 use std::os::fd::{OwnedFd, RawFd};
+use std::path::Path;
 
 #[cfg(feature = "stage1")]
 use anyhow::Context;
@@ -65,11 +66,14 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
         .map_err(|e| Failure::start_failed(&e))?;
 
     let env = environment(plan.config);
-    enter_root(plan)?;
-    Err(match plan.init_binary {
-        Some(binary) => init::execute(binary, &plan.config.argv, &env),
-        None => execve::execute(&plan.config.argv, &env),
-    })
+    #[cfg(feature = "stage3")]
+    refuse_the_hosts_mount_namespace(plan.host_mount_namespace)?;
+    if let Some(binary) = plan.init_binary {
+        // `run --init`: the init enters the root itself (see init.rs).
+        return Err(init::execute(binary, plan, &env));
+    }
+    enter_root(&plan.config.rootfs)?;
+    Err(execve::execute(&plan.config.argv, &env))
 }
 
 /// Ask the kernel to SIGKILL us when our parent dies, so that a container
@@ -127,17 +131,15 @@ pub fn environment(config: &ContainerConfig) -> Vec<(String, String)> {
     env
 }
 
-/// Move into the container's files.
-fn enter_root(plan: &ChildPlan) -> Result<(), Failure> {
-    let config = plan.config;
+/// Move into the container's files at `rootfs`.
+pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
     // From chapter 3: a private mount tree, pivot_root, then the kernel's
     // filesystems, mounted inside the container's own namespaces.
     #[cfg(feature = "stage3")]
     {
         use crate::course::chapters::mounts;
-        refuse_the_hosts_mount_namespace(plan.host_mount_namespace)?;
         mounts::make_mounts_private()
-            .and_then(|()| mounts::switch_root(&config.rootfs))
+            .and_then(|()| mounts::switch_root(rootfs))
             .and_then(|()| mounts::mount_pseudo_filesystems())
             .and_then(|()| mounts::create_dev())
             .context("cannot set up the container's mounts")
@@ -146,17 +148,17 @@ fn enter_root(plan: &ChildPlan) -> Result<(), Failure> {
 
     // Chapters 1 and 2: chroot is all we have.
     #[cfg(all(feature = "stage1", not(feature = "stage3")))]
-    crate::course::chapters::chroot::enter_root(&config.rootfs)
+    crate::course::chapters::chroot::enter_root(rootfs)
         .context("cannot enter the container's root")
         .map_err(|e| Failure::start_failed(&e))?;
 
     // Before chapter 1 there is no new root: we only step into the
     // container's directory, and `/` is still the host's.
     #[cfg(not(feature = "stage1"))]
-    std::env::set_current_dir(&config.rootfs).map_err(|e| {
+    std::env::set_current_dir(rootfs).map_err(|e| {
         Failure::new(
             START_FAILED,
-            format!("cannot enter {}: {e}", config.rootfs.display()),
+            format!("cannot enter {}: {e}", rootfs.display()),
         )
     })?;
     Ok(())

@@ -87,7 +87,18 @@ impl ChildSide {
 
     /// Send the reason for failing (only called when exec did not happen).
     pub fn report(&mut self, failure: &Failure) {
-        // Nothing more we can do if even this fails: the exit code remains.
-        let _ = self.report.write_all(&failure.to_bytes());
+        send_report(&mut self.report, failure);
     }
+
+    /// The report pipe's descriptor, for `run --init`, whose init carries
+    /// it across its own execve (see init.rs).
+    pub fn report_fd(&self) -> RawFd {
+        self.report.as_raw_fd()
+    }
+}
+
+/// Write a failure on the report pipe.
+pub fn send_report(report: &mut File, failure: &Failure) {
+    // Nothing more we can do if even this fails: the exit code remains.
+    let _ = report.write_all(&failure.to_bytes());
 }

@@ -16,32 +16,65 @@
 //! with the command's exit code as soon as the command ends (the kernel
 //! then kills whatever else is left in the namespace).
 //!
-//! It runs from a sealed copy of bocker (see sealed.rs), started as
-//! `bocker-init COMMAND…`: the container can see pid 1's /proc/1/exe, and
-//! it must not lead to bocker's binary on the host.
+//! # How it starts
+//!
+//! The container can see its pid 1 in its /proc, so pid 1 must not run
+//! bocker's binary from the host (see sealed.rs). The child therefore
+//! executes a sealed copy of bocker, as `bocker-init`, and it does so
+//! *before* it enters the container's root: bocker is a dynamically linked
+//! program, and the loader and libraries it needs are the host's, which
+//! the container's root does not have. The init then finishes the child's
+//! work, entering the root, and reports a failure on the handshake's report
+//! pipe, which it received across its execve.
+//!
+//! ```text
+//!   child (pid 1) ── execveat(sealed bocker) ──▶ bocker-init (still pid 1)
+//!                                                enter the root
+//!                                                fork ──▶ command: execve
+//!                                                reap, forward signals
+//! ```
 
-use std::os::fd::OwnedFd;
+use std::fs::File;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use nix::fcntl::AtFlags;
+use nix::fcntl::{fcntl, AtFlags, FcntlArg, FdFlag};
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
-use super::{child, execve};
+use super::child::{self, ChildPlan};
+use super::handshake::send_report;
+use super::{execve, fds};
 use crate::errors::{Failure, START_FAILED};
 
 /// The name the init is started under; main.rs recognises it.
 pub const PROGRAM_NAME: &str = "bocker-init";
 
-/// In the container's child, instead of executing the command: execute the
-/// sealed copy of bocker as `bocker-init COMMAND…`. Returns only on failure.
-pub fn execute(binary: &OwnedFd, argv: &[String], env: &[(String, String)]) -> Failure {
-    if let Err(err) = super::fds::close_on_exec_from_3() {
+/// In the container's child, instead of entering the root and executing
+/// the command: execute the sealed copy of bocker as
+/// `bocker-init ROOTFS REPORT_FD -- COMMAND…`. Returns only on failure.
+pub fn execute(binary: &OwnedFd, plan: &ChildPlan, env: &[(String, String)]) -> Failure {
+    let report = plan.handshake.report_fd();
+    // Everything close-on-exec, except the report pipe: the init needs it.
+    let kept = fds::close_on_exec_from_3().and_then(|()| {
+        // SAFETY: `report` is the handshake's open descriptor.
+        let report = unsafe { std::os::fd::BorrowedFd::borrow_raw(report) };
+        fcntl(report, FcntlArg::F_SETFD(FdFlag::empty()))
+    });
+    if let Err(err) = kept {
         return child::setup_error(err);
     }
-    let words = std::iter::once(PROGRAM_NAME.to_string()).chain(argv.iter().cloned());
+    let words = [
+        PROGRAM_NAME.to_string(),
+        plan.config.rootfs.display().to_string(),
+        report.to_string(),
+        "--".to_string(),
+    ]
+    .into_iter()
+    .chain(plan.config.argv.iter().cloned());
     let (args, vars) = match (
         execve::to_cstrings(words),
         execve::to_cstrings(env.iter().map(|(key, value)| format!("{key}={value}"))),
@@ -49,6 +82,7 @@ pub fn execute(binary: &OwnedFd, argv: &[String], env: &[(String, String)]) -> F
         (Ok(args), Ok(vars)) => (args, vars),
         (Err(failure), _) | (_, Err(failure)) => return failure,
     };
+    // execveat(fd, "", AT_EMPTY_PATH): execute the file the descriptor is.
     let err = nix::unistd::execveat(binary, c"", &args, &vars, AtFlags::AT_EMPTY_PATH).unwrap_err();
     Failure::new(
         START_FAILED,
@@ -56,53 +90,78 @@ pub fn execute(binary: &OwnedFd, argv: &[String], env: &[(String, String)]) -> F
     )
 }
 
-/// The init itself: pid 1 of the container. `command` is the argv to run.
-pub fn main(command: Vec<String>) -> ExitCode {
-    match supervise(&command) {
-        Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            eprintln!("{PROGRAM_NAME}: {message}");
-            ExitCode::from(START_FAILED)
+/// What the child hands the init on its command line.
+struct InitArgs {
+    rootfs: PathBuf,
+    report: RawFd,
+    command: Vec<String>,
+}
+
+impl InitArgs {
+    fn parse(args: &[String]) -> Option<InitArgs> {
+        let [rootfs, report, separator, command @ ..] = args else {
+            return None;
+        };
+        (separator == "--" && !command.is_empty()).then_some(())?;
+        Some(InitArgs {
+            rootfs: PathBuf::from(rootfs),
+            report: report.parse().ok()?,
+            command: command.to_vec(),
+        })
+    }
+}
+
+/// The init itself: pid 1 of the container. `args`: see [`execute`].
+pub fn main(args: Vec<String>) -> ExitCode {
+    let Some(args) = InitArgs::parse(&args) else {
+        eprintln!("{PROGRAM_NAME}: bocker starts this program itself, as a container's pid 1");
+        return ExitCode::from(START_FAILED);
+    };
+    // SAFETY: the child passed us this open descriptor, and nothing else
+    // in this fresh program owns it.
+    let mut report = File::from(unsafe { OwnedFd::from_raw_fd(args.report) });
+    match start(&args, &mut report) {
+        Ok((command, signals)) => {
+            // The command executes, or says why not on its own copy.
+            // Ours must go, or bocker would wait for end-of-file for ever.
+            drop(report);
+            ExitCode::from(supervise(command, &signals))
+        }
+        Err(failure) => {
+            send_report(&mut report, &failure);
+            ExitCode::from(failure.code)
         }
     }
 }
 
-fn supervise(command: &[String]) -> Result<u8, String> {
+/// Enter the root and start the command; hand back its pid, and the
+/// signalfd that brings every signal the init receives.
+fn start(args: &InitArgs, report: &mut File) -> Result<(Pid, SignalFd), Failure> {
+    fcntl(&*report, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(child::setup_error)?;
+    // Non-dumpable: the container's processes cannot attach to the init
+    // with ptrace, and its /proc/1 files belong to root.
+    nix::sys::prctl::set_dumpable(false).map_err(child::setup_error)?;
     // Every signal waits in a queue that we read from a signalfd. Blocking
     // matters for pid 1: a *blocked* signal is queued even though pid 1 has
     // no handler for it, instead of being dropped.
     let all = SigSet::all();
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), None)
-        .map_err(|e| format!("cannot block signals: {e}"))?;
-    let signals = SignalFd::with_flags(&all, SfdFlags::SFD_CLOEXEC)
-        .map_err(|e| format!("cannot create a signalfd: {e}"))?;
+        .map_err(child::setup_error)?;
+    let signals = SignalFd::with_flags(&all, SfdFlags::SFD_CLOEXEC).map_err(child::setup_error)?;
+
+    // The child checked that it is not in the host's mount namespace.
+    child::enter_root(Path::new(&args.rootfs))?;
 
     // SAFETY: the init is single-threaded; the child only makes system
     // calls before it executes the command.
-    let command_pid = match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
-        ForkResult::Child => run_command(command),
-        ForkResult::Parent { child } => child,
-    };
-
-    loop {
-        let Ok(Some(info)) = signals.read_signal() else {
-            continue;
-        };
-        let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
-            continue;
-        };
-        if signal == Signal::SIGCHLD {
-            if let Some(code) = reap_all(command_pid) {
-                return Ok(code);
-            }
-        } else if forwarded(signal) {
-            let _ = kill(command_pid, signal);
-        }
+    match unsafe { fork() }.map_err(child::setup_error)? {
+        ForkResult::Child => run_command(&args.command, report),
+        ForkResult::Parent { child } => Ok((child, signals)),
     }
 }
 
 /// The command's process: unblock signals, execute. Never returns.
-fn run_command(command: &[String]) -> ! {
+fn run_command(command: &[String], report: &mut File) -> ! {
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
     let env: Vec<(String, String)> = std::env::vars_os()
         .map(|(key, value)| {
@@ -113,8 +172,27 @@ fn run_command(command: &[String]) -> ! {
         })
         .collect();
     let failure = execve::execute(command, &env);
-    eprintln!("{PROGRAM_NAME}: {}", failure.message);
+    send_report(report, &failure);
     child::exit_now(failure.code)
+}
+
+/// Forward signals and reap until the command ends; its exit code.
+fn supervise(command: Pid, signals: &SignalFd) -> u8 {
+    loop {
+        let Ok(Some(info)) = signals.read_signal() else {
+            continue;
+        };
+        let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
+            continue;
+        };
+        if signal == Signal::SIGCHLD {
+            if let Some(code) = reap_all(command) {
+                return code;
+            }
+        } else if forwarded(signal) {
+            let _ = kill(command, signal);
+        }
+    }
 }
 
 /// Collect every child that has ended. If the command is among them,
@@ -136,7 +214,7 @@ fn reap_all(command: Pid) -> Option<u8> {
 }
 
 /// The signals passed on to the command: all but those the kernel sends a
-/// process about its own faults, and SIGCHLD, which is ours.
+/// process about its own faults, and SIGCHLD, which is the init's.
 fn forwarded(signal: Signal) -> bool {
     !matches!(
         signal,
@@ -167,5 +245,16 @@ mod tests {
         for signal in [Signal::SIGCHLD, Signal::SIGSEGV] {
             assert!(!forwarded(signal), "{signal} belongs to the init");
         }
+    }
+
+    #[test]
+    fn the_init_reads_what_the_child_wrote_on_its_command_line() {
+        let words = |list: &[&str]| list.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let args = InitArgs::parse(&words(&["/s/rootfs", "7", "--", "sleep", "9"])).unwrap();
+        assert_eq!(args.rootfs, Path::new("/s/rootfs"));
+        assert_eq!(args.report, 7);
+        assert_eq!(args.command, ["sleep", "9"]);
+        assert!(InitArgs::parse(&words(&["/s", "7", "sleep"])).is_none());
+        assert!(InitArgs::parse(&words(&["/s", "x", "--", "sleep"])).is_none());
     }
 }

@@ -17,7 +17,6 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use tempfile::TempDir;
 
 /// The highest stage compiled into this test binary (0 for the frame).
@@ -76,10 +75,7 @@ impl TestEnv {
     /// `bocker` with this test's state root. (BOCKER_UNDER_TEST=PATH runs
     /// another build instead, to show that a test fails on it.)
     pub fn bocker(&self) -> Command {
-        let mut cmd = match std::env::var_os("BOCKER_UNDER_TEST") {
-            Some(path) => Command::new(path),
-            None => Command::cargo_bin("bocker").expect("the bocker binary is not built"),
-        };
+        let mut cmd = Command::new(bocker_binary());
         cmd.env("BOCKER_ROOT", self.root());
         cmd.env_remove("RUST_BACKTRACE");
         cmd
@@ -302,6 +298,15 @@ impl Drop for TestEnv {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
+    }
+}
+
+/// The bocker binary the tests run: the one cargo built, or the one named
+/// by BOCKER_UNDER_TEST.
+pub fn bocker_binary() -> PathBuf {
+    match std::env::var_os("BOCKER_UNDER_TEST") {
+        Some(path) => PathBuf::from(path),
+        None => assert_cmd::cargo::cargo_bin("bocker"),
     }
 }
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A student who is not root: a copy of the project owned by an ordinary
+# user with passwordless sudo runs one stage's tests with a plain
+# `cargo test` (the runner re-runs them through sudo), then `cargo clean`.
+# Both must work, and nothing in the copy may belong to root afterwards.
+#   scripts/as-a-student.sh            (as root; CI runs it)
+#
+# It makes the user `bocker-student` if there is none. The Rust toolchain
+# is root's (under /root, which others cannot enter): inside a private
+# mount namespace the toolchain is bind-mounted where the student can read
+# it, and the student gets a copy of the crates already downloaded.
+set -euo pipefail
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
+
+student=bocker-student
+if [ "${1:-}" = "--inside" ]; then
+    # Internal: in the private mount namespace.
+    home=$2
+    mkdir -p /opt/bocker-rustup
+    mount --bind "${RUSTUP_HOME:-$HOME/.rustup}" /opt/bocker-rustup
+    mount -o remount,bind,ro /opt/bocker-rustup
+    toolchain=$(rustup show active-toolchain 2>/dev/null | cut -d' ' -f1)
+    bin=/opt/bocker-rustup/toolchains/$toolchain/bin
+    run_as_student() {
+        su "$student" -s /bin/bash -c "cd '$home/bocker' && PATH='$bin':/usr/bin:/bin CARGO_HOME='$home/.cargo' $1"
+    }
+    echo "as-a-student: cargo test --features stage1,solved1 --test stage1_chroot, as $student"
+    run_as_student "cargo test --quiet --features stage1,solved1 --test stage1_chroot"
+    root_owned=$(find "$home/bocker" -user 0 | head -n 5)
+    if [ -n "$root_owned" ]; then
+        echo "as-a-student: files of root were left in the student's project:" >&2
+        echo "$root_owned" >&2
+        exit 1
+    fi
+    echo "as-a-student: cargo clean, as $student"
+    run_as_student "cargo clean --quiet"
+    echo "as-a-student: ok"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    exec sudo -E "$self" "$@"
+fi
+if ! id "$student" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash "$student"
+fi
+echo "$student ALL=(ALL) NOPASSWD: ALL" >/etc/sudoers.d/bocker-student
+chmod 0440 /etc/sudoers.d/bocker-student
+home=$(getent passwd "$student" | cut -d: -f6)
+
+# A fresh copy of the project and of the downloaded crates, the student's.
+rm -rf "$home/bocker"
+mkdir -p "$home/bocker" "$home/.cargo"
+git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$home/bocker"
+if [ ! -d "$home/.cargo/registry" ] && [ -d "${CARGO_HOME:-$HOME/.cargo}/registry" ]; then
+    cp -a "${CARGO_HOME:-$HOME/.cargo}/registry" "$home/.cargo/"
+fi
+chown -R "$student:" "$home/bocker" "$home/.cargo"
+
+unshare --mount --propagation private "$self" --inside "$home"
