@@ -114,7 +114,8 @@ wait_for_term_handler() {
 }
 
 running_pid() { # running_pid CONTAINER_ID: its host pid, from its record
-    sed -n 's/^ *"pid": \([0-9]*\).*/\1/p' "$BOCKER_ROOT/containers/$1/container.json"
+    # The top-level "pid" (2 spaces in), not the keeper's.
+    sed -n 's/^  "pid": \([0-9]*\).*/\1/p' "$BOCKER_ROOT/containers/$1/container.json"
 }
 
 # The sessions, in the order a student meets them. One root shell goes
@@ -191,6 +192,11 @@ SECRET=hunter2 bocker run $IMG 'echo $SECRET'
 SECRET=hunter2 bocker run -e GREETING=hello $IMG env
 bocker run $IMG ls /tmp/book-demo
 EOF
+    out 01-chroot/stdin
+    cmds <<'EOF'
+echo 'typed on the host' | bocker run -i $IMG cat
+echo 'typed on the host' | bocker run $IMG cat; echo "exit code: $?"
+EOF
     # /tmp/escape: `rustc … -o /tmp/escape`, built before the session.
     out 01-chroot/escape-image
     cmds <<'EOF'
@@ -256,7 +262,7 @@ EOF
     var MONITOR="$(ps -o ppid= -p "$PID" | tr -d ' ')"
     out 02-namespaces/from-the-host
     cmds <<'EOF'
-grep '"pid"' /tmp/book-ch2/containers/$SLEEPER/container.json
+grep '^  "pid"' /tmp/book-ch2/containers/$SLEEPER/container.json
 ls -l /proc/$PID/ns
 lsns -p $PID
 ps -o pid,ppid,sid,args -p $MONITOR,$PID
@@ -288,6 +294,17 @@ EOF
     cmds <<'EOF'
 time bocker stop polite
 bocker logs polite
+EOF
+    out 02-namespaces/init
+    cmds <<'EOF'
+bocker run -d --init --name tiny $IMG2 sleep 1000
+EOF
+    var TINY="$(running_pid "$(last_id ps)")"
+    cmds <<'EOF'
+tr '\0' ' ' < /proc/$TINY/cmdline; echo
+bocker exec tiny sh -c 'echo "I am pid $$"'
+time bocker stop tiny
+bocker ps
 EOF
     # The first todo!() of chapter 2, as the untouched exercise reports it.
     use stage2-todo

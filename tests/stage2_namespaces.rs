@@ -471,7 +471,7 @@ fn run_init_reaps_orphans_passes_signals_on_and_hides_the_host_binary() {
     let pid1 = std::fs::read(format!("/proc/{init}/cmdline")).unwrap();
     let pid1 = text(&pid1);
     assert!(
-        pid1.starts_with("bocker-init\0") && pid1.ends_with("\0--\0sleep\01000\0"),
+        pid1.starts_with("bocker-init\0") && pid1.ends_with("\0--\0sleep\u{0}1000\0"),
         "with --init, pid 1 should be bocker-init running the command, is {pid1:?}"
     );
     assert_ne!(
