@@ -25,8 +25,22 @@ if [ "${1:-}" = "--inside" ]; then
     run_as_student() {
         su "$student" -s /bin/bash -c "cd '$home/bocker' && PATH='$bin':/usr/bin:/bin CARGO_HOME='$home/.cargo' $1"
     }
+    # A snapshot that no longer matches, as after a student's change: the
+    # test that compares it fails, and insta writes a .snap.new, as root.
+    snapshot=tests/snapshots/stage1_chroot__missing_command.snap
+    echo "bocker: an old message" >>"$home/bocker/$snapshot"
     echo "as-a-student: cargo test --features stage1,solved1 --test stage1_chroot, as $student"
-    run_as_student "cargo test --quiet --features stage1,solved1 --test stage1_chroot"
+    run_as_student "INSTA_UPDATE=new cargo test --quiet --features stage1,solved1 --test stage1_chroot" >"$home/test.log" 2>&1 || true
+    cat "$home/test.log"
+    if ! grep -q '^test result: FAILED. 14 passed; 1 failed' "$home/test.log"; then
+        echo "as-a-student: expected 14 tests to pass and the changed snapshot's test to fail" >&2
+        exit 1
+    fi
+    new_snapshot=$home/bocker/$snapshot.new
+    if [ "$(stat -c %U "$new_snapshot" 2>/dev/null)" != "$student" ]; then
+        echo "as-a-student: $new_snapshot should exist and belong to $student" >&2
+        exit 1
+    fi
     root_owned=$(find "$home/bocker" -user 0 | head -n 5)
     if [ -n "$root_owned" ]; then
         echo "as-a-student: files of root were left in the student's project:" >&2

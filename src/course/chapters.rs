@@ -31,3 +31,57 @@ pub mod namespaces;
 #[cfg_attr(not(feature = "solved3"), path = "../../chapters/03-mounts/mounts.rs")]
 #[cfg_attr(feature = "solved3", path = "../../solutions/03-mounts/mounts.rs")]
 pub mod mounts;
+
+/// Chapter functions that need no root, tested without it: `cargo test`
+/// runs these as you, before any container starts.
+#[cfg(all(test, feature = "stage1"))]
+mod chapter_1_tests {
+    use super::chroot::container_env;
+
+    #[test]
+    fn the_containers_environment_is_small_and_its_own() {
+        let env = container_env("box");
+        let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        assert_eq!(get("HOSTNAME"), Some("box"), "container_env: HOSTNAME");
+        assert_eq!(get("HOME"), Some("/root"), "container_env: HOME");
+        assert!(
+            get("PATH").is_some_and(|path| path.split(':').any(|dir| dir == "/bin")),
+            "container_env: PATH should list the usual directories, /bin among them"
+        );
+        let allowed = ["PATH", "HOME", "HOSTNAME", "TERM"];
+        let extra: Vec<&str> = env
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !allowed.contains(k))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "container_env: only {allowed:?}, not the host's {extra:?}"
+        );
+    }
+}
+
+#[cfg(all(test, feature = "stage2"))]
+mod chapter_2_tests {
+    use nix::sched::CloneFlags;
+
+    use super::namespaces::clone_flags;
+
+    #[test]
+    fn five_new_namespaces_or_four_with_the_hosts_network() {
+        let four = CloneFlags::CLONE_NEWUTS
+            | CloneFlags::CLONE_NEWPID
+            | CloneFlags::CLONE_NEWNS
+            | CloneFlags::CLONE_NEWIPC;
+        assert_eq!(
+            clone_flags(true),
+            four | CloneFlags::CLONE_NEWNET,
+            "clone_flags(true): UTS, PID, mount, IPC and network"
+        );
+        assert_eq!(
+            clone_flags(false),
+            four,
+            "clone_flags(false), for --net host: the same without CLONE_NEWNET"
+        );
+    }
+}
