@@ -257,7 +257,8 @@ fn exec_joins_all_five_namespaces() {
         .expect("the container is not running")
         .to_string();
     // A second process in the container, recognisable by its argument.
-    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "424242"]);
+    let seconds = unique_seconds();
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", &seconds]);
     let mut joined = None;
     for _ in 0..200 {
         joined = std::fs::read_dir("/proc")
@@ -265,7 +266,7 @@ fn exec_joins_all_five_namespaces() {
             .flatten()
             .find_map(|entry| {
                 let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-                (cmdline == b"sleep\x00424242\x00")
+                (cmdline == format!("sleep\0{seconds}\0").as_bytes())
                     .then(|| entry.file_name().to_string_lossy().into_owned())
             });
         if joined.is_some() || exec.try_wait().unwrap().is_some() {
@@ -276,7 +277,7 @@ fn exec_joins_all_five_namespaces() {
     let Some(joined) = joined else {
         let _ = exec.kill();
         panic!(
-            "`bocker exec {id} sleep 424242` did not start.\n{HINT}\n{}",
+            "`bocker exec {id} sleep {seconds}` did not start.\n{HINT}\n{}",
             describe(&exec.wait_with_output().unwrap())
         );
     };
@@ -309,6 +310,15 @@ fn a_command_that_cannot_start_is_reported_and_reaped() {
         "bocker: command not found in the container: no-such-program\n"
     );
     env.assert_no_leaks();
+}
+
+/// A number of seconds for `sleep` that no other test uses, so that a
+/// test finds its own `sleep` among all the processes of the machine.
+fn unique_seconds() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{}{:03}", 1_000_000 + std::process::id() % 1_000_000, n)
 }
 
 /// The pid of the process whose command line is exactly `argv`.
@@ -358,15 +368,16 @@ fn exec_hands_over_only_pipes_and_a_session_of_its_own() {
     let id = start_sleeper(&env, &image, &[]);
     let pty = nix::pty::openpty(None, None).unwrap();
     let terminal = || std::process::Stdio::from(pty.slave.try_clone().unwrap());
+    let seconds = unique_seconds();
     let mut command = env.bocker();
     command
-        .args(["exec", &id, "sleep", "4242"])
+        .args(["exec", &id, "sleep", &seconds])
         .stdin(terminal())
         .stdout(terminal())
         .stderr(terminal());
     support::with_inherited_directory(&mut command, &env.scratch());
     let mut exec = command.spawn().unwrap();
-    let pid = wait_for_process(&["sleep", "4242"], &mut exec);
+    let pid = wait_for_process(&["sleep", &seconds], &mut exec);
     let fds = support::open_fds(pid);
     let (session, tty) = support::session_and_tty(pid);
     env.stop(&id);
@@ -434,8 +445,9 @@ fn exec_never_runs_the_host_binary_where_the_container_can_see_it() {
     let env = TestEnv::new();
     let image = env.busybox_image();
     let id = start_sleeper(&env, &image, &[]);
-    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "4242"]);
-    let command = wait_for_process(&["sleep", "4242"], &mut exec);
+    let seconds = unique_seconds();
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", &seconds]);
+    let command = wait_for_process(&["sleep", &seconds], &mut exec);
     // The command was forked from this process, and ran its binary.
     let joiner = parent_of(command);
     let exe = std::path::PathBuf::from(format!("/proc/{joiner}/exe"));
@@ -481,8 +493,9 @@ fn run_init_reaps_orphans_passes_signals_on_and_hides_the_host_binary() {
     );
 
     // A killed exec leaves its command to pid 1: the init must collect it.
-    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "4242"]);
-    let orphan = wait_for_process(&["sleep", "4242"], &mut exec);
+    let seconds = unique_seconds();
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", &seconds]);
+    let orphan = wait_for_process(&["sleep", &seconds], &mut exec);
     exec.kill().unwrap();
     exec.wait().unwrap();
     let mut gone = false;
@@ -521,8 +534,9 @@ fn a_dying_pid_1_is_not_running_for_ps_and_exec() {
     let image = env.busybox_image();
     let id = start_sleeper(&env, &image, &["--name", "dying"]);
     let pid1 = env.running_pid(&id).unwrap();
-    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "4242"]);
-    let command = wait_for_process(&["sleep", "4242"], &mut exec);
+    let seconds = unique_seconds();
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", &seconds]);
+    let command = wait_for_process(&["sleep", &seconds], &mut exec);
     let joiner = nix::unistd::Pid::from_raw(parent_of(command));
     nix::sys::signal::kill(joiner, nix::sys::signal::Signal::SIGSTOP).unwrap();
     nix::sys::signal::kill(
