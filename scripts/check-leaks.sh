@@ -32,8 +32,7 @@ ls /run/netns 2>/dev/null | grep -q '^ps_' && fail "network namespaces remain: $
 ls /sys/class/net | grep -qE '^(bocker|veth_ps|bkr)' && fail "network links remain"
 # Every cgroup hierarchy, v1 controllers and the v2 (unified) one alike.
 while read -r point; do
-    [ -d "$point/bocker" ] || continue
-    remaining=$(find "$point/bocker" -mindepth 1 -maxdepth 2 -type d -name 'ps_*' 2>/dev/null | head -n 3)
+    remaining=$(find "$point" -mindepth 1 -maxdepth 2 -type d \( -path "$point/bocker/ps_*" -o -name 'bocker-test-*' \) 2>/dev/null | head -n 3)
     [ -n "$remaining" ] && fail "cgroups remain: $remaining"
 done < <(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) ~ /^cgroup2?$/) print $5; break } }' /proc/self/mountinfo)
 [ "$status" -eq 0 ] && echo "no leaks"

@@ -71,6 +71,39 @@ pub enum Command {
         #[arg(required = true, value_name = "CONTAINER")]
         containers: Vec<String>,
     },
+    /// Show what containers use: memory, CPU, processes (from their cgroups)
+    #[cfg(feature = "stage4")]
+    Stats {
+        /// Print once and return, instead of every second until Ctrl-C
+        #[arg(long)]
+        no_stream: bool,
+        /// Container ids or names [default: every running container]
+        #[arg(value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Freeze every process of containers (the cgroup freezer)
+    #[cfg(feature = "stage4")]
+    Pause {
+        /// Container ids or names
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Let the processes of paused containers go on
+    #[cfg(feature = "stage4")]
+    Unpause {
+        /// Container ids or names
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Change the limits of running containers
+    #[cfg(feature = "stage4")]
+    Update {
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Container ids or names
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
     /// Remove images and containers
     Rm {
         /// Image ids, container ids or container names
@@ -101,6 +134,10 @@ pub struct RunArgs {
     #[cfg(feature = "stage2")]
     #[command(flatten)]
     pub namespaces: NamespaceArgs,
+
+    #[cfg(feature = "stage4")]
+    #[command(flatten)]
+    pub limits: LimitArgs,
 
     /// The image to run (an img_… id)
     pub image: String,
@@ -147,4 +184,25 @@ pub struct ExecArgs {
     /// through `/bin/sh -c`)
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// Limits of chapter 4 (cgroups), for `run` and `update`.
+#[cfg(feature = "stage4")]
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Memory limit, as in 64m or 1g; no swap beyond it [or BOCKER_MEM_LIMIT, in MB]
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+
+    /// CPU time, in CPUs: 0.5 is half of one
+    #[arg(long, value_name = "CPUS")]
+    pub cpus: Option<String>,
+
+    /// Relative CPU weight, 2 to 262144 (1024 if not set) [or BOCKER_CPU_SHARE]
+    #[arg(long, value_name = "SHARES")]
+    pub cpu_shares: Option<String>,
+
+    /// At most this many processes
+    #[arg(long, value_name = "N")]
+    pub pids_limit: Option<String>,
 }

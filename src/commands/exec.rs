@@ -2,24 +2,28 @@
 
 use anyhow::{bail, Result};
 
+use super::running;
 use crate::cli::ExecArgs;
 use crate::commands::run::check_command;
-use crate::container::process::Liveness;
 use crate::container::{join, ContainerConfig, Stdin};
 use crate::errors::Failure;
-use crate::state::records::Status;
 use crate::state::Store;
 
 pub fn exec(store: &Store, args: ExecArgs) -> Result<u8> {
     check_command(&args.command)?;
-    let container = store.container(&args.container)?;
     // Running means: pid 1 itself is alive, not only the record saying so.
-    let first = match (container.status, container.first_process()) {
-        (Status::Running, Some(first)) if first.liveness() == Liveness::Alive => first,
-        _ => bail!(Failure::new(
+    let container = running::container(store, &args.container)?;
+    if running::is_paused(&container) {
+        bail!(Failure::new(
             1,
-            format!("Container '{}' exists but is not running", args.container)
-        )),
+            format!(
+                "Container '{}' is paused: unpause it before exec",
+                args.container
+            )
+        ));
+    }
+    let Some(first) = container.first_process() else {
+        bail!("the record of {} has no process", container.id);
     };
     let stdin = if args.interactive {
         Stdin::Pipe

@@ -5,11 +5,18 @@ mod exec;
 mod images;
 mod init;
 mod logs;
+#[cfg(feature = "stage4")]
+mod pause;
 mod ps;
 mod rm;
 mod run;
+mod running;
+#[cfg(feature = "stage4")]
+mod stats;
 #[cfg(feature = "stage2")]
 mod stop;
+#[cfg(feature = "stage4")]
+mod update;
 
 use anyhow::Result;
 
@@ -32,6 +39,23 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         #[cfg(feature = "stage2")]
         Command::Stop { grace, containers } => {
             stop::stop(&Store::open_existing(root)?, &containers, grace)
+        }
+        #[cfg(feature = "stage4")]
+        Command::Stats {
+            no_stream,
+            containers,
+        } => stats::stats(&Store::open_existing(root)?, &containers, no_stream),
+        #[cfg(feature = "stage4")]
+        Command::Pause { containers } => {
+            pause::pause(&Store::open_existing(root)?, &containers, true)
+        }
+        #[cfg(feature = "stage4")]
+        Command::Unpause { containers } => {
+            pause::pause(&Store::open_existing(root)?, &containers, false)
+        }
+        #[cfg(feature = "stage4")]
+        Command::Update { limits, containers } => {
+            update::update(&Store::open_existing(root)?, &limits, &containers)
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 
+use super::running;
 use crate::container::command;
 use crate::container::process::Liveness;
 use crate::state::records::{ContainerRecord, Status};
@@ -36,20 +37,25 @@ pub fn ps(store: &Store) -> Result<u8> {
     Ok(0)
 }
 
-/// `Running`, `Exited (0)`; `Exiting` while pid 1 is on its way out;
-/// `Exited (?)` when bocker was killed before it could record how the
-/// command ended.
+/// `Running`, `Exited (0)`; `Paused` while its cgroup is frozen (chapter
+/// 4); `Exiting` while pid 1 is on its way out; `Exited (137) OOM` when the
+/// kernel's OOM killer struck; `Exited (?)` when bocker was killed before
+/// it could record how the command ended.
 pub fn status_text(container: &ContainerRecord) -> String {
     let liveness = container
         .first_process()
         .map_or(Liveness::Gone, |first| first.liveness());
     match (container.status, liveness, container.exit_code) {
         (Status::Created, _, _) => "Created".to_string(),
+        (Status::Running, Liveness::Alive, _) if running::is_paused(container) => {
+            "Paused".to_string()
+        }
         (Status::Running, Liveness::Alive, _) => "Running".to_string(),
         (Status::Running, Liveness::Exiting, _) => "Exiting".to_string(),
         (Status::Running, Liveness::Gone, _) | (Status::Exited, _, None) => {
             "Exited (?)".to_string()
         }
+        (Status::Exited, _, Some(code)) if container.oom_killed => format!("Exited ({code}) OOM"),
         (Status::Exited, _, Some(code)) => format!("Exited ({code})"),
     }
 }

@@ -29,6 +29,8 @@ mod options;
 
 #[cfg(feature = "stage2")]
 pub use options::check_command;
+#[cfg(feature = "stage4")]
+pub use options::limits;
 
 pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     let checked = options::check(&args)?;
@@ -52,6 +54,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         env: checked.env,
         network: checked.network,
         init: checked.init,
+        limits: checked.limits,
         created: records::now(),
         status: Status::Created,
         pid: None,
@@ -60,6 +63,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         // or the monitor of `run -d`.
         keeper: ProcessId::myself(),
         exit_code: None,
+        oom_killed: false,
     };
     #[cfg(feature = "stage2")]
     if checked.detach {

@@ -45,6 +45,14 @@ fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
     let alive = || first.liveness() != crate::container::process::Liveness::Gone;
     let pid = Pid::from_raw(first.pid);
 
+    // A frozen process cannot act on a signal: thaw a paused container
+    // first, as `docker stop` does.
+    #[cfg(feature = "stage4")]
+    if super::running::is_paused(container) {
+        if let Some(group) = crate::container::cgroup::existing(&container.id) {
+            let _ = crate::course::chapters::cgroups::set_frozen(&group, false);
+        }
+    }
     if alive() {
         let _ = kill(pid, Signal::SIGTERM);
     }

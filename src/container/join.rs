@@ -83,6 +83,14 @@ fn joiner(pid: Pid, root: &File, config: &ContainerConfig, stdio: &Stdio) -> Res
     child::die_with_parent()?;
     child::close_parents_fds(&stdio.parents_fds());
     child::restore_signal_defaults()?;
+    // Chapter 4: into the container's cgroup first (its files are host
+    // paths), so the command is born there: under the same limits, and
+    // killed with the container.
+    #[cfg(feature = "stage4")]
+    if let Some(group) = super::cgroup::existing(&config.id) {
+        crate::course::chapters::cgroups::add_process(&group, nix::unistd::getpid())
+            .map_err(|e| Failure::start_failed(&e))?;
+    }
     namespaces::join_namespaces(pid).map_err(|e| Failure::start_failed(&e))?;
     let command_pid = namespaces::fork_into_pid_namespace(&mut || command(root, config, stdio))
         .map_err(|e| Failure::start_failed(&e))?;

@@ -29,6 +29,8 @@
 //! only makes plain system calls, and it never returns into bocker's own
 //! code: it ends in `execve` or `_exit`.
 
+#[cfg(feature = "stage4")]
+pub mod cgroup;
 pub mod child;
 pub mod command;
 pub mod execve;
@@ -37,6 +39,7 @@ pub mod handshake;
 pub mod init;
 #[cfg(feature = "stage2")]
 pub mod join;
+pub mod limits;
 pub mod outside;
 pub mod process;
 pub mod relay;
@@ -95,6 +98,8 @@ pub struct ContainerConfig {
     pub stdin: Stdin,
     /// Run a small init as pid 1, which starts the command (`--init`).
     pub init: bool,
+    /// Memory, CPU and process limits (from chapter 4).
+    pub limits: limits::Limits,
 }
 
 impl ContainerConfig {
@@ -110,6 +115,7 @@ impl ContainerConfig {
             network: record.network,
             stdin,
             init: record.init,
+            limits: record.limits.clone(),
         }
     }
 

@@ -8,7 +8,8 @@
 //! while the child waits for "go" in its new namespaces.
 //!
 //! Whatever a step makes on the host is named after the container's id,
-//! so that teardown.rs can undo it knowing nothing but that id.
+//! so that teardown.rs can undo it knowing nothing but that id: after a
+//! crash, nothing else is left to go by.
 
 use anyhow::Result;
 use nix::unistd::Pid;
@@ -18,7 +19,22 @@ use super::ContainerConfig;
 /// Set up the child `pid` of container `config.id` before it may go on.
 /// On error the caller kills the child and runs the teardown.
 pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
-    // Chapter 4 adds: the cgroup. Chapter 5 adds: the network.
+    // Chapter 4: a cgroup of its own, with its limits, the child inside.
+    #[cfg(feature = "stage4")]
+    {
+        use super::cgroup;
+        use crate::course::chapters::cgroups;
+        use anyhow::Context;
+        cgroup::prepare_parent()?;
+        let group = cgroups::create_cgroup(
+            cgroup::hierarchy(),
+            &cgroup::path_of(&config.id),
+            &config.limits,
+        )
+        .context("cannot create the container's cgroup")?;
+        cgroups::add_process(&group, pid).context("cannot put the container in its cgroup")?;
+    }
+    // Chapter 5 adds: the network.
     let _ = (config, pid);
     Ok(())
 }

@@ -13,8 +13,17 @@ use crate::state::Store;
 
 /// Release everything container `id` holds on the host.
 pub fn release(store: &Store, id: &str) -> Result<()> {
-    // Chapter 4 adds: the cgroup. Chapter 5 adds: the veth pair and the
-    // address lease.
+    // Chapter 4: the cgroup, and whatever still runs in it. The step is
+    // the chapter's own code: an unfinished exercise must not crash `ps`
+    // (which sweeps), so a todo!() here becomes an error.
+    #[cfg(feature = "stage4")]
+    if let Some(group) = super::cgroup::existing(id) {
+        use crate::course::{chapters::cgroups, exercise};
+        use crate::errors::{Failure, START_FAILED};
+        exercise::catch_panic(|| cgroups::remove_cgroup(&group))
+            .map_err(|report| Failure::new(START_FAILED, report))??;
+    }
+    // Chapter 5 adds: the veth pair and the address lease.
     let _ = (store, id);
     Ok(())
 }

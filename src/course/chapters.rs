@@ -32,6 +32,16 @@ pub mod namespaces;
 #[cfg_attr(feature = "solved3", path = "../../solutions/03-mounts/mounts.rs")]
 pub mod mounts;
 
+/// Chapter 4: cgroups, with the cgroups-rs crate: limits, the freezer,
+/// killing a whole group.
+#[cfg(feature = "stage4")]
+#[cfg_attr(
+    not(feature = "solved4"),
+    path = "../../chapters/04-cgroups/cgroups.rs"
+)]
+#[cfg_attr(feature = "solved4", path = "../../solutions/04-cgroups/cgroups.rs")]
+pub mod cgroups;
+
 /// Chapter functions that need no root, tested without it: `cargo test`
 /// runs these as you, before any container starts.
 #[cfg(all(test, feature = "stage1"))]

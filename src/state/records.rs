@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::container::limits::Limits;
 use crate::container::process::ProcessId;
 use crate::container::Network;
 
@@ -56,6 +57,9 @@ pub struct ContainerRecord {
     /// Whether a small init process runs as pid 1 (`run --init`).
     #[serde(default)]
     pub init: bool,
+    /// Memory, CPU and process limits (from chapter 4).
+    #[serde(default)]
+    pub limits: Limits,
     /// Nanoseconds since the Unix epoch.
     pub created: u64,
     pub status: Status,
@@ -72,6 +76,10 @@ pub struct ContainerRecord {
     pub keeper: Option<ProcessId>,
     /// Exit code, 128+N when killed by signal N.
     pub exit_code: Option<i32>,
+    /// The kernel's OOM killer killed a process of the container (read
+    /// from its cgroup's counters before the cgroup was removed).
+    #[serde(default)]
+    pub oom_killed: bool,
 }
 
 impl ContainerRecord {

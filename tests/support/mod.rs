@@ -72,11 +72,43 @@ impl TestEnv {
         self.dir.path()
     }
 
+    /// The parent cgroup of this test's containers (BOCKER_CGROUP_PARENT):
+    /// named after the test's temporary directory, `bocker-test-…`.
+    pub fn cgroup_parent(&self) -> String {
+        self.dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The cgroup directories of this test's containers that exist now, in
+    /// every hierarchy (v1 controllers and v2 alike).
+    pub fn container_cgroups(&self) -> Vec<PathBuf> {
+        cgroup_mounts()
+            .into_iter()
+            .flat_map(|mount| {
+                let parent = mount.join(self.cgroup_parent());
+                fs::read_dir(parent)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// `bocker` with this test's state root. (BOCKER_UNDER_TEST=PATH runs
     /// another build instead, to show that a test fails on it.)
     pub fn bocker(&self) -> Command {
         let mut cmd = Command::new(bocker_binary());
         cmd.env("BOCKER_ROOT", self.root());
+        // Chapter 4's cgroups go under a parent of this test's own, so that
+        // what a test leaves behind is found even without its ids.
+        cmd.env("BOCKER_CGROUP_PARENT", self.cgroup_parent());
         cmd.env_remove("RUST_BACKTRACE");
         cmd
     }
@@ -252,6 +284,11 @@ impl TestEnv {
             stragglers.is_empty(),
             "processes of this test are still running: {stragglers:?}"
         );
+        let cgroups = self.container_cgroups();
+        assert!(
+            cgroups.is_empty(),
+            "cgroups of this test's containers were left behind: {cgroups:?}\nDoes the teardown remove the container's cgroup (remove_cgroup)?"
+        );
         for id in self.container_ids() {
             let short = id.trim_start_matches("ps_");
             for link in list_dir("/sys/class/net") {
@@ -268,6 +305,35 @@ impl TestEnv {
                 let path = cgroup.join("bocker").join(&id);
                 assert!(!path.exists(), "cgroup {} was left behind", path.display());
             }
+        }
+    }
+
+    /// Remove this test's cgroups, and the parent: kill what is inside,
+    /// then rmdir, children first.
+    fn remove_cgroups(&self) {
+        for group in self.container_cgroups() {
+            for pid in fs::read_to_string(group.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse::<i32>().ok())
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            // A frozen cgroup (v1) must be thawed for its processes to die.
+            let _ = fs::write(group.join("freezer.state"), "THAWED");
+            let _ = fs::write(group.join("cgroup.freeze"), "0");
+            for _ in 0..100 {
+                if fs::remove_dir(&group).is_ok() || !group.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        for mount in cgroup_mounts() {
+            let _ = fs::remove_dir(mount.join(self.cgroup_parent()));
         }
     }
 }
@@ -298,6 +364,7 @@ impl Drop for TestEnv {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
+        self.remove_cgroups();
     }
 }
 

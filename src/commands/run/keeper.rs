@@ -79,6 +79,15 @@ impl Keeper<'_> {
     /// Release what the container held, then record the exit code, or
     /// remove the container if `--rm` asked for it.
     fn finish(&mut self, code: i32) -> Result<()> {
+        // Before the cgroup goes: did the OOM killer strike? The kernel
+        // counts it there; the exit code (137) alone cannot tell a kill by
+        // the OOM killer from any other SIGKILL.
+        #[cfg(feature = "stage4")]
+        {
+            use crate::container::cgroup;
+            self.record.oom_killed = cgroup::existing(&self.record.id)
+                .is_some_and(|group| cgroup::oom_kills(&group) > 0);
+        }
         let released = teardown::release(self.store, &self.record.id);
         if self.remove_after {
             self.store.remove_container(&self.record.id)?;

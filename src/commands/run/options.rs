@@ -4,6 +4,7 @@
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
+use crate::container::limits::Limits;
 use crate::container::Network;
 use crate::errors::{Failure, USAGE};
 use crate::state::ids;
@@ -18,6 +19,7 @@ pub struct Checked {
     #[cfg_attr(not(feature = "stage2"), allow(dead_code))]
     pub detach: bool,
     pub init: bool,
+    pub limits: Limits,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -40,6 +42,64 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         network: namespaces.network,
         detach: namespaces.detach,
         init: namespaces.init,
+        limits: run_limits(args)?,
+    })
+}
+
+/// `run`'s limits: the flags, or Bocker's environment variables.
+#[cfg(feature = "stage4")]
+fn run_limits(args: &RunArgs) -> Result<Limits> {
+    limits(&args.limits, true)
+}
+
+/// Before chapter 4 there are no cgroups, so no limits.
+#[cfg(not(feature = "stage4"))]
+fn run_limits(_: &RunArgs) -> Result<Limits> {
+    Ok(Limits::default())
+}
+
+/// The limits given as flags. With `bockers_variables`, Bocker's own
+/// knobs count too where no flag is given (a flag wins over a variable):
+/// BOCKER_MEM_LIMIT in megabytes (Bocker multiplies by 1,000,000) and
+/// BOCKER_CPU_SHARE in cpu.shares units.
+#[cfg(feature = "stage4")]
+pub fn limits(flags: &crate::cli::LimitArgs, bockers_variables: bool) -> Result<Limits> {
+    use crate::container::limits::{parse_cpu_shares, parse_cpus, parse_memory, parse_pids};
+    let variable = |name: &str| {
+        bockers_variables
+            .then(|| std::env::var(name).ok())
+            .flatten()
+            .filter(|v| !v.is_empty())
+    };
+    let memory = match (&flags.memory, variable("BOCKER_MEM_LIMIT")) {
+        (Some(flag), _) => Some(parse_memory(flag)?),
+        (None, Some(megabytes)) => Some(
+            megabytes
+                .parse::<u64>()
+                .ok()
+                .and_then(|mb| mb.checked_mul(1_000_000))
+                .filter(|bytes| *bytes >= crate::container::limits::MIN_MEMORY)
+                .ok_or_else(|| {
+                    Failure::new(
+                        USAGE,
+                        format!(
+                            "invalid BOCKER_MEM_LIMIT '{megabytes}': expected megabytes, 7 or more"
+                        ),
+                    )
+                })?,
+        ),
+        (None, None) => None,
+    };
+    let cpu_shares = match (&flags.cpu_shares, variable("BOCKER_CPU_SHARE")) {
+        (Some(flag), _) => Some(parse_cpu_shares(flag)?),
+        (None, Some(shares)) => Some(parse_cpu_shares(&shares)?),
+        (None, None) => None,
+    };
+    Ok(Limits {
+        memory,
+        cpus: flags.cpus.as_deref().map(parse_cpus).transpose()?,
+        cpu_shares,
+        pids: flags.pids_limit.as_deref().map(parse_pids).transpose()?,
     })
 }
 

@@ -1,0 +1,82 @@
+//! Chapter 4 — cgroups: the container's processes get limits on memory,
+//! CPU and the number of processes, the kernel counts what they use, and
+//! they can be frozen and killed as a group.
+//!
+//! Your exercise. Read `chapters/04-cgroups/README.md` (or the chapter in
+//! the book), fill in the five functions, then run:
+//!
+//! ```text
+//! cargo test --features stage4
+//! ```
+
+// Until you write the bodies, some parameters and imports are unused.
+#![allow(unused_variables, unused_imports)]
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use cgroups_rs::fs::freezer::FreezerController;
+use cgroups_rs::fs::{Cgroup, Hierarchy, MaxValue, Resources};
+use cgroups_rs::CgroupPid;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::container::cgroup::{self, Limits};
+
+/// CFS period: the scheduler hands out CPU time in slices of this length
+/// (100 ms, the kernel's default). A quota is a share of each period.
+pub const CPU_PERIOD_US: u64 = 100_000;
+
+// ANCHOR: wait_for
+/// Check `done` every 10 ms, for up to 5 s; an error naming `what` if it
+/// never holds. Cgroup changes take effect asynchronously: a freeze, or
+/// processes dying of SIGKILL, take a moment.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() > Duration::from_secs(5) {
+            bail!("timed out waiting until {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+// ANCHOR_END: wait_for
+
+// ANCHOR: resources
+/// The limits `run` asked for, in the form cgroups-rs applies. `v2`: the
+/// hierarchy is cgroup v2 (one tree), not v1 (one tree per controller).
+pub fn resources(limits: &Limits, v2: bool) -> Resources {
+    todo!("chapter 4: turn {limits:?} into cgroups_rs::fs::Resources (memory and swap, CPU quota and shares, pids) for cgroup v{} — see chapters/04-cgroups/README.md, section 'Limits'", if v2 { 2 } else { 1 })
+}
+// ANCHOR_END: resources
+
+// ANCHOR: create_cgroup
+/// Create the cgroup at `path` (such as `bocker/ps_…`) in `hierarchy`, and
+/// apply `limits` to it.
+pub fn create_cgroup(hierarchy: Box<dyn Hierarchy>, path: &str, limits: &Limits) -> Result<Cgroup> {
+    todo!("chapter 4: Cgroup::new the cgroup {path:?}, then apply resources(limits, …) to it — see chapters/04-cgroups/README.md, section 'A cgroup per container'")
+}
+// ANCHOR_END: create_cgroup
+
+// ANCHOR: add_process
+/// Move process `pid` (and its threads) into `cgroup`. Its children will
+/// be born there.
+pub fn add_process(cgroup: &Cgroup, pid: Pid) -> Result<()> {
+    todo!("chapter 4: move process {pid} into the cgroup with add_task_by_tgid — see chapters/04-cgroups/README.md, section 'Moving a process in'")
+}
+// ANCHOR_END: add_process
+
+// ANCHOR: set_frozen
+/// Freeze every process of `cgroup` (`frozen`), or let them go on.
+pub fn set_frozen(cgroup: &Cgroup, frozen: bool) -> Result<()> {
+    todo!("chapter 4: freeze or thaw the cgroup with its FreezerController, then wait until cgroup::is_frozen says so (frozen: {frozen}) — see chapters/04-cgroups/README.md, section 'The freezer'")
+}
+// ANCHOR_END: set_frozen
+
+// ANCHOR: remove_cgroup
+/// Kill every process still in `cgroup`, then delete it.
+pub fn remove_cgroup(cgroup: &Cgroup) -> Result<()> {
+    todo!("chapter 4: kill what is left in the cgroup (cgroup.kill on v2; freeze, SIGKILL each task, thaw on v1), wait until it is empty, delete it — see chapters/04-cgroups/README.md, section 'Removing a cgroup'")
+}
+// ANCHOR_END: remove_cgroup

@@ -1,0 +1,155 @@
+//! Chapter 4 — cgroups: the container's processes get limits on memory,
+//! CPU and the number of processes, the kernel counts what they use, and
+//! they can be frozen and killed as a group.
+//!
+//! The reference solution. Compare it with your
+//! `chapters/04-cgroups/cgroups.rs`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use cgroups_rs::fs::freezer::FreezerController;
+use cgroups_rs::fs::{Cgroup, Hierarchy, MaxValue, Resources};
+use cgroups_rs::CgroupPid;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::container::cgroup::{self, Limits};
+
+/// CFS period: the scheduler hands out CPU time in slices of this length
+/// (100 ms, the kernel's default). A quota is a share of each period.
+pub const CPU_PERIOD_US: u64 = 100_000;
+
+// ANCHOR: wait_for
+/// Check `done` every 10 ms, for up to 5 s; an error naming `what` if it
+/// never holds. Cgroup changes take effect asynchronously: a freeze, or
+/// processes dying of SIGKILL, take a moment.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() > Duration::from_secs(5) {
+            bail!("timed out waiting until {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+// ANCHOR_END: wait_for
+
+// ANCHOR: resources
+/// The limits `run` asked for, in the form cgroups-rs applies. `v2`: the
+/// hierarchy is cgroup v2 (one tree), not v1 (one tree per controller).
+pub fn resources(limits: &Limits, v2: bool) -> Resources {
+    let mut resources = Resources::default();
+    if let Some(bytes) = limits.memory {
+        let bytes = bytes as i64;
+        resources.memory.memory_hard_limit = Some(bytes);
+        // Without a swap limit, a container over its memory limit would be
+        // swapped out instead of stopped. The two versions count swap
+        // differently: v1's memory.memsw.limit_in_bytes is memory + swap,
+        // so "no swap" means the same number; v2's memory.swap.max is swap
+        // alone, so "no swap" means 0.
+        resources.memory.memory_swap_limit = Some(if v2 { 0 } else { bytes });
+    }
+    if let Some(cpus) = limits.cpus {
+        // --cpus 0.5: half of every period.
+        resources.cpu.quota = Some((cpus * CPU_PERIOD_US as f64) as i64);
+        resources.cpu.period = Some(CPU_PERIOD_US);
+    }
+    if let Some(shares) = limits.cpu_shares {
+        // v1's cpu.shares goes from 2 to 262144 (default 1024); v2's
+        // cpu.weight from 1 to 10000 (default 100). cgroups-rs writes the
+        // number as it is, so convert: the same line through both ranges.
+        resources.cpu.shares = Some(if v2 {
+            1 + (shares.saturating_sub(2) * 9999) / 262_142
+        } else {
+            shares
+        });
+    }
+    if let Some(pids) = limits.pids {
+        resources.pid.maximum_number_of_processes = Some(MaxValue::Value(pids));
+    }
+    resources
+}
+// ANCHOR_END: resources
+
+// ANCHOR: create_cgroup
+/// Create the cgroup at `path` (such as `bocker/ps_…`) in `hierarchy`, and
+/// apply `limits` to it.
+pub fn create_cgroup(hierarchy: Box<dyn Hierarchy>, path: &str, limits: &Limits) -> Result<Cgroup> {
+    // Cgroup::new makes the directory: in v1 one in every controller's
+    // tree, in v2 one in the single tree. The kernel fills it with the
+    // controllers' files.
+    let group =
+        Cgroup::new(hierarchy, path).with_context(|| format!("cannot create cgroup {path}"))?;
+    let resources = resources(limits, group.v2());
+    // apply writes each limit into its file: memory.limit_in_bytes or
+    // memory.max, cpu.cfs_quota_us or cpu.max, pids.max, …
+    if let Err(error) = group.apply(&resources) {
+        let _ = group.delete();
+        return Err(error).with_context(|| format!("cannot set the limits of cgroup {path}"));
+    }
+    Ok(group)
+}
+// ANCHOR_END: create_cgroup
+
+// ANCHOR: add_process
+/// Move process `pid` (and its threads) into `cgroup`. Its children will
+/// be born there.
+pub fn add_process(cgroup: &Cgroup, pid: Pid) -> Result<()> {
+    // By thread group id: the kernel writes the pid into cgroup.procs,
+    // which moves every thread of the process. (cgroups-rs's add_task
+    // writes cgroup.threads on v2, which a normal cgroup refuses.)
+    cgroup
+        .add_task_by_tgid(CgroupPid::from(pid.as_raw() as u64))
+        .with_context(|| format!("cannot move process {pid} into cgroup {}", cgroup.path()))
+}
+// ANCHOR_END: add_process
+
+// ANCHOR: set_frozen
+/// Freeze every process of `cgroup` (`frozen`), or let them go on.
+pub fn set_frozen(cgroup: &Cgroup, frozen: bool) -> Result<()> {
+    // The freezer is a controller of its own in v1 (freezer.state) and a
+    // file of every cgroup in v2 (cgroup.freeze); cgroups-rs hides the
+    // difference.
+    let freezer: &FreezerController = cgroup
+        .controller_of()
+        .context("this cgroup has no freezer")?;
+    if frozen {
+        freezer.freeze().context("cannot freeze the cgroup")?;
+    } else {
+        freezer.thaw().context("cannot thaw the cgroup")?;
+    }
+    // The kernel stops each process at its next safe point: wait until
+    // all of them are.
+    wait_for(if frozen { "frozen" } else { "thawed" }, || {
+        cgroup::is_frozen(cgroup) == frozen
+    })
+}
+// ANCHOR_END: set_frozen
+
+// ANCHOR: remove_cgroup
+/// Kill every process still in `cgroup`, then delete it.
+pub fn remove_cgroup(cgroup: &Cgroup) -> Result<()> {
+    if cgroup.v2() {
+        // cgroup.kill (Linux 5.14): the kernel sends SIGKILL to every
+        // process of the group, those being forked included.
+        cgroup.kill().context("cannot write cgroup.kill")?;
+    } else {
+        // v1 has no cgroup.kill. Listing the tasks and killing them one by
+        // one would miss a process forked in between: freeze the group
+        // first, so nothing runs while we kill, then thaw it so that the
+        // SIGKILLs are delivered.
+        set_frozen(cgroup, true)?;
+        for task in cgroup.tasks() {
+            let _ = kill(Pid::from_raw(task.pid as i32), Signal::SIGKILL);
+        }
+        set_frozen(cgroup, false)?;
+    }
+    // rmdir fails while a process is inside: wait for the last to go.
+    wait_for("the cgroup is empty", || cgroup.procs().is_empty())?;
+    cgroup
+        .delete()
+        .with_context(|| format!("cannot delete cgroup {}", cgroup.path()))
+}
+// ANCHOR_END: remove_cgroup

@@ -1,0 +1,208 @@
+//! The frame's side of chapter 4: where a container's cgroup lives, what
+//! `run` asked for, and reading back what the kernel counts in it.
+//!
+//! Chapter 4 (`chapters/04-cgroups/cgroups.rs`) creates the cgroup,
+//! applies the limits, moves processes in, freezes and removes it. This
+//! module only finds things and reads them.
+//!
+//! # Which hierarchy
+//!
+//! cgroups-rs's `hierarchies::auto()` looks at /sys/fs/cgroup: if it is a
+//! cgroup2 mount, the machine is cgroup v2 only ("unified"), and there is
+//! one tree. Otherwise it uses the v1 trees, one per controller, mounted
+//! at /sys/fs/cgroup/memory, /sys/fs/cgroup/cpu, … A *hybrid* machine has
+//! both: v1 trees for the controllers, and an extra cgroup2 tree (often at
+//! /sys/fs/cgroup/unified) that holds no controller. auto() then picks v1,
+//! which is right: that is where the controllers are.
+
+use std::fs;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use cgroups_rs::fs::hierarchies::{self, V1};
+use cgroups_rs::fs::{Cgroup, Controllers, Hierarchy};
+
+pub use super::limits::Limits;
+
+/// The parent of every container's cgroup: `bocker`, or what
+/// BOCKER_CGROUP_PARENT says (the tests give each test its own).
+pub fn parent() -> String {
+    std::env::var("BOCKER_CGROUP_PARENT")
+        .ok()
+        .filter(|p| !p.is_empty() && !p.contains("..") && !p.starts_with('/'))
+        .unwrap_or_else(|| "bocker".to_string())
+}
+
+/// The cgroup path of container `id`, relative to the hierarchy's root.
+pub fn path_of(id: &str) -> String {
+    format!("{}/{id}", parent())
+}
+
+/// The hierarchy to use on this machine (see the module's comment).
+pub fn hierarchy() -> Box<dyn Hierarchy> {
+    hierarchies::auto()
+}
+
+/// Make sure the parent exists and, on v2, that the controllers are
+/// enabled for its children.
+///
+/// In v2, a cgroup only gets a controller's files (memory.max, …) if its
+/// parent lists that controller in `cgroup.subtree_control`, and so on up
+/// to the root. cgroups-rs tries to enable them when it creates a cgroup,
+/// but ignores failures; a cgroup without memory.max would then fail later
+/// with an obscure error. So the frame writes these files itself, from the
+/// root down, and says what went wrong.
+pub fn prepare_parent() -> Result<()> {
+    let hierarchy = hierarchy();
+    if !hierarchy.v2() {
+        return Ok(()); // v1: Cgroup::new creates the parents in every tree
+    }
+    let root = hierarchy.root();
+    let available = fs::read_to_string(root.join("cgroup.controllers"))
+        .context("cannot read the root cgroup's controllers")?;
+    let wanted: Vec<&str> = available
+        .split_whitespace()
+        .filter(|c| ["cpu", "memory", "pids", "cpuset", "io"].contains(c))
+        .collect();
+    // The root, then each level down to the parent itself: the
+    // containers' cgroups are the parent's children.
+    let parent = parent();
+    let mut dir = root;
+    enable_controllers(&dir, &wanted)?;
+    for part in parent.split('/') {
+        dir.push(part);
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        enable_controllers(&dir, &wanted)?;
+    }
+    Ok(())
+}
+
+/// Add each of `controllers` to `dir`/cgroup.subtree_control, if missing.
+fn enable_controllers(dir: &std::path::Path, controllers: &[&str]) -> Result<()> {
+    let file = dir.join("cgroup.subtree_control");
+    let enabled = fs::read_to_string(&file).unwrap_or_default();
+    for controller in controllers {
+        if enabled.split_whitespace().any(|c| c == *controller) {
+            continue;
+        }
+        fs::write(&file, format!("+{controller}")).with_context(|| {
+            format!(
+                "cannot enable the {controller} controller in {}",
+                file.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Container `id`'s cgroup, if it exists.
+pub fn existing(id: &str) -> Option<Cgroup> {
+    let group = Cgroup::load(hierarchy(), path_of(id));
+    group.exists().then_some(group)
+}
+
+/// The directory of `cgroup` that holds `controller`'s files: in v2 the
+/// cgroup's one directory, in v1 the one in that controller's tree.
+pub fn directory(cgroup: &Cgroup, controller: Controllers) -> Option<PathBuf> {
+    let hierarchy = hierarchy();
+    let base = if hierarchy.v2() {
+        hierarchy.root()
+    } else {
+        V1::new().get_mount_point(controller)?.0
+    };
+    Some(base.join(cgroup.path()))
+}
+
+/// Is every process of `cgroup` frozen? (Not "was a freeze asked for":
+/// v2's cgroup.freeze says that; cgroup.events says whether it is done.)
+pub fn is_frozen(cgroup: &Cgroup) -> bool {
+    let Some(dir) = directory(cgroup, Controllers::Freezer) else {
+        return false;
+    };
+    if cgroup.v2() {
+        counter(&dir.join("cgroup.events"), "frozen") == Some(1)
+    } else {
+        fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+    }
+}
+
+/// How many times the kernel's OOM killer killed a process of `cgroup`.
+pub fn oom_kills(cgroup: &Cgroup) -> u64 {
+    let Some(dir) = directory(cgroup, Controllers::Mem) else {
+        return 0;
+    };
+    // v2: memory.events; v1: memory.oom_control. Both have a line
+    // "oom_kill N" (v1 since Linux 4.13).
+    let file = if cgroup.v2() {
+        "memory.events"
+    } else {
+        "memory.oom_control"
+    };
+    counter(&dir.join(file), "oom_kill").unwrap_or(0)
+}
+
+/// What the kernel counts for a cgroup, at one moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    /// Bytes of memory in use, and the most ever used.
+    pub memory: u64,
+    pub memory_peak: Option<u64>,
+    /// The memory limit in force, if any.
+    pub memory_limit: Option<u64>,
+    /// CPU time used by all its processes, in nanoseconds.
+    pub cpu_ns: u64,
+    /// How many processes (and threads) it has now.
+    pub pids: u64,
+}
+
+/// Read `cgroup`'s counters. Each is a plain text file: accounting is the
+/// kernel adding up, and bocker reading.
+pub fn usage(cgroup: &Cgroup) -> Usage {
+    let v2 = cgroup.v2();
+    let memory = directory(cgroup, Controllers::Mem);
+    let cpu = directory(
+        cgroup,
+        if v2 {
+            Controllers::Cpu
+        } else {
+            Controllers::CpuAcct
+        },
+    );
+    let pids = directory(cgroup, Controllers::Pids);
+    let number = |dir: &Option<PathBuf>, file: &str| -> Option<u64> {
+        fs::read_to_string(dir.as_ref()?.join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    if v2 {
+        Usage {
+            memory: number(&memory, "memory.current").unwrap_or(0),
+            memory_peak: number(&memory, "memory.peak"), // Linux 5.19
+            memory_limit: number(&memory, "memory.max"), // "max": None
+            cpu_ns: cpu
+                .as_ref()
+                .and_then(|dir| counter(&dir.join("cpu.stat"), "usage_usec"))
+                .map_or(0, |us| us * 1000),
+            pids: number(&pids, "pids.current").unwrap_or(0),
+        }
+    } else {
+        Usage {
+            memory: number(&memory, "memory.usage_in_bytes").unwrap_or(0),
+            memory_peak: number(&memory, "memory.max_usage_in_bytes"),
+            // v1 shows "no limit" as a huge number (a page count's worth).
+            memory_limit: number(&memory, "memory.limit_in_bytes").filter(|l| *l < 1 << 62),
+            cpu_ns: number(&cpu, "cpuacct.usage").unwrap_or(0),
+            pids: number(&pids, "pids.current").unwrap_or(0),
+        }
+    }
+}
+
+/// The number after `key` in a file of "key value" lines.
+fn counter(path: &std::path::Path, key: &str) -> Option<u64> {
+    fs::read_to_string(path).ok()?.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then(|| value.trim().parse().ok())?
+    })
+}
