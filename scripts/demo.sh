@@ -42,9 +42,16 @@ show "its processes: only its own (a new PID namespace and /proc)" run "$image" 
 show "its network: only lo (a new network namespace)" run "$image" ip link
 show "a background container" run -d --name sleeper "$image" sleep 600
 show "exec joins its namespaces" exec sleeper sh -c 'echo "pid $$ on $(hostname)"; ps'
+show "a container with limits, counted by its cgroup" run -d --name limited --memory 64m --cpus 0.5 "$image" sleep 600
+show "what the cgroups count" stats --no-stream
+show "the freezer: pause" pause limited
+show "ps shows it" ps
+show "unpause, and stop it" unpause limited
+"$bocker" stop -t 0 limited >/dev/null
+show "the OOM killer: 100 MB in a 16 MB container" run --name hungry --memory 16m "$image" 'x=$(head -c 100000000 /dev/zero | tr "\0" x)'
 show "stop it (SIGTERM, then SIGKILL)" stop -t 1 sleeper
 show "all containers, with status and exit code" ps
 show "what a container printed" logs demo
-show "remove them" rm demo sleeper
+show "remove them" rm demo sleeper limited hungry
 echo
 echo "Demo done. The state lived in $BOCKER_ROOT and is now removed."

@@ -32,6 +32,22 @@ cargo test
 step "every test against the reference runtime, 16 at a time"
 cargo test --features reference -- --test-threads=16
 
+step "every test again, on a cgroup v2 machine (a qemu guest)"
+# This host may have cgroup v1 (or both); most distributions have only v2.
+# The same test binaries run in a small virtual machine whose cgroups are
+# pure v2 (scripts/v2-guest.sh), against the same reference runtime.
+test_binary() { # test_binary NAME: the executable cargo built for tests/NAME.rs
+    cargo test --features reference --no-run 2>&1 |
+        sed -n "s|^ *Executable tests/$1.rs (\(.*\))$|\1|p"
+}
+guest_args=(-- target/debug/bocker)
+for file in tests/frame.rs tests/stage[0-9]_*.rs; do
+    name=$(basename "$file" .rs)
+    guest_args+=("$(test_binary "$name")" -- )
+done
+unset 'guest_args[${#guest_args[@]}-1]'
+scripts/v2-guest.sh "${guest_args[@]}"
+
 step "the skeleton proof"
 scripts/skeleton-proof.sh
 

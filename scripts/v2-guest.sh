@@ -6,7 +6,8 @@
 #   scripts/v2-guest.sh [--keep DIR] [--timeout SECONDS] [--module NAME]... \
 #       -- BOCKER_BINARY TEST_BINARY [TEST_ARGS...] [-- TEST_BINARY [TEST_ARGS...]]...
 #
-# For example, after `cargo test --features reference --no-run`:
+# For example, after `cargo test --features reference --no-run` (which
+# prints each test binary's path: target/debug/deps/NAME-HASH):
 #
 #   scripts/v2-guest.sh -- target/debug/bocker \
 #       target/debug/deps/stage1_chroot-HASH -- target/debug/deps/frame-HASH
@@ -54,9 +55,10 @@ self=$(readlink -f "$0")
 # read files below it at run time, so the guest gets them at the same path.
 repo=$(cd "$(dirname "$self")/.." && pwd -P)
 
-usage() {
-    sed -n '2,28p' "$self" | sed 's/^# \{0,1\}//' >&2
-    exit 2
+usage() { # [EXIT_STATUS]
+    # This file's first comment, up to "How it works".
+    awk 'NR > 1 && /^# How it works/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self" >&2
+    exit "${1:-2}"
 }
 
 # --- arguments ---------------------------------------------------------------
@@ -73,7 +75,7 @@ while [ $# -gt 0 ]; do
         --timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift 2 ;;
         --module) [ $# -ge 2 ] || usage; modules+=("$2"); shift 2 ;;
         --) shift; break ;;
-        -h | --help) usage ;;
+        -h | --help) usage 0 ;;
         *) echo "v2-guest: unknown option $1" >&2; usage ;;
     esac
 done
@@ -90,7 +92,10 @@ fi
 # Each test is stored as one line of already-quoted shell words, for /init.
 bocker=$(readlink -f "$1")
 shift
-[ -f "$bocker" ] && [ -x "$bocker" ] || { echo "v2-guest: $bocker is not an executable file" >&2; exit 2; }
+if [ ! -f "$bocker" ] || [ ! -x "$bocker" ]; then
+    echo "v2-guest: $bocker is not an executable file" >&2
+    exit 2
+fi
 
 # Quote one word for a POSIX shell (busybox ash): 'it'\''s'.
 shquote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
@@ -105,7 +110,10 @@ for arg in "$@" --; do
         current=""
     elif [ -z "$current" ]; then
         binary=$(readlink -f "$arg")
-        [ -f "$binary" ] && [ -x "$binary" ] || { echo "v2-guest: test binary $arg is not an executable file" >&2; exit 2; }
+        if [ ! -f "$binary" ] || [ ! -x "$binary" ]; then
+            echo "v2-guest: test binary $arg is not an executable file" >&2
+            exit 2
+        fi
         test_binaries+=("$binary")
         current=$(shquote "$binary")
     else
@@ -189,19 +197,24 @@ kernel_note="cached"
         # linux-image-6.1.0-56-amd64 on bookworm. apt-cache needs package
         # lists: on a fresh machine, fetch them first.
         find_kernel() { apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 ~ /Depends:/ && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'; }
-        kernel_pkg=$(find_kernel)
-        if [ -z "$kernel_pkg" ]; then
-            apt-get update -q
+        download_kernel() {
             kernel_pkg=$(find_kernel)
+            [ -n "$kernel_pkg" ] || return 1
+            echo "v2-guest: downloading $kernel_pkg (once; it is cached in $cache)"
+            rm -rf "$cache/download"
+            mkdir -p "$cache/download"
+            # apt drops privileges to _apt for downloads; let it write there.
+            chown _apt "$cache/download" 2>/dev/null || true
+            (cd "$cache/download" && apt-get download -q "$kernel_pkg")
+        }
+        # Old package lists may name a kernel the mirror no longer has (a
+        # security update replaced it): then refresh them and try again.
+        if ! download_kernel; then
+            apt-get update -q
+            download_kernel || { echo "v2-guest: cannot download the kernel that linux-image-amd64 depends on" >&2; exit 1; }
         fi
-        [ -n "$kernel_pkg" ] || { echo "v2-guest: cannot tell which kernel linux-image-amd64 depends on" >&2; exit 1; }
-        echo "v2-guest: downloading $kernel_pkg (once; it is cached in $cache)"
         dest="$cache/$kernel_pkg"
-        rm -rf "$dest" "$cache/download"
-        mkdir -p "$cache/download"
-        # apt drops privileges to _apt for downloads; let it write there.
-        chown _apt "$cache/download" 2>/dev/null || true
-        (cd "$cache/download" && apt-get download -q "$kernel_pkg")
+        rm -rf "$dest"
         mkdir -p "$dest"
         dpkg-deb -x "$cache/download/${kernel_pkg}"_*.deb "$dest"
         rm -rf "$cache/download" "$dest/usr/share/doc"
@@ -287,6 +300,15 @@ mkdir -p "$root$repo"
 for item in scripts tests chapters Cargo.toml Cargo.lock; do
     [ -e "$repo/$item" ] && cp -a "$repo/$item" "$root$repo/"
 done
+
+# Static helper programs the tests would compile with rustc at run time
+# (chapter 1's escape), compiled here: the guest has no toolchain. The test
+# support takes them from BOCKER_STATIC_PROGRAMS.
+static_dir=/opt/bocker-static-programs
+mkdir -p "$root$static_dir"
+if command -v rustc >/dev/null 2>&1; then
+    rustc -O -C target-feature=+crt-static -o "$root$static_dir/escape" "$repo/chapters/01-chroot/escape.rs"
+fi
 
 # Kernel modules (dummy, and those asked for with --module): the .ko files
 # of each and of what it depends on (modules.dep), for busybox modprobe in
@@ -398,8 +420,10 @@ EOF
     cat <<'EOF'
 # A network link besides lo, as every real machine has (no traffic: it
 # is a dummy, not connected to anything).
-ip link set dummy0 name eth0 && ip link set eth0 up || say "WARNING: no eth0"
-say "network links: $(ls /sys/class/net | tr '\n' ' ')"
+if ! { ip link set dummy0 name eth0 && ip link set eth0 up; }; then
+    say "WARNING: no eth0"
+fi
+say "network links: $(echo /sys/class/net/* | sed 's|/sys/class/net/||g')"
 EOF
     cat <<EOF
 # The tests' environment. BOCKER_UNDER_TEST: the support code runs this
@@ -409,7 +433,8 @@ EOF
 export BOCKER_UNDER_TEST=$bocker_q CARGO_BIN_EXE_bocker=$bocker_q
 export CARGO_MANIFEST_DIR=$manifest_q INSTA_WORKSPACE_ROOT=$manifest_q
 export RUST_BACKTRACE=0 TMPDIR=/tmp INSTA_UPDATE=no HOME=/root
-cd $manifest_q
+export BOCKER_STATIC_PROGRAMS=$static_dir
+cd $manifest_q || say "WARNING: no $manifest_q"
 EOF
     cat <<'EOF'
 failed=0
@@ -418,8 +443,8 @@ run_test() { # N PROGRAM ARGS...
     shift
     say "BEGIN test $n: $* (guest uptime $(cut -d' ' -f1 /proc/uptime) s)"
     # Through a pipe, as under CI: libtest then prints no colour codes.
-    ( "$@" </dev/null 2>&1; echo $? > /run/status.$n ) | cat
-    status=$(cat /run/status.$n 2>/dev/null || echo lost)
+    ( "$@" </dev/null 2>&1; echo $? > "/run/status.$n" ) | cat
+    status=$(cat "/run/status.$n" 2>/dev/null || echo lost)
     say "END test $n: exit status $status (guest uptime $(cut -d' ' -f1 /proc/uptime) s)"
     [ "$status" = 0 ] || failed=$((failed + 1))
 }
@@ -457,7 +482,8 @@ echo "v2-guest: kernel $kernel_version ($kernel_note, ${kernel_time}s), initramf
 # -accel tcg: software emulation (never KVM here: it hangs).
 # -cpu max: every CPU feature TCG can emulate (rdrand for the kernel's
 #   random numbers, among others). -smp 2 -m 2048: two CPUs, 2 GiB.
-# -nic none: no network card (the tests make their own namespaces).
+# -nic none: no network card, no way out (the guest's only link besides lo
+#   is the dummy eth0 that /init makes).
 # Kernel command line: console on the serial port; quiet (warnings only);
 # panic=-1 reboots at once on a panic, which -no-reboot turns into an exit.
 # Run in the background so that the traps can stop it; qemu writes its pid
@@ -487,7 +513,7 @@ qemu_status=$(cat "$work/qemu.status" 2>/dev/null || echo "?")
 echo
 echo "=== v2-guest summary"
 grep -a '^@@v2-guest: \(kernel\|cgroup\|network\)' "$log" || true
-first=$(grep -a -m1 '^@@v2-guest: BEGIN test 1:' "$log" | sed -n 's/.*guest uptime \([0-9.]*\) s.*/\1/p')
+first=$(grep -a -m1 '^@@v2-guest: BEGIN test 1:' "$log" | sed -n 's/.*guest uptime \([0-9.]*\) s.*/\1/p' || true)
 echo "timings: kernel ${kernel_time}s ($kernel_note), initramfs ${initrd_time}s (${initrd_size} MB), boot to first test ${first:-?}s (guest uptime), qemu ${guest_time}s, total $(since "$t_start")s"
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
     echo "v2-guest: the guest did not finish within ${timeout_s}s" >&2
@@ -496,7 +522,7 @@ failures=0
 n=0
 for binary in "${test_binaries[@]}"; do
     n=$((n + 1))
-    status=$(grep -a "^@@v2-guest: END test $n: exit status " "$log" | sed -n 's/.*exit status \([^ ]*\).*/\1/p' | head -1)
+    status=$(grep -a -m1 "^@@v2-guest: END test $n: exit status " "$log" | sed -n 's/.*exit status \([^ ]*\).*/\1/p' || true)
     if [ "$status" = 0 ]; then
         echo "ok     $binary"
     else

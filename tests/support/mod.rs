@@ -460,8 +460,13 @@ pub fn session_and_tty(pid: i32) -> (i32, i32) {
 }
 
 /// Compile a static helper program from `source` (once per test binary)
-/// into the test cache, and return its path.
+/// into the test cache, and return its path. Where there is no Rust
+/// toolchain (the cgroup v2 guest of scripts/v2-guest.sh), the programs
+/// come prebuilt in the directory BOCKER_STATIC_PROGRAMS.
 pub fn static_program(source: &str, name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("BOCKER_STATIC_PROGRAMS") {
+        return PathBuf::from(dir).join(name);
+    }
     let output = cache_dir().join(name);
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
     // rustc sits next to cargo (both are rustup's proxies).
