@@ -25,7 +25,15 @@ if ! command -v hyperfine >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d /var/tmp/bocker-bench-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'umount "$work/state" 2>/dev/null; rm -rf "$work"' EXIT
+# The state directory on a tmpfs: until chapter 6, each run copies the
+# image, and on a disk that copy's cost swings with what the disk is busy
+# with (seen here: 10 to 150 ms for the same run). In memory, the figures
+# show bocker's own work. BENCH_ON_DISK=1 keeps the state on the disk.
+mkdir -p "$work/state"
+if [ -z "${BENCH_ON_DISK:-}" ]; then
+    mount -t tmpfs -o mode=0700 bocker-bench "$work/state"
+fi
 for stage in 1 3; do
     solved=$(seq -s, -f 'solved%g' 1 "$stage")
     cargo build --release --quiet --features "stage$stage,$solved"
@@ -50,18 +58,28 @@ if command -v runc >/dev/null 2>&1; then
 else
     echo "bench: runc is not installed; no runc line (apt-get install runc)"
 fi
-for build in stage1 stage3 reference; do
-    commands+=(-n "bocker run IMG true, $build" "$work/bocker-$build run $image true")
-    commands+=(-n "bocker run --rm IMG true, $build" "$work/bocker-$build run --rm $image true")
-done
+builds=(stage1 stage3 reference) # reference: stage 4 (cgroups), every chapter solved
 if [ -n "${BOCKER_BASELINE:-}" ]; then
     cp "$BOCKER_BASELINE" "$work/bocker-baseline"
-    commands+=(-n "bocker run IMG true, baseline" "$work/bocker-baseline run $image true")
-    commands+=(-n "bocker run --rm IMG true, baseline" "$work/bocker-baseline run --rm $image true")
+    builds+=(baseline)
 fi
+for build in "${builds[@]}"; do
+    commands+=(-n "bocker run IMG true, $build" "$work/bocker-$build run $image true")
+done
+for build in "${builds[@]}"; do
+    commands+=(-n "bocker run --rm IMG true, $build" "$work/bocker-$build run --rm $image true")
+done
 
-echo "busybox image: $(du -sh "$work/rootfs" | cut -f1), $(find "$work/rootfs" | wc -l) files; kernel $(uname -r); $(nproc) cores"
-hyperfine --style basic --warmup 3 --runs "$runs" --export-json "$work/results.json" "${commands[@]}" >"$work/hyperfine.txt"
+echo "busybox image: $(du -sh "$work/rootfs" | cut -f1), $(find "$work/rootfs" | wc -l) files; kernel $(uname -r); $(nproc) cores; state on $(stat -f -c %T "$work/state")"
+# --shell=none: no shell between hyperfine and the command (a shell would
+# add its own start-up, more than the floor itself).
+# --prepare sync: every run starts with nothing waiting to be written to
+# disk. bocker fsyncs its records, and an fsync on a filesystem with lots
+# of dirty data (the previous runs' copies of the image, a build) waits
+# for all of it: without this, a run pays for its predecessors' writes.
+sync
+hyperfine --style basic --shell=none --prepare sync --warmup 3 --runs "$runs" \
+    --export-json "$work/results.json" "${commands[@]}" >"$work/hyperfine.txt"
 
 # The table: median, min, max (ms) and the ratio of each median to the floor.
 python3 - "$work/results.json" <<'EOF'

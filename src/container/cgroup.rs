@@ -40,7 +40,44 @@ pub fn path_of(id: &str) -> String {
 
 /// The hierarchy to use on this machine (see the module's comment).
 pub fn hierarchy() -> Box<dyn Hierarchy> {
-    hierarchies::auto()
+    let auto = hierarchies::auto();
+    if auto.v2() {
+        return auto;
+    }
+    Box::new(OnlyOurControllers(V1::new()))
+}
+
+/// The v1 controllers bocker uses. A v1 host mounts a tree for every
+/// controller it has (and systemd one of its own, `name=systemd`), and
+/// cgroups-rs would make the container's directory in each of them. Only
+/// these are needed: fewer directories to make and remove, and none in
+/// trees that belong to someone else.
+const V1_CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuacct", "pids", "freezer"];
+
+/// A v1 hierarchy that shows cgroups-rs only [`V1_CONTROLLERS`].
+#[derive(Debug)]
+struct OnlyOurControllers(V1);
+
+impl Hierarchy for OnlyOurControllers {
+    fn subsystems(&self) -> Vec<cgroups_rs::fs::Subsystem> {
+        self.0
+            .subsystems()
+            .into_iter()
+            .filter(|s| V1_CONTROLLERS.contains(&s.controller_name().as_str()))
+            .collect()
+    }
+    fn root(&self) -> PathBuf {
+        self.0.root()
+    }
+    fn root_control_group(&self) -> Cgroup {
+        self.0.root_control_group()
+    }
+    fn parent_control_group(&self, path: &str) -> Cgroup {
+        self.0.parent_control_group(path)
+    }
+    fn v2(&self) -> bool {
+        false
+    }
 }
 
 /// Make sure the parent exists and, on v2, that the controllers are
