@@ -21,7 +21,10 @@
 #   3. --check compares after normalising what changes from run to run: image
 #      and container ids, host pids and thread ids, namespace inode numbers,
 #      file dates, timings, random MAC addresses, the number of processes
-#      and mounts on the host, and the width of the spaces between columns.
+#      and mounts on the host, the number of cgroups in each hierarchy, what
+#      `bocker stats` measures (CPU %, CPU time, memory in use and its peak;
+#      not the limits, nor the number of processes), and the width of the
+#      spaces between columns.
 #      Anything else that differs is printed as a diff, and it exits 1.
 #
 # Everything it starts (containers included) is stopped, and the scratch
@@ -118,8 +121,35 @@ running_pid() { # running_pid CONTAINER_ID: its host pid, from its record
     sed -n 's/^  "pid": \([0-9]*\).*/\1/p' "$BOCKER_ROOT/containers/$1/container.json"
 }
 
+# Wait (silently) until container NAME has written the line LINE to its
+# log, as a student watching its output would.
+wait_for_line() {
+    local name=$1 line=$2 i
+    for i in $(seq 400); do
+        if bocker logs "$name" 2>/dev/null | grep -qx -- "$line"; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "transcripts: container $name never printed $line" >&2
+    return 1
+}
+
+# Wait (silently) until the record of container ID says it has exited.
+wait_for_exit() {
+    local id=$1 i
+    for i in $(seq 400); do
+        if grep -q '"status": "exited"' "$BOCKER_ROOT/containers/$id/container.json" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "transcripts: container $id never exited" >&2
+    return 1
+}
+
 # The sessions, in the order a student meets them. One root shell goes
-# through all four chapters, as the pages describe.
+# through every chapter, as the pages describe.
 sessions() {
     export BOCKER_ROOT=/tmp/book-demo   # chapter 0: `export BOCKER_ROOT=/tmp/book-demo`
 
@@ -392,6 +422,135 @@ grep -c book-ch3 /proc/self/mountinfo
 bocker stop -t 0 box
 wc -l < /proc/self/mountinfo
 EOF
+
+    # ================================================== chapter 4: cgroups
+    # The image comes first (the page's first "Try it" shows how it was
+    # made), then "Where we start" with the stage 3 build.
+    local home=$PWD # the cgroup sessions `cd`; come back afterwards
+    use stage4
+    out 04-cgroups/limits
+    cmds <<'EOF'
+export BOCKER_ROOT=/tmp/book-ch4
+scripts/make-busybox-rootfs.sh /tmp/bb4
+bocker init /tmp/bb4
+EOF
+    var IMG4="$(last_id img)"
+    use stage3
+    out 04-cgroups/stage3
+    cmds <<'EOF'
+bocker run $IMG4 'x=$(head -c 100000000 /dev/zero | tr "\0" x); echo survived ${#x}'
+bocker run $IMG4 'for i in $(seq 1 100); do sleep 10 & done; echo started $i'
+bocker run --memory 64m $IMG4 true
+EOF
+    out 04-cgroups/hierarchies
+    cmds <<'EOF'
+stat -fc '%n %T' /sys/fs/cgroup /sys/fs/cgroup/memory /sys/fs/cgroup/unified
+findmnt -R -o TARGET,FSTYPE,OPTIONS /sys/fs/cgroup
+cat /proc/cgroups
+cat /sys/fs/cgroup/unified/cgroup.controllers
+EOF
+    # A cgroup made by hand (and none left over from an interrupted run).
+    rmdir /sys/fs/cgroup/pids/demo 2>/dev/null || true
+    out 04-cgroups/by-hand
+    cmds <<'EOF'
+mkdir /sys/fs/cgroup/pids/demo
+ls /sys/fs/cgroup/pids/demo
+cat /sys/fs/cgroup/pids/demo/pids.max
+echo 1 > /sys/fs/cgroup/pids/demo/pids.max
+sh -c 'echo $$ > /sys/fs/cgroup/pids/demo/cgroup.procs; echo inside; /bin/echo from a child; echo done'
+cat /sys/fs/cgroup/pids/demo/pids.events
+rmdir /sys/fs/cgroup/pids/demo
+EOF
+    # The first todo!() of chapter 4, as the untouched exercise reports it.
+    use stage4-todo
+    out 04-cgroups/todo
+    BOCKER_ROOT=/tmp/scratch4 bocker init /tmp/bb4 >/dev/null
+    { BOCKER_ROOT=/tmp/scratch4 bocker run "$(BOCKER_ROOT=/tmp/scratch4 bocker images | awk 'NR == 2 {print $1}')" true 2>&1 || true; } \
+        | grep '^bocker: unfinished exercise' >&3
+
+    # The "Try it" sections, in the page's order.
+    use stage4
+    out 04-cgroups/limits
+    cmds <<'EOF'
+bocker run -d --name limited --memory 64m --cpus 0.5 --cpu-shares 512 --pids-limit 10 $IMG4 sleep 1000
+EOF
+    var LIM="$(last_id ps)"
+    cmds <<'EOF'
+ls -d /sys/fs/cgroup/*/bocker/$LIM
+cd /sys/fs/cgroup/memory/bocker/$LIM
+grep . memory.limit_in_bytes memory.memsw.limit_in_bytes
+cd /sys/fs/cgroup/cpu/bocker/$LIM
+grep . cpu.cfs_period_us cpu.cfs_quota_us cpu.shares
+cd /sys/fs/cgroup/pids/bocker/$LIM
+ls
+grep . pids.max pids.current
+cat cgroup.procs
+grep '^  "pid"' /tmp/book-ch4/containers/$LIM/container.json
+EOF
+    cd "$home"
+    out 04-cgroups/inside
+    cmds <<'EOF'
+bocker run $IMG4 cat /proc/self/cgroup
+bocker exec limited cat /proc/self/cgroup
+EOF
+    out 04-cgroups/variables
+    cmds <<'EOF'
+BOCKER_MEM_LIMIT=100 BOCKER_CPU_SHARE=256 bocker run -d --name old-style $IMG4 sleep 1000
+EOF
+    var OLD="$(last_id ps)"
+    cmds <<'EOF'
+cat /sys/fs/cgroup/memory/bocker/$OLD/memory.limit_in_bytes /sys/fs/cgroup/cpu/bocker/$OLD/cpu.shares
+bocker stop -t 0 old-style
+EOF
+    out 04-cgroups/pids
+    cmds <<'EOF'
+bocker run --pids-limit 10 $IMG4 'for i in $(seq 1 12); do sleep 100 & echo started $i; done'
+EOF
+    # The shell adds 10 MB to its variable every 2 seconds; each `stats`
+    # comes while it sleeps, as a student reading `bocker stats` would see.
+    out 04-cgroups/memory
+    cmds <<'EOF'
+bocker run -d --name grower --memory 64m $IMG4 'x=; while :; do x=$x$(head -c 10000000 /dev/zero | tr "\0" x); echo ${#x}; sleep 2; done'
+EOF
+    var GROWER="$(last_id ps)"
+    for size in 10000000 20000000 30000000; do
+        wait_for_line grower "$size"
+        cmds <<<'bocker stats --no-stream grower'
+    done
+    wait_for_exit "$GROWER"
+    cmds <<'EOF'
+bocker logs grower
+bocker ps
+dmesg | grep -o 'Memory cgroup out of memory: Killed process [0-9]* ([a-z]*)' | tail -n 1
+EOF
+    out 04-cgroups/cpu
+    cmds <<'EOF'
+bocker run -d --name busy --cpus 0.5 $IMG4 'while :; do :; done & while :; do :; done'
+EOF
+    var BUSY="$(last_id ps)"
+    cmds <<'EOF'
+bocker stats --no-stream
+bocker update --cpus 1.5 busy
+cat /sys/fs/cgroup/cpu/bocker/$BUSY/cpu.cfs_quota_us
+bocker stats --no-stream busy
+bocker update --memory 128m --pids-limit 20 limited
+cat /sys/fs/cgroup/pids/bocker/$LIM/pids.max
+bocker stats --no-stream limited
+EOF
+    var BUSYPID="$(running_pid "$BUSY")"
+    out 04-cgroups/pause
+    cmds <<'EOF'
+grep State /proc/$BUSYPID/status
+bocker pause busy
+bocker ps
+cat /sys/fs/cgroup/freezer/bocker/$BUSY/freezer.state
+grep State /proc/$BUSYPID/status
+bocker stats --no-stream busy
+bocker exec busy true; echo "exit code: $?"
+bocker unpause busy
+grep State /proc/$BUSYPID/status
+bocker stop -t 0 busy limited
+EOF
     exec 3>&-
 }
 
@@ -454,7 +613,8 @@ cleanup() {
         wait "$sessions_pid" 2>/dev/null || true
         sleep 0.5 # let a monitor that was starting a container record it
     fi
-    for b in stage3 stage2 reference; do
+    # stage4 first: its stop thaws a paused container before killing it.
+    for b in stage4 stage3 stage2 reference; do
         if [ -x "$bins/$b" ]; then stopper=$bins/$b; break; fi
     done
     for record in "$work"/tmp/*/containers/ps_*/container.json; do
@@ -534,6 +694,8 @@ test_run stage1 stage1,solved1 stage1_chroot ok
 build stage2-todo stage2,solved1
 test_run stage2 stage2,solved1,solved2 stage2_namespaces ok
 test_run stage3 stage3,solved1,solved2,solved3 stage3_mounts ok
+build stage4-todo stage4,solved1,solved2,solved3
+test_run stage4 stage4,solved1,solved2,solved3,solved4 stage4_cgroups ok
 build reference reference
 
 failing stage1-todo 00-setup/transcripts/stage1-failures the_root_is_the_images_root
@@ -544,6 +706,7 @@ grep -m 1 '^bocker: unfinished exercise' "$work/new/chapters/00-setup/transcript
 passing stage1 01-chroot/transcripts/tests
 passing stage2 02-namespaces/transcripts/tests
 passing stage3 03-mounts/transcripts/tests
+passing stage4 04-cgroups/transcripts/tests
 
 say "running the sessions"
 # chapter 1's escape program, where the pages put it: /tmp/escape.
@@ -621,7 +784,21 @@ normalise() { # normalise DIR OUT: DIR/chapters/*/transcripts/*.txt into OUT
                     $line = "PID\n";   # a host pid: the shell was not pid 1
                 } elsif ($prompt =~ /^# wc -l < \/proc\/self\/mountinfo$/ && $line =~ /^\d+$/) {
                     $line = "N\n";     # the host has as many mounts as it has
+                } elsif ($prompt =~ /^# cat cgroup\.procs$/ && $line =~ /^\d+$/) {
+                    $line = "PID\n";   # a host pid: the first process of a container
+                } elsif ($prompt =~ /^# cat \/proc\/cgroups$/) {
+                    # subsys_name hierarchy num_cgroups enabled: how many
+                    # cgroups a hierarchy has depends on what else runs
+                    $line =~ s/^(\w+\t\d+\t)\d+(\t\d+)$/$1N$2/;
+                } elsif ($prompt =~ /^# bocker stats/ && $line =~ /^ps_ID /) {
+                    # what a container uses: CPU %, CPU time, and the memory
+                    # in use (before " / LIMIT") and its peak (after it)
+                    $line =~ s/\b\d+\.\d%/N%/;
+                    $line =~ s/\b\d+\.\d\ds\b/Ns/;
+                    $line =~ s{\S+( +/ +\S+ +)\S+}{SIZE$1SIZE};
                 }
+                # the pid of a process the OOM killer killed (dmesg)
+                $line =~ s/Killed process \d+/Killed process PID/;
                 # column widths change with the width of what was replaced
                 $line =~ s/ +/ /g;
                 $line =~ s/ $//;

@@ -47,6 +47,14 @@ pub enum Command {
     /// List containers
     Ps,
     /// Create a container from an image and run a command in it
+    #[cfg_attr(
+        feature = "stage4",
+        command(
+            after_help = "Bocker's variables still work: BOCKER_MEM_LIMIT (megabytes) and \
+                              BOCKER_CPU_SHARE stand for --memory and --cpu-shares when those \
+                              flags are not given."
+        )
+    )]
     Run(RunArgs),
     /// Print what a container wrote to stdout and stderr
     Logs {
@@ -190,7 +198,7 @@ pub struct ExecArgs {
 #[cfg(feature = "stage4")]
 #[derive(Debug, Args)]
 pub struct LimitArgs {
-    /// Memory limit, as in 64m or 1g; no swap beyond it [or BOCKER_MEM_LIMIT, in MB]
+    /// Memory limit, as in 64m or 1g; no swap beyond it
     #[arg(long, value_name = "SIZE")]
     pub memory: Option<String>,
 
@@ -198,7 +206,7 @@ pub struct LimitArgs {
     #[arg(long, value_name = "CPUS")]
     pub cpus: Option<String>,
 
-    /// Relative CPU weight, 2 to 262144 (1024 if not set) [or BOCKER_CPU_SHARE]
+    /// Relative CPU weight, 2 to 262144, as cgroup v1's cpu.shares (default 1024)
     #[arg(long, value_name = "SHARES")]
     pub cpu_shares: Option<String>,
 

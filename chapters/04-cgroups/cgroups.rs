@@ -47,9 +47,22 @@ pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
 /// The limits `run` asked for, in the form cgroups-rs applies. `v2`: the
 /// hierarchy is cgroup v2 (one tree), not v1 (one tree per controller).
 pub fn resources(limits: &Limits, v2: bool) -> Resources {
-    todo!("chapter 4: turn {limits:?} into cgroups_rs::fs::Resources (memory and swap, CPU quota and shares, pids) for cgroup v{} — see chapters/04-cgroups/README.md, section 'Limits'", if v2 { 2 } else { 1 })
+    todo!("chapter 4: turn {limits:?} into cgroups_rs::fs::Resources (memory and swap, CPU quota, shares (weight_of on v2), pids) for cgroup v{} — see chapters/04-cgroups/README.md, section 'Limits'", if v2 { 2 } else { 1 })
 }
 // ANCHOR_END: resources
+
+// ANCHOR: weight_of
+/// v1's cpu.shares (2 to 262144, default 1024) on v2's cpu.weight scale
+/// (1 to 10000, default 100). A straight line through both ranges would
+/// turn the default 1024 into 39, less than every other cgroup's 100; this
+/// curve, in powers of two, keeps the three landmarks: 2 → 1, 1024 → 100,
+/// 262144 → 10000.
+pub fn weight_of(shares: u64) -> u64 {
+    let l = (shares.clamp(2, 262_144) as f64).log2();
+    let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+    10f64.powf(exponent).round() as u64
+}
+// ANCHOR_END: weight_of
 
 // ANCHOR: create_cgroup
 /// Create the cgroup at `path` (such as `bocker/ps_…`) in `hierarchy`, and
@@ -77,6 +90,6 @@ pub fn set_frozen(cgroup: &Cgroup, frozen: bool) -> Result<()> {
 // ANCHOR: remove_cgroup
 /// Kill every process still in `cgroup`, then delete it.
 pub fn remove_cgroup(cgroup: &Cgroup) -> Result<()> {
-    todo!("chapter 4: kill what is left in the cgroup (cgroup.kill on v2; freeze, SIGKILL each task, thaw on v1), wait until it is empty, delete it — see chapters/04-cgroups/README.md, section 'Removing a cgroup'")
+    todo!("chapter 4: kill what is left in the cgroup (cgroup.kill on v2; else freeze, SIGKILL each task, thaw), wait until it is empty, delete it — see chapters/04-cgroups/README.md, section 'Removing a cgroup'")
 }
 // ANCHOR_END: remove_cgroup

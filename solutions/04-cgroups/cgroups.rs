@@ -57,14 +57,9 @@ pub fn resources(limits: &Limits, v2: bool) -> Resources {
         resources.cpu.period = Some(CPU_PERIOD_US);
     }
     if let Some(shares) = limits.cpu_shares {
-        // v1's cpu.shares goes from 2 to 262144 (default 1024); v2's
-        // cpu.weight from 1 to 10000 (default 100). cgroups-rs writes the
-        // number as it is, so convert: the same line through both ranges.
-        resources.cpu.shares = Some(if v2 {
-            1 + (shares.saturating_sub(2) * 9999) / 262_142
-        } else {
-            shares
-        });
+        // cgroups-rs writes the number as it is, into cpu.shares (v1) or
+        // cpu.weight (v2), and the two scales differ: see weight_of.
+        resources.cpu.shares = Some(if v2 { weight_of(shares) } else { shares });
     }
     if let Some(pids) = limits.pids {
         resources.pid.maximum_number_of_processes = Some(MaxValue::Value(pids));
@@ -72,6 +67,19 @@ pub fn resources(limits: &Limits, v2: bool) -> Resources {
     resources
 }
 // ANCHOR_END: resources
+
+// ANCHOR: weight_of
+/// v1's cpu.shares (2 to 262144, default 1024) on v2's cpu.weight scale
+/// (1 to 10000, default 100). A straight line through both ranges would
+/// turn the default 1024 into 39, less than every other cgroup's 100; this
+/// curve, in powers of two, keeps the three landmarks: 2 → 1, 1024 → 100,
+/// 262144 → 10000.
+pub fn weight_of(shares: u64) -> u64 {
+    let l = (shares.clamp(2, 262_144) as f64).log2();
+    let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+    10f64.powf(exponent).round() as u64
+}
+// ANCHOR_END: weight_of
 
 // ANCHOR: create_cgroup
 /// Create the cgroup at `path` (such as `bocker/ps_…`) in `hierarchy`, and
@@ -131,15 +139,14 @@ pub fn set_frozen(cgroup: &Cgroup, frozen: bool) -> Result<()> {
 // ANCHOR: remove_cgroup
 /// Kill every process still in `cgroup`, then delete it.
 pub fn remove_cgroup(cgroup: &Cgroup) -> Result<()> {
-    if cgroup.v2() {
-        // cgroup.kill (Linux 5.14): the kernel sends SIGKILL to every
-        // process of the group, those being forked included.
-        cgroup.kill().context("cannot write cgroup.kill")?;
-    } else {
-        // v1 has no cgroup.kill. Listing the tasks and killing them one by
-        // one would miss a process forked in between: freeze the group
-        // first, so nothing runs while we kill, then thaw it so that the
-        // SIGKILLs are delivered.
+    // cgroup.kill (v2, Linux 5.14): the kernel sends SIGKILL to every
+    // process of the group, those being forked included.
+    let killed_by_the_kernel = cgroup.v2() && cgroup.kill().is_ok();
+    if !killed_by_the_kernel {
+        // v1 (or an older v2 kernel) has no cgroup.kill. Listing the tasks
+        // and killing them one by one would miss a process forked in
+        // between: freeze the group first, so nothing runs while we kill,
+        // then thaw it so that the SIGKILLs are delivered.
         set_frozen(cgroup, true)?;
         for task in cgroup.tasks() {
             let _ = kill(Pid::from_raw(task.pid as i32), Signal::SIGKILL);

@@ -12,6 +12,7 @@ use cgroups_rs::fs::memory::MemController;
 use super::run::limits;
 use super::running;
 use crate::cli::LimitArgs;
+use crate::container::cgroup;
 use crate::course::chapters::cgroups;
 use crate::errors;
 use crate::state::Store;
@@ -33,6 +34,7 @@ pub fn update(store: &Store, flags: &LimitArgs, wanted: &[String]) -> Result<u8>
             group
                 .apply(&cgroups::resources(&new, group.v2()))
                 .with_context(|| format!("cannot change the limits of {}", record.id))?;
+            cgroup::verify_limits(&group, &new)?;
             record.limits = new;
             store.save_container(&record)?;
             Ok(record.id)

@@ -18,7 +18,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use cgroups_rs::fs::hierarchies::{self, V1};
 use cgroups_rs::fs::{Cgroup, Controllers, Hierarchy};
 
@@ -128,6 +128,47 @@ fn enable_controllers(dir: &std::path::Path, controllers: &[&str]) -> Result<()>
                 file.display()
             )
         })?;
+    }
+    Ok(())
+}
+
+/// Check that the kernel took `limits`.
+///
+/// cgroups-rs ignores a failed write of a memory limit (CPU limits it
+/// reads back). The kernel refuses one, for instance, when a v1 cgroup
+/// already uses more than the new limit and cannot give memory back. So
+/// the frame reads the files back itself. Both versions round a memory
+/// limit down to whole pages.
+pub fn verify_limits(cgroup: &Cgroup, limits: &Limits) -> Result<()> {
+    let dir =
+        |controller| directory(cgroup, controller).context("the cgroup has no such controller");
+    let read = |path: PathBuf| -> Result<String> {
+        Ok(fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .trim()
+            .to_string())
+    };
+    if let Some(bytes) = limits.memory {
+        let file = if cgroup.v2() {
+            "memory.max"
+        } else {
+            "memory.limit_in_bytes"
+        };
+        let now: u64 = read(dir(Controllers::Mem)?.join(file))?
+            .parse()
+            .unwrap_or(0);
+        let page = 4096;
+        if now / page != bytes / page {
+            bail!(
+                "the kernel did not take the memory limit {bytes} (the cgroup's {file} is {now};                  is the container using more than that already?)"
+            );
+        }
+    }
+    if let Some(pids) = limits.pids {
+        let now = read(dir(Controllers::Pids)?.join("pids.max"))?;
+        if now != pids.to_string() {
+            bail!("the kernel did not take the limit of {pids} processes (pids.max is {now})");
+        }
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
             &config.limits,
         )
         .context("cannot create the container's cgroup")?;
+        cgroup::verify_limits(&group, &config.limits)?;
         cgroups::add_process(&group, pid).context("cannot put the container in its cgroup")?;
     }
     // Chapter 5 adds: the network.
