@@ -547,8 +547,9 @@ fn a_dying_pid_1_is_not_running_for_ps_and_exec() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let ps = text(&env.run_bocker(&["ps"]).stdout);
     let refused = env.run_bocker(&["exec", "dying", "true"]);
-    nix::sys::signal::kill(joiner, nix::sys::signal::Signal::SIGCONT).unwrap();
+    let _ = nix::sys::signal::kill(joiner, nix::sys::signal::Signal::SIGCONT);
     let _ = exec.wait();
+    env.wait_until_exited(&id);
     assert!(
         ps.lines()
             .any(|l| l.starts_with(&id) && !l.contains("Running")),

@@ -205,6 +205,19 @@ impl TestEnv {
         panic!("the container never recorded a pid.\n{hint}");
     }
 
+    /// Wait (up to 10 s) until container `id` is recorded as exited: its
+    /// keeper has collected it and torn it down.
+    #[track_caller]
+    pub fn wait_until_exited(&self, id: &str) {
+        for _ in 0..200 {
+            if self.record(id).is_none_or(|r| r["status"] == "exited") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("container {id} was never recorded as exited");
+    }
+
     /// A fresh busybox root filesystem (a directory on the host).
     pub fn busybox_rootfs(&self) -> PathBuf {
         let path = self.dir.path().join("busybox-rootfs");
