@@ -29,7 +29,14 @@ leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-*' 2>/d
 ipcs -m 2>/dev/null | grep -qi '^0x626f' && fail "shared-memory segments of the tests remain: $(ipcs -m | grep -i '^0x626f')"
 # Network namespaces, links and cgroups named after bocker.
 ls /run/netns 2>/dev/null | grep -q '^ps_' && fail "network namespaces remain: $(ls /run/netns)"
-ls /sys/class/net | grep -qE '^(bocker|veth_ps|bkr)' && fail "network links remain"
+# (The tests make their bridges and veths in namespaces of their own: none
+# of bocker's may appear in the host's.)
+ls /sys/class/net | grep -qE '^(bocker|bk[0-9a-f]{12}|bc[0-9a-f]{12})' && fail "network links remain: $(ls /sys/class/net)"
+if command -v iptables >/dev/null 2>&1; then
+    for table in nat filter; do
+        iptables -w -t "$table" -S 2>/dev/null | grep -q 'bocker:' && fail "iptables rules of bocker remain in the host's $table table"
+    done
+fi
 # Every cgroup hierarchy, v1 controllers and the v2 (unified) one alike.
 while read -r point; do
     remaining=$(find "$point" -mindepth 1 -maxdepth 2 -type d \( -path "$point/bocker/ps_*" -o -name 'bocker-test-*' \) 2>/dev/null | head -n 3)

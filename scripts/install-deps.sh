@@ -13,7 +13,8 @@ fi
 # iproute2: `ip`, used by tests to look at links from the host.
 # libc6-dev, gcc: static linking of the chroot-escape demo program.
 # sudo: the cargo runner re-runs tests through it for non-root students.
-packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps)
+# iptables: chapter 5's NAT rules (the runtime runs it; see nat.rs).
+packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -41,7 +41,9 @@ test_binary() { # test_binary NAME: the executable cargo built for tests/NAME.rs
         sed -n "s|^ *Executable tests/$1.rs (\(.*\))$|\1|p"
 }
 guest_args=(-- target/debug/bocker)
-for file in tests/frame.rs tests/stage[0-9]_*.rs; do
+# Chapters 1 to 4: chapter 5's tests need iptables and the kernel's
+# bridge and NAT modules, which the small guest does not carry.
+for file in tests/frame.rs tests/stage[1-4]_*.rs; do
     name=$(basename "$file" .rs)
     guest_args+=("$(test_binary "$name")" -- )
 done

@@ -152,6 +152,10 @@ wait_for_exit() {
 # through every chapter, as the pages describe.
 sessions() {
     export BOCKER_ROOT=/tmp/book-demo   # chapter 0: `export BOCKER_ROOT=/tmp/book-demo`
+    # Chapters 0 to 4 show no network: the finished runtime's bridge (chapter
+    # 5) would add a link to their listings, in a state that changes from
+    # run to run. Chapter 5's sessions turn it back on.
+    export BOCKER_BRIDGE=none
 
     # ================================================= chapter 0: the tour
     out 00-setup/busybox-rootfs
@@ -562,6 +566,14 @@ if [ "${1:-}" = "--in-namespace" ]; then
     outroot=$3
     bins=$work/bin
     mount --bind "$work/tmp" /tmp
+    # A network namespace of our own too, playing the host: what the
+    # sessions make (chapter 5's bridge and NAT rules) stays in it. It gets
+    # lo and a link eth0 (a veth pair's end), as a machine has.
+    ip link set lo up
+    ip link add eth0 type veth peer name eth1
+    ip addr add 192.0.2.1/24 dev eth0
+    ip link set eth0 up
+    ip link set eth1 up
     sessions
     exit 0
 fi
@@ -714,7 +726,7 @@ rustc -O -C target-feature=+crt-static chapters/01-chroot/escape.rs -o "$work/tm
 # A clean environment, as in a fresh root shell; a process group of its own,
 # so that cleanup can end it all. In the background, so that a signal to
 # this script is handled at once (bash runs traps between commands).
-unshare --mount --propagation private setsid \
+unshare --mount --net --propagation private setsid \
     env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root TERM=xterm LC_ALL=C.UTF-8 \
     "$self" --in-namespace "$work" "$work/new" 9>&- &

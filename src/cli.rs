@@ -112,6 +112,12 @@ pub enum Command {
         #[arg(required = true, value_name = "CONTAINER")]
         containers: Vec<String>,
     },
+    /// List a container's published ports
+    #[cfg(feature = "stage5")]
+    Port {
+        /// Container id or name
+        container: String,
+    },
     /// Remove images and containers
     Rm {
         /// Image ids, container ids or container names
@@ -169,8 +175,22 @@ pub struct NamespaceArgs {
     pub hostname: Option<String>,
 
     /// Network: `none` (a network namespace with only `lo`) or `host` (share the host's)
-    #[arg(long, value_name = "MODE", value_enum, default_value_t = Network::None)]
-    pub net: Network,
+    /// [default: none]
+    #[cfg(not(feature = "stage5"))]
+    #[arg(long, value_name = "MODE", value_parser = Network::parse)]
+    pub net: Option<Network>,
+
+    /// Network: `bridge` (a veth pair to the bridge), `none` (only `lo`), `host`
+    /// (share the host's) or `container:NAME` (share another container's) [default:
+    /// bridge, or none if BOCKER_BRIDGE=none]
+    #[cfg(feature = "stage5")]
+    #[arg(long, value_name = "MODE", value_parser = Network::parse)]
+    pub net: Option<Network>,
+
+    /// Publish a port: HOST_PORT:CONTAINER_PORT[/tcp|udp] (with --net bridge)
+    #[cfg(feature = "stage5")]
+    #[arg(short = 'p', long = "publish", value_name = "PORTS")]
+    pub publish: Vec<String>,
 
     /// Run a small init as pid 1 that passes signals on and reaps zombies
     #[arg(long)]

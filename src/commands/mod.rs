@@ -7,6 +7,8 @@ mod init;
 mod logs;
 #[cfg(feature = "stage4")]
 mod pause;
+#[cfg(feature = "stage5")]
+mod port;
 mod ps;
 mod rm;
 mod run;
@@ -53,6 +55,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Unpause { containers } => {
             pause::pause(&Store::open_existing(root)?, &containers, false)
         }
+        #[cfg(feature = "stage5")]
+        Command::Port { container } => port::port(&Store::open_existing(root)?, &container),
         #[cfg(feature = "stage4")]
         Command::Update { limits, containers } => {
             update::update(&Store::open_existing(root)?, &limits, &containers)

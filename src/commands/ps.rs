@@ -10,30 +10,42 @@ use crate::state::Store;
 use crate::table;
 
 pub fn ps(store: &Store) -> Result<u8> {
+    // From chapter 5, a column for published ports.
+    let with_ports = cfg!(feature = "stage5");
     let rows: Vec<Vec<String>> = store
         .containers()?
         .iter()
-        .map(|entry| match entry {
-            Ok(c) => vec![
-                c.id.clone(),
-                command::display(&c.command),
-                status_text(c),
-                c.name.clone().unwrap_or_default(),
-            ],
-            // Listed all the same, so that it can be found and removed.
-            Err(unreadable) => vec![
-                unreadable.id.clone(),
-                "?".to_string(),
-                "Unreadable record".to_string(),
-                String::new(),
-            ],
+        .map(|entry| {
+            let mut row = match entry {
+                Ok(c) => vec![
+                    c.id.clone(),
+                    command::display(&c.command),
+                    status_text(c),
+                    c.name.clone().unwrap_or_default(),
+                ],
+                // Listed all the same, so that it can be found and removed.
+                Err(unreadable) => vec![
+                    unreadable.id.clone(),
+                    "?".to_string(),
+                    "Unreadable record".to_string(),
+                    String::new(),
+                ],
+            };
+            if with_ports {
+                let ports = entry.as_ref().map_or(Vec::new(), |c| {
+                    c.ports.iter().map(|p| p.to_string()).collect()
+                });
+                row.insert(3, ports.join(","));
+            }
+            row
         })
         .collect();
-    table::print(
-        &mut std::io::stdout().lock(),
-        &["CONTAINER_ID", "COMMAND", "STATUS", "NAME"],
-        &rows,
-    )?;
+    let header: &[&str] = if with_ports {
+        &["CONTAINER_ID", "COMMAND", "STATUS", "PORTS", "NAME"]
+    } else {
+        &["CONTAINER_ID", "COMMAND", "STATUS", "NAME"]
+    };
+    table::print(&mut std::io::stdout().lock(), header, &rows)?;
     Ok(0)
 }
 

@@ -11,13 +11,14 @@
 //! With `-d` (chapter 2), a small monitor process does steps 3 to 5 in the
 //! background, and bocker itself returns as soon as the command runs.
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 use anyhow::Result;
 
 use crate::cli::RunArgs;
 use crate::container::process::ProcessId;
-use crate::container::{rootfs, ContainerConfig, Stdin};
+use crate::container::{rootfs, ContainerConfig, Network, Stdin};
 use crate::state::logs::LogWriter;
 use crate::state::records::{self, ContainerRecord, Status};
 use crate::state::Store;
@@ -37,13 +38,19 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     let store = Store::create(root)?;
     let image = store.image(&args.image)?;
 
+    let network = network_of(&store, &checked.network)?;
+
     let staged = store.stage_container(checked.name.as_deref())?;
     let id = staged.id.clone();
     let hostname = checked.hostname.clone().unwrap_or_else(|| id.clone());
+    let address = claim_address(&store, &id, &network)?;
     let rootfs = staged.paths().rootfs;
-    rootfs::create(&store.image_rootfs(&image.id), &rootfs)?;
-    // Docker shows the container's hostname in /etc/hostname; so do we.
-    rootfs::write_etc_file(&rootfs, "hostname", &format!("{hostname}\n"))?;
+    let prepared = rootfs::create(&store.image_rootfs(&image.id), &rootfs)
+        .and_then(|()| write_etc_files(&rootfs, &hostname, address));
+    if let Err(error) = prepared {
+        release_address(&store, &id, address);
+        return Err(error);
+    }
 
     let record = ContainerRecord {
         id,
@@ -52,7 +59,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         command: args.command.clone(),
         hostname,
         env: checked.env,
-        network: checked.network,
+        network,
+        address,
+        ports: checked.ports,
         init: checked.init,
         limits: checked.limits,
         created: records::now(),
@@ -84,4 +93,56 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     };
     let code = keeper.start_and_relay(&config, &mut log, true)?;
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// `--net container:NAME` names a container: record its id, and check it
+/// runs. Other modes as they are.
+fn network_of(store: &Store, asked: &Network) -> Result<Network> {
+    match asked {
+        #[cfg(feature = "stage5")]
+        Network::Container(name) => Ok(Network::Container(
+            super::running::container(store, name)?.id,
+        )),
+        other => {
+            let _ = store;
+            Ok(other.clone())
+        }
+    }
+}
+
+/// With `--net bridge`, an address of the bridge's subnet (chapter 5).
+fn claim_address(store: &Store, id: &str, network: &Network) -> Result<Option<Ipv4Addr>> {
+    match network {
+        #[cfg(feature = "stage5")]
+        Network::Bridge => Ok(Some(crate::container::network::claim_address(store, id)?)),
+        _ => {
+            let _ = (store, id);
+            Ok(None)
+        }
+    }
+}
+
+fn release_address(store: &Store, id: &str, address: Option<Ipv4Addr>) {
+    #[cfg(feature = "stage5")]
+    if address.is_some() {
+        crate::container::network::leases(store).release(id);
+    }
+    let _ = (store, id, address);
+}
+
+/// Files in the container's /etc that name it: /etc/hostname (Docker shows
+/// the container's hostname there, and so do we); from chapter 5 also
+/// /etc/hosts and the host's /etc/resolv.conf.
+fn write_etc_files(rootfs: &Path, hostname: &str, address: Option<Ipv4Addr>) -> Result<()> {
+    rootfs::write_etc_file(rootfs, "hostname", &format!("{hostname}\n"))?;
+    #[cfg(feature = "stage5")]
+    {
+        use crate::container::network;
+        rootfs::write_etc_file(rootfs, "hosts", &network::hosts_file(hostname, address))?;
+        if let Some(resolv) = network::resolv_conf() {
+            rootfs::write_etc_file(rootfs, "resolv.conf", &resolv)?;
+        }
+    }
+    let _ = address;
+    Ok(())
 }

@@ -27,6 +27,9 @@ pub struct ChildPlan<'a> {
     pub parents_fds: Vec<RawFd>,
     /// With `--init`: the sealed copy of bocker that runs as pid 1.
     pub init_binary: Option<&'a OwnedFd>,
+    /// With `--net container:NAME`: that container's network namespace,
+    /// opened by the parent on the host (/proc/PID/ns/net).
+    pub join_network: Option<&'a OwnedFd>,
     /// The inode of the host's mount namespace (/proc/self/ns/mnt), to
     /// make sure the child is not in it before it changes its root.
     #[cfg_attr(not(feature = "stage3"), allow(dead_code))]
@@ -58,6 +61,11 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     restore_signal_defaults()?;
 
     plan.handshake.wait_for_go()?;
+    if let Some(namespace) = plan.join_network {
+        // --net container:NAME: the child was cloned without
+        // CLONE_NEWNET, and moves into the other container's namespace.
+        nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWNET).map_err(setup_error)?;
+    }
     new_session()?;
     plan.stdio.connect_in_child().map_err(setup_error)?;
 

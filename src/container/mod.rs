@@ -40,15 +40,23 @@ pub mod init;
 #[cfg(feature = "stage2")]
 pub mod join;
 pub mod limits;
+#[cfg(feature = "stage5")]
+pub mod nat;
+#[cfg(feature = "stage5")]
+pub mod network;
 pub mod outside;
+pub mod ports;
 pub mod process;
 pub mod relay;
 pub mod rootfs;
 pub mod sealed;
 pub mod signals;
 pub mod spawn;
+#[cfg(feature = "stage5")]
+pub mod subnet;
 pub mod teardown;
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -56,17 +64,46 @@ use serde::{Deserialize, Serialize};
 use crate::state::records::ContainerRecord;
 use crate::state::Store;
 
-/// How a container is networked (`run --net`, from chapter 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+/// How a container is networked (`run --net`): the seed's four modes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Network {
-    // (Plain comments, not doc comments: clap would turn those into a long
-    // `--help` page.)
-    // A network namespace of its own, with only the loopback interface.
+    /// A network namespace of its own, with only the loopback interface
+    /// (chapter 2; chapter 5 brings `lo` up).
     #[default]
     None,
-    // The host's network namespace: its interfaces, addresses and ports.
+    /// The host's network namespace: its interfaces, addresses and ports.
     Host,
+    /// A namespace of its own, plugged into the host's bridge with a veth
+    /// pair, with an address of the bridge's subnet (chapter 5).
+    Bridge,
+    /// The network namespace of another container, by id (chapter 5).
+    Container(String),
+}
+
+impl Network {
+    /// `--net MODE`: `none`, `host`, and from chapter 5 `bridge` and
+    /// `container:NAME`.
+    pub fn parse(text: &str) -> Result<Network, String> {
+        match text {
+            "none" => Ok(Network::None),
+            "host" => Ok(Network::Host),
+            #[cfg(feature = "stage5")]
+            "bridge" => Ok(Network::Bridge),
+            #[cfg(feature = "stage5")]
+            other if other.starts_with("container:") && other.len() > "container:".len() => {
+                Ok(Network::Container(other["container:".len()..].to_string()))
+            }
+            other => Err(format!(
+                "unknown network mode '{other}' (expected {})",
+                if cfg!(feature = "stage5") {
+                    "bridge, none, host or container:NAME"
+                } else {
+                    "none or host"
+                }
+            )),
+        }
+    }
 }
 
 /// Where the command's standard input comes from.
@@ -95,6 +132,15 @@ pub struct ContainerConfig {
     /// Variables given with `-e KEY=VALUE`.
     pub extra_env: Vec<(String, String)>,
     pub network: Network,
+    /// With `--net bridge`: the container's address (chapter 5).
+    pub address: Option<Ipv4Addr>,
+    /// Published ports, `-p 8080:80` (chapter 5).
+    pub ports: Vec<ports::Port>,
+    /// With `--net container:NAME`: that container's first process, whose
+    /// network namespace the child joins (chapter 5).
+    pub join_network_of: Option<process::ProcessId>,
+    /// The state directory (chapter 5 keeps a lock and the leases there).
+    pub state_root: PathBuf,
     pub stdin: Stdin,
     /// Run a small init as pid 1, which starts the command (`--init`).
     pub init: bool,
@@ -106,13 +152,25 @@ impl ContainerConfig {
     /// The one place a config is made: from the container's record. `run`
     /// uses it for the container's command, `exec` for one more process.
     pub fn new(store: &Store, record: &ContainerRecord, stdin: Stdin) -> ContainerConfig {
+        // The container whose network namespace to join, if it still runs.
+        let join_network_of = match &record.network {
+            Network::Container(other) => store
+                .container_record(other)
+                .ok()
+                .and_then(|other| other.first_process()),
+            _ => None,
+        };
         ContainerConfig {
             id: record.id.clone(),
             argv: command::argv_for(&record.command),
             rootfs: store.container_paths(&record.id).rootfs,
             hostname: record.hostname.clone(),
             extra_env: record.env.clone(),
-            network: record.network,
+            network: record.network.clone(),
+            address: record.address,
+            ports: record.ports.clone(),
+            join_network_of,
+            state_root: store.root().to_path_buf(),
             stdin,
             init: record.init,
             limits: record.limits.clone(),
@@ -129,6 +187,6 @@ impl ContainerConfig {
     /// Does the container get a network namespace of its own? Not with
     /// `--net host`; and before chapter 2 there are no namespaces at all.
     pub fn new_network(&self) -> bool {
-        cfg!(feature = "stage2") && self.network != Network::Host
+        cfg!(feature = "stage2") && matches!(self.network, Network::None | Network::Bridge)
     }
 }

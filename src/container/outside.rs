@@ -35,7 +35,10 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
         cgroup::verify_limits(&group, &config.limits)?;
         cgroups::add_process(&group, pid).context("cannot put the container in its cgroup")?;
     }
-    // Chapter 5 adds: the network.
+    // Chapter 5: the network (lo; with --net bridge a veth pair, an
+    // address, a route and published ports).
+    #[cfg(feature = "stage5")]
+    super::network::set_up(config, pid)?;
     let _ = (config, pid);
     Ok(())
 }

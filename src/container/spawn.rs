@@ -35,6 +35,17 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
     };
     let host_mount_namespace =
         child::mount_namespace_inode().context("cannot read /proc/self/ns/mnt")?;
+    let join_network = match &config.join_network_of {
+        Some(other) if other.is_alive() => Some(OwnedFd::from(
+            std::fs::File::open(format!("/proc/{}/ns/net", other.pid))
+                .context("cannot open the other container's network namespace")?,
+        )),
+        Some(_) => anyhow::bail!(Failure::new(
+            START_FAILED,
+            "the container whose network this one shares is not running"
+        )),
+        None => None,
+    };
     // From now on SIGINT, SIGTERM and SIGHUP wait for `relay` to pass them
     // on to the container, instead of killing bocker.
     signals::block_forwarded()?;
@@ -47,6 +58,7 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
         stdio: &stdio,
         parents_fds,
         init_binary: init_binary.as_ref(),
+        join_network: join_network.as_ref(),
         host_mount_namespace,
     };
     let pid = create_process(&mut plan)?;
@@ -55,6 +67,7 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
     // open for ever, and we would never see end-of-file.
     drop(plan);
     drop(init_binary);
+    drop(join_network);
     let (child_ends, ours) = stdio.split();
     drop(child_ends);
 

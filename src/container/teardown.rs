@@ -23,7 +23,9 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
         exercise::catch_panic(|| cgroups::remove_cgroup(&group))
             .map_err(|report| Failure::new(START_FAILED, report))??;
     }
-    // Chapter 5 adds: the veth pair and the address lease.
+    // Chapter 5: the veth pair, the published ports, the address lease.
+    #[cfg(feature = "stage5")]
+    super::network::release(store, id)?;
     let _ = (store, id);
     Ok(())
 }

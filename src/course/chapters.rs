@@ -42,6 +42,16 @@ pub mod mounts;
 #[cfg_attr(feature = "solved4", path = "../../solutions/04-cgroups/cgroups.rs")]
 pub mod cgroups;
 
+/// Chapter 5: a bridge, a veth pair, an address and a route, over netlink
+/// with the rtnetlink crate.
+#[cfg(feature = "stage5")]
+#[cfg_attr(
+    not(feature = "solved5"),
+    path = "../../chapters/05-network/network.rs"
+)]
+#[cfg_attr(feature = "solved5", path = "../../solutions/05-network/network.rs")]
+pub mod network;
+
 /// Chapter functions that need no root, tested without it: `cargo test`
 /// runs these as you, before any container starts.
 #[cfg(all(test, feature = "stage1"))]

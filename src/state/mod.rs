@@ -4,6 +4,8 @@
 
 pub mod copy;
 pub mod ids;
+#[cfg(feature = "stage5")]
+pub mod leases;
 pub mod logs;
 pub mod names;
 pub mod records;

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::container::limits::Limits;
+use crate::container::ports::Port;
 use crate::container::process::ProcessId;
 use crate::container::Network;
 
@@ -54,6 +55,12 @@ pub struct ContainerRecord {
     /// How the container is networked (from chapter 2).
     #[serde(default)]
     pub network: Network,
+    /// Its address on the bridge (chapter 5, `--net bridge`).
+    #[serde(default)]
+    pub address: Option<std::net::Ipv4Addr>,
+    /// Published ports (chapter 5, `-p`).
+    #[serde(default)]
+    pub ports: Vec<Port>,
     /// Whether a small init process runs as pid 1 (`run --init`).
     #[serde(default)]
     pub init: bool,

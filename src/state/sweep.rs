@@ -27,7 +27,29 @@ pub fn sweep(store: &Store) {
     sweep_directory(store, &store.images_dir());
     sweep_directory(store, &store.containers_dir());
     sweep_names(store);
+    #[cfg(feature = "stage5")]
+    sweep_leases(store);
     sweep_abandoned_containers(store);
+}
+
+/// Addresses claimed by a `run` killed before its container existed
+/// (chapter 5), and drafts of claims.
+#[cfg(feature = "stage5")]
+fn sweep_leases(store: &Store) {
+    let leases = crate::container::network::leases(store);
+    for draft in leases.drafts() {
+        let name = draft.file_name().unwrap_or_default().to_string_lossy();
+        if staging_parts(&name).is_some_and(|(pid, _)| !process_exists(pid)) {
+            let _ = fs::remove_file(&draft);
+        }
+    }
+    for (_, id) in leases.all() {
+        // As for names: the staging directory first, then the container.
+        if being_built(store, &id) || store.container_paths(&id).dir.exists() {
+            continue;
+        }
+        let _ = teardown::release(store, &id);
+    }
 }
 
 /// Half-built and half-removed entries.

@@ -43,16 +43,128 @@ fn require_root() {
 
 pub struct TestEnv {
     dir: TempDir,
+    /// With [`TestEnv::with_network`]: the network namespace that plays
+    /// the host.
+    network: Option<TestHost>,
+}
+
+/// The test host's own address, on a link of its own (`host0`).
+pub const TEST_HOST_ADDRESS: &str = "192.0.2.1";
+
+/// A network namespace made by the test: a process (`sleep`) keeps it
+/// alive; when the process is killed, the namespace goes, and with it
+/// everything bocker made in it (bridge, veths, NAT rules).
+struct TestHost {
+    holder: std::process::Child,
+    namespace: OwnedFd,
 }
 
 impl TestEnv {
+    /// A test environment whose bocker uses the host's network namespace
+    /// and no bridge (BOCKER_BRIDGE=none): containers get `--net none`
+    /// unless a test asks otherwise. The chapters before 5 need no more.
     pub fn new() -> TestEnv {
         require_root();
         let dir = tempfile::Builder::new()
             .prefix("bocker-test-")
             .tempdir()
             .expect("cannot create a temporary directory for the test");
-        TestEnv { dir }
+        TestEnv { dir, network: None }
+    }
+
+    /// A test environment whose bocker runs in a network namespace the test
+    /// made, which plays the host: lo, and a link `host0` with the address
+    /// 192.0.2.1/24 (TEST-NET-1, which no real network uses). Bridge
+    /// networking is on (chapter 5).
+    pub fn with_network() -> TestEnv {
+        let mut env = TestEnv::new();
+        let holder = Command::new("unshare")
+            .args(["--net", "sleep", "infinity"])
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("cannot start `unshare --net` (util-linux)");
+        // Wait until the holder is in its own namespace.
+        let own = fs::read_link("/proc/self/ns/net").unwrap();
+        let path = format!("/proc/{}/ns/net", holder.id());
+        for _ in 0..200 {
+            if fs::read_link(&path).is_ok_and(|ns| ns != own)
+                && fs::read_to_string(format!("/proc/{}/comm", holder.id()))
+                    .is_ok_and(|c| c.trim() == "sleep")
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let namespace: OwnedFd = fs::File::open(&path).unwrap().into();
+        env.network = Some(TestHost { holder, namespace });
+        for setup in [
+            &["ip", "link", "set", "lo", "up"][..],
+            &[
+                "ip", "link", "add", "host0", "type", "veth", "peer", "name", "host1",
+            ],
+            &["ip", "addr", "add", "192.0.2.1/24", "dev", "host0"],
+            &["ip", "link", "set", "host0", "up"],
+            &["ip", "link", "set", "host1", "up"],
+        ] {
+            let out = env.in_test_host(setup);
+            assert!(
+                out.status.success(),
+                "setting up the test host failed: {setup:?}\n{}",
+                describe(&out)
+            );
+        }
+        env
+    }
+
+    /// Run `argv` in the test host's network namespace; its output.
+    pub fn in_test_host(&self, argv: &[&str]) -> Output {
+        let mut command = Command::new(argv[0]);
+        command.args(&argv[1..]);
+        self.enter_test_host(&mut command);
+        command
+            .output()
+            .expect("cannot run a command in the test host")
+    }
+
+    /// Run `work` on a thread that has joined the test host's network
+    /// namespace (sockets it opens belong to that namespace).
+    pub fn in_test_host_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let namespace = self
+            .network
+            .as_ref()
+            .expect("this test has no network of its own (TestEnv::with_network)")
+            .namespace
+            .try_clone()
+            .unwrap();
+        std::thread::spawn(move || {
+            nix::sched::setns(&namespace, nix::sched::CloneFlags::CLONE_NEWNET)
+                .expect("cannot join the test host's network namespace");
+            work()
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Make `command` start in the test host's network namespace, if this
+    /// test has one.
+    fn enter_test_host(&self, command: &mut Command) {
+        let Some(host) = &self.network else {
+            return;
+        };
+        let raw = host.namespace.as_raw_fd();
+        // SAFETY: between fork and exec only setns, an async-signal-safe
+        // system call, runs; the descriptor outlives the spawn.
+        unsafe {
+            command.pre_exec(move || {
+                // SAFETY: `raw` is an open namespace descriptor of ours.
+                let namespace = std::os::fd::BorrowedFd::borrow_raw(raw);
+                nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .map_err(std::io::Error::from)
+            });
+        }
     }
 
     /// The state root this test's bocker uses (`--root`).
@@ -109,6 +221,16 @@ impl TestEnv {
         // Chapter 4's cgroups go under a parent of this test's own, so that
         // what a test leaves behind is found even without its ids.
         cmd.env("BOCKER_CGROUP_PARENT", self.cgroup_parent());
+        // Chapter 5's bridge only in a network of the test's own.
+        match self.network {
+            Some(_) => {
+                cmd.env_remove("BOCKER_BRIDGE").env_remove("BOCKER_SUBNET");
+            }
+            None => {
+                cmd.env("BOCKER_BRIDGE", "none");
+            }
+        }
+        self.enter_test_host(&mut cmd);
         cmd.env_remove("RUST_BACKTRACE");
         cmd
     }
@@ -297,6 +419,9 @@ impl TestEnv {
             stragglers.is_empty(),
             "processes of this test are still running: {stragglers:?}"
         );
+        if self.network.is_some() {
+            self.assert_no_network_leaks();
+        }
         let cgroups = self.container_cgroups();
         assert!(
             cgroups.is_empty(),
@@ -319,6 +444,48 @@ impl TestEnv {
                 assert!(!path.exists(), "cgroup {} was left behind", path.display());
             }
         }
+    }
+
+    /// In the test host's namespace: no veth of a container, no NAT rule of
+    /// bocker's, no address lease left.
+    #[track_caller]
+    fn assert_no_network_leaks(&self) {
+        let links = text(&self.in_test_host(&["ip", "-o", "link"]).stdout);
+        let veths: Vec<&str> = links
+            .lines()
+            .filter_map(|l| l.split(':').nth(1))
+            .map(|name| name.trim().split('@').next().unwrap_or(""))
+            .filter(|name| name.starts_with("bk") || name.starts_with("bc"))
+            .collect();
+        assert!(
+            veths.is_empty(),
+            "veth pairs of containers were left behind: {veths:?}\nDoes the teardown remove them (remove_veth)?"
+        );
+        for table in ["nat", "filter"] {
+            let rules = text(
+                &self
+                    .in_test_host(&["iptables", "-w", "-t", table, "-S"])
+                    .stdout,
+            );
+            let ours: Vec<&str> = rules.lines().filter(|l| l.contains("bocker:")).collect();
+            assert!(
+                ours.is_empty(),
+                "bocker's {table} rules were left behind although no container runs:\n{}",
+                ours.join("\n")
+            );
+        }
+        let leases: Vec<String> = fs::read_dir(self.root().join("network/leases"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            leases.is_empty(),
+            "address leases were left behind: {leases:?}"
+        );
     }
 
     /// Remove this test's cgroups, and the parent: kill what is inside,
@@ -378,6 +545,11 @@ impl Drop for TestEnv {
             );
         }
         self.remove_cgroups();
+        // The test host's namespace goes with its last process.
+        if let Some(host) = &mut self.network {
+            let _ = host.holder.kill();
+            let _ = host.holder.wait();
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
 use crate::container::limits::Limits;
+use crate::container::ports::Port;
 use crate::container::Network;
 use crate::errors::{Failure, USAGE};
 use crate::state::ids;
@@ -20,6 +21,8 @@ pub struct Checked {
     pub detach: bool,
     pub init: bool,
     pub limits: Limits,
+    /// Published ports (chapter 5).
+    pub ports: Vec<Port>,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -35,6 +38,13 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
             "-i needs a command in the foreground: bocker run -d has no stdin to pass on"
         ));
     }
+    let ports = ports(args)?;
+    if !ports.is_empty() && namespaces.network != Network::Bridge {
+        bail!(Failure::new(
+            USAGE,
+            "-p publishes a port of a container on the bridge: it needs --net bridge"
+        ));
+    }
     Ok(Checked {
         name: args.name.clone(),
         hostname: namespaces.hostname,
@@ -43,7 +53,34 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         detach: namespaces.detach,
         init: namespaces.init,
         limits: run_limits(args)?,
+        ports,
     })
+}
+
+/// `-p HOST:CONTAINER[/PROTOCOL]`, each (chapter 5).
+#[cfg(feature = "stage5")]
+fn ports(args: &RunArgs) -> Result<Vec<Port>> {
+    args.namespaces
+        .publish
+        .iter()
+        .map(|p| Port::parse(p))
+        .collect()
+}
+
+#[cfg(not(feature = "stage5"))]
+fn ports(_: &RunArgs) -> Result<Vec<Port>> {
+    Ok(Vec::new())
+}
+
+/// The network a container gets without `--net`: from chapter 5 the
+/// bridge, unless BOCKER_BRIDGE=none turns it off; before, none.
+#[cfg_attr(not(feature = "stage2"), allow(dead_code))]
+fn default_network() -> Network {
+    if cfg!(feature = "stage5") && std::env::var("BOCKER_BRIDGE").as_deref() != Ok("none") {
+        Network::Bridge
+    } else {
+        Network::None
+    }
 }
 
 /// `run`'s limits: the flags, or Bocker's environment variables.
@@ -119,7 +156,7 @@ fn namespace_flags(args: &RunArgs) -> Result<NamespaceFlags> {
     }
     Ok(NamespaceFlags {
         hostname: flags.hostname.clone(),
-        network: flags.net,
+        network: flags.net.clone().unwrap_or_else(default_network),
         detach: flags.detach,
         init: flags.init,
     })

@@ -1,0 +1,342 @@
+//! The frame's side of chapter 5: which bridge and subnet, talking netlink
+//! to the host and to a container, and the glue that runs your functions
+//! (chapters/05-network/network.rs) when a container starts and ends.
+//!
+//! # Two namespaces, two sockets
+//!
+//! A netlink socket talks to the network namespace it was *created* in,
+//! whatever the process does afterwards. bocker needs both sides of the
+//! cable: the bridge and the host's end are in the host's namespace, the
+//! container's end, its address and route are in the container's. So it
+//! opens two sockets:
+//!
+//! * one in bocker's own namespace (the host's), as usual;
+//! * one in the container's: a short-lived thread joins the container's
+//!   network namespace with setns(2) (a namespace is a property of each
+//!   thread), creates the socket there, hands it back and ends. bocker's
+//!   main thread never leaves the host's namespace.
+//!
+//! rtnetlink is asynchronous: it runs on a tokio runtime, a small one with
+//! a single thread, which bocker starts only *after* the container's child
+//! exists. A process with more than one thread must not fork (see
+//! process.rs); the helper thread has ended by then too.
+
+use std::fs::File;
+use std::future::Future;
+use std::net::Ipv4Addr;
+
+use anyhow::{bail, Context, Result};
+use futures_util::TryStreamExt;
+use nix::sched::{setns, CloneFlags};
+use nix::unistd::Pid;
+use rtnetlink::Handle;
+use tokio::runtime::Runtime;
+
+use super::subnet::Subnet;
+use super::{nat, ContainerConfig, Network};
+use crate::course::exercise;
+use crate::errors::{Failure, START_FAILED, USAGE};
+use crate::state::leases::Leases;
+use crate::state::Store;
+
+/// Where containers on the bridge live: BOCKER_BRIDGE (default
+/// `bocker0`; `none` turns bridge networking off, as dockerd's
+/// `--bridge=none`) and BOCKER_SUBNET (default 172.30.0.0/16).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bridge: Option<String>,
+    pub subnet: Subnet,
+}
+
+pub const DEFAULT_BRIDGE: &str = "bocker0";
+pub const DEFAULT_SUBNET: &str = "172.30.0.0/16";
+
+impl Settings {
+    pub fn from_environment() -> Result<Settings> {
+        let bridge = std::env::var("BOCKER_BRIDGE").unwrap_or_else(|_| DEFAULT_BRIDGE.to_string());
+        let bridge = match bridge.as_str() {
+            "none" => None,
+            name if valid_link_name(name) => Some(name.to_string()),
+            other => bail!("invalid BOCKER_BRIDGE '{other}': a link name has 1 to 15 letters, digits, '-' or '_'"),
+        };
+        let subnet = std::env::var("BOCKER_SUBNET")
+            .unwrap_or_else(|_| DEFAULT_SUBNET.to_string())
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!(e))?;
+        Ok(Settings { bridge, subnet })
+    }
+}
+
+/// The kernel's limit is 15 bytes (IFNAMSIZ, 16 with the final NUL).
+fn valid_link_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The host's end of container `id`'s cable: `bk` and 12 hex digits
+/// (`ps_` is dropped: 14 characters fit in 15).
+pub fn host_end(id: &str) -> String {
+    format!("bk{}", id.trim_start_matches("ps_"))
+}
+
+/// The container's end while it is still on the host: a unique name, so
+/// that it cannot clash with a link the host has (such as its own eth0).
+pub fn temporary_end(id: &str) -> String {
+    format!("bc{}", id.trim_start_matches("ps_"))
+}
+
+/// A tokio runtime and a netlink connection to the host's namespace.
+pub struct Netlink {
+    runtime: Runtime,
+    host: Handle,
+}
+
+impl Netlink {
+    pub fn host() -> Result<Netlink> {
+        // current_thread: no worker threads; the work happens in block_on.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .context("cannot start the async runtime")?;
+        let host = connect(&runtime)?;
+        Ok(Netlink { runtime, host })
+    }
+
+    pub fn handle(&self) -> &Handle {
+        &self.host
+    }
+
+    /// A connection to the network namespace of process `pid`.
+    pub fn inside(&self, pid: Pid) -> Result<Handle> {
+        let namespace = File::open(format!("/proc/{pid}/ns/net"))
+            .with_context(|| format!("cannot open the network namespace of process {pid}"))?;
+        let runtime = self.runtime.handle().clone();
+        std::thread::spawn(move || -> Result<Handle> {
+            setns(&namespace, CloneFlags::CLONE_NEWNET)
+                .context("cannot join the container's network namespace")?;
+            let _inside_the_runtime = runtime.enter();
+            let (connection, handle, _) =
+                rtnetlink::new_connection().context("cannot open a netlink socket")?;
+            runtime.spawn(connection);
+            Ok(handle)
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the thread that joins the container's network died"))?
+    }
+
+    /// Run async netlink work to its end.
+    pub fn run<T>(&self, work: impl Future<Output = T>) -> T {
+        self.runtime.block_on(work)
+    }
+}
+
+fn connect(runtime: &Runtime) -> Result<Handle> {
+    let _inside_the_runtime = runtime.enter();
+    let (connection, handle, _) =
+        rtnetlink::new_connection().context("cannot open a netlink socket")?;
+    runtime.spawn(connection);
+    Ok(handle)
+}
+
+/// Refuse a subnet that the host already routes somewhere else: its
+/// containers could not reach those addresses, and their replies to them
+/// would leave through the bridge. (The default route, 0.0.0.0/0, covers
+/// everything and does not count; nor do routes through our own bridge.)
+pub fn check_subnet_is_free(netlink: &Netlink, settings: &Settings, bridge: &str) -> Result<()> {
+    let host = netlink.handle();
+    let routes: Vec<(Subnet, Option<u32>)> = netlink.run(async {
+        let bridge_index = crate::course::chapters::network::link_index(host, bridge).await?;
+        let request = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new().build();
+        let mut stream = host.route().get(request).execute();
+        let mut found = Vec::new();
+        while let Some(route) = stream
+            .try_next()
+            .await
+            .context("cannot list the host's routes")?
+        {
+            if route.header.table != 254 {
+                continue; // only the main table (254); "local" holds the host's own addresses
+            }
+            let prefix = route.header.destination_prefix_length;
+            let destination = route.attributes.iter().find_map(|a| match a {
+                rtnetlink::packet_route::route::RouteAttribute::Destination(
+                    rtnetlink::packet_route::route::RouteAddress::Inet(address),
+                ) => Some(*address),
+                _ => None,
+            });
+            let output = route.attributes.iter().find_map(|a| match a {
+                rtnetlink::packet_route::route::RouteAttribute::Oif(index) => Some(*index),
+                _ => None,
+            });
+            if prefix == 0 || output.is_some() && output == bridge_index {
+                continue;
+            }
+            if let Some(subnet) = Subnet::new(destination.unwrap_or(Ipv4Addr::UNSPECIFIED), prefix)
+            {
+                found.push((subnet, output));
+            }
+        }
+        anyhow::Ok(found)
+    })?;
+    if let Some((route, _)) = routes
+        .iter()
+        .find(|(route, _)| route.overlaps(&settings.subnet))
+    {
+        bail!(
+            "the containers' subnet {} overlaps the host's route to {route}: choose another with BOCKER_SUBNET",
+            settings.subnet
+        );
+    }
+    Ok(())
+}
+
+/// The contents of /etc/hosts for a container.
+pub fn hosts_file(hostname: &str, address: Option<Ipv4Addr>) -> String {
+    let mut text =
+        String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    match address {
+        Some(address) => text.push_str(&format!("{address}\t{hostname}\n")),
+        // No address of its own: its name means itself, as on a machine
+        // without a network (Debian's convention).
+        None => text.push_str(&format!("127.0.1.1\t{hostname}\n")),
+    }
+    text
+}
+
+/// The host's resolv.conf, for the container. A host that resolves names
+/// through a local stub (systemd-resolved's 127.0.0.53) names a server the
+/// container cannot reach from its own namespace: then use the list of
+/// real servers systemd-resolved keeps, if there is one.
+pub fn resolv_conf() -> Option<String> {
+    let host = std::fs::read_to_string("/etc/resolv.conf").ok()?;
+    let only_local = host
+        .lines()
+        .filter_map(|l| l.strip_prefix("nameserver"))
+        .all(|server| {
+            let server = server.trim();
+            server.starts_with("127.") || server == "::1"
+        });
+    if only_local {
+        if let Ok(upstream) = std::fs::read_to_string("/run/systemd/resolve/resolv.conf") {
+            return Some(upstream);
+        }
+    }
+    Some(host)
+}
+
+/// Set container `config.id` up from the outside, as its `--net` asks:
+/// `none` gets `lo` up, `bridge` a veth pair, an address, a route and its
+/// published ports. (`host` and `container:` need nothing: the child
+/// shares an existing namespace.)
+pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
+    use crate::course::chapters::network as chapter;
+    match &config.network {
+        Network::Host | Network::Container(_) => Ok(()),
+        Network::None => {
+            let netlink = Netlink::host()?;
+            let inside = netlink.inside(pid)?;
+            netlink.run(chapter::bring_up_loopback(&inside))
+        }
+        Network::Bridge => {
+            let settings = Settings::from_environment()?;
+            let bridge = settings
+                .bridge
+                .clone()
+                .context("bridge networking is off (BOCKER_BRIDGE=none)")?;
+            let address = config
+                .address
+                .context("the container has no address on the bridge")?;
+            let (gateway, prefix) = (settings.subnet.gateway(), settings.subnet.prefix());
+            let netlink = Netlink::host()?;
+            let inside = netlink.inside(pid)?;
+            let host = netlink.handle();
+            let (host_end, temporary) = (host_end(&config.id), temporary_end(&config.id));
+            netlink.run(async {
+                let index = chapter::ensure_bridge(host, &bridge, gateway, prefix).await?;
+                chapter::add_veth_pair(host, &host_end, &temporary, index, pid).await?;
+                chapter::bring_up_loopback(&inside).await?;
+                chapter::configure_container_end(&inside, &temporary, address, prefix, gateway)
+                    .await
+            })?;
+            with_lock(&config.state_root, || {
+                nat::ensure_outbound(&bridge, &settings.subnet)
+            })?;
+            nat::publish(&config.id, address, &config.ports)
+        }
+    }
+}
+
+/// Undo what [`set_up`] made for container `id`, knowing only its id: the
+/// veth pair (usually gone already: it dies with the container's network
+/// namespace), its published ports, its address, and with the last address
+/// the way out.
+pub fn release(store: &Store, id: &str) -> Result<()> {
+    let netlink = Netlink::host()?;
+    let host = netlink.handle();
+    let end = host_end(id);
+    let exists = netlink.run(crate::course::chapters::network::link_index(host, &end))?;
+    if exists.is_some() {
+        // Your code: an unfinished exercise becomes an error, not a crash.
+        exercise::catch_panic(|| {
+            netlink.run(crate::course::chapters::network::remove_veth(host, &end))
+        })
+        .map_err(|report| Failure::new(START_FAILED, report))??;
+    }
+    let leases = leases(store);
+    if !leases.all().iter().any(|(_, owner)| owner == id) {
+        return Ok(()); // no address: it was never on the bridge
+    }
+    // Rules first, then the lease: a crash in between leaves the lease,
+    // and the next sweep comes back here.
+    nat::unpublish(id)?;
+    with_lock(store.root(), || {
+        leases.release(id);
+        if leases.all().is_empty() {
+            if let Some(bridge) = Settings::from_environment()?.bridge {
+                nat::remove_outbound(&bridge)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The leases of this state directory.
+pub fn leases(store: &Store) -> Leases {
+    Leases::new(store.root().join("network").join("leases"))
+}
+
+/// Claim an address for container `id` on the bridge, after checking that
+/// the bridge is on and its subnet free on this host.
+pub fn claim_address(store: &Store, id: &str) -> Result<Ipv4Addr> {
+    let settings = Settings::from_environment()?;
+    let Some(bridge) = &settings.bridge else {
+        bail!(Failure::new(
+            USAGE,
+            "--net bridge: bridge networking is off (BOCKER_BRIDGE=none)"
+        ));
+    };
+    let netlink = Netlink::host()?;
+    check_subnet_is_free(&netlink, &settings, bridge)?;
+    leases(store).claim(&settings.subnet, id)
+}
+
+/// Run `work` holding the state directory's network lock (flock), so that
+/// one bocker does not remove the way out while another adds a container.
+fn with_lock<T>(state_root: &std::path::Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    let dir = state_root.join("network");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = File::options()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(dir.join("lock"))
+        .context("cannot open the network lock")?;
+    // flock(2): released when the file is closed, or when we die.
+    let _held = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .context("cannot take the network lock")?;
+    work()
+}

@@ -1,0 +1,388 @@
+//! Chapter 5 — network. Run with `cargo test --features stage5`.
+//!
+//! Every test here runs bocker inside a network namespace of its own,
+//! made by the test support, which plays the host: its bridge, veth pairs
+//! and NAT rules vanish with it. Packets go only between containers, that
+//! namespace and its bridge: never to another address.
+#![cfg(feature = "stage5")]
+
+mod support;
+
+use std::io::Read;
+use std::net::{Ipv4Addr, TcpStream};
+use std::time::Duration;
+
+use support::{describe, text, TestEnv};
+
+const HINT: &str =
+    "If bocker printed `unfinished exercise`, finish chapters/05-network/network.rs.";
+const GATEWAY: &str = "172.30.0.1";
+
+/// `bocker run ARGS…`, which must succeed; its stdout.
+#[track_caller]
+fn run_ok(env: &TestEnv, args: &[&str]) -> String {
+    text(&env.run_ok(args, HINT).stdout)
+}
+
+/// `run -d ARGS…`; the container id.
+#[track_caller]
+fn start(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["-d"];
+    all.extend_from_slice(args);
+    run_ok(env, &all).trim().to_string()
+}
+
+/// The address bocker recorded for container `id`.
+fn address_of(env: &TestEnv, id: &str) -> Ipv4Addr {
+    env.record(id)
+        .and_then(|r| r["address"].as_str().map(str::to_string))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address recorded for {id}"))
+}
+
+/// The IPv4 address and prefix of `eth0` in `ip -o -4 addr` output.
+fn eth0_address(listing: &str) -> Option<(Ipv4Addr, u8)> {
+    let line = listing.lines().find(|l| l.contains(" eth0 "))?;
+    let cidr = line
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)?;
+    let (address, prefix) = cidr.split_once('/')?;
+    Some((address.parse().ok()?, prefix.parse().ok()?))
+}
+
+#[test]
+fn the_container_has_eth0_with_an_address_and_a_default_route() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &[&image, "ip -o -4 addr; ip route"]);
+    let (address, prefix) = eth0_address(&out).unwrap_or_else(|| {
+        panic!("eth0 should have an IPv4 address: did configure_container_end rename the link and add the address?\n{out}")
+    });
+    assert!(
+        u32::from(address) >> 16 == u32::from(Ipv4Addr::new(172, 30, 0, 0)) >> 16 && prefix == 16,
+        "eth0's address {address}/{prefix} should be in the bridge's subnet 172.30.0.0/16"
+    );
+    assert_ne!(
+        address.to_string(),
+        GATEWAY,
+        "a container must never get the gateway's address"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("default via {GATEWAY} dev eth0"))),
+        "the default route should go through the bridge's address:\n{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains(" lo ") && l.contains("127.0.0.1/8")),
+        "lo should be up with 127.0.0.1:\n{out}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_container_pings_its_gateway_and_the_bridge_has_it() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let out = env.run_bocker(&["run", &image, "ping", "-c", "1", "-W", "3", GATEWAY]);
+    assert!(
+        out.status.success(),
+        "the container could not ping the bridge at {GATEWAY}: is the host's end on the bridge and up?\n{HINT}\n{}",
+        describe(&out)
+    );
+    let links = env.in_test_host(&["ip", "-o", "-4", "addr", "show", "bocker0"]);
+    assert!(
+        text(&links.stdout).contains(&format!("inet {GATEWAY}/16")),
+        "the bridge bocker0 should have the gateway's address\n{}",
+        describe(&links)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn two_containers_on_the_bridge_reach_each_other() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let server = start(
+        &env,
+        &["--name", "server", &image, "nc", "-l", "-p", "9000"],
+    );
+    let address = address_of(&env, &server);
+    // The client retries until the server listens.
+    let client = format!(
+        "for i in 1 2 3 4 5 6 7 8 9 10; do echo hello from the other side | nc {address} 9000 && exit 0; sleep 0.2; done; exit 1"
+    );
+    let out = env.run_bocker(&["run", &image, &client]);
+    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    env.wait_until_exited(&server);
+    let logs = env.run_bocker(&["logs", "server"]);
+    assert_eq!(
+        text(&logs.stdout),
+        "hello from the other side\n",
+        "the server container should have received the client's line"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn each_network_mode_sees_what_it_should() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+
+    // none: a namespace of its own with only lo, and lo works.
+    let none = run_ok(
+        &env,
+        &[
+            "--net",
+            "none",
+            &image,
+            "ip -o link; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo loopback ok",
+        ],
+    );
+    let names: Vec<&str> = none
+        .lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .map(str::trim)
+        .collect();
+    assert_eq!(names, ["lo"], "--net none should have only lo:\n{none}");
+    assert!(
+        none.contains("LOWER_UP") && none.ends_with("loopback ok\n"),
+        "lo should be up under --net none:\n{none}"
+    );
+
+    // host: the test-host's own links.
+    let host = run_ok(&env, &["--net", "host", &image, "ip -o link"]);
+    assert!(
+        host.contains("host0"),
+        "--net host should see the test host's links (host0):\n{host}"
+    );
+
+    // container:<id>: the other's eth0, and its listener on 127.0.0.1.
+    let server = start(&env, &["--name", "peer", &image, "nc", "-l", "-p", "9001"]);
+    let address = address_of(&env, &server);
+    let joined = run_ok(
+        &env,
+        &["--net", "container:peer", &image,
+          "ip -o -4 addr; for i in 1 2 3 4 5 6 7 8 9 10; do echo over loopback | nc 127.0.0.1 9001 && break; sleep 0.2; done"],
+    );
+    assert_eq!(
+        eth0_address(&joined).map(|(a, _)| a),
+        Some(address),
+        "--net container:peer should share peer's eth0:\n{joined}"
+    );
+    env.wait_until_exited(&server);
+    assert_eq!(
+        text(&env.run_bocker(&["logs", "peer"]).stdout),
+        "over loopback\n"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_published_port_reaches_the_container_from_the_test_host() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let id = start(
+        &env,
+        &[
+            "--name",
+            "web",
+            "-p",
+            "8080:9000",
+            &image,
+            "nc -l -p 9000 -e echo published",
+        ],
+    );
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    let port = text(&env.run_bocker(&["port", "web"]).stdout);
+    // From the test host to its own address: the OUTPUT chain's DNAT.
+    let answer = env.in_test_host_thread(|| {
+        for _ in 0..25 {
+            if let Ok(mut stream) = TcpStream::connect((support::TEST_HOST_ADDRESS, 8080)) {
+                stream.set_read_timeout(Some(Duration::from_secs(3))).ok();
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if !answer.is_empty() {
+                    return answer;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        String::new()
+    });
+    env.stop(&id);
+    assert_eq!(
+        answer, "published\n",
+        "a connection to the test host's port 8080 should reach the container's port 9000"
+    );
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&id) && l.contains("8080->9000/tcp")),
+        "ps should show the port:\n{ps}"
+    );
+    assert_eq!(port, "9000/tcp -> 0.0.0.0:8080\n", "bocker port web");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn thirty_containers_started_at_once_get_thirty_addresses() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let runs: Vec<_> = (0..30)
+        .map(|_| env.spawn_bocker(&["run", "--rm", &image, "ip -o -4 addr show eth0"]))
+        .collect();
+    let mut addresses = Vec::new();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+        let (address, _) = eth0_address(&text(&out.stdout)).expect("no address on eth0");
+        addresses.push(address);
+    }
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(
+        addresses.len(),
+        30,
+        "30 containers got only {} distinct addresses",
+        addresses.len()
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn nat_rules_exist_while_needed_and_are_gone_after() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let id = start(&env, &["-p", "8081:80", &image, "sleep", "1000"]);
+    let rules = |table: &str| {
+        text(
+            &env.in_test_host(&["iptables", "-w", "-t", table, "-S"])
+                .stdout,
+        )
+    };
+    let nat = rules("nat");
+    assert!(
+        nat.lines().any(|l| l.contains("MASQUERADE")
+            && l.contains("172.30.0.0/16")
+            && l.contains("bocker:bocker0")),
+        "a MASQUERADE rule for the subnet should exist while a container runs:\n{nat}"
+    );
+    let address = address_of(&env, &id);
+    assert!(
+        nat.lines()
+            .any(|l| l.contains("DNAT") && l.contains(&format!("{address}:80")) && l.contains(&id)),
+        "a DNAT rule for -p 8081:80 should exist:\n{nat}"
+    );
+    env.stop(&id);
+    let after = format!("{}{}", rules("nat"), rules("filter"));
+    assert!(
+        !after.contains("bocker:"),
+        "bocker's rules should be gone once no container runs:\n{after}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_killed_run_leaves_nothing_once_the_next_command_has_swept() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let mut running = env.spawn_bocker(&["run", "-p", "8082:80", &image, "sleep", "1000"]);
+    let pid = env.wait_for_pid(&mut running, HINT);
+    running.kill().unwrap();
+    running.wait().unwrap();
+    for _ in 0..100 {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ps = env.run_bocker(&["ps"]);
+    assert!(ps.status.success(), "{}", describe(&ps));
+    let nat = text(
+        &env.in_test_host(&["iptables", "-w", "-t", "nat", "-S"])
+            .stdout,
+    );
+    assert!(
+        !nat.contains("bocker:"),
+        "rules of a killed run remain after the sweep:\n{nat}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_subnet_that_overlaps_a_host_route_is_refused() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let route = env.in_test_host(&["ip", "route", "add", "172.30.5.0/24", "dev", "host0"]);
+    assert!(route.status.success(), "{}", describe(&route));
+    // A container that starts the bridge is needed for the check to run:
+    // the first run is the one refused.
+    let out = env.run_bocker(&["run", &image, "true"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("overlaps the host's route to 172.30.5.0/24"),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        env.container_ids().is_empty(),
+        "a refused run left a container"
+    );
+    // With another subnet it works (and needs your chapter's code).
+    let other = env
+        .bocker()
+        .env("BOCKER_SUBNET", "172.31.250.0/24")
+        .args(["run", &image, "ip -o -4 addr show eth0"])
+        .output()
+        .unwrap();
+    assert!(other.status.success(), "{HINT}\n{}", describe(&other));
+    assert!(
+        text(&other.stdout).contains("inet 172.31.250."),
+        "{}",
+        describe(&other)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn etc_hosts_and_resolv_conf_are_written_without_following_planted_links() {
+    let env = TestEnv::with_network();
+    let rootfs = env.busybox_rootfs();
+    // The image plants links to a host file: bocker must not write there.
+    let victim = env.scratch().join("victim");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    std::os::unix::fs::symlink(&victim, rootfs.join("etc/resolv.conf")).unwrap();
+    let image = env.busybox_image();
+    let out = run_ok(
+        &env,
+        &[
+            "--hostname",
+            "web",
+            &image,
+            "cat /etc/hosts; cat /etc/hostname",
+        ],
+    );
+    let id = env.container_ids().pop().unwrap();
+    let address = address_of(&env, &id);
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [address.to_string().as_str(), "web"]),
+        "/etc/hosts should map {address} to web:\n{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.contains("localhost")),
+        "/etc/hosts should name localhost:\n{out}"
+    );
+    assert!(
+        out.ends_with("web\n"),
+        "/etc/hostname should be web:\n{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "untouched\n",
+        "bocker wrote through a symlink the image planted"
+    );
+    env.assert_no_leaks();
+}
