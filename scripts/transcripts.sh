@@ -20,11 +20,12 @@
 #      and every mount made there disappears with the namespace.
 #   3. --check compares after normalising what changes from run to run: image
 #      and container ids, host pids and thread ids, namespace inode numbers,
-#      file dates, timings, random MAC addresses, the number of processes
-#      and mounts on the host, the number of cgroups in each hierarchy, what
-#      `bocker stats` measures (CPU %, CPU time, memory in use and its peak;
-#      not the limits, nor the number of processes), and the width of the
-#      spaces between columns.
+#      file dates, timings, random MAC addresses, veth names and container
+#      addresses (both made from container ids), ping's round-trip times,
+#      the number of processes and mounts on the host, the number of cgroups
+#      in each hierarchy, what `bocker stats` measures (CPU %, CPU time,
+#      memory in use and its peak; not the limits, nor the number of
+#      processes), and the width of the spaces between columns.
 #      Anything else that differs is printed as a diff, and it exits 1.
 #
 # Everything it starts (containers included) is stopped, and the scratch
@@ -147,6 +148,29 @@ wait_for_exit() {
     echo "transcripts: container $id never exited" >&2
     return 1
 }
+
+# Wait (silently) until process PID's network namespace has a TCP socket
+# listening on PORT (in /proc/PID/net/tcp or tcp6: a local address ending
+# in :PORT, in hex, and the state 0A), as a student would wait for a
+# server to start.
+wait_for_listener() {
+    local pid=$1 port i
+    port=$(printf '%04X' "$2")
+    for i in $(seq 400); do
+        if cat "/proc/$pid/net/tcp" "/proc/$pid/net/tcp6" 2>/dev/null \
+            | grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:0000 0A "; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "transcripts: process $pid never listened on port $2" >&2
+    return 1
+}
+
+# Wait (silently) a moment: the kernel updates a link's state (UP, DOWN,
+# NO-CARRIER) a little after the change that causes it, in the background.
+# A student typing the next command sees the settled state.
+settle() { sleep 1.5; }
 
 # The sessions, in the order a student meets them. One root shell goes
 # through every chapter, as the pages describe.
@@ -555,6 +579,127 @@ bocker unpause busy
 grep State /proc/$BUSYPID/status
 bocker stop -t 0 busy limited
 EOF
+
+    # ================================================== chapter 5: network
+    # Chapters 0 to 4 turned bridge networking off (BOCKER_BRIDGE=none, at
+    # the top). A student's shell has no such variable: from here on,
+    # containers get the default bridge, bocker0, made in the network
+    # namespace these sessions run in (the stand-in host, see below).
+    unset BOCKER_BRIDGE
+    # The image comes first (the page's first "Try it" shows how it was
+    # made), then "Where we start" with the stage 4 build.
+    use stage5
+    out 05-network/bridge
+    cmds <<'EOF'
+export BOCKER_ROOT=/tmp/book-ch5
+scripts/make-busybox-rootfs.sh /tmp/bb5
+bocker init /tmp/bb5
+EOF
+    var IMG5="$(last_id img)"
+    use stage4
+    out 05-network/stage4
+    cmds <<'EOF'
+ip -4 addr
+bocker run $IMG5 ip addr
+bocker run $IMG5 ping -c 1 127.0.0.1
+bocker run $IMG5 ping -c 1 192.0.2.1
+bocker run --net bridge $IMG5 true
+EOF
+    # The first todo!() of chapter 5, as the untouched exercise reports it.
+    use stage5-todo
+    out 05-network/todo
+    BOCKER_ROOT=/tmp/scratch5 bocker init /tmp/bb5 >/dev/null
+    { BOCKER_ROOT=/tmp/scratch5 bocker run "$(BOCKER_ROOT=/tmp/scratch5 bocker images | awk 'NR == 2 {print $1}')" true 2>&1 || true; } \
+        | grep '^bocker: unfinished exercise' >&3
+
+    # The "Try it" sections, in the page's order.
+    use stage5
+    out 05-network/bridge
+    cmds <<'EOF'
+bocker run $IMG5 ip -4 addr
+bocker run $IMG5 ip route
+bocker run $IMG5 ping -c 2 172.30.0.1
+bocker run $IMG5 ping -c 1 192.0.2.1
+EOF
+    out 05-network/from-the-host
+    cmds <<'EOF'
+bocker run -d --name one $IMG5 sleep 1000
+EOF
+    settle
+    cmds <<'EOF'
+ip link
+bridge link
+ip -4 addr show bocker0
+ip route
+ls /tmp/book-ch5/network/leases
+cat /tmp/book-ch5/network/leases/*; echo
+EOF
+    out 05-network/two
+    cmds <<'EOF'
+bocker exec one hostname -i
+EOF
+    var ONEIP="$(bocker exec one hostname -i)"
+    cmds <<'EOF'
+bocker run $IMG5 ping -c 2 $ONEIP
+EOF
+    out 05-network/modes
+    cmds <<'EOF'
+bocker run --net none $IMG5 ip addr
+bocker run --net none $IMG5 ping -c 1 127.0.0.1
+bocker run --net host $IMG5 ip -4 addr
+bocker run --net container:one $IMG5 ip -4 addr
+bocker run --net container:one $IMG5 hostname
+EOF
+    out 05-network/subnet
+    cmds <<'EOF'
+ip route add 172.30.5.0/24 dev eth0
+bocker run $IMG5 true; echo "exit code: $?"
+ip route del 172.30.5.0/24 dev eth0
+EOF
+    out 05-network/ports
+    cmds <<'EOF'
+bocker run -d --name web -p 8080:80 $IMG5 'nc -l -p 80 -e echo hello from web'
+EOF
+    var WEB="$(last_id ps)"
+    wait_for_listener "$(running_pid "$WEB")" 80
+    cmds <<'EOF'
+bocker ps
+bocker port web
+iptables -t nat -S
+iptables -S FORWARD
+busybox nc 192.0.2.1 8080
+EOF
+    wait_for_exit "$WEB"
+    out 05-network/localhost
+    cmds <<'EOF'
+bocker run -d --name web2 -p 8081:80 $IMG5 'nc -l -p 80 -e echo hello from web2'
+EOF
+    var WEB2="$(last_id ps)"
+    wait_for_listener "$(running_pid "$WEB2")" 80
+    cmds <<'EOF'
+timeout 3 busybox nc 127.0.0.1 8081; echo "exit code: $?"
+busybox nc 192.0.2.1 8081
+EOF
+    wait_for_exit "$WEB2"
+    out 05-network/etc
+    cmds <<'EOF'
+cat /etc/resolv.conf
+bocker run --hostname box $IMG5 'cat /etc/hosts; cat /etc/hostname; cat /etc/resolv.conf'
+bocker run --net none --hostname alone $IMG5 cat /etc/hosts
+EOF
+    out 05-network/after
+    cmds <<'EOF'
+bocker stop -t 0 one
+bocker ps
+EOF
+    settle
+    cmds <<'EOF'
+ip -o link | cut -d' ' -f2
+ip link show master bocker0
+iptables -t nat -S
+iptables -S
+ls -A /tmp/book-ch5/network/leases
+EOF
     exec 3>&-
 }
 
@@ -625,8 +770,9 @@ cleanup() {
         wait "$sessions_pid" 2>/dev/null || true
         sleep 0.5 # let a monitor that was starting a container record it
     fi
-    # stage4 first: its stop thaws a paused container before killing it.
-    for b in stage4 stage3 stage2 reference; do
+    # stage5 or stage4 first: their stop thaws a paused container before
+    # killing it.
+    for b in stage5 stage4 stage3 stage2 reference; do
         if [ -x "$bins/$b" ]; then stopper=$bins/$b; break; fi
     done
     for record in "$work"/tmp/*/containers/ps_*/container.json; do
@@ -635,7 +781,10 @@ cleanup() {
         root=${record%/containers/*}
         id=$(basename "$(dirname "$record")")
         if [ -n "$stopper" ]; then
-            BOCKER_ROOT=$root "$stopper" stop -t 0 "$id" >/dev/null 2>&1 || true
+            # This runs in the machine's own network namespace, not the
+            # sessions': BOCKER_BRIDGE=none, so that whatever this bocker
+            # sweeps leaves the machine's bridge and NAT rules alone.
+            BOCKER_ROOT=$root BOCKER_BRIDGE=none "$stopper" stop -t 0 "$id" >/dev/null 2>&1 || true
         fi
     done
     rm -rf "$work"
@@ -708,6 +857,8 @@ test_run stage2 stage2,solved1,solved2 stage2_namespaces ok
 test_run stage3 stage3,solved1,solved2,solved3 stage3_mounts ok
 build stage4-todo stage4,solved1,solved2,solved3
 test_run stage4 stage4,solved1,solved2,solved3,solved4 stage4_cgroups ok
+build stage5-todo stage5,solved1,solved2,solved3,solved4
+test_run stage5 stage5,solved1,solved2,solved3,solved4,solved5 stage5_network ok
 build reference reference
 
 failing stage1-todo 00-setup/transcripts/stage1-failures the_root_is_the_images_root
@@ -719,6 +870,7 @@ passing stage1 01-chroot/transcripts/tests
 passing stage2 02-namespaces/transcripts/tests
 passing stage3 03-mounts/transcripts/tests
 passing stage4 04-cgroups/transcripts/tests
+passing stage5 05-network/transcripts/tests
 
 say "running the sessions"
 # chapter 1's escape program, where the pages put it: /tmp/escape.
@@ -777,8 +929,20 @@ normalise() { # normalise DIR OUT: DIR/chapters/*/transcripts/*.txt into OUT
                 $line =~ s/\b4\d{9}\b/NSINO/g;
                 # scratch folders
                 $line =~ s/bocker-transcripts\.\w{6}/bocker-transcripts.XXXXXX/g;
-                # random MAC addresses (ifb devices)
+                # random MAC addresses (ifb devices, veth pairs, bridges)
                 $line =~ s{link/ether ([0-9a-f]{2}:){5}[0-9a-f]{2}}{link/ether MAC};
+                # veth ends, named after container ids: bk…, bc…
+                $line =~ s/\bb([kc])[0-9a-f]{12}\b/b$1ID/g;
+                # addresses of containers on the bridge, which come from
+                # their random ids; not those of the subnet (the network
+                # .0.0, the gateway .0.1, broadcast .255.255), nor the route
+                # of the overlap check (172.30.5.0/24)
+                $line =~ s{\b172\.30\.(\d{1,3})\.(\d{1,3})\b(?!/24)}{
+                    ($1 == 0 && $2 <= 1) || ($1 == 255 && $2 == 255) ? "172.30.$1.$2" : "172.30.X.Y"
+                }ge;
+                # round-trip times of ping
+                $line =~ s/ time=[\d.]+ ms$/ time=T ms/;
+                $line =~ s{^round-trip min/avg/max = [\d./]+ ms$}{round-trip min/avg/max = T ms};
                 # host pids: in commands that name them, and in their output
                 $line =~ s{/proc/\d+/}{/proc/PID/}g;
                 $line =~ s/"pid": \d+/"pid": PID/;
