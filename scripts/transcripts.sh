@@ -631,8 +631,8 @@ ip link
 bridge link
 ip -4 addr show bocker0
 ip route
-ls /tmp/book-ch5/network/leases
-cat /tmp/book-ch5/network/leases/*; echo
+ls /tmp/book-ch5/network/bridges/bocker0/leases
+cat /tmp/book-ch5/network/bridges/bocker0/leases/*; echo
 EOF
     out 05-network/two
     cmds <<'EOF'
@@ -698,7 +698,7 @@ ip -o link | cut -d' ' -f2
 ip link show master bocker0
 iptables -t nat -S
 iptables -S
-ls -A /tmp/book-ch5/network/leases
+ls -A /tmp/book-ch5/network/bridges/bocker0/leases
 EOF
     exec 3>&-
 }

@@ -501,3 +501,34 @@ fn bockers_variables_set_limits_and_flags_win() {
     assert_eq!(by_flag, "33554432", "--memory wins over BOCKER_MEM_LIMIT");
     env.assert_no_leaks();
 }
+
+#[test]
+fn a_failed_set_up_exits_125_and_leaves_nothing() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // A parent "directory" that is a file of the cgroup filesystem: the
+    // container's cgroup cannot be made, after its process exists.
+    let out = env
+        .bocker()
+        .env("BOCKER_CGROUP_PARENT", "cgroup.procs")
+        .args(["run", &image, "true"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "a container that could not be set up never ran: exit code 125\n{}",
+        describe(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("cannot create the container's cgroup"),
+        "{}",
+        describe(&out)
+    );
+    // As with Docker, the container stays, with what went wrong.
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    assert!(ps.contains("Exited (125)"), "{ps}");
+    // With a parent that can be a directory, the same run works.
+    env.run_ok(&["--memory", "64m", &image, "true"], HINT);
+    env.assert_no_leaks();
+}

@@ -386,3 +386,94 @@ fn etc_hosts_and_resolv_conf_are_written_without_following_planted_links() {
     );
     env.assert_no_leaks();
 }
+
+#[test]
+fn a_bridge_serves_one_state_directory_and_teardown_knows_which_bridge() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let id = start(&env, &[&image, "sleep", "1000"]);
+    // A second state directory, same machine, same bridge: its leases
+    // would not know this one's, so it is refused while `id` runs.
+    let other_root = env.dir().join("other-state");
+    let other = |args: &[&str]| {
+        env.bocker()
+            .env("BOCKER_ROOT", &other_root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let init = other(&["init", &env.busybox_rootfs().to_string_lossy()]);
+    assert!(init.status.success(), "{}", describe(&init));
+    let other_image = text(&init.stdout)
+        .trim()
+        .trim_start_matches("Created: ")
+        .to_string();
+    let refused = other(&["run", &other_image, "true"]);
+    assert!(
+        !refused.status.success()
+            && text(&refused.stderr).contains("carries the containers of the state directory"),
+        "a second state directory on the same bridge should be refused:\n{}",
+        describe(&refused)
+    );
+    // `rm` with another BOCKER_BRIDGE still removes the rules of the
+    // bridge the container was on.
+    let stop = env
+        .bocker()
+        .env("BOCKER_BRIDGE", "other0")
+        .args(["stop", &id])
+        .output()
+        .unwrap();
+    assert!(stop.status.success(), "{}", describe(&stop));
+    let removed = env
+        .bocker()
+        .env("BOCKER_BRIDGE", "none")
+        .args(["rm", &id])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", describe(&removed));
+    let nat = text(
+        &env.in_test_host(&["iptables", "-w", "-t", "nat", "-S"])
+            .stdout,
+    );
+    assert!(
+        !nat.contains("bocker:"),
+        "the teardown should remove the rules of the container's own bridge:\n{nat}"
+    );
+    // Its containers gone, the bridge is free for the other directory.
+    let taken_over = other(&["run", &other_image, "true"]);
+    assert!(
+        taken_over.status.success(),
+        "{HINT}\n{}",
+        describe(&taken_over)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_link_that_is_not_a_bridge_is_refused_and_left_alone() {
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let before = text(
+        &env.in_test_host(&["ip", "-o", "addr", "show", "host0"])
+            .stdout,
+    );
+    let out = env
+        .bocker()
+        .env("BOCKER_BRIDGE", "host0") // the test host's own veth
+        .args(["run", &image, "true"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("not a bridge"),
+        "{}",
+        describe(&out)
+    );
+    let after = text(
+        &env.in_test_host(&["ip", "-o", "addr", "show", "host0"])
+            .stdout,
+    );
+    assert_eq!(before, after, "host0's addresses must not change");
+    // On a bridge of bocker's own, the same run works.
+    run_ok(&env, &[&image, "true"]);
+    env.assert_no_leaks();
+}

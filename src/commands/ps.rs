@@ -50,13 +50,19 @@ pub fn ps(store: &Store) -> Result<u8> {
 }
 
 /// `Running`, `Exited (0)`; `Paused` while its cgroup is frozen (chapter
-/// 4); `Exiting` while pid 1 is on its way out; `Exited (137) OOM` when the
+/// 4); `Exiting` while pid 1 is on its way out, until its exit code is
+/// recorded; `Exited (137) OOM` when the
 /// kernel's OOM killer struck; `Exited (?)` when bocker was killed before
 /// it could record how the command ended.
 pub fn status_text(container: &ContainerRecord) -> String {
     let liveness = container
         .first_process()
         .map_or(Liveness::Gone, |first| first.liveness());
+    // Between pid 1's death and the record of its exit code, the bocker
+    // that keeps the container is still at work: not yet "Exited (?)".
+    let keeper_at_work = container
+        .keeper
+        .is_some_and(|keeper| keeper.liveness() != Liveness::Gone);
     match (container.status, liveness, container.exit_code) {
         (Status::Created, _, _) => "Created".to_string(),
         (Status::Running, Liveness::Alive, _) if running::is_paused(container) => {
@@ -64,6 +70,7 @@ pub fn status_text(container: &ContainerRecord) -> String {
         }
         (Status::Running, Liveness::Alive, _) => "Running".to_string(),
         (Status::Running, Liveness::Exiting, _) => "Exiting".to_string(),
+        (Status::Running, Liveness::Gone, _) if keeper_at_work => "Exiting".to_string(),
         (Status::Running, Liveness::Gone, _) | (Status::Exited, _, None) => {
             "Exited (?)".to_string()
         }

@@ -125,7 +125,7 @@ fn claim_address(store: &Store, id: &str, network: &Network) -> Result<Option<Ip
 fn release_address(store: &Store, id: &str, address: Option<Ipv4Addr>) {
     #[cfg(feature = "stage5")]
     if address.is_some() {
-        crate::container::network::leases(store).release(id);
+        crate::container::network::release_address(store, id);
     }
     let _ = (store, id, address);
 }

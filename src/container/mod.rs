@@ -29,6 +29,8 @@
 //! only makes plain system calls, and it never returns into bocker's own
 //! code: it ends in `execve` or `_exit`.
 
+#[cfg(feature = "stage5")]
+pub mod bridge_owner;
 #[cfg(feature = "stage4")]
 pub mod cgroup;
 pub mod child;

@@ -33,7 +33,7 @@ use rtnetlink::Handle;
 use tokio::runtime::Runtime;
 
 use super::subnet::Subnet;
-use super::{nat, ContainerConfig, Network};
+use super::{bridge_owner, nat, ContainerConfig, Network};
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED, USAGE};
 use crate::state::leases::Leases;
@@ -256,6 +256,7 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
             let (host_end, temporary) = (host_end(&config.id), temporary_end(&config.id));
             netlink.run(async {
                 let index = chapter::ensure_bridge(host, &bridge, gateway, prefix).await?;
+                bridge_owner::mark_as_ours(host, &bridge, &config.state_root).await?;
                 chapter::add_veth_pair(host, &host_end, &temporary, index, pid).await?;
                 chapter::bring_up_loopback(&inside).await?;
                 chapter::configure_container_end(&inside, &temporary, address, prefix, gateway)
@@ -270,9 +271,10 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
 }
 
 /// Undo what [`set_up`] made for container `id`, knowing only its id: the
-/// veth pair (usually gone already: it dies with the container's network
-/// namespace), its published ports, its address, and with the last address
-/// the way out.
+/// veth pair (the kernel would delete it with the container's network
+/// namespace, but later, in the background: at teardown it is nearly
+/// always still there), its published ports, its address, and with the
+/// bridge's last address the way out.
 pub fn release(store: &Store, id: &str) -> Result<()> {
     let netlink = Netlink::host()?;
     let host = netlink.handle();
@@ -285,27 +287,50 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
         })
         .map_err(|report| Failure::new(START_FAILED, report))??;
     }
-    let leases = leases(store);
-    if !leases.all().iter().any(|(_, owner)| owner == id) {
-        return Ok(()); // no address: it was never on the bridge
-    }
-    // Rules first, then the lease: a crash in between leaves the lease,
-    // and the next sweep comes back here.
-    nat::unpublish(id)?;
-    with_lock(store.root(), || {
-        leases.release(id);
-        if leases.all().is_empty() {
-            if let Some(bridge) = Settings::from_environment()?.bridge {
+    // The lease says which bridge the container was on: not today's
+    // BOCKER_BRIDGE, which an `rm` may be run without.
+    for (bridge, leases) in all_leases(store) {
+        if !leases.all().iter().any(|(_, owner)| owner == id) {
+            continue;
+        }
+        // Rules first, then the lease: a crash in between leaves the
+        // lease, and the next sweep comes back here.
+        nat::unpublish(id)?;
+        with_lock(store.root(), || {
+            leases.release(id);
+            if leases.all().is_empty() {
                 nat::remove_outbound(&bridge)?;
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
-/// The leases of this state directory.
-pub fn leases(store: &Store) -> Leases {
-    Leases::new(store.root().join("network").join("leases"))
+/// The leases this state directory holds on `bridge`:
+/// `network/bridges/<bridge>/leases/<address>`.
+pub fn leases_on(store: &Store, bridge: &str) -> Leases {
+    Leases::new(bridges_dir(store).join(bridge).join("leases"))
+}
+
+/// Every bridge this state directory has leases on, with its leases.
+pub fn all_leases(store: &Store) -> Vec<(String, Leases)> {
+    let Ok(entries) = std::fs::read_dir(bridges_dir(store)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|bridge| valid_link_name(bridge))
+        .map(|bridge| {
+            let leases = leases_on(store, &bridge);
+            (bridge, leases)
+        })
+        .collect()
+}
+
+fn bridges_dir(store: &Store) -> std::path::PathBuf {
+    store.root().join("network").join("bridges")
 }
 
 /// Claim an address for container `id` on the bridge, after checking that
@@ -320,7 +345,15 @@ pub fn claim_address(store: &Store, id: &str) -> Result<Ipv4Addr> {
     };
     let netlink = Netlink::host()?;
     check_subnet_is_free(&netlink, &settings, bridge)?;
-    leases(store).claim(&settings.subnet, id)
+    bridge_owner::check(&netlink, bridge, store.root())?;
+    leases_on(store, bridge).claim(&settings.subnet, id)
+}
+
+/// Give back the addresses of a container that never started.
+pub fn release_address(store: &Store, id: &str) {
+    for (_, leases) in all_leases(store) {
+        leases.release(id);
+    }
 }
 
 /// Run `work` holding the state directory's network lock (flock), so that

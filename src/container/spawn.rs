@@ -75,7 +75,14 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
     if let Err(error) = outside::set_up(config, pid) {
         let _ = kill(pid, Signal::SIGKILL);
         let _ = reap(pid);
-        return Err(error);
+        // The container never ran: bocker's own failure, exit code 125
+        // (unless the error already carries a code of its own).
+        let has_a_code = error.chain().any(|cause| cause.is::<Failure>());
+        return Err(if has_a_code {
+            error
+        } else {
+            anyhow!(Failure::start_failed(&error))
+        });
     }
 
     if let Err(failure) = parent_side.release_and_wait() {

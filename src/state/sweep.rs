@@ -36,19 +36,20 @@ pub fn sweep(store: &Store) {
 /// (chapter 5), and drafts of claims.
 #[cfg(feature = "stage5")]
 fn sweep_leases(store: &Store) {
-    let leases = crate::container::network::leases(store);
-    for draft in leases.drafts() {
-        let name = draft.file_name().unwrap_or_default().to_string_lossy();
-        if staging_parts(&name).is_some_and(|(pid, _)| !process_exists(pid)) {
-            let _ = fs::remove_file(&draft);
+    for (_, leases) in crate::container::network::all_leases(store) {
+        for draft in leases.drafts() {
+            let name = draft.file_name().unwrap_or_default().to_string_lossy();
+            if staging_parts(&name).is_some_and(|(pid, _)| !process_exists(pid)) {
+                let _ = fs::remove_file(&draft);
+            }
         }
-    }
-    for (_, id) in leases.all() {
-        // As for names: the staging directory first, then the container.
-        if being_built(store, &id) || store.container_paths(&id).dir.exists() {
-            continue;
+        for (_, id) in leases.all() {
+            // As for names: the staging directory first, then the container.
+            if being_built(store, &id) || store.container_paths(&id).dir.exists() {
+                continue;
+            }
+            let _ = teardown::release(store, &id);
         }
-        let _ = teardown::release(store, &id);
     }
 }
 

@@ -1,0 +1,122 @@
+//! One bridge, one state directory (chapter 5).
+//!
+//! Leases live in a state directory (`--root`), but the bridge and its NAT
+//! rules belong to the whole machine. Two state directories with
+//! containers on one bridge would not see each other's leases, so they
+//! could hand out the same address; and the last container of one would
+//! remove the way out that the other's containers still use.
+//!
+//! So the bridge says whose it is. A link has a free-text *alias*
+//! (IFLA_IFALIAS; `ip link show` prints it as `alias …`). bocker writes
+//! `bocker:<state directory>` there when it plugs a container in, and a
+//! second state directory is refused while the first still holds leases
+//! on that bridge.
+//!
+//! A link of that name that is not a bridge at all (BOCKER_BRIDGE=eth0 by
+//! mistake) is refused too, before anything touches it: ensure_bridge
+//! would give it the gateway's address.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use futures_util::TryStreamExt;
+use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo};
+use rtnetlink::{Handle, LinkUnspec};
+
+use super::network::Netlink;
+use crate::course::chapters::network::errno;
+use crate::state::leases::Leases;
+
+const PREFIX: &str = "bocker:";
+
+/// The mark this state directory writes on the bridges it uses.
+fn mark(state_root: &Path) -> String {
+    let root = std::fs::canonicalize(state_root).unwrap_or_else(|_| state_root.to_path_buf());
+    format!("{PREFIX}{}", root.display())
+}
+
+/// Refuse `bridge` if it is not a bridge, or if another state
+/// directory's containers are on it. (A bridge that does not exist yet
+/// belongs to no one.)
+pub fn check(netlink: &Netlink, bridge: &str, state_root: &Path) -> Result<()> {
+    let Some(link) = netlink.run(look_up(netlink.handle(), bridge))? else {
+        return Ok(());
+    };
+    if !link.is_bridge {
+        bail!("BOCKER_BRIDGE names {bridge}, a link of this host that is not a bridge: choose another name");
+    }
+    let alias = link.alias;
+    let Some(owner) = alias.as_deref().and_then(|a| a.strip_prefix(PREFIX)) else {
+        return Ok(()); // not marked by bocker: ours to take
+    };
+    if alias.as_deref() == Some(mark(state_root).as_str()) {
+        return Ok(());
+    }
+    // The same layout as network::leases_on, seen from the other directory.
+    let theirs = Path::new(owner)
+        .join("network/bridges")
+        .join(bridge)
+        .join("leases");
+    if Leases::new(theirs).all().is_empty() {
+        return Ok(()); // their containers are gone: the bridge is free
+    }
+    bail!(
+        "the bridge {bridge} carries the containers of the state directory {owner}: \
+         give this one another BOCKER_BRIDGE and BOCKER_SUBNET"
+    )
+}
+
+/// Write this state directory's mark on `bridge`, if it is not there yet.
+pub async fn mark_as_ours(host: &Handle, bridge: &str, state_root: &Path) -> Result<()> {
+    let Some(link) = look_up(host, bridge).await? else {
+        bail!("the bridge {bridge} is gone");
+    };
+    let ours = mark(state_root);
+    if link.alias.as_deref() == Some(ours.as_str()) {
+        return Ok(());
+    }
+    let message = LinkUnspec::new_with_index(link.index)
+        .append_extra_attribute(LinkAttribute::IfAlias(ours))
+        .build();
+    host.link()
+        .set(message)
+        .execute()
+        .await
+        .with_context(|| format!("cannot set the alias of {bridge}"))
+}
+
+/// What bocker needs to know of the link that BOCKER_BRIDGE names.
+struct Link {
+    index: u32,
+    alias: Option<String>,
+    is_bridge: bool,
+}
+
+/// The link called `name`; `None` if there is no such link.
+async fn look_up(host: &Handle, name: &str) -> Result<Option<Link>> {
+    let mut links = host.link().get().match_name(name.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(link)) => {
+            let mut found = Link {
+                index: link.header.index,
+                alias: None,
+                is_bridge: false,
+            };
+            for attribute in link.attributes {
+                match attribute {
+                    LinkAttribute::IfAlias(alias) => found.alias = Some(alias),
+                    // IFLA_LINKINFO holds the kind: "bridge", "veth", ...
+                    LinkAttribute::LinkInfo(infos) => {
+                        found.is_bridge = infos.contains(&LinkInfo::Kind(InfoKind::Bridge));
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Some(found))
+        }
+        Ok(None) => Ok(None),
+        // The kernel answers a name it does not know with ENODEV.
+        Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot look up the link {name}")),
+    }
+}
