@@ -106,7 +106,12 @@ fn two_containers_on_the_bridge_reach_each_other() {
     let image = env.busybox_image();
     let server = start(
         &env,
-        &["--name", "server", &image, "nc", "-l", "-p", "9000"],
+        // -e: the line goes to a program, which writes it to the log. nc
+        // alone would also read its stdin, /dev/null, and may hang up at
+        // its end before the client's line arrives.
+        &[
+            "--name", "server", &image, "nc", "-l", "-p", "9000", "-e", "sh", "-c", "cat >&2",
+        ],
     );
     let address = address_of(&env, &server);
     // The client retries until the server listens.
@@ -118,7 +123,7 @@ fn two_containers_on_the_bridge_reach_each_other() {
     env.wait_until_exited(&server);
     let logs = env.run_bocker(&["logs", "server"]);
     assert_eq!(
-        text(&logs.stdout),
+        text(&logs.stderr), // what the container wrote to stderr
         "hello from the other side\n",
         "the server container should have received the client's line"
     );
@@ -159,7 +164,12 @@ fn each_network_mode_sees_what_it_should() {
     );
 
     // container:<id>: the other's eth0, and its listener on 127.0.0.1.
-    let server = start(&env, &["--name", "peer", &image, "nc", "-l", "-p", "9001"]);
+    let server = start(
+        &env,
+        &[
+            "--name", "peer", &image, "nc", "-l", "-p", "9001", "-e", "sh", "-c", "cat >&2",
+        ],
+    );
     let address = address_of(&env, &server);
     let joined = run_ok(
         &env,
@@ -173,7 +183,7 @@ fn each_network_mode_sees_what_it_should() {
     );
     env.wait_until_exited(&server);
     assert_eq!(
-        text(&env.run_bocker(&["logs", "peer"]).stdout),
+        text(&env.run_bocker(&["logs", "peer"]).stderr),
         "over loopback\n"
     );
     env.assert_no_leaks();
@@ -232,9 +242,14 @@ fn thirty_containers_started_at_once_get_thirty_addresses() {
     let runs: Vec<_> = (0..30)
         .map(|_| env.spawn_bocker(&["run", "--rm", &image, "ip -o -4 addr show eth0"]))
         .collect();
+    // Every run ends before any is judged: a failed assert must not leave
+    // 29 bockers at work in a directory that is being removed.
+    let outputs: Vec<_> = runs
+        .into_iter()
+        .map(|run| run.wait_with_output().unwrap())
+        .collect();
     let mut addresses = Vec::new();
-    for run in runs {
-        let out = run.wait_with_output().unwrap();
+    for out in outputs {
         assert!(out.status.success(), "{HINT}\n{}", describe(&out));
         let (address, _) = eth0_address(&text(&out.stdout)).expect("no address on eth0");
         addresses.push(address);
