@@ -18,10 +18,13 @@ for proc in /proc/[0-9]*; do
         esac
     done
 done
-# Loop devices backed by a test's files.
+# Loop devices backed by a test's files: a btrfs file bocker made in a
+# test's state root, or the btrfs a test binary shares (chapter 6).
 for backing in /sys/block/loop*/loop/backing_file; do
-    [ -e "$backing" ] && grep -q bocker-test- "$backing" && fail "$(dirname "$(dirname "$backing")") backs $(cat "$backing")"
+    [ -e "$backing" ] && grep -qE 'bocker-test-|bocker-btrfs-' "$backing" && fail "$(dirname "$(dirname "$backing")") backs $(cat "$backing")"
 done
+grep -F bocker-btrfs- /proc/self/mountinfo && fail "a test binary's shared btrfs is still mounted"
+find target/tmp target/mutants/target/tmp -maxdepth 1 -name 'bocker-btrfs-*' 2>/dev/null | grep . && fail "a test binary's shared btrfs file remains"
 # Temporary directories the tests did not remove.
 leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-*' 2>/dev/null)
 [ -n "$leftover" ] && fail "test directories remain: $leftover"

@@ -14,7 +14,9 @@ fi
 # libc6-dev, gcc: static linking of the chroot-escape demo program.
 # sudo: the cargo runner re-runs tests through it for non-root students.
 # iptables: chapter 5's NAT rules (the runtime runs it; see nat.rs).
-packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables)
+# btrfs-progs: chapter 6: mkfs.btrfs for the btrfs file bocker makes; the
+#   tests look at subvolumes with `btrfs`.
+packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -118,11 +118,43 @@ pub enum Command {
         /// Container id or name
         container: String,
     },
+    /// Make an image from a container's files: a new one, or IMAGE replaced
+    #[cfg(feature = "stage6")]
+    Commit {
+        /// Container id or name
+        container: String,
+        /// The image to replace (as Bocker does) [default: make a new image]
+        image: Option<String>,
+    },
+    /// List what a container added (A), changed (C) and deleted (D)
+    #[cfg(feature = "stage6")]
+    Diff {
+        /// Container id or name
+        container: String,
+    },
+    /// Manage the state directory itself
+    #[cfg(feature = "stage6")]
+    System {
+        #[command(subcommand)]
+        action: SystemAction,
+    },
     /// Remove images and containers
     Rm {
         /// Image ids, container ids or container names
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
+    },
+}
+
+/// `bocker system …`
+#[cfg(feature = "stage6")]
+#[derive(Debug, Subcommand)]
+pub enum SystemAction {
+    /// Remove every container and image, and the btrfs file with its mount
+    Reset {
+        /// Really remove everything
+        #[arg(short, long)]
+        force: bool,
     },
 }
 

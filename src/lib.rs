@@ -6,6 +6,7 @@
 //! * `cli`, `commands/`: the command line and one module per verb;
 //! * `state/`: images, containers, their records, names and logs on disk;
 //! * `container/`: the pipeline that starts a container, and undoes it;
+//! * `storage/`: from chapter 6, images and containers as btrfs subvolumes;
 //! * `course/`: which chapter's code is compiled in (`chapters.rs`), and the
 //!   one-line report of an unfinished exercise.
 //!
@@ -20,4 +21,6 @@ pub mod course;
 pub mod errors;
 pub mod escape;
 pub mod state;
+#[cfg(feature = "stage6")]
+pub mod storage;
 pub mod table;

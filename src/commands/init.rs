@@ -32,7 +32,7 @@ pub fn init(root: &Path, directory: &Path) -> Result<u8> {
     let staged = store.stage_image()?;
     // The state directory may be inside the source (`init /`): never copy
     // bocker's own images and containers into an image.
-    copy_tree(&source, &staged.dir.join("rootfs"), &[&state_root])?;
+    make_rootfs(&source, &staged.dir.join("rootfs"), &state_root)?;
     let record = ImageRecord {
         id: staged.id.clone(),
         source: source.display().to_string(),
@@ -41,4 +41,17 @@ pub fn init(root: &Path, directory: &Path) -> Result<u8> {
     store.commit_image(staged, &record)?;
     writeln!(std::io::stdout(), "Created: {}", record.id)?;
     Ok(0)
+}
+
+/// The image's root filesystem `rootfs`, with the files of `source` (but
+/// not those of the state directory, `leave_out`).
+fn make_rootfs(source: &Path, rootfs: &Path, leave_out: &Path) -> Result<()> {
+    // Chapter 6: a read-only subvolume, when the store is on btrfs.
+    #[cfg(feature = "stage6")]
+    if crate::storage::makes_subvolumes(rootfs)? {
+        return crate::storage::subvolumes::make_read_only(rootfs, |draft| {
+            crate::state::copy::copy_into(source, draft, &[leave_out])
+        });
+    }
+    copy_tree(source, rootfs, &[leave_out])
 }

@@ -1,5 +1,9 @@
 //! One module per verb. Each returns the exit code bocker should end with.
 
+#[cfg(feature = "stage6")]
+mod commit;
+#[cfg(feature = "stage6")]
+mod diff;
 #[cfg(feature = "stage2")]
 mod exec;
 mod images;
@@ -17,6 +21,8 @@ mod running;
 mod stats;
 #[cfg(feature = "stage2")]
 mod stop;
+#[cfg(feature = "stage6")]
+mod system;
 #[cfg(feature = "stage4")]
 mod update;
 
@@ -61,5 +67,15 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Update { limits, containers } => {
             update::update(&Store::open_existing(root)?, &limits, &containers)
         }
+        #[cfg(feature = "stage6")]
+        Command::Commit { container, image } => {
+            commit::commit(&Store::open_existing(root)?, &container, image.as_deref())
+        }
+        #[cfg(feature = "stage6")]
+        Command::Diff { container } => diff::diff(&Store::open_existing(root)?, &container),
+        #[cfg(feature = "stage6")]
+        Command::System {
+            action: crate::cli::SystemAction::Reset { force },
+        } => system::reset(&Store::open_existing(root)?, force),
     }
 }

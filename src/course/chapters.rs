@@ -52,6 +52,12 @@ pub mod cgroups;
 #[cfg_attr(feature = "solved5", path = "../../solutions/05-network/network.rs")]
 pub mod network;
 
+/// Chapter 6: btrfs subvolumes and snapshots, with ioctl(2).
+#[cfg(feature = "stage6")]
+#[cfg_attr(not(feature = "solved6"), path = "../../chapters/06-btrfs/btrfs.rs")]
+#[cfg_attr(feature = "solved6", path = "../../solutions/06-btrfs/btrfs.rs")]
+pub mod btrfs;
+
 /// Chapter functions that need no root, tested without it: `cargo test`
 /// runs these as you, before any container starts.
 #[cfg(all(test, feature = "stage1"))]

@@ -47,6 +47,13 @@ use nix::unistd::{fchown, fchownat, linkat, symlinkat, Gid, Uid};
 /// Copy the tree at `from` to `to`, which must not exist yet. Directories
 /// in `leave_out` (and what is below them) are not copied.
 pub fn copy_tree(from: &Path, to: &Path, leave_out: &[&Path]) -> Result<()> {
+    std::fs::create_dir(to).with_context(|| format!("cannot create {}", to.display()))?;
+    copy_into(from, to, leave_out)
+}
+
+/// Copy what the tree at `from` holds into the empty directory `to` (a
+/// new btrfs subvolume, say), and give `to` the metadata of `from`.
+pub fn copy_into(from: &Path, to: &Path, leave_out: &[&Path]) -> Result<()> {
     copy_tree_inner(from, to, leave_out)
         .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
 }
@@ -56,7 +63,6 @@ fn copy_tree_inner(from: &Path, to: &Path, leave_out: &[&Path]) -> Result<()> {
     // own path is what they asked for.
     let source = open_directory(AT_FDCWD, from.as_os_str())?;
     let source_stat = fstat(&source)?;
-    std::fs::create_dir(to).with_context(|| format!("cannot create {}", to.display()))?;
     let target = open_directory(AT_FDCWD, to.as_os_str())?;
     let mut copier = Copier {
         device: source_stat.st_dev,

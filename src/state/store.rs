@@ -36,6 +36,9 @@ use crate::errors::Failure;
 
 pub struct Store {
     root: PathBuf,
+    /// Where `images/` and `containers/` are: `root`, or from chapter 6
+    /// the mount point of a btrfs file (see `storage/`).
+    data: PathBuf,
 }
 
 /// Where a container lives on disk.
@@ -64,21 +67,15 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-const SUBDIRECTORIES: [&str; 3] = ["images", "containers", "names"];
-
 impl Store {
     /// Open the state directory, creating it if needed. For the commands
     /// that make something: `init` and `run`.
     pub fn create(root: &Path) -> Result<Store> {
-        let mut dirs = vec![root.to_path_buf()];
-        dirs.extend(SUBDIRECTORIES.iter().map(|sub| root.join(sub)));
-        for dir in dirs {
-            // 0700: images and containers may hold secrets; only root looks in.
-            fs::DirBuilder::new()
-                .mode(0o700)
-                .recursive(true)
-                .create(&dir)
-                .with_context(|| format!("cannot use state directory {}", dir.display()))?;
+        make_private_directory(root)?;
+        make_private_directory(&root.join("names"))?;
+        let data = data_dir(root, true)?;
+        for sub in ["images", "containers"] {
+            make_private_directory(&data.join(sub))?;
         }
         Store::open_existing(root)
     }
@@ -86,7 +83,12 @@ impl Store {
     /// Open a state directory that must exist already. A read-only command
     /// given a mistyped `--root` says so, instead of making a new tree.
     pub fn open_existing(root: &Path) -> Result<Store> {
-        if !root.join("containers").is_dir() || !root.join("images").is_dir() {
+        let data = if root.is_dir() {
+            data_dir(root, false)?
+        } else {
+            root.to_path_buf()
+        };
+        if !data.join("containers").is_dir() || !data.join("images").is_dir() {
             bail!(Failure::new(
                 1,
                 format!(
@@ -99,6 +101,7 @@ impl Store {
         let _ = fs::DirBuilder::new().mode(0o700).create(root.join("names"));
         let store = Store {
             root: root.to_path_buf(),
+            data,
         };
         super::sweep::sweep(&store);
         Ok(store)
@@ -109,11 +112,11 @@ impl Store {
     }
 
     pub(super) fn images_dir(&self) -> PathBuf {
-        self.root.join("images")
+        self.data.join("images")
     }
 
     pub(super) fn containers_dir(&self) -> PathBuf {
-        self.root.join("containers")
+        self.data.join("containers")
     }
 
     pub fn names(&self) -> Names {
@@ -134,6 +137,31 @@ impl Store {
             .context("cannot move the new image into place")?;
         staged.committed = true;
         Ok(())
+    }
+
+    /// A hidden directory to build a new version of image `id` in (for
+    /// `commit CONTAINER IMAGE`, which replaces the image).
+    pub fn stage_new_version_of_image(&self, id: &str) -> Result<Staged<'_>> {
+        Staged::with_id(self, self.images_dir(), id.to_string())
+    }
+
+    /// Put the new version of an image in place of the old one, in one
+    /// step: renameat2(2) with RENAME_EXCHANGE swaps the two directories
+    /// atomically. There is always an image `id`, old or new; the old one,
+    /// now under the staging name, is then deleted (or swept, if we are
+    /// killed first).
+    pub fn replace_image(&self, mut staged: Staged<'_>, record: &ImageRecord) -> Result<()> {
+        records::write_atomically(&staged.dir.join("image.json"), record)?;
+        nix::fcntl::renameat2(
+            nix::fcntl::AT_FDCWD,
+            &staged.dir,
+            nix::fcntl::AT_FDCWD,
+            &self.images_dir().join(&record.id),
+            nix::fcntl::RenameFlags::RENAME_EXCHANGE,
+        )
+        .context("cannot swap the new image in")?;
+        staged.committed = true;
+        delete_tree(&staged.dir).context("cannot delete the old version of the image")
     }
 
     pub fn image_rootfs(&self, id: &str) -> PathBuf {
@@ -292,23 +320,28 @@ impl<'a> Staged<'a> {
             if parent.join(&id).exists() {
                 continue;
             }
-            // The builder's pid in the name tells the sweep whether the
-            // builder is still at work.
-            let dir = parent.join(format!(".tmp-{}-{id}", std::process::id()));
-            match fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => {
-                    return Ok(Staged {
-                        store,
-                        id,
-                        dir,
-                        name: None,
-                        committed: false,
-                    })
-                }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e).context("cannot create a new directory in the store"),
+            match Staged::with_id(store, parent.clone(), id) {
+                Err(e) if is_already_there(&e) => continue,
+                other => return other,
             }
         }
+    }
+
+    fn with_id(store: &'a Store, parent: PathBuf, id: String) -> Result<Staged<'a>> {
+        // The builder's pid in the name tells the sweep whether the
+        // builder is still at work.
+        let dir = parent.join(format!(".tmp-{}-{id}", std::process::id()));
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .context("cannot create a new directory in the store")?;
+        Ok(Staged {
+            store,
+            id,
+            dir,
+            name: None,
+            committed: false,
+        })
     }
 
     /// The container's paths while it is being built.
@@ -326,6 +359,34 @@ impl Drop for Staged<'_> {
         if let Some(name) = &self.name {
             self.store.names().release(name, &self.id);
         }
+    }
+}
+
+fn is_already_there(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == ErrorKind::AlreadyExists)
+}
+
+/// A directory only root may look into (0700: images and containers may
+/// hold secrets), with its parents.
+fn make_private_directory(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(dir)
+        .with_context(|| format!("cannot use state directory {}", dir.display()))
+}
+
+/// Where `images/` and `containers/` are: the state directory itself, or
+/// from chapter 6 maybe a btrfs file's mount point (storage/mod.rs).
+fn data_dir(root: &Path, may_create: bool) -> Result<PathBuf> {
+    #[cfg(feature = "stage6")]
+    return crate::storage::data_dir(root, may_create);
+    #[cfg(not(feature = "stage6"))]
+    {
+        let _ = may_create;
+        Ok(root.to_path_buf())
     }
 }
 

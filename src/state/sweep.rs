@@ -30,6 +30,25 @@ pub fn sweep(store: &Store) {
     #[cfg(feature = "stage5")]
     sweep_leases(store);
     sweep_abandoned_containers(store);
+    #[cfg(feature = "stage6")]
+    sweep_btrfs_drafts(store);
+}
+
+/// Drafts of btrfs files (`.tmp-PID-btrfs.img`) whose maker was killed
+/// while mkfs.btrfs ran (chapter 6).
+#[cfg(feature = "stage6")]
+fn sweep_btrfs_drafts(store: &Store) {
+    let Ok(entries) = fs::read_dir(store.root()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if staging_parts(&name).is_some_and(|(pid, file)| {
+            file == crate::storage::loopback::FILE && !process_exists(pid)
+        }) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Addresses claimed by a `run` killed before its container existed

@@ -46,6 +46,9 @@ pub struct TestEnv {
     /// With [`TestEnv::with_network`]: the network namespace that plays
     /// the host.
     network: Option<TestHost>,
+    /// Whether bocker stores images and containers as btrfs subvolumes
+    /// (chapter 6), or as copies (BOCKER_STORAGE=copy).
+    btrfs: bool,
 }
 
 /// The test host's own address, on a link of its own (`host0`).
@@ -69,7 +72,35 @@ impl TestEnv {
             .prefix("bocker-test-")
             .tempdir()
             .expect("cannot create a temporary directory for the test");
-        TestEnv { dir, network: None }
+        TestEnv {
+            dir,
+            network: None,
+            btrfs: false,
+        }
+    }
+
+    /// A test environment whose state root is on btrfs (chapter 6): in a
+    /// btrfs filesystem this test binary shares between its tests (one
+    /// loop device for all, see [`shared_btrfs`]).
+    pub fn with_btrfs() -> TestEnv {
+        require_root();
+        let dir = tempfile::Builder::new()
+            .prefix("bocker-test-")
+            .tempdir_in(shared_btrfs())
+            .expect("cannot create a temporary directory in the test's btrfs");
+        TestEnv {
+            dir,
+            network: None,
+            btrfs: true,
+        }
+    }
+
+    /// A test environment whose state root is not on btrfs, where bocker
+    /// wants btrfs: it makes a btrfs file and mounts it (chapter 6).
+    pub fn with_btrfs_file() -> TestEnv {
+        let mut env = TestEnv::new();
+        env.btrfs = true;
+        env
     }
 
     /// A test environment whose bocker runs in a network namespace the test
@@ -172,6 +203,27 @@ impl TestEnv {
         self.dir.path().join("state")
     }
 
+    /// Where `images/` and `containers/` are: the state root, or from
+    /// chapter 6 the mount point of its btrfs file, if it has one.
+    pub fn data(&self) -> PathBuf {
+        let root = self.root();
+        if root.join("btrfs.img").exists() {
+            root.join("btrfs")
+        } else {
+            root
+        }
+    }
+
+    /// The root filesystem of image `id`, as the host sees it.
+    pub fn image_rootfs(&self, id: &str) -> PathBuf {
+        self.data().join("images").join(id).join("rootfs")
+    }
+
+    /// The root filesystem of container `id`, as the host sees it.
+    pub fn container_rootfs(&self, id: &str) -> PathBuf {
+        self.data().join("containers").join(id).join("rootfs")
+    }
+
     /// A scratch directory on the host, outside any image.
     pub fn scratch(&self) -> PathBuf {
         let path = self.dir.path().join("scratch");
@@ -221,6 +273,12 @@ impl TestEnv {
         // Chapter 4's cgroups go under a parent of this test's own, so that
         // what a test leaves behind is found even without its ids.
         cmd.env("BOCKER_CGROUP_PARENT", self.cgroup_parent());
+        // Chapter 6's btrfs only where the test asks for it.
+        if self.btrfs {
+            cmd.env_remove("BOCKER_STORAGE");
+        } else {
+            cmd.env("BOCKER_STORAGE", "copy");
+        }
         // Chapter 5's bridge only in a network of the test's own.
         match self.network {
             Some(_) => {
@@ -285,7 +343,7 @@ impl TestEnv {
     /// The JSON record of container `id`, if it can be read.
     pub fn record(&self, id: &str) -> Option<serde_json::Value> {
         let path = self
-            .root()
+            .data()
             .join("containers")
             .join(id)
             .join("container.json");
@@ -374,7 +432,7 @@ impl TestEnv {
 
     /// Container ids that exist in this test's state root.
     pub fn container_ids(&self) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(self.root().join("containers")) else {
+        let Ok(entries) = fs::read_dir(self.data().join("containers")) else {
             return Vec::new();
         };
         entries
@@ -474,18 +532,52 @@ impl TestEnv {
                 ours.join("\n")
             );
         }
-        let leases: Vec<String> = fs::read_dir(self.root().join("network/leases"))
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
+        // network/bridges/BRIDGE/leases/ADDRESS
+        let leases: Vec<String> = list_dir(self.root().join("network/bridges"))
+            .into_iter()
+            .flat_map(|bridge| {
+                list_dir(
+                    self.root()
+                        .join("network/bridges")
+                        .join(&bridge)
+                        .join("leases"),
+                )
+                .into_iter()
+                .map(move |address| format!("{bridge}/{address}"))
             })
-            .unwrap_or_default();
+            .collect();
         assert!(
             leases.is_empty(),
             "address leases were left behind: {leases:?}"
         );
+    }
+
+    /// Chapter 6. A btrfs file bocker made: unmount it, which detaches
+    /// its loop device (AUTOCLEAR). Subvolumes in the shared btrfs: delete
+    /// them, since TempDir cannot empty a read-only one.
+    fn remove_btrfs(&self) {
+        let mount = self.root().join("btrfs");
+        if self.root().join("btrfs.img").exists() {
+            let _ = nix::mount::umount2(&mount, nix::mount::MntFlags::MNT_DETACH);
+            return;
+        }
+        if !self.btrfs {
+            return;
+        }
+        for kind in ["containers", "images"] {
+            let dir = self.root().join(kind);
+            for entry in list_dir(&dir) {
+                for name in ["rootfs", "rootfs.draft"] {
+                    let subvolume = dir.join(&entry).join(name);
+                    if subvolume.is_dir() {
+                        let _ = Command::new("btrfs")
+                            .args(["subvolume", "delete"])
+                            .arg(&subvolume)
+                            .output();
+                    }
+                }
+            }
+        }
     }
 
     /// Remove this test's cgroups, and the parent: kill what is inside,
@@ -545,6 +637,7 @@ impl Drop for TestEnv {
             );
         }
         self.remove_cgroups();
+        self.remove_btrfs();
         // The test host's namespace goes with its last process.
         if let Some(host) = &mut self.network {
             let _ = host.holder.kill();
@@ -562,16 +655,27 @@ pub fn bocker_binary() -> PathBuf {
     }
 }
 
-/// Processes whose root, working directory or program is below `dir`, as
-/// (pid, what), for instance (4242, "root: /tmp/bocker-test-x/state/…").
+/// Processes whose root, working directory or program is below `dir`, or
+/// that are a bocker with its state root there (BOCKER_ROOT in their
+/// environment), as (pid, what), for instance (4242, "root:
+/// /tmp/bocker-test-x/state/…").
 pub fn processes_inside(dir: &Path) -> Vec<(i32, String)> {
     let dir = dir.to_string_lossy().into_owned();
+    let bocker_root = format!("BOCKER_ROOT={dir}");
     let mut found = Vec::new();
     for entry in list_dir("/proc") {
         let Ok(pid) = entry.parse::<i32>() else {
             continue;
         };
         if pid == std::process::id() as i32 {
+            continue;
+        }
+        let environment = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environment
+            .split(|byte| *byte == 0)
+            .any(|variable| variable.starts_with(bocker_root.as_bytes()))
+        {
+            found.push((pid, "a bocker of this test".to_string()));
             continue;
         }
         for link in ["root", "cwd", "exe"] {
@@ -623,7 +727,7 @@ pub fn with_inherited_directory(command: &mut Command, dir: &Path) {
 
 /// The descriptors process `pid` has open, as (number, what it is).
 pub fn open_fds(pid: i32) -> Vec<(i32, String)> {
-    let mut fds: Vec<(i32, String)> = list_dir(&format!("/proc/{pid}/fd"))
+    let mut fds: Vec<(i32, String)> = list_dir(format!("/proc/{pid}/fd"))
         .into_iter()
         .filter_map(|n| {
             let target = fs::read_link(format!("/proc/{pid}/fd/{n}")).ok()?;
@@ -681,7 +785,7 @@ pub fn escape_binary() -> PathBuf {
         .clone()
 }
 
-fn list_dir(path: &str) -> Vec<String> {
+fn list_dir(path: impl AsRef<Path>) -> Vec<String> {
     fs::read_dir(path)
         .map(|entries| {
             entries
@@ -897,4 +1001,88 @@ pub fn mount_table_of(env: &TestEnv) -> Vec<String> {
         .filter(|line| !line.contains("bocker-test-") || line.contains(&ours))
         .map(str::to_string)
         .collect()
+}
+
+/// One btrfs filesystem for all the tests of this test binary (chapter 6),
+/// mounted under cargo's `target/tmp`.
+///
+/// A machine may have only eight loop devices: one per test, sixteen tests
+/// at a time, would run out. So the tests share one, made on first use.
+/// It goes when the test binary exits (atexit: unmount, and the loop
+/// device detaches by itself, AUTOCLEAR); one left by a binary that was
+/// killed is removed by the next.
+pub fn shared_btrfs() -> &'static Path {
+    SHARED_BTRFS.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        fs::create_dir_all(base).unwrap();
+        remove_stale_shared_btrfs(base);
+        let (file, mount) = shared_btrfs_paths(base, std::process::id());
+        let made = fs::File::create(&file).and_then(|f| f.set_len(8 << 30)); // sparse
+        made.unwrap_or_else(|e| panic!("cannot create {}: {e}", file.display()));
+        let out = Command::new("mkfs.btrfs")
+            .arg("-q")
+            .arg(&file)
+            .output()
+            .expect("cannot run mkfs.btrfs (btrfs-progs)");
+        assert!(
+            out.status.success(),
+            "mkfs.btrfs failed: {}",
+            describe(&out)
+        );
+        fs::create_dir_all(&mount).unwrap();
+        // mount(8) with -o loop attaches a loop device with AUTOCLEAR.
+        let out = Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&file)
+            .arg(&mount)
+            .output()
+            .expect("cannot run mount");
+        assert!(
+            out.status.success(),
+            "mounting the test btrfs failed: {}",
+            describe(&out)
+        );
+        // SAFETY: registering a plain extern "C" function.
+        unsafe { libc::atexit(remove_shared_btrfs_at_exit) };
+        mount
+    })
+}
+
+static SHARED_BTRFS: OnceLock<PathBuf> = OnceLock::new();
+
+fn shared_btrfs_paths(base: &Path, pid: u32) -> (PathBuf, PathBuf) {
+    (
+        base.join(format!("bocker-btrfs-{pid}.img")),
+        base.join(format!("bocker-btrfs-{pid}")),
+    )
+}
+
+extern "C" fn remove_shared_btrfs_at_exit() {
+    if let Some(mount) = SHARED_BTRFS.get() {
+        let base = mount.parent().unwrap_or(Path::new("/"));
+        remove_shared_btrfs(base, std::process::id());
+    }
+}
+
+/// Unmount (lazily: whatever still uses it lets go later) and delete.
+fn remove_shared_btrfs(base: &Path, pid: u32) {
+    let (file, mount) = shared_btrfs_paths(base, pid);
+    let _ = nix::mount::umount2(&mount, nix::mount::MntFlags::MNT_DETACH);
+    let _ = fs::remove_dir(&mount);
+    let _ = fs::remove_file(&file);
+}
+
+/// Shared filesystems of test binaries that no longer run.
+fn remove_stale_shared_btrfs(base: &Path) {
+    for name in list_dir(base) {
+        let Some(pid) = name
+            .strip_prefix("bocker-btrfs-")
+            .and_then(|rest| rest.trim_end_matches(".img").parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            remove_shared_btrfs(base, pid);
+        }
+    }
 }

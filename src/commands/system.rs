@@ -1,0 +1,65 @@
+//! `bocker system reset --force`: remove every container and image of the
+//! state directory, and from chapter 6 its btrfs file: unmounted (which
+//! frees its loop device), then deleted.
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+
+use crate::container::process::Liveness;
+use crate::errors::Failure;
+use crate::state::records::Status;
+use crate::state::Store;
+use crate::storage::loopback;
+
+pub fn reset(store: &Store, force: bool) -> Result<u8> {
+    let root = store.root().to_path_buf();
+    if !force {
+        bail!(Failure::new(
+            crate::errors::USAGE,
+            format!(
+                "system reset removes every image and container in {}: add --force to do it",
+                root.display()
+            )
+        ));
+    }
+    let containers = store.containers()?;
+    for container in containers.iter().flatten() {
+        let alive = container.status == Status::Running
+            && container
+                .first_process()
+                .is_some_and(|first| first.liveness() != Liveness::Gone);
+        if alive {
+            bail!(Failure::new(
+                1,
+                format!(
+                    "container {} is running: stop it first (nothing was removed)",
+                    container.id
+                )
+            ));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for container in containers {
+        let id = match container {
+            Ok(record) => record.id,
+            Err(unreadable) => unreadable.id,
+        };
+        store.remove_container(&id)?;
+        writeln!(out, "Removed: {id}")?;
+    }
+    for image in store.images()? {
+        store.remove_image(&image.id)?;
+        writeln!(out, "Removed: {}", image.id)?;
+    }
+    if loopback::unmount(&root)? {
+        writeln!(out, "Unmounted: {}", loopback::mount_point(&root).display())?;
+    }
+    if loopback::exists(&root) {
+        let file = loopback::file(&root);
+        std::fs::remove_file(&file).with_context(|| format!("cannot delete {}", file.display()))?;
+        let _ = std::fs::remove_dir(loopback::mount_point(&root));
+        writeln!(out, "Removed: {}", file.display())?;
+    }
+    Ok(0)
+}
