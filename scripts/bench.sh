@@ -3,29 +3,134 @@
 #   scripts/bench.sh [RUNS]          (default 30 runs per command)
 #   BOCKER_BASELINE=/path/to/bocker scripts/bench.sh
 #                                    (also times another build, to compare)
+#   BENCH_SCALE=N scripts/bench.sh   (the scaling part with N containers,
+#                                    default 100; 0 to skip it)
 #
-# One hyperfine session, so that every line is measured under the same
-# conditions, and a table of medians with each one's ratio to the floor:
+# Part 1, one hyperfine session, so that every line is measured under the
+# same conditions, and a table of medians with each one's ratio to the floor:
 #   * the floor: `unshare -fmuipn --mount-proc true`, the same namespaces
 #     made by util-linux, with no image, no record, no handshake;
 #   * runc (if it is installed) running `true` in the same busybox rootfs;
-#   * `bocker run IMG true` at stage 1 (chroot), stage 3 (namespaces,
-#     pivot_root, /proc …) and the reference, with and without --rm.
-# Not a test: nothing fails. Quote the figures of a quiet machine.
+#   * `bocker run --rm IMG true` (a container's whole life: made, run,
+#     removed) at stage 1 (chroot), stage 3 (namespaces, pivot_root,
+#     /proc …), stage 4 (+ a cgroup), and the reference: its root a copy of
+#     the image (as before chapter 6) or a btrfs snapshot (chapter 6), for
+#     the busybox image (2 MB) and a Debian root (~180 MB, mmdebstrap
+#     --variant=minbase, made once and kept in /var/cache/bocker-bench),
+#     with --net none, and with --net bridge (chapter 5; one container stays
+#     on the bridge meanwhile, so that the runs measured are neither the
+#     first nor the last on it, which add or remove the NAT rules).
+# Part 2, scaling: N containers started one after the other with the
+# bridge and snapshots, each left running; how long the 1st, 10th, …, Nth
+# start took.
+#
+# It all runs in a network namespace of its own, playing the host (lo and
+# a veth pair, as the tests do): the bridge, veths and NAT rules it makes
+# vanish with it. The state directories are on a tmpfs (BENCH_ON_DISK=1:
+# on the disk, under /var/tmp); the btrfs one gets bocker's btrfs file
+# there, on a loop device, as a user's would. Not a test: nothing fails.
+# Quote a quiet machine's figures.
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")/.."
 if [ "$(id -u)" -ne 0 ]; then exec sudo -E "$self" "$@"; fi
-runs=${1:-30}
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-if ! command -v hyperfine >/dev/null 2>&1; then
-    echo "bench: installing hyperfine"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends hyperfine >/dev/null
+if [ "${1:-}" = "--in-namespace" ]; then
+    # Internal: the measurements, inside the private network namespace.
+    work=$2 runs=$3 scale=$4
+    ip link set lo up
+    ip link add eth0 type veth peer name eth1
+    ip addr add 192.0.2.1/24 dev eth0
+    ip link set eth0 up && ip link set eth1 up
+    # Two state directories: images stored as copies (made before chapter
+    # 6, or with BOCKER_STORAGE=copy), and as btrfs subvolumes.
+    copies=$work/state/copies snapshots=$work/state/snapshots
+    init() { # init BUILD ROOT DIR: the new image's id
+        "$work/bocker-$1" --root "$2" init "$3" 2>/dev/null | sed 's/Created: //'
+    }
+    busybox_copy=$(BOCKER_STORAGE=copy init reference "$copies" "$work/rootfs")
+    debian_copy=$(BOCKER_STORAGE=copy init reference "$copies" "$work/debian")
+    busybox_snap=$(init reference "$snapshots" "$work/rootfs")
+    debian_snap=$(init reference "$snapshots" "$work/debian")
+
+    # One container stays on the bridge meanwhile, as on a host in use: the
+    # runs measured with --net bridge are not the bridge's first or last
+    # container, which install or remove the NAT rules.
+    resident=$("$work/bocker-reference" --root "$snapshots" run -d --net bridge "$busybox_snap" sleep 100000)
+
+    commands=(-n "floor: unshare -fmuipn --mount-proc true" "unshare -fmuipn --mount-proc true")
+    if command -v runc >/dev/null 2>&1; then
+        commands+=(-n "runc run (busybox, true)" "runc --root $work/runc-state run --bundle $work/bundle bench")
+    fi
+    lines=(
+        "stage1|$copies|busybox, copy|$busybox_copy"
+        "stage3|$copies|busybox, copy|$busybox_copy"
+        "stage4|$copies|busybox, copy|$busybox_copy"
+        "reference|$copies|busybox, copy, --net none|--net none $busybox_copy"
+        "reference|$copies|debian, copy, --net none|--net none $debian_copy"
+        "reference|$snapshots|busybox, snapshot, --net none|--net none $busybox_snap"
+        "reference|$snapshots|debian, snapshot, --net none|--net none $debian_snap"
+        "reference|$snapshots|busybox, snapshot, --net bridge|--net bridge $busybox_snap"
+        "reference|$snapshots|debian, snapshot, --net bridge|--net bridge $debian_snap"
+    )
+    [ -x "$work/bocker-baseline" ] && lines+=("baseline|$copies|busybox, copy|$busybox_copy")
+    for line in "${lines[@]}"; do
+        IFS='|' read -r build root label args <<<"$line"
+        commands+=(-n "bocker run --rm $build ($label)" "$work/bocker-$build --root $root run --rm $args true")
+    done
+    # --shell=none: no shell between hyperfine and the command (a shell would
+    # add its own start-up, more than the floor itself).
+    # --prepare sync: every run starts with nothing waiting to be written
+    # to disk (bocker fsyncs its records).
+    sync
+    hyperfine --style basic --shell=none --prepare sync --warmup 3 --runs "$runs" \
+        --export-json "$work/results.json" "${commands[@]}" >"$work/hyperfine.txt" 2>&1
+    python3 - "$work/results.json" <<'EOF'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+floor = results[0]["median"]
+print(f"{'command':66} {'median':>9} {'min':>9} {'max':>9} {'x floor':>8}")
+for r in results:
+    print(f"{r['command'][:66]:66} {r['median']*1000:8.2f}ms {r['min']*1000:8.2f}ms {r['max']*1000:8.2f}ms {r['median']/floor:7.2f}x")
+EOF
+
+    "$work/bocker-reference" --root "$snapshots" stop -t 0 "$resident" >/dev/null
+
+    if [ "$scale" -gt 0 ]; then
+        echo
+        echo "scaling: $scale containers with --net bridge and snapshots, each left running (run -d … sleep)"
+        ids=()
+        step=$(( scale / 10 > 0 ? scale / 10 : 1 ))
+        for n in $(seq "$scale"); do
+            t0=$(date +%s%N)
+            ids+=("$("$work/bocker-reference" --root "$snapshots" run -d "$busybox_snap" sleep 1000)")
+            t1=$(date +%s%N)
+            ms=$(( (t1 - t0) / 1000 ))
+            if [ "$n" -eq 1 ] || [ $((n % step)) -eq 0 ]; then
+                printf '  start %4d: %7.2f ms\n' "$n" "$(echo "$ms / 1000" | bc -l)"
+            fi
+        done
+        "$work/bocker-reference" --root "$snapshots" stop -t 0 "${ids[@]}" >/dev/null
+        "$work/bocker-reference" --root "$snapshots" rm "${ids[@]}" >/dev/null
+    fi
+    # Unmount the btrfs file: its loop device detaches (AUTOCLEAR).
+    "$work/bocker-reference" --root "$snapshots" system reset --force >/dev/null
+    "$work/bocker-reference" --root "$copies" system reset --force >/dev/null 2>&1 || true
+    exit 0
 fi
 
+runs=${1:-30}
+scale=${BENCH_SCALE:-100}
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+for tool in hyperfine bc; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "bench: installing $tool"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$tool" >/dev/null
+    fi
+done
+
 work=$(mktemp -d /var/tmp/bocker-bench-XXXXXX)
-trap 'umount "$work/state" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'umount -l "$work/state/snapshots/btrfs" 2>/dev/null; umount "$work/state" 2>/dev/null; rm -rf "$work"' EXIT
 # The state directory on a tmpfs: until chapter 6, each run copies the
 # image, and on a disk that copy's cost swings with what the disk is busy
 # with (seen here: 10 to 150 ms for the same run). In memory, the figures
@@ -34,59 +139,36 @@ mkdir -p "$work/state"
 if [ -z "${BENCH_ON_DISK:-}" ]; then
     mount -t tmpfs -o mode=0700 bocker-bench "$work/state"
 fi
-for stage in 1 3; do
+for stage in 1 3 4; do
     solved=$(seq -s, -f 'solved%g' 1 "$stage")
     cargo build --release --quiet --features "stage$stage,$solved"
     cp target/release/bocker "$work/bocker-stage$stage"
 done
 cargo build --release --quiet --features reference
 cp target/release/bocker "$work/bocker-reference"
+if [ -n "${BOCKER_BASELINE:-}" ]; then
+    cp "$BOCKER_BASELINE" "$work/bocker-baseline"
+fi
 scripts/make-busybox-rootfs.sh "$work/rootfs" >/dev/null
-export BOCKER_ROOT=$work/state
-image=$("$work/bocker-reference" init "$work/rootfs" | sed 's/Created: //')
-
-commands=(
-    -n "floor: unshare -fmuipn --mount-proc true" "unshare -fmuipn --mount-proc true"
-)
+# The Debian root: made once (about 10 to 40 s, from Debian's mirror), kept.
+debian=/var/cache/bocker-bench/bookworm-minbase
+if [ ! -x "$debian/usr/bin/true" ]; then
+    command -v mmdebstrap >/dev/null 2>&1 ||
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >/dev/null
+    rm -rf "$debian.tmp" && mkdir -p "$(dirname "$debian")"
+    mmdebstrap --quiet --variant=minbase --mode=root bookworm "$debian.tmp"
+    mv "$debian.tmp" "$debian"
+fi
+ln -s "$debian" "$work/debian"
 if command -v runc >/dev/null 2>&1; then
     # An OCI bundle: the same rootfs, runc's default config running `true`.
     mkdir -p "$work/bundle"
     cp -a "$work/rootfs" "$work/bundle/rootfs"
     (cd "$work/bundle" && runc spec)
     sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"/"true"/' "$work/bundle/config.json"
-    commands+=(-n "runc run (busybox, true)" "runc --root $work/runc-state run --bundle $work/bundle bench")
 else
     echo "bench: runc is not installed; no runc line (apt-get install runc)"
 fi
-builds=(stage1 stage3 reference) # reference: stage 4 (cgroups), every chapter solved
-if [ -n "${BOCKER_BASELINE:-}" ]; then
-    cp "$BOCKER_BASELINE" "$work/bocker-baseline"
-    builds+=(baseline)
-fi
-for build in "${builds[@]}"; do
-    commands+=(-n "bocker run IMG true, $build" "$work/bocker-$build run $image true")
-done
-for build in "${builds[@]}"; do
-    commands+=(-n "bocker run --rm IMG true, $build" "$work/bocker-$build run --rm $image true")
-done
 
-echo "busybox image: $(du -sh "$work/rootfs" | cut -f1), $(find "$work/rootfs" | wc -l) files; kernel $(uname -r); $(nproc) cores; state on $(stat -f -c %T "$work/state")"
-# --shell=none: no shell between hyperfine and the command (a shell would
-# add its own start-up, more than the floor itself).
-# --prepare sync: every run starts with nothing waiting to be written to
-# disk. bocker fsyncs its records, and an fsync on a filesystem with lots
-# of dirty data (the previous runs' copies of the image, a build) waits
-# for all of it: without this, a run pays for its predecessors' writes.
-sync
-hyperfine --style basic --shell=none --prepare sync --warmup 3 --runs "$runs" \
-    --export-json "$work/results.json" "${commands[@]}" >"$work/hyperfine.txt"
-
-# The table: median, min, max (ms) and the ratio of each median to the floor.
-python3 - "$work/results.json" <<'EOF'
-import json, sys
-results = json.load(open(sys.argv[1]))["results"]
-floor = results[0]["median"]
-print(f"{'command':48} {'median':>9} {'min':>9} {'max':>9} {'x floor':>8}")
-for r in results:
-    print(f"{r['command']:48} {r['median']*1000:8.2f}ms {r['min']*1000:8.2f}ms {r['max']*1000:8.2f}ms {r['median']/floor:7.2f}x")
-EOF
+echo "busybox image: $(du -sh "$work/rootfs" | cut -f1), $(find "$work/rootfs" | wc -l) files; debian image: $(du -sh "$debian" | cut -f1), $(find "$debian" | wc -l) files; kernel $(uname -r); $(nproc) cores; state on $(stat -f -c %T "$work/state")"
+unshare --net "$self" --in-namespace "$work" "$runs" "$scale"

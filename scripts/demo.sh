@@ -16,7 +16,16 @@ bocker=$PWD/target/release/bocker
 
 work=$(mktemp -d /tmp/bocker-demo-XXXXXX)
 export BOCKER_ROOT=$work/state
-trap 'rm -rf "$work"' EXIT
+# On the way out, also after an error: stop what still runs, remove
+# every container and image, and the btrfs file bocker made for them (its
+# mount and loop device go with it), then the folder.
+cleanup() {
+    "$bocker" ps 2>/dev/null | awk 'NR > 1 && /Running|Paused/ { print $1 }' |
+        xargs -r "$bocker" stop -t 0 >/dev/null 2>&1 || true
+    "$bocker" system reset --force >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
 # show "what it shows" ARGS...: print the bocker command as you would type
 # it (arguments with spaces or $ in single quotes), then run it.
@@ -49,9 +58,14 @@ show "ps shows it" ps
 show "unpause, and stop it" unpause limited
 "$bocker" stop -t 0 limited >/dev/null
 show "the OOM killer: 100 MB in a 16 MB container" run --name hungry --memory 16m "$image" 'x=$(head -c 100000000 /dev/zero | tr "\0" x)'
+show "a container's root is a btrfs snapshot of its image: what it changed" \
+    run --name writer "$image" 'echo hello > /root/note; rm /etc/os-release'
+show "diff: added, changed, deleted" diff writer
+show "commit: an image from the container's files" commit writer
 show "stop it (SIGTERM, then SIGKILL)" stop -t 1 sleeper
 show "all containers, with status and exit code" ps
 show "what a container printed" logs demo
-show "remove them" rm demo sleeper limited hungry
+show "remove them" rm demo sleeper limited hungry writer
+show "and everything else, with the btrfs file" system reset --force
 echo
 echo "Demo done. The state lived in $BOCKER_ROOT and is now removed."

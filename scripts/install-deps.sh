@@ -16,7 +16,8 @@ fi
 # iptables: chapter 5's NAT rules (the runtime runs it; see nat.rs).
 # btrfs-progs: chapter 6: mkfs.btrfs for the btrfs file bocker makes; the
 #   tests look at subvolumes with `btrfs`.
-packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs)
+# strace: chapter 6's transcripts watch the btrfs ioctls.
+packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs strace)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

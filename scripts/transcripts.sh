@@ -17,7 +17,11 @@
 #      the paths are the pages' paths (/tmp/busybox, /tmp/book-demo, ...).
 #      The sessions run in a private mount namespace, where a scratch folder
 #      on disk is mounted over /tmp: the machine's own /tmp is not touched,
-#      and every mount made there disappears with the namespace.
+#      and every mount made there disappears with the namespace. (Chapter 6's
+#      btrfs files are mounted there too, each on a loop device that frees
+#      itself when its filesystem is unmounted; the sessions end with
+#      `bocker system reset --force`, and if they stop early, a trap in the
+#      namespace stops their containers and resets them.)
 #   3. --check compares after normalising what changes from run to run: image
 #      and container ids, host pids and thread ids, namespace inode numbers,
 #      file dates, timings, random MAC addresses, veth names and container
@@ -25,7 +29,10 @@
 #      the number of processes and mounts on the host, the number of cgroups
 #      in each hierarchy, what `bocker stats` measures (CPU %, CPU time,
 #      memory in use and its peak; not the limits, nor the number of
-#      processes), and the width of the spaces between columns.
+#      processes), btrfs's subvolume ids, generations, creation times and
+#      UUIDs (each UUID numbered in its file's order of appearance, so that
+#      "the same UUID" still shows), loop device numbers, the blocks a
+#      sparse file takes (du), and the width of the spaces between columns.
 #      Anything else that differs is printed as a diff, and it exits 1.
 #
 # Everything it starts (containers included) is stopped, and the scratch
@@ -172,6 +179,27 @@ wait_for_listener() {
 # A student typing the next command sees the settled state.
 settle() { sleep 1.5; }
 
+# Stop the running containers of every state folder under /tmp that has a
+# btrfs file, then `system reset --force` it: the btrfs is unmounted, its
+# loop device frees itself (LO_FLAGS_AUTOCLEAR), the file is deleted.
+# Quietly, and never failing: it runs on the way out. (Whatever it cannot
+# reset is unmounted anyway when the namespace's last process ends.)
+reset_btrfs_roots() {
+    local file root record
+    exec 3>&-
+    for file in /tmp/*/btrfs.img; do
+        [ -f "$file" ] || continue
+        root=${file%/btrfs.img}
+        for record in "$root"/btrfs/containers/ps_*/container.json; do
+            [ -f "$record" ] || continue
+            grep -q '"status": "running"' "$record" || continue
+            BOCKER_ROOT=$root "$bins/reference" stop -t 0 "$(basename "$(dirname "$record")")" \
+                >/dev/null 2>&1 || true
+        done
+        BOCKER_ROOT=$root "$bins/reference" system reset --force >/dev/null 2>&1 || true
+    done
+}
+
 # The sessions, in the order a student meets them. One root shell goes
 # through every chapter, as the pages describe.
 sessions() {
@@ -180,6 +208,11 @@ sessions() {
     # 5) would add a link to their listings, in a state that changes from
     # run to run. Chapter 5's sessions turn it back on.
     export BOCKER_BRIDGE=none
+    # Chapters 0 to 5 keep plain copies (chapter 0: `export
+    # BOCKER_STORAGE=copy`): the finished runtime would otherwise put
+    # /tmp/book-demo on btrfs, where the builds of chapters 1 to 5 cannot
+    # find its images. Chapter 6's sessions turn it back on.
+    export BOCKER_STORAGE=copy
 
     # ================================================= chapter 0: the tour
     out 00-setup/busybox-rootfs
@@ -700,6 +733,182 @@ iptables -t nat -S
 iptables -S
 ls -A /tmp/book-ch5/network/bridges/bocker0/leases
 EOF
+
+    # ==================================================== chapter 6: btrfs
+    # "Where we start": the stage 5 build, with a state folder of its own
+    # (/tmp/copies): the chapter's own, /tmp/book-ch6, must start empty, or
+    # chapter 6's bocker would keep making copies in it.
+    use stage5
+    out 06-btrfs/stage5
+    cmds <<'EOF'
+export BOCKER_ROOT=/tmp/copies
+scripts/make-busybox-rootfs.sh /tmp/bb6
+cp -a /tmp/bb6 /tmp/big6
+head -c 200M /dev/urandom > /tmp/big6/root/data
+mkdir /tmp/big6/root/many
+seq -f /tmp/big6/root/many/f%.0f 20000 | xargs touch
+bocker init /tmp/big6
+EOF
+    var BIGC="$(last_id img)"
+    sync
+    cmds <<'EOF'
+time bocker run $BIGC true
+time bocker run $BIGC true
+du -sh /tmp/copies/images/* /tmp/copies/containers/*
+bocker commit
+EOF
+
+    # A btrfs by hand, as Bocker's Vagrantfile made one (one loop device,
+    # freed by the umount at the end).
+    out 06-btrfs/by-hand
+    cmds <<'EOF'
+truncate -s 1G /tmp/play.img
+mkfs.btrfs -q /tmp/play.img
+mkdir /tmp/play
+mount /tmp/play.img /tmp/play
+losetup -l -O NAME,AUTOCLEAR,BACK-FILE -j /tmp/play.img
+btrfs subvolume create /tmp/play/base
+head -c 100M /dev/urandom > /tmp/play/base/data
+echo hello > /tmp/play/base/note
+btrfs subvolume snapshot /tmp/play/base /tmp/play/snap
+stat -c '%i %n' /tmp/play /tmp/play/base /tmp/play/snap /tmp/play/base/note /tmp/play/snap/note
+sync; btrfs filesystem du -s /tmp/play/base /tmp/play/snap
+EOF
+    out 06-btrfs/cow
+    cmds <<'EOF'
+echo changed > /tmp/play/snap/note
+dd if=/dev/urandom of=/tmp/play/snap/data bs=1M seek=50 count=1 conv=notrunc status=none
+cat /tmp/play/base/note /tmp/play/snap/note
+sync; btrfs filesystem du -s /tmp/play/base /tmp/play/snap
+btrfs subvolume list /tmp/play
+EOF
+    out 06-btrfs/strace
+    cmds <<'EOF'
+strace -qq -e trace=ioctl btrfs subvolume create /tmp/play/empty
+strace -qq -e trace=ioctl btrfs subvolume snapshot -r /tmp/play/base /tmp/play/frozen
+touch /tmp/play/frozen/x
+strace -qq -e trace=ioctl btrfs subvolume delete /tmp/play/frozen 2>&1 | grep -v -e TREE_SEARCH -e INO_LOOKUP
+stat -f -c '%t %T' /tmp/play/base
+EOF
+    out 06-btrfs/play-end
+    cmds <<'EOF'
+umount /tmp/play
+losetup -l -j /tmp/play.img
+rm -r /tmp/play /tmp/play.img
+EOF
+
+    # The first todo!() of chapter 6, as the untouched exercise reports it:
+    # `init` makes the btrfs file, then calls create_subvolume. The file is
+    # reset at once (one loop device at a time).
+    use stage6-todo
+    out 06-btrfs/todo
+    { BOCKER_STORAGE=btrfs BOCKER_ROOT=/tmp/scratch6 bocker init /tmp/bb6 2>&1 || true; } \
+        | grep '^bocker: unfinished exercise' >&3
+    BOCKER_ROOT=/tmp/scratch6 bocker system reset --force >/dev/null
+
+    # The "Try it" sections, in the page's order. A student's shell has no
+    # BOCKER_STORAGE (or unsets the one of chapter 0).
+    use stage6
+    out 06-btrfs/loop
+    cmds <<'EOF'
+unset BOCKER_STORAGE
+export BOCKER_ROOT=/tmp/book-ch6
+bocker init /tmp/bb6
+EOF
+    var IMG6="$(last_id img)"
+    cmds <<'EOF'
+bocker init /tmp/big6
+EOF
+    var BIG6="$(last_id img)"
+    cmds <<'EOF'
+ls -lh /tmp/book-ch6
+du -h /tmp/book-ch6/btrfs.img
+findmnt /tmp/book-ch6/btrfs
+losetup -l -O NAME,AUTOCLEAR,BACK-FILE -j /tmp/book-ch6/btrfs.img
+btrfs subvolume list /tmp/book-ch6/btrfs
+EOF
+    out 06-btrfs/container
+    cmds <<'EOF'
+bocker run -d --name box $IMG6 sleep 1000
+EOF
+    var BOX="$(last_id ps)"
+    cmds <<'EOF'
+btrfs subvolume list /tmp/book-ch6/btrfs
+btrfs subvolume show /tmp/book-ch6/btrfs/images/$IMG6/rootfs
+btrfs subvolume show /tmp/book-ch6/btrfs/containers/$BOX/rootfs
+touch /tmp/book-ch6/btrfs/images/$IMG6/rootfs/root/x
+EOF
+    # strace starts a program by its path, and `bocker` is the student's
+    # alias for target/debug/bocker in the repository: here, a folder
+    # whose target/debug/bocker is this build.
+    mkdir -p "$work/repo6/target/debug"
+    ln -sf "$bocker_bin" "$work/repo6/target/debug/bocker"
+    cd "$work/repo6"
+    cmds <<'EOF'
+strace -f -qq -e trace=ioctl target/debug/bocker run --rm $IMG6 true 2>&1 | grep BTRFS
+EOF
+    cd "$home"
+    out 06-btrfs/writes
+    cmds <<'EOF'
+bocker exec box sh -c 'echo hello > /root/note; echo "eve:x:1000:1000::/home/eve:/bin/sh" >> /etc/passwd; rm /etc/group'
+ls /tmp/book-ch6/btrfs/containers/$BOX/rootfs/root /tmp/book-ch6/btrfs/images/$IMG6/rootfs/root
+bocker run $IMG6 'ls /root; tail -n 1 /etc/passwd; ls /etc/group'
+bocker diff box
+bocker run --name fresh $IMG6 true
+bocker diff fresh
+EOF
+    out 06-btrfs/commit
+    cmds <<'EOF'
+bocker run $IMG6 which greet; echo "exit code: $?"
+bocker run --name installer $IMG6 'mkdir -p /usr/local/bin && printf "#!/bin/sh\necho hello from greet\n" > /usr/local/bin/greet && chmod +x /usr/local/bin/greet'
+bocker diff installer
+bocker commit installer $IMG6
+bocker run $IMG6 'which greet && greet'
+btrfs subvolume show /tmp/book-ch6/btrfs/images/$IMG6/rootfs | grep -e UUID -e Flags
+btrfs subvolume show /tmp/book-ch6/btrfs/containers/$(cat /tmp/book-ch6/names/installer)/rootfs | grep -e UUID -e Flags
+bocker commit box
+EOF
+    var NEW6="$(last_id img)"
+    cmds <<'EOF'
+bocker images
+bocker run $NEW6 'cat /root/note; ls /etc/group'
+EOF
+    sync
+    out 06-btrfs/measure
+    cmds <<'EOF'
+time cp -a --reflink=never /tmp/book-ch6/btrfs/images/$BIG6/rootfs /tmp/book-ch6/btrfs/copy
+time btrfs subvolume snapshot /tmp/book-ch6/btrfs/images/$BIG6/rootfs /tmp/book-ch6/btrfs/snap
+sync; btrfs filesystem du -s /tmp/book-ch6/btrfs/images/$BIG6/rootfs /tmp/book-ch6/btrfs/copy /tmp/book-ch6/btrfs/snap
+rm -r /tmp/book-ch6/btrfs/copy; btrfs subvolume delete /tmp/book-ch6/btrfs/snap
+EOF
+    sync
+    cmds <<'EOF'
+time bocker run --name snapped $BIG6 true
+time BOCKER_STORAGE=copy bocker run --name copied $BIG6 true
+EOF
+    var SNAPPED="$(cat /tmp/book-ch6/names/snapped)"
+    var COPIED="$(cat /tmp/book-ch6/names/copied)"
+    cmds <<'EOF'
+sync; btrfs filesystem du -s /tmp/book-ch6/btrfs/containers/$SNAPPED/rootfs /tmp/book-ch6/btrfs/containers/$COPIED/rootfs
+EOF
+    out 06-btrfs/reset
+    cmds <<'EOF'
+bocker system reset
+bocker system reset --force
+bocker stop -t 0 box
+bocker system reset --force
+losetup -l -j /tmp/book-ch6/btrfs.img
+ls -A /tmp/book-ch6
+EOF
+    # After the reset: while /tmp/book-ch6 had containers on the bridge,
+    # another state folder could not use it (chapter 5).
+    out 06-btrfs/old
+    cmds <<'EOF'
+BOCKER_ROOT=/tmp/copies bocker run --name old $BIGC 'echo x > /root/x'
+BOCKER_ROOT=/tmp/copies bocker diff old
+BOCKER_ROOT=/tmp/copies bocker system reset --force
+rm -r /tmp/copies
+EOF
     exec 3>&-
 }
 
@@ -719,6 +928,13 @@ if [ "${1:-}" = "--in-namespace" ]; then
     ip addr add 192.0.2.1/24 dev eth0
     ip link set eth0 up
     ip link set eth1 up
+    # However the sessions end (done, an error, or the TERM of cleanup
+    # below), chapter 6's state folders are reset from in here: their
+    # records are in a btrfs mounted in this namespace only, where the
+    # host's cleanup cannot see them.
+    trap reset_btrfs_roots EXIT
+    trap 'exit 143' TERM
+    trap 'exit 130' INT
     sessions
     exit 0
 fi
@@ -733,7 +949,7 @@ case "${1:-}" in
 esac
 [ $# -le 1 ] || usage
 
-for tool in cargo rustc busybox unshare findmnt lsns flock perl; do
+for tool in cargo rustc busybox unshare findmnt lsns flock perl btrfs mkfs.btrfs losetup strace; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "transcripts: $tool not found" >&2
         exit 1
@@ -763,7 +979,7 @@ chmod 1777 "$work/tmp"
 # scratch folder.
 sessions_pid=""
 cleanup() {
-    local record root id b stopper=""
+    local record root id b file stopper=""
     if [ -n "$sessions_pid" ]; then
         # The sessions are a process group of their own (setsid).
         kill -TERM -- "-$sessions_pid" 2>/dev/null || true
@@ -786,6 +1002,13 @@ cleanup() {
             # sweeps leaves the machine's bridge and NAT rules alone.
             BOCKER_ROOT=$root BOCKER_BRIDGE=none "$stopper" stop -t 0 "$id" >/dev/null 2>&1 || true
         fi
+    done
+    # Chapter 6's btrfs files were reset inside the namespace (its trap).
+    # One that is still here was not: its loop device frees itself once
+    # nothing uses its filesystem any more.
+    for file in "$work"/tmp/*/btrfs.img; do
+        [ -f "$file" ] || continue
+        say "warning: ${file#"$work"/} was not reset (see losetup -l)"
     done
     rm -rf "$work"
 }
@@ -859,6 +1082,8 @@ build stage4-todo stage4,solved1,solved2,solved3
 test_run stage4 stage4,solved1,solved2,solved3,solved4 stage4_cgroups ok
 build stage5-todo stage5,solved1,solved2,solved3,solved4
 test_run stage5 stage5,solved1,solved2,solved3,solved4,solved5 stage5_network ok
+build stage6-todo stage6,solved1,solved2,solved3,solved4,solved5
+test_run stage6 stage6,solved1,solved2,solved3,solved4,solved5,solved6 stage6_btrfs ok
 build reference reference
 
 failing stage1-todo 00-setup/transcripts/stage1-failures the_root_is_the_images_root
@@ -871,6 +1096,7 @@ passing stage2 02-namespaces/transcripts/tests
 passing stage3 03-mounts/transcripts/tests
 passing stage4 04-cgroups/transcripts/tests
 passing stage5 05-network/transcripts/tests
+passing stage6 06-btrfs/transcripts/tests
 
 say "running the sessions"
 # chapter 1's escape program, where the pages put it: /tmp/escape.
@@ -913,8 +1139,18 @@ normalise() { # normalise DIR OUT: DIR/chapters/*/transcripts/*.txt into OUT
         mkdir -p "$2/$(dirname "$rel")"
         perl -e '
             my $prompt = "";
+            my (%uuid, $uuids);
             while (my $line = <STDIN>) {
                 if ($line =~ /^# /) { $prompt = $line; }
+                # btrfs: UUIDs, numbered in order of appearance in this
+                # file (the Parent UUID of a snapshot still equals the UUID
+                # of its source); subvolume ids, generations and times
+                $line =~ s/\b([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})\b/"UUID" . ($uuid{$1} \/\/= ++$uuids)/ge;
+                $line =~ s/^ID \d+ gen \d+ top level/ID N gen G top level/;
+                $line =~ s/^(\s*(?:Subvolume ID|Generation|Gen at creation):\s+)\d+$/${1}N/;
+                $line =~ s/^(\s*(?:Creation|Send) time:\s+)\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}$/${1}DATE/;
+                # loop devices
+                $line =~ s{/dev/loop\d+}{/dev/loopN}g;
                 # ids, and hostnames that are ids
                 $line =~ s/\bimg_[0-9a-f]{12}\b/img_ID/g;
                 $line =~ s/\bps_[0-9a-f]{12}\b/ps_ID/g;
@@ -960,6 +1196,12 @@ normalise() { # normalise DIR OUT: DIR/chapters/*/transcripts/*.txt into OUT
                     $line = "PID\n";   # a host pid: the shell was not pid 1
                 } elsif ($prompt =~ /^# wc -l < \/proc\/self\/mountinfo$/ && $line =~ /^\d+$/) {
                     $line = "N\n";     # the host has as many mounts as it has
+                } elsif ($prompt =~ /^# du -h / && $line =~ /^\S+\t/) {
+                    # the blocks a sparse file takes: what the filesystem
+                    # in it happened to write
+                    $line =~ s/^\S+\t/SIZE\t/;
+                } elsif ($prompt =~ /^# ls -lh / && $line =~ /^total \S+$/) {
+                    $line = "total SIZE\n";
                 } elsif ($prompt =~ /^# cat cgroup\.procs$/ && $line =~ /^\d+$/) {
                     $line = "PID\n";   # a host pid: the first process of a container
                 } elsif ($prompt =~ /^# cat \/proc\/cgroups$/) {

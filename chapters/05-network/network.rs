@@ -59,9 +59,8 @@ pub async fn ensure_bridge(
 // ANCHOR_END: ensure_bridge
 
 // ANCHOR: add_veth_pair
-/// A veth pair: `host_end` stays on the host, plugged into the bridge
-/// `bridge` and up; `container_end` moves into the network namespace of
-/// process `pid`.
+/// A veth pair: `host_end` on the host, plugged into the bridge `bridge`
+/// and up; `container_end` in the network namespace of process `pid`.
 pub async fn add_veth_pair(
     host: &Handle,
     host_end: &str,
@@ -69,7 +68,7 @@ pub async fn add_veth_pair(
     bridge: u32,
     pid: Pid,
 ) -> Result<()> {
-    todo!("chapter 5: create the veth pair {host_end}/{container_end} (LinkVeth), put {host_end} on the bridge and up, move {container_end} into the namespace of process {pid} — see chapters/05-network/README.md, section 'A cable: the veth pair'")
+    todo!("chapter 5: create the veth pair {host_end}/{container_end} (LinkVeth), with {container_end} made in the namespace of process {pid}, and {host_end} on the bridge and up — see chapters/05-network/README.md, section 'A cable: the veth pair'")
 }
 // ANCHOR_END: add_veth_pair
 

@@ -87,9 +87,8 @@ pub async fn ensure_bridge(
 // ANCHOR_END: ensure_bridge
 
 // ANCHOR: add_veth_pair
-/// A veth pair: `host_end` stays on the host, plugged into the bridge
-/// `bridge` and up; `container_end` moves into the network namespace of
-/// process `pid`.
+/// A veth pair: `host_end` on the host, plugged into the bridge `bridge`
+/// and up; `container_end` in the network namespace of process `pid`.
 pub async fn add_veth_pair(
     host: &Handle,
     host_end: &str,
@@ -97,9 +96,16 @@ pub async fn add_veth_pair(
     bridge: u32,
     pid: Pid,
 ) -> Result<()> {
-    // ip link add HOST_END type veth peer name CONTAINER_END
+    // ip link add CONTAINER_END netns PID type veth peer name HOST_END:
+    // the pair is born with one end in each namespace. (Made on the host
+    // and then moved with `ip link set … netns`, it costs the kernel far
+    // more: a move waits for RCU grace periods, 20 ms or so.)
     host.link()
-        .add(LinkVeth::new(host_end, container_end).build())
+        .add(
+            LinkVeth::new(container_end, host_end)
+                .setns_by_pid(pid.as_raw() as u32)
+                .build(),
+        )
         .execute()
         .await
         .with_context(|| format!("cannot create the veth pair {host_end}"))?;
@@ -118,19 +124,6 @@ pub async fn add_veth_pair(
         .execute()
         .await
         .with_context(|| format!("cannot plug {host_end} into the bridge"))?;
-    // ip link set CONTAINER_END netns PID: the other end leaves the host.
-    let container_index = link_index(host, container_end)
-        .await?
-        .with_context(|| format!("{container_end} vanished"))?;
-    host.link()
-        .set(
-            LinkUnspec::new_with_index(container_index)
-                .setns_by_pid(pid.as_raw() as u32)
-                .build(),
-        )
-        .execute()
-        .await
-        .with_context(|| format!("cannot move {container_end} into the container"))?;
     Ok(())
 }
 // ANCHOR_END: add_veth_pair

@@ -82,8 +82,9 @@ pub fn host_end(id: &str) -> String {
     format!("bk{}", id.trim_start_matches("ps_"))
 }
 
-/// The container's end while it is still on the host: a unique name, so
-/// that it cannot clash with a link the host has (such as its own eth0).
+/// The container's end until it is renamed `eth0` inside: made from the
+/// id, like the host's end, so that one left half-configured is easy to
+/// trace back to its container.
 pub fn temporary_end(id: &str) -> String {
     format!("bc{}", id.trim_start_matches("ps_"))
 }
@@ -262,9 +263,25 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
                 chapter::configure_container_end(&inside, &temporary, address, prefix, gateway)
                     .await
             })?;
+            // The way out, once per bridge: the first container installs it
+            // (each `iptables` run costs milliseconds), the last removes it.
             with_lock(&config.state_root, || {
-                nat::ensure_outbound(&bridge, &settings.subnet)
+                let installed = bridge_dir(&config.state_root, &bridge).join("outbound");
+                if !installed.exists() {
+                    nat::ensure_outbound(&bridge, &settings.subnet)?;
+                    std::fs::write(&installed, "").context("cannot record the way out")?;
+                }
+                Ok(())
             })?;
+            if config.ports.is_empty() {
+                return Ok(());
+            }
+            // Written before the rules: the teardown looks for rules only
+            // where this says there may be some.
+            let published = bridge_dir(&config.state_root, &bridge).join("published");
+            std::fs::create_dir_all(&published)
+                .and_then(|()| std::fs::write(published.join(&config.id), ""))
+                .context("cannot record the published ports")?;
             nat::publish(&config.id, address, &config.ports)
         }
     }
@@ -295,10 +312,17 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
         }
         // Rules first, then the lease: a crash in between leaves the
         // lease, and the next sweep comes back here.
-        nat::unpublish(id)?;
+        let published = bridge_dir(store.root(), &bridge).join("published").join(id);
+        if published.exists() {
+            nat::unpublish(id)?;
+            let _ = std::fs::remove_file(&published);
+        }
         with_lock(store.root(), || {
             leases.release(id);
             if leases.all().is_empty() {
+                // The record first: if we die before the rules are gone,
+                // the next first container checks them again (ensure_rule).
+                let _ = std::fs::remove_file(bridge_dir(store.root(), &bridge).join("outbound"));
                 nat::remove_outbound(&bridge)?;
             }
             Ok(())
@@ -307,10 +331,21 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The leases this state directory holds on `bridge`:
-/// `network/bridges/<bridge>/leases/<address>`.
+/// What this state directory keeps about `bridge`:
+///
+/// ```text
+/// network/bridges/<bridge>/
+/// ├── leases/<address>   the id of the container that has the address
+/// ├── outbound           the way out (NAT) is installed
+/// └── published/<id>     container <id> has published ports
+/// ```
+fn bridge_dir(state_root: &std::path::Path, bridge: &str) -> std::path::PathBuf {
+    state_root.join("network").join("bridges").join(bridge)
+}
+
+/// The leases this state directory holds on `bridge`.
 pub fn leases_on(store: &Store, bridge: &str) -> Leases {
-    Leases::new(bridges_dir(store).join(bridge).join("leases"))
+    Leases::new(bridge_dir(store.root(), bridge).join("leases"))
 }
 
 /// Every bridge this state directory has leases on, with its leases.

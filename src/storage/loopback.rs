@@ -15,7 +15,8 @@
 //!
 //! 1. `/dev/loop-control`, ioctl LOOP_CTL_GET_FREE: the number N of a free
 //!    loop device.
-//! 2. `/dev/loopN`, ioctl LOOP_CONFIGURE: its blocks are now our file's.
+//! 2. `/dev/loopN`, ioctl LOOP_CONFIGURE: its blocks are now our file's
+//!    (before Linux 5.8: LOOP_SET_FD, then LOOP_SET_STATUS64).
 //!    The flag LO_FLAGS_AUTOCLEAR detaches the file again when the last
 //!    user of the device lets go: when the filesystem is unmounted, or,
 //!    if bocker is killed before it mounts, when the kernel closes its
@@ -53,6 +54,9 @@ const SMALLEST: u64 = 256 << 20;
 // <linux/loop.h>
 const LOOP_CTL_GET_FREE: libc::c_ulong = 0x4C82;
 const LOOP_CONFIGURE: libc::c_ulong = 0x4C0A;
+const LOOP_SET_FD: libc::c_ulong = 0x4C00;
+const LOOP_SET_STATUS64: libc::c_ulong = 0x4C04;
+const LOOP_CLR_FD: libc::c_ulong = 0x4C01;
 const LO_FLAGS_AUTOCLEAR: u32 = 4;
 
 /// `struct loop_info64`.
@@ -124,7 +128,7 @@ pub fn create(root: &Path) -> Result<()> {
         mount_locked(root)?;
         crate::errors::warn(&format!(
             "{} is not on btrfs: made a btrfs filesystem in the file {FILE} there, mounted on {MOUNT_POINT}/ \
-             (`bocker system reset` removes it)",
+             (`bocker system reset --force` removes it, with every image and container)",
             root.display()
         ));
         Ok(())
@@ -174,7 +178,10 @@ fn mount_locked(root: &Path) -> Result<()> {
         Some(device.as_path()),
         &point,
         Some("btrfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        // nodev: a device node in an image opens nothing. (Not nosuid:
+        // the containers' roots are below, and a set-uid program in an
+        // image must work there. Only root may enter the state directory.)
+        MsFlags::MS_NODEV,
         None::<&str>,
     )
     .with_context(|| {
@@ -235,20 +242,43 @@ fn attach(backing: &File) -> Result<(PathBuf, File)> {
             info,
             reserved: [0; 8],
         };
-        // SAFETY: `config` is a valid loop_config and lives for the call.
-        let done = unsafe { libc::ioctl(device.as_raw_fd(), LOOP_CONFIGURE, &config) };
-        if done == 0 {
-            return Ok((path, device));
-        }
-        match Errno::last() {
-            Errno::EBUSY => continue,
-            errno => {
+        match configure(&device, &config) {
+            Ok(()) => return Ok((path, device)),
+            Err(Errno::EBUSY) => continue,
+            Err(errno) => {
                 return Err(std::io::Error::from(errno))
                     .with_context(|| format!("cannot attach the file to {}", path.display()))
             }
         }
     }
     bail!("no free loop device stayed free long enough")
+}
+
+/// Give the loop device `device` its file and settings: LOOP_CONFIGURE
+/// does it in one call (Linux 5.8 and later); older kernels answer EINVAL
+/// and get the two calls it replaced, LOOP_SET_FD then LOOP_SET_STATUS64.
+fn configure(device: &File, config: &LoopConfig) -> Result<(), Errno> {
+    let fd = device.as_raw_fd();
+    // SAFETY: `config` is a valid loop_config and lives for the call.
+    if unsafe { libc::ioctl(fd, LOOP_CONFIGURE, config) } == 0 {
+        return Ok(());
+    }
+    match Errno::last() {
+        Errno::EINVAL | Errno::ENOTTY => {}
+        errno => return Err(errno),
+    }
+    // SAFETY: LOOP_SET_FD takes the file's descriptor as its argument.
+    if unsafe { libc::ioctl(fd, LOOP_SET_FD, config.fd as libc::c_ulong) } != 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: `config.info` is a valid loop_info64 and lives for the call.
+    if unsafe { libc::ioctl(fd, LOOP_SET_STATUS64, &config.info) } != 0 {
+        let errno = Errno::last();
+        // SAFETY: LOOP_CLR_FD takes no argument; it undoes LOOP_SET_FD.
+        unsafe { libc::ioctl(fd, LOOP_CLR_FD, 0) };
+        return Err(errno);
+    }
+    Ok(())
 }
 
 /// A sparse file at `draft`, with a btrfs filesystem in it.
