@@ -583,7 +583,15 @@ impl TestEnv {
     /// Remove this test's cgroups, and the parent: kill what is inside,
     /// then rmdir, children first.
     fn remove_cgroups(&self) {
-        for group in self.container_cgroups() {
+        let groups = self.container_cgroups();
+        // First thaw every group, in every hierarchy: on v1 a process frozen
+        // by the freezer tree cannot die of its SIGKILL, and then the
+        // directories of the *other* trees (cpu, memory, …) cannot go either.
+        for group in &groups {
+            let _ = fs::write(group.join("freezer.state"), "THAWED");
+            let _ = fs::write(group.join("cgroup.freeze"), "0");
+        }
+        for group in &groups {
             for pid in fs::read_to_string(group.join("cgroup.procs"))
                 .unwrap_or_default()
                 .lines()
@@ -594,15 +602,15 @@ impl TestEnv {
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
-            // A frozen cgroup (v1) must be thawed for its processes to die.
-            let _ = fs::write(group.join("freezer.state"), "THAWED");
-            let _ = fs::write(group.join("cgroup.freeze"), "0");
-            for _ in 0..100 {
-                if fs::remove_dir(&group).is_ok() || !group.exists() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+        }
+        // Then remove them all, retrying until the last process is gone.
+        let mut remaining = groups;
+        for _ in 0..250 {
+            remaining.retain(|group| fs::remove_dir(group).is_err() && group.exists());
+            if remaining.is_empty() {
+                break;
             }
+            std::thread::sleep(Duration::from_millis(20));
         }
         for mount in cgroup_mounts() {
             let _ = fs::remove_dir(mount.join(self.cgroup_parent()));
