@@ -43,7 +43,24 @@ pub enum Command {
         directory: PathBuf,
     },
     /// List images
-    Images,
+    Images {
+        /// Show the manifest digest of each pulled image
+        #[cfg(feature = "stage7")]
+        #[arg(long)]
+        digests: bool,
+    },
+    /// Pull an image from a registry: `pull busybox:1.36`, or Bocker's
+    /// `pull busybox 1.36`
+    #[cfg(feature = "stage7")]
+    #[command(
+        after_help = "Registries on this machine (localhost, 127.0.0.1) are reached over \
+                            plain HTTP, others over HTTPS unless listed in \
+                            BOCKER_INSECURE_REGISTRIES (host:port,…). Docker Hub images are \
+                            tried first on the mirrors in BOCKER_REGISTRY_MIRROR (host,…). \
+                            Credentials: --user, or those `docker login` saved in \
+                            ~/.docker/config.json."
+    )]
+    Pull(PullArgs),
     /// List containers
     Ps,
     /// Create a container from an image and run a command in it
@@ -158,6 +175,25 @@ pub enum SystemAction {
     },
 }
 
+/// `bocker pull …`
+#[cfg(feature = "stage7")]
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The image: busybox, busybox:1.36, ghcr.io/team/app@sha256:…,
+    /// localhost:5000/team/app:v1
+    #[arg(value_name = "REFERENCE")]
+    pub name: String,
+    /// A tag, as in Bocker's `pull NAME TAG`
+    pub tag: Option<String>,
+    /// The platform to pull from a multi-platform image, OS/ARCH[/VARIANT]
+    /// [default: this machine's]
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Credentials for the registry, USER:PASSWORD
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Give the container a name (usable wherever an id is)
@@ -186,11 +222,24 @@ pub struct RunArgs {
     pub limits: LimitArgs,
 
     /// The image to run (an img_… id)
+    #[cfg(not(feature = "stage7"))]
+    pub image: String,
+
+    /// The image to run: an img_… id, or the reference it was pulled with
+    #[cfg(feature = "stage7")]
     pub image: String,
 
     /// The command and its arguments. One argument that contains spaces is
     /// run by `/bin/sh -c`, as in Bocker: `bocker run IMG 'echo hi && ls'`
+    #[cfg(not(feature = "stage7"))]
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+
+    /// The command and its arguments [default: the image's own]. One
+    /// argument that contains spaces is run by `/bin/sh -c`, as in Bocker:
+    /// `bocker run IMG 'echo hi && ls'`
+    #[cfg(feature = "stage7")]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 

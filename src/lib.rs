@@ -7,6 +7,7 @@
 //! * `state/`: images, containers, their records, names and logs on disk;
 //! * `container/`: the pipeline that starts a container, and undoes it;
 //! * `storage/`: from chapter 6, images and containers as btrfs subvolumes;
+//! * `registry/`: from chapter 7, pulling images from a registry;
 //! * `course/`: which chapter's code is compiled in (`chapters.rs`), and the
 //!   one-line report of an unfinished exercise.
 //!
@@ -20,6 +21,8 @@ pub mod container;
 pub mod course;
 pub mod errors;
 pub mod escape;
+#[cfg(feature = "stage7")]
+pub mod registry;
 pub mod state;
 #[cfg(feature = "stage6")]
 pub mod storage;

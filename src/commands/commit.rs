@@ -37,6 +37,12 @@ pub fn commit(store: &Store, container: &str, image: Option<&str>) -> Result<u8>
         id: staged.id.clone(),
         source: format!("commit of {}", record.id),
         created: records::now(),
+        digest: None,
+        // A pulled image's defaults (its command, variables…) carry over.
+        defaults: store
+            .image(&record.image)
+            .ok()
+            .and_then(|image| image.defaults),
     };
     let mut out = std::io::stdout().lock();
     if image.is_some() {

@@ -37,6 +37,8 @@ pub fn init(root: &Path, directory: &Path) -> Result<u8> {
         id: staged.id.clone(),
         source: source.display().to_string(),
         created: records::now(),
+        digest: None,
+        defaults: None,
     };
     store.commit_image(staged, &record)?;
     writeln!(std::io::stdout(), "Created: {}", record.id)?;
@@ -54,4 +56,16 @@ fn make_rootfs(source: &Path, rootfs: &Path, leave_out: &Path) -> Result<()> {
         });
     }
     copy_tree(source, rootfs, &[leave_out])
+}
+
+/// An image's root filesystem `rootfs` (which must not exist), with the
+/// files `fill` puts into the empty directory it is given: a read-only
+/// subvolume when the store is on btrfs, a plain directory otherwise.
+#[cfg(feature = "stage7")]
+pub fn build_rootfs(rootfs: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    if crate::storage::makes_subvolumes(rootfs)? {
+        return crate::storage::subvolumes::make_read_only(rootfs, fill);
+    }
+    std::fs::create_dir(rootfs).with_context(|| format!("cannot create {}", rootfs.display()))?;
+    fill(rootfs)
 }

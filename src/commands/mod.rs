@@ -14,6 +14,8 @@ mod pause;
 #[cfg(feature = "stage5")]
 mod port;
 mod ps;
+#[cfg(feature = "stage7")]
+mod pull;
 mod rm;
 mod run;
 mod running;
@@ -38,7 +40,16 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Init { directory } => init::init(root, &directory),
         Command::Run(args) => run::run(root, args),
         // The others need one that exists.
-        Command::Images => images::images(&Store::open_existing(root)?),
+        Command::Images {
+            #[cfg(feature = "stage7")]
+            digests,
+        } => {
+            #[cfg(not(feature = "stage7"))]
+            let digests = false;
+            images::images(&Store::open_existing(root)?, digests)
+        }
+        #[cfg(feature = "stage7")]
+        Command::Pull(args) => pull::pull(root, args),
         Command::Ps => ps::ps(&Store::open_existing(root)?),
         Command::Logs { container } => logs::logs(&Store::open_existing(root)?, &container),
         Command::Rm { ids } => rm::rm(&Store::open_existing(root)?, &ids),

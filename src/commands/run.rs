@@ -23,6 +23,8 @@ use crate::state::logs::LogWriter;
 use crate::state::records::{self, ContainerRecord, Status};
 use crate::state::Store;
 
+#[cfg(feature = "stage7")]
+mod defaults;
 #[cfg(feature = "stage2")]
 mod detach;
 mod keeper;
@@ -36,7 +38,18 @@ pub use options::limits;
 pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     let checked = options::check(&args)?;
     let store = Store::create(root)?;
-    let image = store.image(&args.image)?;
+    #[cfg(not(feature = "stage7"))]
+    let (image, command, env) = (store.image(&args.image)?, args.command.clone(), checked.env);
+    // Chapter 7: a reference names an image too, and the image's config
+    // gives the command, variables, directory and user.
+    #[cfg(feature = "stage7")]
+    let (image, command, env) = {
+        let image = defaults::find_image(&store, &args.image)?;
+        let command = defaults::command_for(&image, &args.command)?;
+        let env = defaults::env_for(&image, checked.env);
+        (image, command, env)
+    };
+    let image_defaults = image.defaults.clone().unwrap_or_default();
 
     let network = network_of(&store, &checked.network)?;
 
@@ -56,9 +69,11 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         id,
         name: checked.name,
         image: image.id,
-        command: args.command.clone(),
+        command,
         hostname,
-        env: checked.env,
+        env,
+        workdir: image_defaults.working_dir,
+        user: image_defaults.user,
         network,
         address,
         ports: checked.ports,

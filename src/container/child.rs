@@ -81,6 +81,12 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
         return Err(init::execute(binary, plan, &env));
     }
     enter_root(&plan.config.rootfs)?;
+    // Chapter 7: a pulled image's WorkingDir and User.
+    #[cfg(feature = "stage7")]
+    super::user::enter_workdir_and_become_user(
+        plan.config.workdir.as_deref(),
+        plan.config.user.as_deref(),
+    )?;
     Err(execve::execute(&plan.config.argv, &env))
 }
 

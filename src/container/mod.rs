@@ -57,6 +57,8 @@ pub mod spawn;
 #[cfg(feature = "stage5")]
 pub mod subnet;
 pub mod teardown;
+#[cfg(feature = "stage7")]
+pub mod user;
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -148,6 +150,10 @@ pub struct ContainerConfig {
     pub init: bool,
     /// Memory, CPU and process limits (from chapter 4).
     pub limits: limits::Limits,
+    /// The directory to start in, and the user to run as (a pulled
+    /// image's WorkingDir and User, chapter 7).
+    pub workdir: Option<String>,
+    pub user: Option<String>,
 }
 
 impl ContainerConfig {
@@ -176,6 +182,8 @@ impl ContainerConfig {
             stdin,
             init: record.init,
             limits: record.limits.clone(),
+            workdir: record.workdir.clone(),
+            user: record.user.clone(),
         }
     }
 

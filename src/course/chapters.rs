@@ -58,6 +58,16 @@ pub mod network;
 #[cfg_attr(feature = "solved6", path = "../../solutions/06-btrfs/btrfs.rs")]
 pub mod btrfs;
 
+/// Chapter 7: the registry protocol (manifests, platforms, blobs) and
+/// layers with their whiteouts.
+#[cfg(feature = "stage7")]
+#[cfg_attr(
+    not(feature = "solved7"),
+    path = "../../chapters/07-registry/registry.rs"
+)]
+#[cfg_attr(feature = "solved7", path = "../../solutions/07-registry/registry.rs")]
+pub mod registry;
+
 /// Chapter functions that need no root, tested without it: `cargo test`
 /// runs these as you, before any container starts.
 #[cfg(all(test, feature = "stage1"))]

@@ -26,6 +26,32 @@ pub struct ImageRecord {
     pub source: String,
     /// Nanoseconds since the Unix epoch (fine enough to order listings).
     pub created: u64,
+    /// A pulled image's manifest digest, `sha256:…` (chapter 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// What a pulled image's config asks for (chapter 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<ImageDefaults>,
+}
+
+/// The part of an image's config that `run` uses: what to run, in which
+/// directory, as whom, with which variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageDefaults {
+    /// Runs first; the command (typed, or `cmd`) is its arguments.
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    /// The command when none is typed.
+    #[serde(default)]
+    pub cmd: Vec<String>,
+    /// `KEY=VALUE` variables.
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// `uid`, `uid:gid`, `name` or `name:group`.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 /// The life of a container, as recorded on disk.
@@ -49,9 +75,17 @@ pub struct ContainerRecord {
     /// The command as the user typed it (one word per element).
     pub command: Vec<String>,
     pub hostname: String,
-    /// Variables given with `-e`, kept for `exec`.
+    /// Variables given with `-e` (and, from chapter 7, the image's), kept
+    /// for `exec`.
     #[serde(default)]
     pub env: Vec<(String, String)>,
+    /// The directory the command starts in (a pulled image's WorkingDir).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    /// Whom the command runs as (a pulled image's User): `uid[:gid]` or
+    /// `name[:group]`, looked up in the container's /etc/passwd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// How the container is networked (from chapter 2).
     #[serde(default)]
     pub network: Network,

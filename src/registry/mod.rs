@@ -1,0 +1,38 @@
+//! Chapter 7's frame: talking to an image registry (the OCI distribution
+//! API, version 2) and turning what it sends into an image.
+//!
+//! * `reference`: `busybox:1.36` → which registry, repository and tag;
+//! * `client` and `auth`: HTTP requests, with the tokens and passwords
+//!   registries ask for;
+//! * `platform`: which os/architecture this machine runs;
+//! * `image_root`: writing a layer's files inside an image, and nowhere
+//!   else;
+//! * `blobs`: the downloaded layers, kept by digest;
+//! * `pull`: the whole pull, in order. The protocol steps themselves are
+//!   the chapter's exercise (`chapters/07-registry/registry.rs`).
+
+pub mod auth;
+pub mod blobs;
+pub mod client;
+pub mod image_root;
+pub mod media_types;
+pub mod platform;
+pub mod progress;
+pub mod pull;
+pub mod reference;
+
+pub use client::{Fetched, Registry};
+pub use image_root::ImageRoot;
+
+/// A manifest as the registry sent it.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The Content-Type of the answer, such as
+    /// `application/vnd.oci.image.index.v1+json`.
+    pub media_type: String,
+    /// `sha256:` and the hex sha256 of `bytes`: the manifest's name.
+    pub digest: String,
+    /// The JSON document, exactly as received (its digest is over these
+    /// bytes, so they are never re-serialised).
+    pub bytes: Vec<u8>,
+}
