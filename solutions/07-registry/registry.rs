@@ -65,11 +65,19 @@ pub fn fetch_manifest(
 /// The manifest of `index` for the platform `wanted`.
 pub fn choose_platform(index: &ImageIndex, wanted: &Platform) -> Result<Descriptor> {
     for descriptor in index.manifests() {
-        // Entries without a platform, or with os "unknown", are not images
-        // to run: build attestations (SBOMs, provenance) are listed so.
+        // Entries without a platform are not images to run, nor are build
+        // attestations (SBOMs, provenance), listed with os "unknown" and an
+        // annotation that says what they are.
         let Some(platform) = descriptor.platform() else {
             continue;
         };
+        let attestation = descriptor
+            .annotations()
+            .as_ref()
+            .is_some_and(|a| a.contains_key("vnd.docker.reference.type"));
+        if attestation || platform.os().to_string() == "unknown" {
+            continue;
+        }
         if platform.os() != wanted.os() || platform.architecture() != wanted.architecture() {
             continue;
         }
@@ -159,7 +167,7 @@ pub fn apply_layer(layer: &mut dyn Read, root: &mut ImageRoot) -> Result<()> {
             root.empty_directory(&dir, &written)?;
         } else if let Some(hidden) = name.strip_prefix(".wh.") {
             // A whiteout: the file of that name in lower layers is deleted.
-            root.remove(&dir.join(hidden))?;
+            root.remove(&dir, hidden)?;
         } else {
             root.create(&path, &mut entry)?;
             written.insert(path);

@@ -153,7 +153,9 @@ impl Download {
         let state = self.state.lock().unwrap();
         let path = match &*state {
             State::Done => &self.path,
-            _ => &self.partial,
+            State::Running => &self.partial,
+            // The download failed (and its partial file is gone): say why.
+            State::Failed(why) => bail!("{why}"),
         };
         let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         drop(state);

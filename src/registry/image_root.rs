@@ -171,17 +171,25 @@ impl ImageRoot {
         Ok(())
     }
 
-    /// Remove `path` and everything below it (a whiteout, `.wh.NAME`).
-    /// Nothing there is fine: the lower layers may not have it.
-    pub fn remove(&mut self, path: &Path) -> Result<()> {
-        let Some(name) = path.file_name() else {
-            bail!("a whiteout of the image's root");
-        };
-        match self.open_parent(path, false) {
-            Ok(parent) => remove_entry(&parent, name),
-            Err(error) if is_missing(&error) => Ok(()),
-            Err(error) => Err(error),
+    /// Remove `name` from the directory `dir`, and everything below it (a
+    /// whiteout, `dir/.wh.NAME`). Nothing there is fine: the lower layers
+    /// may not have it. A name that is not one plain name (`..`, `.`, or
+    /// with a `/`) is refused: it points outside the directory.
+    pub fn remove(&mut self, dir: &Path, name: &str) -> Result<()> {
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            bail!(
+                "the layer has a whiteout of '{}' in '{}', which points outside the image: refusing it",
+                printable(name),
+                printable(&dir.to_string_lossy())
+            );
         }
+        let path = image_path(&dir.join(name))?;
+        let parent = match self.open_parent(&path, false) {
+            Ok(parent) => parent,
+            Err(error) if is_missing(&error) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        remove_entry(&parent, OsStr::new(name))
     }
 
     /// Empty the directory `dir` of what lower layers put there (an opaque

@@ -9,6 +9,10 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+/// Chapter 7: registries on 127.0.0.1 and the OCI images pushed to them.
+#[cfg(feature = "stage7")]
+pub mod registry;
+
 use std::fs;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
