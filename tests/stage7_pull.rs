@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use support::registry::{
-    configured_images, listing_diff, malicious_layout, one_layer_image, restore_blob, short_digest,
-    tamper_with_blob, three_layer_image, three_layers, tree_listing, two_platform_index,
-    umoci_unpack, uncompressed_layer_image, zstd_image, Malicious, Outside, Platform, TestRegistry,
-    HARMLESS_FILE, HOST_PLATFORM_OUTPUT, ONE_LAYER_OUTPUT, ZSTD_FILE,
+    configured_images, large_image, listing_diff, malicious_layout, one_layer_image, restore_blob,
+    short_digest, tamper_with_blob, three_layer_image, three_layers, tree_listing,
+    two_platform_index, umoci_unpack, uncompressed_layer_image, zstd_image, Malicious, Outside,
+    Platform, TestRegistry, HARMLESS_FILE, HOST_PLATFORM_OUTPUT, LARGE_FILES, ONE_LAYER_OUTPUT,
+    ZSTD_FILE,
 };
 use support::{describe, text, TestEnv};
 
@@ -399,6 +400,24 @@ fn the_images_entrypoint_and_user_are_applied() {
         let reference = registry.reference(&repo);
         pull_ok(&env, &[&reference]);
         assert_eq!(run_ok(&env, &[&reference]), expected, "{tag}: {hint}");
+        assert_eq!(
+            run_ok(&env, &["--init", &reference]),
+            expected,
+            "{tag}, with `run --init`: the command the init starts gets the same: {hint}"
+        );
+        if tag.starts_with("user") {
+            let id = bocker_ok(&env, &["run", "-d", &reference, "sleep", "60"]);
+            let id = id.trim();
+            let out = bocker_ok(
+                &env,
+                &["exec", id, "sh", "-c", "echo uid=$(id -u) gid=$(id -g)"],
+            );
+            let _ = env.run_bocker(&["stop", "-t", "0", id]);
+            assert_eq!(
+                out, expected,
+                "{tag}, with `exec`: a process run in the container later is the image's User too"
+            );
+        }
     }
     env.assert_no_leaks();
 }
@@ -736,6 +755,137 @@ fn a_zstd_compressed_layer_is_pulled() {
         "the layer of media type application/vnd.oci.image.layer.v1.tar+zstd should be decompressed with zstd"
     );
     assert_eq!(run_ok(&env, &[&reference]), ZSTD_FILE.1);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_pull_killed_midway_leaves_nothing_the_next_command_does_not_clean_up() {
+    let env = TestEnv::with_btrfs();
+    let registry = TestRegistry::open();
+    registry.push_image(large_image(), "test/large:latest");
+    let reference = registry.reference("test/large:latest");
+    let blobs = env.root().join("blobs/sha256");
+    // SIGKILL at several moments: while the manifest is fetched, while the
+    // layers download and are applied, near the end.
+    for delay in [5, 30, 80, 150, 300] {
+        let mut bocker = env.spawn_bocker(&["pull", &reference]);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = bocker.kill();
+        let _ = bocker.wait();
+        // The next command sweeps what the killed pull left (a staged
+        // image, its draft subvolume, a partial blob).
+        for row in listed_images(&env) {
+            let rootfs = env.image_rootfs(&row[0]);
+            for (name, size) in LARGE_FILES {
+                let found = fs::metadata(rootfs.join(name))
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                assert_eq!(
+                    found, size as u64,
+                    "pull killed after {delay} ms: `bocker images` lists {}, whose {name} is not whole: an image must appear only once it is complete",
+                    row[0]
+                );
+            }
+        }
+        let hidden: Vec<String> = image_dirs(&env)
+            .into_iter()
+            .filter(|name| name.starts_with('.'))
+            .collect();
+        assert!(
+            hidden.is_empty(),
+            "pull killed after {delay} ms: after the next command, images/ still holds {hidden:?}: the sweep should remove the staging directory of a killed pull"
+        );
+    }
+    // A pull after all that works, and cleans the partial blobs the killed
+    // ones left.
+    let id = pull_ok(&env, &[&reference]);
+    let partials: Vec<String> = fs::read_dir(&blobs)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        partials.is_empty(),
+        "partial downloads of killed pulls remain in {}: {partials:?}",
+        blobs.display()
+    );
+    let images: Vec<String> = listed_images(&env)
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    let expected: Vec<String> = images
+        .iter()
+        .map(|image| format!("images/{image}/rootfs"))
+        .collect();
+    let found: Vec<String> = subvolumes(&env)
+        .into_iter()
+        .map(|path| {
+            path.rsplit("/images/")
+                .next()
+                .map(|p| format!("images/{p}"))
+                .unwrap_or(path)
+        })
+        .collect();
+    assert!(
+        images.contains(&id),
+        "the last pull's image {id} should be listed: {images:?}"
+    );
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(
+        found, expected,
+        "the only subvolumes left should be the listed images' root filesystems (no draft of a killed pull)"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn docker_hub_images_are_taken_from_a_mirror_first() {
+    let env = TestEnv::with_btrfs();
+    let mirror = TestRegistry::open();
+    mirror.push_image(one_layer_image(), "library/busybox:latest");
+    // Docker Hub itself must never be reached from a test: its address
+    // here is a port of this machine where nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .to_string();
+    let pull_via_mirror = |reference: &str| {
+        env.bocker()
+            .env("BOCKER_REGISTRY_MIRROR", mirror.host())
+            .env("BOCKER_DOCKER_HUB_API", &closed)
+            .args(["pull", reference])
+            .output()
+            .expect("cannot start bocker")
+    };
+    let out = pull_via_mirror("busybox");
+    assert!(
+        out.status.success(),
+        "`bocker pull busybox` with BOCKER_REGISTRY_MIRROR set should take docker.io/library/busybox from the mirror\n{}",
+        describe(&out)
+    );
+    assert_eq!(
+        listed_images(&env)
+            .last()
+            .map(|row| row[1].clone())
+            .as_deref(),
+        Some("docker.io/library/busybox:latest"),
+        "the image is listed by its Docker Hub name, wherever it came from"
+    );
+    assert_eq!(run_ok(&env, &["busybox"]), ONE_LAYER_OUTPUT);
+    // What the mirror does not have is asked of Docker Hub itself (here,
+    // the closed port: a clear error that names it).
+    let out = pull_via_mirror("team/absent");
+    let said = text(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("mirror") && said.contains(&closed),
+        "an image the mirror lacks: bocker says so, then tries Docker Hub's own address ({closed} here)\n{}",
+        describe(&out)
+    );
     env.assert_no_leaks();
 }
 

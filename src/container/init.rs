@@ -67,10 +67,14 @@ pub fn execute(binary: &OwnedFd, plan: &ChildPlan, env: &[(String, String)]) -> 
     if let Err(err) = kept {
         return child::setup_error(err);
     }
+    // The working directory and user (chapter 7) travel too, "" for none:
+    // the init stays root, the command it forks takes them on.
     let words = [
         PROGRAM_NAME.to_string(),
         plan.config.rootfs.display().to_string(),
         report.to_string(),
+        plan.config.workdir.clone().unwrap_or_default(),
+        plan.config.user.clone().unwrap_or_default(),
         "--".to_string(),
     ]
     .into_iter()
@@ -94,18 +98,25 @@ pub fn execute(binary: &OwnedFd, plan: &ChildPlan, env: &[(String, String)]) -> 
 struct InitArgs {
     rootfs: PathBuf,
     report: RawFd,
+    #[cfg_attr(not(feature = "stage7"), allow(dead_code))]
+    workdir: Option<String>,
+    #[cfg_attr(not(feature = "stage7"), allow(dead_code))]
+    user: Option<String>,
     command: Vec<String>,
 }
 
 impl InitArgs {
     fn parse(args: &[String]) -> Option<InitArgs> {
-        let [rootfs, report, separator, command @ ..] = args else {
+        let [rootfs, report, workdir, user, separator, command @ ..] = args else {
             return None;
         };
         (separator == "--" && !command.is_empty()).then_some(())?;
+        let given = |word: &String| (!word.is_empty()).then(|| word.clone());
         Some(InitArgs {
             rootfs: PathBuf::from(rootfs),
             report: report.parse().ok()?,
+            workdir: given(workdir),
+            user: given(user),
             command: command.to_vec(),
         })
     }
@@ -155,14 +166,23 @@ fn start(args: &InitArgs, report: &mut File) -> Result<(Pid, SignalFd), Failure>
     // SAFETY: the init is single-threaded; the child only makes system
     // calls before it executes the command.
     match unsafe { fork() }.map_err(child::setup_error)? {
-        ForkResult::Child => run_command(&args.command, report),
+        ForkResult::Child => run_command(args, report),
         ForkResult::Parent { child } => Ok((child, signals)),
     }
 }
 
 /// The command's process: unblock signals, execute. Never returns.
-fn run_command(command: &[String], report: &mut File) -> ! {
+fn run_command(args: &InitArgs, report: &mut File) -> ! {
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // Chapter 7: a pulled image's WorkingDir and User.
+    #[cfg(feature = "stage7")]
+    if let Err(failure) =
+        super::user::enter_workdir_and_become_user(args.workdir.as_deref(), args.user.as_deref())
+    {
+        send_report(report, &failure);
+        child::exit_now(failure.code)
+    }
+    let command = &args.command;
     let env: Vec<(String, String)> = std::env::vars_os()
         .map(|(key, value)| {
             (
@@ -250,11 +270,16 @@ mod tests {
     #[test]
     fn the_init_reads_what_the_child_wrote_on_its_command_line() {
         let words = |list: &[&str]| list.iter().map(|w| w.to_string()).collect::<Vec<_>>();
-        let args = InitArgs::parse(&words(&["/s/rootfs", "7", "--", "sleep", "9"])).unwrap();
+        let args =
+            InitArgs::parse(&words(&["/s/rootfs", "7", "", "", "--", "sleep", "9"])).unwrap();
         assert_eq!(args.rootfs, Path::new("/s/rootfs"));
         assert_eq!(args.report, 7);
+        assert_eq!((args.workdir, args.user), (None, None));
         assert_eq!(args.command, ["sleep", "9"]);
+        let args = InitArgs::parse(&words(&["/s", "7", "/srv", "1000:100", "--", "id"])).unwrap();
+        assert_eq!(args.workdir.as_deref(), Some("/srv"));
+        assert_eq!(args.user.as_deref(), Some("1000:100"));
         assert!(InitArgs::parse(&words(&["/s", "7", "sleep"])).is_none());
-        assert!(InitArgs::parse(&words(&["/s", "x", "--", "sleep"])).is_none());
+        assert!(InitArgs::parse(&words(&["/s", "x", "", "", "--", "sleep"])).is_none());
     }
 }

@@ -130,6 +130,14 @@ fn become_command(root: &File, config: &ContainerConfig, stdio: &Stdio) -> Failu
     if let Err(err) = entered {
         return child::setup_error(err);
     }
+    // Chapter 7: the image's WorkingDir and User, as for the first command.
+    #[cfg(feature = "stage7")]
+    if let Err(failure) = super::user::enter_workdir_and_become_user(
+        config.workdir.as_deref(),
+        config.user.as_deref(),
+    ) {
+        return failure;
+    }
     let env = child::environment(config);
     execve::execute(&config.argv, &env)
 }

@@ -114,7 +114,7 @@ fn resolve(
             }
         }
     }
-    let mut registry = Registry::new(reference.api_host(), &reference.repository, credentials);
+    let mut registry = Registry::new(&reference.api_host(), &reference.repository, credentials);
     let manifest = image_manifest(&mut registry, reference, wanted)?;
     Ok((registry, manifest))
 }

@@ -22,6 +22,8 @@ use crate::errors::Failure;
 pub const DOCKER_HUB: &str = "docker.io";
 /// The host that answers Docker Hub's registry API.
 pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+/// The variable that names another host for Docker Hub's API.
+pub const HUB_VARIABLE: &str = "BOCKER_DOCKER_HUB_API";
 
 /// A parsed reference: where the image is and which one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +92,9 @@ impl Reference {
             Some((first, rest)) if looks_like_a_host(first) => (first.to_string(), rest),
             _ => (DOCKER_HUB.to_string(), name),
         };
+        if !is_host(&registry) {
+            return Err(invalid("a registry is a host name, with a port if needed"));
+        }
         let registry = match registry.as_str() {
             "index.docker.io" | DOCKER_HUB_API => DOCKER_HUB.to_string(),
             _ => registry,
@@ -130,13 +135,18 @@ impl Reference {
             .unwrap_or("latest")
     }
 
-    /// The host to send API requests to.
-    pub fn api_host(&self) -> &str {
-        if self.registry == DOCKER_HUB {
-            DOCKER_HUB_API
-        } else {
-            &self.registry
+    /// The host to send API requests to. Docker Hub's can be replaced with
+    /// BOCKER_DOCKER_HUB_API=host:port (a machine without Internet access
+    /// that has a copy of the hub; the tests, which never leave this
+    /// machine).
+    pub fn api_host(&self) -> String {
+        if self.registry != DOCKER_HUB {
+            return self.registry.clone();
         }
+        std::env::var(HUB_VARIABLE)
+            .ok()
+            .filter(|host| !host.is_empty())
+            .unwrap_or_else(|| DOCKER_HUB_API.to_string())
     }
 
     /// Whether two references name the same image (the digest aside).
@@ -163,6 +173,24 @@ impl fmt::Display for Reference {
 
 fn looks_like_a_host(first: &str) -> bool {
     first.contains('.') || first.contains(':') || first == "localhost"
+}
+
+/// `ghcr.io`, `localhost:5000`, `10.0.0.1:5000`: labels of letters,
+/// digits and dashes between dots, and maybe a port.
+fn is_host(text: &str) -> bool {
+    let (name, port) = match text.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (text, None),
+    };
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    name.split('.').all(label)
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `team`, `my-app`, `a.b_c`: lowercase letters and digits, separated by
@@ -211,14 +239,8 @@ mod tests {
         assert_eq!(full("localhost/app"), "localhost/app:latest");
         assert_eq!(full("127.0.0.1:5000/app"), "127.0.0.1:5000/app:latest");
         let r = Reference::parse("localhost:5000/app").unwrap();
-        assert_eq!(
-            (r.api_host(), r.tag.as_deref()),
-            ("localhost:5000", Some("latest"))
-        );
-        assert_eq!(
-            Reference::parse("busybox").unwrap().api_host(),
-            DOCKER_HUB_API
-        );
+        assert_eq!(r.api_host(), "localhost:5000");
+        assert_eq!(r.tag.as_deref(), Some("latest"));
     }
 
     #[test]
@@ -248,6 +270,9 @@ mod tests {
             "busybox@sha256:1234",
             "../etc",
             "team/../app",
+            "-x.io/app",
+            "a..b:5000/app",
+            "host:port/app",
         ] {
             assert!(Reference::parse(bad).is_err(), "{bad:?} was accepted");
         }

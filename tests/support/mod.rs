@@ -292,6 +292,15 @@ impl TestEnv {
                 cmd.env("BOCKER_BRIDGE", "none");
             }
         }
+        // Chapter 7's registry settings only where the test gives them.
+        for variable in [
+            "BOCKER_REGISTRY_MIRROR",
+            "BOCKER_DOCKER_HUB_API",
+            "BOCKER_INSECURE_REGISTRIES",
+            "DOCKER_CONFIG",
+        ] {
+            cmd.env_remove(variable);
+        }
         self.enter_test_host(&mut cmd);
         cmd.env_remove("RUST_BACKTRACE");
         cmd

@@ -1692,6 +1692,46 @@ pub fn uncompressed_layer_image() -> &'static OciImage {
     })
 }
 
+/// The files of [`large_image`]'s second layer: (path, size).
+pub const LARGE_FILES: [(&str, usize); 3] = [
+    ("srv/large-1", 16 << 20),
+    ("srv/large-2", 16 << 20),
+    ("srv/large-3", 16 << 20),
+];
+
+/// The busybox layer and an uncompressed layer of 48 MiB of bytes that do
+/// not compress (a xorshift generator's): a pull that takes long enough
+/// to be killed in the middle. Tag `latest`.
+pub fn large_image() -> &'static OciImage {
+    static IMAGE: OnceLock<OciImage> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let dir = build_fixture("large", |dir| {
+            let layout = Layout::create(dir);
+            let mut tar = TarLayer::new();
+            tar.dir("srv/", 0o755);
+            let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+            for (name, size) in LARGE_FILES {
+                let content: Vec<u8> = (0..size / 8)
+                    .flat_map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        state.to_le_bytes()
+                    })
+                    .collect();
+                tar.file(name, &content, 0o644);
+            }
+            let manifest = layout.write_image(
+                &Platform::host(),
+                json!({"Cmd": ["ls", "/srv"], "Env": ["PATH=/bin:/usr/bin"]}),
+                &[busybox_layer(), &Layer::tar(tar.into_tar())],
+            );
+            layout.tag("latest", &manifest);
+        });
+        Layout::open(&dir).image("latest")
+    })
+}
+
 /// Change one byte in the middle of blob `digest` in the registry's
 /// storage (same size: the registry still serves it whole). Returns the
 /// original bytes, to put back with [`restore_blob`].
