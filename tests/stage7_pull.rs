@@ -19,8 +19,8 @@ use support::registry::{
     configured_images, large_image, listing_diff, malicious_layout, one_layer_image, restore_blob,
     short_digest, tamper_with_blob, three_layer_image, three_layers, tree_listing,
     two_platform_index, umoci_unpack, uncompressed_layer_image, zstd_image, Malicious, Outside,
-    Platform, TestRegistry, HARMLESS_FILE, HOST_PLATFORM_OUTPUT, LARGE_FILES, ONE_LAYER_OUTPUT,
-    ZSTD_FILE,
+    Platform, RedirectingRegistry, TestRegistry, HARMLESS_FILE, HOST_PLATFORM_OUTPUT, LARGE_FILES,
+    ONE_LAYER_OUTPUT, ZSTD_FILE,
 };
 use support::{describe, text, TestEnv};
 
@@ -886,6 +886,33 @@ fn docker_hub_images_are_taken_from_a_mirror_first() {
         "an image the mirror lacks: bocker says so, then tries Docker Hub's own address ({closed} here)\n{}",
         describe(&out)
     );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn layers_redirected_to_another_host_never_get_the_password() {
+    let env = TestEnv::with_btrfs();
+    let registry =
+        RedirectingRegistry::start(one_layer_image(), "test/cdn:latest", "ann", "s3cret");
+    let reference = registry.reference("test/cdn:latest");
+    let id = pull_ok(&env, &["--user", "ann:s3cret", &reference]);
+    assert!(
+        env.image_rootfs(&id).join("bin/busybox").is_file(),
+        "the layer, sent by the registry's CDN ({}) after a 307 redirect, should be in the image",
+        registry.cdn()
+    );
+    let requests = registry.cdn_requests();
+    assert!(
+        !requests.is_empty(),
+        "the layer should have been fetched from the CDN the registry redirected to"
+    );
+    for headers in requests {
+        assert!(
+            !headers.iter().any(|(key, _)| key.eq_ignore_ascii_case("authorization")),
+            "a redirect to another host ({}) must not carry the Authorization header (the user's password or token would go to whoever runs that host): {headers:?}",
+            registry.cdn()
+        );
+    }
     env.assert_no_leaks();
 }
 

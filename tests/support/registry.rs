@@ -2084,3 +2084,201 @@ pub fn listing_diff(left: &[String], right: &[String]) -> String {
     }
     out
 }
+
+// ------------------------------------------------- a registry with a CDN
+
+/// A registry that keeps its layers elsewhere, as Docker Hub does: a small
+/// server of the test's own on 127.0.0.1 that wants Basic credentials for
+/// everything, serves an image's manifest and config itself, and answers
+/// a layer request with `307 Temporary Redirect` to a second server, the
+/// "CDN", on 127.0.0.2 (another host: Linux routes all of 127.0.0.0/8 to
+/// the loopback). The CDN serves the layer to anyone and records every
+/// request's headers, so a test can check that the password never went
+/// there.
+pub struct RedirectingRegistry {
+    registry: String,
+    cdn: String,
+    cdn_requests: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// A request as the little servers read it: path and headers.
+struct SmallRequest {
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl RedirectingRegistry {
+    /// Serve `image` (a one-platform image of a layout) as REPO:TAG, with
+    /// the credentials `user`:`password`.
+    pub fn start(image: &OciImage, repo_and_tag: &str, user: &str, password: &str) -> Self {
+        let layout = Layout::open(&image.layout);
+        let descriptor = layout.resolve(&image.tag);
+        let manifest_digest = descriptor["digest"].as_str().unwrap().to_string();
+        let manifest = layout.read_blob(&manifest_digest);
+        let media_type = descriptor["mediaType"].as_str().unwrap().to_string();
+        let config_digest = layout.read_json(&manifest_digest)["config"]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (repo, tag) = repo_and_tag.split_once(':').expect("REPO:TAG");
+        let stop = Arc::new(AtomicBool::new(false));
+
+        let cdn_listener = TcpListener::bind("127.0.0.2:0").expect("cannot listen on 127.0.0.2");
+        let cdn = cdn_listener.local_addr().unwrap().to_string();
+        let cdn_requests = Arc::new(Mutex::new(Vec::new()));
+        let cdn_thread = {
+            let (stop, requests, layout_dir) = (
+                Arc::clone(&stop),
+                Arc::clone(&cdn_requests),
+                image.layout.clone(),
+            );
+            serve(cdn_listener, stop, move |request: SmallRequest| {
+                requests.lock().unwrap().push(request.headers.clone());
+                let digest = request.path.rsplit('/').next().unwrap_or("");
+                match fs::read(Layout::open(&layout_dir).blob_path(digest)) {
+                    Ok(bytes) => (200, vec![], bytes),
+                    Err(_) => (404, vec![], b"{}".to_vec()),
+                }
+            })
+        };
+
+        let registry_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let registry = registry_listener.local_addr().unwrap().to_string();
+        let expected = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
+        let registry_thread = {
+            let (stop, cdn, layout_dir) = (Arc::clone(&stop), cdn.clone(), image.layout.clone());
+            let manifest_paths = [
+                format!("/v2/{repo}/manifests/{tag}"),
+                format!("/v2/{repo}/manifests/{manifest_digest}"),
+            ];
+            let blob_prefix = format!("/v2/{repo}/blobs/");
+            serve(registry_listener, stop, move |request: SmallRequest| {
+                let authorized = request
+                    .headers
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case("authorization") && *v == expected);
+                if !authorized {
+                    let challenge = (
+                        "WWW-Authenticate".to_string(),
+                        "Basic realm=\"test\"".to_string(),
+                    );
+                    return (401, vec![challenge], br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec());
+                }
+                if manifest_paths.contains(&request.path) {
+                    let content_type = ("Content-Type".to_string(), media_type.clone());
+                    return (200, vec![content_type], manifest.clone());
+                }
+                match request.path.strip_prefix(&blob_prefix) {
+                    Some(digest) if digest == config_digest => (
+                        200,
+                        vec![],
+                        fs::read(Layout::open(&layout_dir).blob_path(digest)).unwrap(),
+                    ),
+                    Some(digest) => {
+                        let location = format!("http://{cdn}/cdn/{digest}");
+                        (307, vec![("Location".to_string(), location)], vec![])
+                    }
+                    None if request.path == "/v2/" => (200, vec![], b"{}".to_vec()),
+                    None => (
+                        404,
+                        vec![],
+                        br#"{"errors":[{"code":"NAME_UNKNOWN","message":"no"}]}"#.to_vec(),
+                    ),
+                }
+            })
+        };
+        RedirectingRegistry {
+            registry,
+            cdn,
+            cdn_requests,
+            stop,
+            threads: vec![cdn_thread, registry_thread],
+        }
+    }
+
+    /// `127.0.0.1:PORT/REPO:TAG`.
+    pub fn reference(&self, repo_and_tag: &str) -> String {
+        format!("{}/{repo_and_tag}", self.registry)
+    }
+
+    /// The CDN's address, `127.0.0.2:PORT`.
+    pub fn cdn(&self) -> &str {
+        &self.cdn
+    }
+
+    /// The headers of every request the CDN got.
+    pub fn cdn_requests(&self) -> Vec<Vec<(String, String)>> {
+        self.cdn_requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for RedirectingRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loops.
+        let _ = TcpStream::connect(&self.registry);
+        let _ = TcpStream::connect(&self.cdn);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Answer each connection on `listener` with `answer(request)` = (status,
+/// extra headers, body), until `stop`.
+fn serve(
+    listener: TcpListener,
+    stop: Arc<AtomicBool>,
+    answer: impl Fn(SmallRequest) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + 'static,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let Some(request) = read_small_request(&mut stream) else {
+                continue;
+            };
+            let (status, headers, body) = answer(request);
+            let reason = match status {
+                200 => "OK",
+                307 => "Temporary Redirect",
+                401 => "Unauthorized",
+                _ => "Not Found",
+            };
+            let mut head = format!(
+                "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (key, value) in headers {
+                head.push_str(&format!("{key}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    })
+}
+
+fn read_small_request(stream: &mut TcpStream) -> Option<SmallRequest> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).ok()? == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((key, value)) = header.trim_end().split_once(':') {
+            headers.push((key.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    Some(SmallRequest { path, headers })
+}
