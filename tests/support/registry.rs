@@ -2098,15 +2098,18 @@ pub fn listing_diff(left: &[String], right: &[String]) -> String {
 pub struct RedirectingRegistry {
     registry: String,
     cdn: String,
-    cdn_requests: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    cdn_requests: Arc<Mutex<Vec<Headers>>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
 
+/// An HTTP request's or answer's headers, (name, value).
+type Headers = Vec<(String, String)>;
+
 /// A request as the little servers read it: path and headers.
 struct SmallRequest {
     path: String,
-    headers: Vec<(String, String)>,
+    headers: Headers,
 }
 
 impl RedirectingRegistry {
@@ -2209,7 +2212,7 @@ impl RedirectingRegistry {
     }
 
     /// The headers of every request the CDN got.
-    pub fn cdn_requests(&self) -> Vec<Vec<(String, String)>> {
+    pub fn cdn_requests(&self) -> Vec<Headers> {
         self.cdn_requests.lock().unwrap().clone()
     }
 }
@@ -2231,7 +2234,7 @@ impl Drop for RedirectingRegistry {
 fn serve(
     listener: TcpListener,
     stop: Arc<AtomicBool>,
-    answer: impl Fn(SmallRequest) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + 'static,
+    answer: impl Fn(SmallRequest) -> (u16, Headers, Vec<u8>) + Send + 'static,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
