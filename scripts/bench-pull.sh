@@ -104,7 +104,7 @@ done
 
 # One btrfs for everything, on a loop device (detached when unmounted).
 truncate -s 8G "$work/btrfs.img"
-mkfs.btrfs -q "$work/btrfs.img"
+mkfs.btrfs -q "$work/btrfs.img" >/dev/null 2>&1
 mkdir "$work/fs"
 mount -o loop "$work/btrfs.img" "$work/fs"
 fs=$work/fs

@@ -62,6 +62,34 @@ show "a container's root is a btrfs snapshot of its image: what it changed" \
     run --name writer "$image" 'echo hello > /root/note; rm /etc/os-release'
 show "diff: added, changed, deleted" diff writer
 show "commit: an image from the container's files" commit writer
+# Chapter 7: a registry on this machine (Debian's docker-registry), as a
+# classroom would run one; the image pushed to it is made with umoci and
+# skopeo, with a command of its own in its config.
+while :; do
+    port=$((20000 + RANDOM % 20000))
+    ss -Htln "sport = :$port" | grep -q . || break
+done
+printf '%s\n' "version: 0.1" "log: {level: error}" \
+    "storage: {filesystem: {rootdirectory: $work/registry}}" \
+    "http: {addr: 127.0.0.1:$port}" >"$work/registry.yml"
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 50); do
+    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
+    sleep 0.1
+done
+umoci init --layout "$work/oci"
+umoci new --image "$work/oci:demo"
+umoci unpack --image "$work/oci:demo" "$work/bundle" >/dev/null
+cp -a "$work/busybox/." "$work/bundle/rootfs/"
+umoci repack --image "$work/oci:demo" "$work/bundle"
+umoci config --image "$work/oci:demo" --config.cmd sh --config.cmd -c \
+    --config.cmd 'echo "hello from $(hostname): my command came with me, from the registry"'
+skopeo --insecure-policy copy --quiet --dest-tls-verify=false "oci:$work/oci:demo" \
+    "docker://127.0.0.1:$port/demo/busybox:1.0"
+show "pull from a registry (the OCI distribution API)" pull "127.0.0.1:$port/demo/busybox:1.0"
+show "images: where each came from, and a pulled one's digest" images --digests
+show "run it by name, with the command its config names" run --rm "127.0.0.1:$port/demo/busybox:1.0"
 show "stop it (SIGTERM, then SIGKILL)" stop -t 1 sleeper
 show "all containers, with status and exit code" ps
 show "what a container printed" logs demo
