@@ -6,6 +6,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 INSTA_UPDATE=always cargo test -q --test frame -- help
-for n in 1 2 3 4 5 6 7; do
+for n in 1 2 3 4 5 6 7 8; do
     INSTA_UPDATE=always cargo test -q --features "stage$n" --test frame -- help
 done

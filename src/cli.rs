@@ -72,7 +72,9 @@ pub enum Command {
                               flags are not given."
         )
     )]
-    Run(RunArgs),
+    // Boxed: run has many more flags than the other verbs (clippy's
+    // large_enum_variant).
+    Run(Box<RunArgs>),
     /// Print what a container wrote to stdout and stderr
     Logs {
         /// Container id or name
@@ -221,6 +223,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
 
+    /// Run the command as USER[:GROUP] (names from the image's /etc/passwd,
+    /// or numbers) [default: the image's User, or root]
+    #[cfg(feature = "stage7")]
+    #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+
+    #[cfg(feature = "stage8")]
+    #[command(flatten)]
+    pub security: SecurityArgs,
+
     /// The image to run (an img_… id)
     #[cfg(not(feature = "stage7"))]
     pub image: String,
@@ -241,6 +253,27 @@ pub struct RunArgs {
     #[cfg(feature = "stage7")]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// `run` flags that come with chapter 8 (capabilities, seccomp).
+#[cfg(feature = "stage8")]
+#[derive(Debug, Args)]
+pub struct SecurityArgs {
+    /// Give the container a capability it would not have (NET_ADMIN, …,
+    /// or ALL)
+    #[arg(long = "cap-add", value_name = "CAPABILITY")]
+    pub cap_add: Vec<String>,
+    /// Take a capability away from the container (or ALL)
+    #[arg(long = "cap-drop", value_name = "CAPABILITY")]
+    pub cap_drop: Vec<String>,
+    /// Every capability, every device, no seccomp filter, the kernel's files
+    /// unhidden: the container can take the host over
+    #[arg(long)]
+    pub privileged: bool,
+    /// no-new-privileges=false (set-user-ID programs work again) or
+    /// seccomp=unconfined (no filter)
+    #[arg(long = "security-opt", value_name = "OPTION")]
+    pub security_opt: Vec<String>,
 }
 
 /// `run` flags that come with chapter 2 (namespaces).

@@ -38,7 +38,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         // The two verbs that make something create the state directory.
         Command::Init { directory } => init::init(root, &directory),
-        Command::Run(args) => run::run(root, args),
+        Command::Run(args) => run::run(root, *args),
         // The others need one that exists.
         Command::Images {
             #[cfg(feature = "stage7")]

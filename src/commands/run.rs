@@ -73,7 +73,8 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         hostname,
         env,
         workdir: image_defaults.working_dir,
-        user: image_defaults.user,
+        user: user_of(&args).or(image_defaults.user),
+        security: checked.security,
         network,
         address,
         ports: checked.ports,
@@ -108,6 +109,17 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     };
     let code = keeper.start_and_relay(&config, &mut log, true)?;
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// `--user` (chapter 7), which wins over the image's User.
+fn user_of(args: &RunArgs) -> Option<String> {
+    #[cfg(feature = "stage7")]
+    return args.user.clone().filter(|user| !user.is_empty());
+    #[cfg(not(feature = "stage7"))]
+    {
+        let _ = args;
+        None
+    }
 }
 
 /// `--net container:NAME` names a container: record its id, and check it

@@ -52,7 +52,13 @@ pub fn hierarchy() -> Box<dyn Hierarchy> {
 /// cgroups-rs would make the container's directory in each of them. Only
 /// these are needed: fewer directories to make and remove, and none in
 /// trees that belong to someone else.
-const V1_CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuacct", "pids", "freezer"];
+/// From chapter 8, `devices` too: which device nodes the container may
+/// open.
+const V1_CONTROLLERS: &[&str] = if cfg!(feature = "stage8") {
+    &["memory", "cpu", "cpuacct", "pids", "freezer", "devices"]
+} else {
+    &["memory", "cpu", "cpuacct", "pids", "freezer"]
+};
 
 /// A v1 hierarchy that shows cgroups-rs only [`V1_CONTROLLERS`].
 #[derive(Debug)]
@@ -78,6 +84,50 @@ impl Hierarchy for OnlyOurControllers {
     fn v2(&self) -> bool {
         false
     }
+}
+
+/// Whether this machine's cgroups can limit which devices a container
+/// opens: v1's `devices` controller. (On v2 that takes a BPF program
+/// attached to the cgroup, which bocker does not load; see
+/// security.rs for what it does instead.)
+#[cfg(feature = "stage8")]
+pub fn controls_devices() -> bool {
+    !hierarchy().v2() && std::path::Path::new("/sys/fs/cgroup/devices/devices.allow").exists()
+}
+
+/// The devices a container may use: those chapter 3 makes in its /dev
+/// (`c MAJOR:MINOR rwm`: read, write, mknod), pseudo-terminals, and mknod
+/// (but not opening) of any other node, as Docker allows.
+#[cfg(feature = "stage8")]
+const ALLOWED_DEVICES: [&str; 11] = [
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",    // null
+    "c 1:5 rwm",    // zero
+    "c 1:7 rwm",    // full
+    "c 1:8 rwm",    // random
+    "c 1:9 rwm",    // urandom
+    "c 5:0 rwm",    // tty
+    "c 5:2 rwm",    // ptmx
+    "c 136:* rwm",  // pts/N
+    "c 10:200 rwm", // net/tun
+];
+
+/// Limit container `id`'s cgroup to [`ALLOWED_DEVICES`] (v1): everything
+/// denied (`a` in devices.deny), then each allowed. A node for the host's
+/// disk, or /dev/kmsg, made inside, then cannot be opened (EPERM).
+/// Written by the frame: cgroups-rs could, but these two files and their
+/// one-line rules are worth seeing as they are.
+#[cfg(feature = "stage8")]
+pub fn restrict_devices(id: &str) -> Result<()> {
+    let dir = std::path::Path::new("/sys/fs/cgroup/devices").join(path_of(id));
+    fs::write(dir.join("devices.deny"), "a")
+        .with_context(|| format!("cannot deny devices in {}", dir.display()))?;
+    for rule in ALLOWED_DEVICES {
+        fs::write(dir.join("devices.allow"), rule)
+            .with_context(|| format!("cannot allow '{rule}' in {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Make sure the parent exists and, on v2, that the controllers are

@@ -81,13 +81,24 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
         return Err(init::execute(binary, plan, &env));
     }
     enter_root(&plan.config.rootfs)?;
+    // Chapter 8: the kernel's files hidden, then (right before execve) the
+    // capabilities, the user, no_new_privs and the seccomp filter.
+    #[cfg(feature = "stage8")]
+    {
+        super::security::hide_kernel_files(&plan.config.profile)?;
+        super::security::lock_in(&plan.config.profile, || become_user(plan.config))?;
+    }
     // Chapter 7: a pulled image's WorkingDir and User.
-    #[cfg(feature = "stage7")]
-    super::user::enter_workdir_and_become_user(
-        plan.config.workdir.as_deref(),
-        plan.config.user.as_deref(),
-    )?;
+    #[cfg(all(feature = "stage7", not(feature = "stage8")))]
+    become_user(plan.config)?;
     Err(execve::execute(&plan.config.argv, &env))
+}
+
+/// Chapter 7: enter the working directory and become the user the image
+/// (or `--user`) names.
+#[cfg(feature = "stage7")]
+pub fn become_user(config: &ContainerConfig) -> Result<(), Failure> {
+    super::user::enter_workdir_and_become_user(config.workdir.as_deref(), config.user.as_deref())
 }
 
 /// Ask the kernel to SIGKILL us when our parent dies, so that a container

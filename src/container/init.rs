@@ -75,6 +75,7 @@ pub fn execute(binary: &OwnedFd, plan: &ChildPlan, env: &[(String, String)]) -> 
         report.to_string(),
         plan.config.workdir.clone().unwrap_or_default(),
         plan.config.user.clone().unwrap_or_default(),
+        profile_word(plan),
         "--".to_string(),
     ]
     .into_iter()
@@ -102,12 +103,26 @@ struct InitArgs {
     workdir: Option<String>,
     #[cfg_attr(not(feature = "stage7"), allow(dead_code))]
     user: Option<String>,
+    /// Chapter 8's profile, as JSON.
+    #[cfg_attr(not(feature = "stage8"), allow(dead_code))]
+    profile: Option<String>,
     command: Vec<String>,
+}
+
+/// Chapter 8's profile, for the init's command line ("" before).
+fn profile_word(plan: &ChildPlan) -> String {
+    #[cfg(feature = "stage8")]
+    return serde_json::to_string(&plan.config.profile).unwrap_or_default();
+    #[cfg(not(feature = "stage8"))]
+    {
+        let _ = plan;
+        String::new()
+    }
 }
 
 impl InitArgs {
     fn parse(args: &[String]) -> Option<InitArgs> {
-        let [rootfs, report, workdir, user, separator, command @ ..] = args else {
+        let [rootfs, report, workdir, user, profile, separator, command @ ..] = args else {
             return None;
         };
         (separator == "--" && !command.is_empty()).then_some(())?;
@@ -117,6 +132,7 @@ impl InitArgs {
             report: report.parse().ok()?,
             workdir: given(workdir),
             user: given(user),
+            profile: given(profile),
             command: command.to_vec(),
         })
     }
@@ -162,6 +178,9 @@ fn start(args: &InitArgs, report: &mut File) -> Result<(Pid, SignalFd), Failure>
 
     // The child checked that it is not in the host's mount namespace.
     child::enter_root(Path::new(&args.rootfs))?;
+    // Chapter 8: the kernel's files hidden, while the init is privileged.
+    #[cfg(feature = "stage8")]
+    super::security::hide_kernel_files(&profile_of(args)?)?;
 
     // SAFETY: the init is single-threaded; the child only makes system
     // calls before it executes the command.
@@ -174,11 +193,23 @@ fn start(args: &InitArgs, report: &mut File) -> Result<(Pid, SignalFd), Failure>
 /// The command's process: unblock signals, execute. Never returns.
 fn run_command(args: &InitArgs, report: &mut File) -> ! {
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // Chapter 8: the command gets the container's profile (the init, pid
+    // 1, keeps its privileges: it only waits and passes signals on).
+    #[cfg(feature = "stage8")]
+    let locked = profile_of(args).and_then(|profile| {
+        super::security::lock_in(&profile, || {
+            super::user::enter_workdir_and_become_user(
+                args.workdir.as_deref(),
+                args.user.as_deref(),
+            )
+        })
+    });
     // Chapter 7: a pulled image's WorkingDir and User.
+    #[cfg(all(feature = "stage7", not(feature = "stage8")))]
+    let locked =
+        super::user::enter_workdir_and_become_user(args.workdir.as_deref(), args.user.as_deref());
     #[cfg(feature = "stage7")]
-    if let Err(failure) =
-        super::user::enter_workdir_and_become_user(args.workdir.as_deref(), args.user.as_deref())
-    {
+    if let Err(failure) = locked {
         send_report(report, &failure);
         child::exit_now(failure.code)
     }
@@ -194,6 +225,15 @@ fn run_command(args: &InitArgs, report: &mut File) -> ! {
     let failure = execve::execute(command, &env);
     send_report(report, &failure);
     child::exit_now(failure.code)
+}
+
+/// The profile the child passed on its command line.
+#[cfg(feature = "stage8")]
+fn profile_of(args: &InitArgs) -> Result<super::security::Profile, Failure> {
+    args.profile
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .ok_or_else(|| Failure::new(START_FAILED, "the init got no security profile"))
 }
 
 /// Forward signals and reap until the command ends; its exit code.
@@ -271,15 +311,17 @@ mod tests {
     fn the_init_reads_what_the_child_wrote_on_its_command_line() {
         let words = |list: &[&str]| list.iter().map(|w| w.to_string()).collect::<Vec<_>>();
         let args =
-            InitArgs::parse(&words(&["/s/rootfs", "7", "", "", "--", "sleep", "9"])).unwrap();
+            InitArgs::parse(&words(&["/s/rootfs", "7", "", "", "", "--", "sleep", "9"])).unwrap();
         assert_eq!(args.rootfs, Path::new("/s/rootfs"));
         assert_eq!(args.report, 7);
         assert_eq!((args.workdir, args.user), (None, None));
         assert_eq!(args.command, ["sleep", "9"]);
-        let args = InitArgs::parse(&words(&["/s", "7", "/srv", "1000:100", "--", "id"])).unwrap();
+        let args =
+            InitArgs::parse(&words(&["/s", "7", "/srv", "1000:100", "{}", "--", "id"])).unwrap();
         assert_eq!(args.workdir.as_deref(), Some("/srv"));
         assert_eq!(args.user.as_deref(), Some("1000:100"));
+        assert_eq!(args.profile.as_deref(), Some("{}"));
         assert!(InitArgs::parse(&words(&["/s", "7", "sleep"])).is_none());
-        assert!(InitArgs::parse(&words(&["/s", "x", "", "", "--", "sleep"])).is_none());
+        assert!(InitArgs::parse(&words(&["/s", "x", "", "", "", "--", "sleep"])).is_none());
     }
 }

@@ -130,12 +130,15 @@ fn become_command(root: &File, config: &ContainerConfig, stdio: &Stdio) -> Failu
     if let Err(err) = entered {
         return child::setup_error(err);
     }
+    // Chapter 8: the same capabilities, no_new_privs and filter as the
+    // container's first process (its mounts are the container's already).
+    #[cfg(feature = "stage8")]
+    if let Err(failure) = super::security::lock_in(&config.profile, || child::become_user(config)) {
+        return failure;
+    }
     // Chapter 7: the image's WorkingDir and User, as for the first command.
-    #[cfg(feature = "stage7")]
-    if let Err(failure) = super::user::enter_workdir_and_become_user(
-        config.workdir.as_deref(),
-        config.user.as_deref(),
-    ) {
+    #[cfg(all(feature = "stage7", not(feature = "stage8")))]
+    if let Err(failure) = child::become_user(config) {
         return failure;
     }
     let env = child::environment(config);

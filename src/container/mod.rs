@@ -52,6 +52,8 @@ pub mod process;
 pub mod relay;
 pub mod rootfs;
 pub mod sealed;
+#[cfg(feature = "stage8")]
+pub mod security;
 pub mod signals;
 pub mod spawn;
 #[cfg(feature = "stage5")]
@@ -154,6 +156,9 @@ pub struct ContainerConfig {
     /// image's WorkingDir and User, chapter 7).
     pub workdir: Option<String>,
     pub user: Option<String>,
+    /// What the container may do (chapter 8).
+    #[cfg(feature = "stage8")]
+    pub profile: security::Profile,
 }
 
 impl ContainerConfig {
@@ -184,6 +189,8 @@ impl ContainerConfig {
             limits: record.limits.clone(),
             workdir: record.workdir.clone(),
             user: record.user.clone(),
+            #[cfg(feature = "stage8")]
+            profile: security::profile(&record.security, cgroup::controls_devices()),
         }
     }
 

@@ -33,6 +33,11 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
         )
         .context("cannot create the container's cgroup")?;
         cgroup::verify_limits(&group, &config.limits)?;
+        // Chapter 8: which devices it may open (v1; before it runs).
+        #[cfg(feature = "stage8")]
+        if config.profile.devices_limited && cgroup::controls_devices() {
+            cgroup::restrict_devices(&config.id)?;
+        }
         cgroups::add_process(&group, pid).context("cannot put the container in its cgroup")?;
     }
     // Chapter 5: the network (lo; with --net bridge a veth pair, an

@@ -68,6 +68,15 @@ pub mod btrfs;
 #[cfg_attr(feature = "solved7", path = "../../solutions/07-registry/registry.rs")]
 pub mod registry;
 
+/// Chapter 8: capabilities, no_new_privs, seccomp, masked paths.
+#[cfg(feature = "stage8")]
+#[cfg_attr(
+    not(feature = "solved8"),
+    path = "../../chapters/08-security/security.rs"
+)]
+#[cfg_attr(feature = "solved8", path = "../../solutions/08-security/security.rs")]
+pub mod security;
+
 /// Chapter functions that need no root, tested without it: `cargo test`
 /// runs these as you, before any container starts.
 #[cfg(all(test, feature = "stage1"))]

@@ -54,6 +54,27 @@ pub struct ImageDefaults {
     pub user: Option<String>,
 }
 
+/// What `run` was asked about the container's privileges (chapter 8),
+/// kept so that `exec` applies the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityOptions {
+    /// `--cap-add`: capabilities given back (names, or `ALL`).
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`: capabilities taken away too.
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// `--privileged`: every capability, no filter, nothing hidden.
+    #[serde(default)]
+    pub privileged: bool,
+    /// `--security-opt no-new-privileges=false`.
+    #[serde(default)]
+    pub new_privileges_allowed: bool,
+    /// `--security-opt seccomp=unconfined`.
+    #[serde(default)]
+    pub seccomp_unconfined: bool,
+}
+
 /// The life of a container, as recorded on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -86,6 +107,9 @@ pub struct ContainerRecord {
     /// `name[:group]`, looked up in the container's /etc/passwd.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Capabilities, seccomp, no_new_privs (chapter 8).
+    #[serde(default)]
+    pub security: SecurityOptions,
     /// How the container is networked (from chapter 2).
     #[serde(default)]
     pub network: Network,

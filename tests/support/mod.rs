@@ -33,6 +33,7 @@ pub fn stage() -> u32 {
         cfg!(feature = "stage5"),
         cfg!(feature = "stage6"),
         cfg!(feature = "stage7"),
+        cfg!(feature = "stage8"),
     ];
     stages.iter().filter(|on| **on).count() as u32
 }

@@ -23,6 +23,8 @@ pub struct Checked {
     pub limits: Limits,
     /// Published ports (chapter 5).
     pub ports: Vec<Port>,
+    /// Capabilities, seccomp, no_new_privs (chapter 8).
+    pub security: crate::state::records::SecurityOptions,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -57,7 +59,32 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         init: namespaces.init,
         limits: run_limits(args)?,
         ports,
+        security: security(args)?,
     })
+}
+
+/// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt` (chapter 8).
+#[cfg(feature = "stage8")]
+fn security(args: &RunArgs) -> Result<crate::state::records::SecurityOptions> {
+    let flags = &args.security;
+    let options = crate::container::security::options_from_flags(
+        &flags.cap_add,
+        &flags.cap_drop,
+        flags.privileged,
+        &flags.security_opt,
+    )?;
+    if options.privileged {
+        crate::errors::warn(
+            "--privileged: this container gets every capability and device, no seccomp filter, \
+             and the kernel's files unhidden: it can take over the host",
+        );
+    }
+    Ok(options)
+}
+
+#[cfg(not(feature = "stage8"))]
+fn security(_: &RunArgs) -> Result<crate::state::records::SecurityOptions> {
+    Ok(Default::default())
 }
 
 /// `-p HOST:CONTAINER[/PROTOCOL]`, each (chapter 5).

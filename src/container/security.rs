@@ -1,0 +1,319 @@
+//! Chapter 8: what a container may do, and the order in which the limits
+//! are put on.
+//!
+//! ```text
+//! child, still root with every capability
+//!   mounts: /proc, /dev, /sys (chapter 3), then masked and read-only paths
+//!   (the cgroup and the network were set up from the outside already)
+//!   capabilities dropped to the default set          ─┐ what the process
+//!   the image's user (setuid: a non-root user keeps   │ can do from now on
+//!     no capabilities at all)                         │
+//!   no_new_privs: execve never grants more           ─┘
+//!   seccomp filter: the calls that remain dangerous, last: it would
+//!     refuse the mounts above
+//!   execve(command)
+//! ```
+//!
+//! The chapter's functions do each step (`course::chapters::security`);
+//! this module decides which apply (`--cap-add`, `--privileged`,
+//! `--security-opt`) and calls them in this order, for `run`, `exec` and
+//! the command of `run --init`.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use anyhow::{bail, Result};
+use caps::{CapSet, Capability, CapsHashSet};
+use serde::{Deserialize, Serialize};
+
+use crate::course::chapters::security as chapter;
+use crate::course::exercise;
+use crate::errors::{Failure, START_FAILED, USAGE};
+pub use crate::state::records::SecurityOptions;
+
+/// Docker's default capabilities: what a root process in a container
+/// keeps. Everything else (SYS_ADMIN, SYS_MODULE, NET_ADMIN,
+/// DAC_READ_SEARCH, SYS_PTRACE, …) is gone.
+pub const DEFAULT_CAPABILITIES: [Capability; 14] = [
+    Capability::CAP_CHOWN,
+    Capability::CAP_DAC_OVERRIDE,
+    Capability::CAP_FSETID,
+    Capability::CAP_FOWNER,
+    Capability::CAP_MKNOD,
+    Capability::CAP_NET_RAW,
+    Capability::CAP_SETGID,
+    Capability::CAP_SETUID,
+    Capability::CAP_SETFCAP,
+    Capability::CAP_SETPCAP,
+    Capability::CAP_NET_BIND_SERVICE,
+    Capability::CAP_SYS_CHROOT,
+    Capability::CAP_KILL,
+    Capability::CAP_AUDIT_WRITE,
+];
+
+/// Files and directories of the kernel that tell too much about the host
+/// or let a process act on it: hidden (a file reads empty, a directory is
+/// an empty read-only tmpfs).
+pub const MASKED_PATHS: [&str; 13] = [
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/proc/sysrq-trigger",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/sys/devices/virtual/powercap",
+    "/sys/firmware",
+];
+
+/// Kernel settings a container may read but never write: /proc/sys holds
+/// the whole machine's (core_pattern, which names a program the kernel
+/// runs *on the host* when a process dumps core, among them).
+pub const READ_ONLY_PATHS: [&str; 4] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"];
+
+/// What the child does, worked out by the parent from the options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The capabilities kept (names, CAP_…).
+    pub capabilities: Vec<String>,
+    /// Only the devices of a minimal /dev may be opened (v1 cgroups).
+    pub devices_limited: bool,
+    pub hide_kernel_files: bool,
+    pub no_new_privs: bool,
+    pub seccomp: bool,
+}
+
+/// Read `run`'s flags; a clear usage error for a bad one.
+pub fn options_from_flags(
+    cap_add: &[String],
+    cap_drop: &[String],
+    privileged: bool,
+    security_opt: &[String],
+) -> Result<SecurityOptions> {
+    for name in cap_add.iter().chain(cap_drop) {
+        capabilities_named(name)?;
+    }
+    let mut options = SecurityOptions {
+        cap_add: cap_add.to_vec(),
+        cap_drop: cap_drop.to_vec(),
+        privileged,
+        ..SecurityOptions::default()
+    };
+    for option in security_opt {
+        match option.as_str() {
+            "no-new-privileges=false" => options.new_privileges_allowed = true,
+            "no-new-privileges" | "no-new-privileges=true" => {
+                options.new_privileges_allowed = false
+            }
+            "seccomp=unconfined" => options.seccomp_unconfined = true,
+            other => bail!(Failure::new(
+                USAGE,
+                format!(
+                    "unknown --security-opt '{}': bocker knows no-new-privileges=true|false \
+                         and seccomp=unconfined",
+                    crate::escape::printable(other)
+                )
+            )),
+        }
+    }
+    Ok(options)
+}
+
+/// The profile `options` give, on a machine whose cgroups can
+/// (`devices_controlled`) or cannot limit device access.
+pub fn profile(options: &SecurityOptions, devices_controlled: bool) -> Profile {
+    // What bocker itself holds: a container can never get more (some
+    // machines give root less than every capability).
+    let held = caps::read(None, CapSet::Permitted).unwrap_or_default();
+    let mut keep: CapsHashSet = if options.privileged {
+        held.clone()
+    } else {
+        DEFAULT_CAPABILITIES.into_iter().collect()
+    };
+    if !options.privileged && !devices_controlled {
+        // Without a devices cgroup (cgroup v2 needs a BPF program for
+        // it, which bocker does not load), a container that can mknod
+        // could make a node for the host's disk and open it: no mknod.
+        keep.remove(&Capability::CAP_MKNOD);
+    }
+    for name in &options.cap_add {
+        keep.extend(capabilities_named(name).unwrap_or_default());
+    }
+    for name in &options.cap_drop {
+        for capability in capabilities_named(name).unwrap_or_default() {
+            keep.remove(&capability);
+        }
+    }
+    keep.retain(|capability| held.contains(capability));
+    let mut capabilities: Vec<String> = keep.iter().map(|c| c.to_string()).collect();
+    capabilities.sort();
+    Profile {
+        capabilities,
+        devices_limited: !options.privileged,
+        hide_kernel_files: !options.privileged,
+        no_new_privs: !options.privileged && !options.new_privileges_allowed,
+        seccomp: !options.privileged && !options.seccomp_unconfined,
+    }
+}
+
+/// `NET_ADMIN`, `cap_net_admin`, `CAP_NET_ADMIN`, or `ALL`.
+fn capabilities_named(name: &str) -> Result<HashSet<Capability>> {
+    if name.eq_ignore_ascii_case("all") {
+        return Ok(caps::runtime::thread_all_supported());
+    }
+    let canonical = caps::to_canonical(name);
+    match Capability::from_str(&canonical) {
+        Ok(capability) => Ok(HashSet::from([capability])),
+        Err(_) => bail!(Failure::new(
+            USAGE,
+            format!(
+                "unknown capability '{}' (names as in capabilities(7): NET_ADMIN, SYS_PTRACE, …)",
+                crate::escape::printable(name)
+            )
+        )),
+    }
+}
+
+/// Your code: an unfinished exercise becomes a failed start, not a crash.
+fn yours(step: impl FnOnce() -> Result<()>) -> Result<(), Failure> {
+    match exercise::catch_panic(step) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(Failure::start_failed(&error)),
+        Err(report) => Err(Failure::new(START_FAILED, report)),
+    }
+}
+
+/// Step 1, in the container's new root, while still privileged: hide the
+/// masked paths, make the read-only ones so.
+pub fn hide_kernel_files(profile: &Profile) -> Result<(), Failure> {
+    if !profile.hide_kernel_files {
+        return Ok(());
+    }
+    for path in MASKED_PATHS {
+        yours(|| chapter::mask_path(path))?;
+    }
+    for path in READ_ONLY_PATHS {
+        yours(|| chapter::make_read_only(path))?;
+    }
+    Ok(())
+}
+
+/// Step 2, right before execve: capabilities, the user (`become_user`,
+/// chapter 7's WorkingDir and User), no_new_privs, seccomp.
+pub fn lock_in(
+    profile: &Profile,
+    become_user: impl FnOnce() -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let filters = if profile.seccomp {
+        let program = exercise::catch_panic(chapter::seccomp_program)
+            .map_err(|report| Failure::new(START_FAILED, report))?
+            .map_err(|e| Failure::start_failed(&e))?;
+        vec![
+            program,
+            clone3_filter().map_err(|e| Failure::start_failed(&e))?,
+        ]
+    } else {
+        Vec::new()
+    };
+    // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it
+    // now, while we have it (runc does the same).
+    if !profile.no_new_privs {
+        install(&filters)?;
+    }
+    let keep: CapsHashSet = profile
+        .capabilities
+        .iter()
+        .filter_map(|name| Capability::from_str(name).ok())
+        .collect();
+    yours(|| chapter::drop_capabilities(&keep))?;
+    become_user()?;
+    if profile.no_new_privs {
+        yours(chapter::set_no_new_privs)?;
+        install(&filters)?;
+    }
+    Ok(())
+}
+
+/// Install each filter with seccomp(2). (Not seccompiler's apply_filter:
+/// it always sets no_new_privs first, which `--security-opt
+/// no-new-privileges=false` must not.)
+fn install(filters: &[seccompiler::BpfProgram]) -> Result<(), Failure> {
+    for filter in filters {
+        let program = libc::sock_fprog {
+            len: filter.len() as u16,
+            // seccompiler's sock_filter has the kernel's layout (u16, u8,
+            // u8, u32), the same as libc's.
+            filter: filter.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: `program` points at `filter`'s instructions, alive for the
+        // call; the kernel copies them and keeps no pointer.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                &program as *const libc::sock_fprog,
+            )
+        };
+        if result != 0 {
+            let error = std::io::Error::last_os_error();
+            return Err(Failure::new(
+                START_FAILED,
+                format!("cannot install the seccomp filter: {error}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A second filter, given: clone3(2) passes its flags in a structure in
+/// memory, which a seccomp filter cannot read, so it cannot tell a clone3
+/// that makes namespaces from one that does not. Like Docker, answer
+/// ENOSYS ("no such call"): the C library then falls back to clone(2),
+/// whose flags the chapter's filter checks.
+fn clone3_filter() -> Result<seccompiler::BpfProgram> {
+    use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
+    let rules = std::collections::BTreeMap::from([(libc::SYS_clone3, vec![])]);
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+        TargetArch::try_from(std::env::consts::ARCH)?,
+    )?;
+    Ok(filter.try_into()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_make_the_profile() {
+        let default = profile(&SecurityOptions::default(), true);
+        assert_eq!(default.capabilities.len(), 14);
+        assert!(default.no_new_privs && default.seccomp && default.hide_kernel_files);
+        assert!(!profile(&SecurityOptions::default(), false)
+            .capabilities
+            .contains(&"CAP_MKNOD".to_string()));
+        let options = options_from_flags(
+            &["net_admin".into()],
+            &["CAP_CHOWN".into()],
+            false,
+            &[
+                "seccomp=unconfined".into(),
+                "no-new-privileges=false".into(),
+            ],
+        )
+        .unwrap();
+        let given = profile(&options, true);
+        assert!(given.capabilities.contains(&"CAP_NET_ADMIN".to_string()));
+        assert!(!given.capabilities.contains(&"CAP_CHOWN".to_string()));
+        assert!(!given.seccomp && !given.no_new_privs && given.hide_kernel_files);
+        assert!(options_from_flags(&["NOPE".into()], &[], false, &[]).is_err());
+        assert!(options_from_flags(&[], &[], false, &["apparmor=x".into()]).is_err());
+    }
+}
