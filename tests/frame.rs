@@ -280,7 +280,9 @@ fn bad_command_lines_get_usage_errors_not_panics() {
     let image = env.busybox_image();
     for args in [
         &["run"][..],
-        &["run", "img_x"],
+        // No command: a usage error (from chapter 7, when the image names
+        // no default command either, as an image made by init does not).
+        &["run", &image],
         &["frobnicate"],
         &["rm"],
         &["run", "-e", "NOEQUALS", &image, "true"],

@@ -12,8 +12,8 @@ use crate::state::Store;
 /// The image `wanted`: an `img_…` id, or the reference an image was pulled
 /// with (`busybox`, `localhost:5000/app:v1`): the newest such image.
 pub fn find_image(store: &Store, wanted: &str) -> Result<ImageRecord> {
-    if store.image_exists(wanted) {
-        return store.image(wanted);
+    if store.image_exists(wanted) || wanted.starts_with(crate::state::ids::IMAGE_PREFIX) {
+        return store.image(wanted); // Bocker's "No image named … exists"
     }
     let Ok(reference) = Reference::parse(wanted) else {
         return store.image(wanted); // Bocker's "No image named … exists"
