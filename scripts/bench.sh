@@ -19,7 +19,10 @@
 #     --variant=minbase, made once and kept in /var/cache/bocker-bench),
 #     with --net none, and with --net bridge (chapter 5; one container stays
 #     on the bridge meanwhile, so that the runs measured are neither the
-#     first nor the last on it, which add or remove the NAT rules).
+#     first nor the last on it, which add or remove the NAT rules). Once
+#     more with --privileged, which leaves out chapter 8's profile (masks,
+#     capabilities, no_new_privs, seccomp, devices): the difference is
+#     what the profile costs.
 # Part 2, scaling: N containers started one after the other with the
 # bridge and snapshots, each left running; how long the 1st, 10th, …, Nth
 # start took.
@@ -69,6 +72,7 @@ if [ "${1:-}" = "--in-namespace" ]; then
         "reference|$copies|busybox, copy, --net none|--net none $busybox_copy"
         "reference|$copies|debian, copy, --net none|--net none $debian_copy"
         "reference|$snapshots|busybox, snapshot, --net none|--net none $busybox_snap"
+        "reference|$snapshots|busybox, snapshot, --net none, --privileged|--net none --privileged $busybox_snap"
         "reference|$snapshots|debian, snapshot, --net none|--net none $debian_snap"
         "reference|$snapshots|busybox, snapshot, --net bridge|--net bridge $busybox_snap"
         "reference|$snapshots|debian, snapshot, --net bridge|--net bridge $debian_snap"
