@@ -21,10 +21,10 @@ fi
 #   on 127.0.0.1 and push images built by umoci to it with skopeo.
 # apache2-utils (htpasswd), openssl: the tests' registries with a password
 #   and with tokens (a certificate, and signed tokens).
-# curl: chapter 7's transcripts show the raw HTTP exchange.
+# curl, jq: chapter 7's transcripts show the raw HTTP exchange.
 # zstd: the tests make a zstd-compressed layer.
 packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs strace
-          docker-registry skopeo umoci apache2-utils openssl curl zstd)
+          docker-registry skopeo umoci apache2-utils openssl curl jq zstd)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use support::registry::{
-    configured_images, large_image, listing_diff, malicious_layout, one_layer_image, restore_blob,
-    short_digest, tamper_with_blob, three_layer_image, three_layers, tree_listing,
-    two_platform_index, umoci_unpack, uncompressed_layer_image, zstd_image, Malicious, Outside,
-    Platform, RedirectingRegistry, TestRegistry, HARMLESS_FILE, HOST_PLATFORM_OUTPUT, LARGE_FILES,
-    ONE_LAYER_OUTPUT, ZSTD_FILE,
+    busybox_layer, configured_images, large_image, listing_diff, malicious_layout, one_layer_image,
+    restore_blob, short_digest, tamper_with_blob, three_layer_image, three_layers, tree_listing,
+    two_platform_index, umoci_unpack, uncompressed_layer_image, zstd_image, Layer, Layout,
+    Malicious, Outside, Platform, RedirectingRegistry, TarLayer, TestRegistry, HARMLESS_FILE,
+    HOST_PLATFORM_OUTPUT, LARGE_FILES, ONE_LAYER_OUTPUT, ZSTD_FILE,
 };
 use support::{describe, text, TestEnv};
 
@@ -569,6 +569,18 @@ fn a_platform_the_index_does_not_have_is_a_clear_error() {
         "the index has the other architecture only as variant v8: when both the index and --platform name a variant, they must be the same",
     );
     before.assert_unchanged(&env, "--platform with another variant");
+    // An image that is not an index has one platform, in its config: a
+    // --platform that is not it is refused too.
+    registry.push_image(one_layer_image(), "test/single:latest");
+    let single = registry.reference("test/single:latest");
+    let other_flag = other.flag();
+    pull_fails(
+        &env,
+        &["--platform", &other_flag, &single],
+        &[&other_flag],
+        "an image with a single manifest is for one platform: --platform naming another must fail, not pull it anyway",
+    );
+    before.assert_unchanged(&env, "--platform on a single-platform image");
     env.assert_no_leaks();
 }
 
@@ -917,6 +929,38 @@ fn layers_redirected_to_another_host_never_get_the_password() {
 }
 
 #[test]
+fn a_whiteout_hides_only_what_lower_layers_wrote() {
+    let env = TestEnv::with_btrfs();
+    let registry = TestRegistry::open();
+    let layout = Layout::create(&env.scratch().join("layout"));
+    let mut top = TarLayer::new();
+    // The same layer writes srv/kept and has a whiteout for it: the
+    // whiteout applies to lower layers only, so the file stays.
+    top.dir("srv/", 0o755)
+        .file("srv/kept", b"written by this layer\n", 0o644)
+        .whiteout("srv/.wh.kept");
+    let manifest = layout.write_image(
+        &Platform::host(),
+        serde_json::json!({"Cmd": ["cat", "/srv/kept"], "Env": ["PATH=/bin"]}),
+        &[busybox_layer(), &Layer::gzip(top.into_tar())],
+    );
+    layout.tag("latest", &manifest);
+    registry.push(
+        &env.scratch().join("layout"),
+        "latest",
+        "test/same-layer:latest",
+    );
+    let reference = registry.reference("test/same-layer:latest");
+    pull_ok(&env, &[&reference]);
+    assert_eq!(
+        run_ok(&env, &["--rm", &reference]),
+        "written by this layer\n",
+        "a whiteout (.wh.kept) must not delete a file its own layer wrote (the OCI spec: whiteouts apply to lower layers)"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
 fn an_image_with_dockers_own_media_types_is_pulled() {
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
@@ -966,8 +1010,18 @@ fn images_digests_shows_the_manifest_digest_the_registry_serves() {
     assert_eq!(digest, one_layer_image().digest);
     assert_eq!(
         image_row(&env, &["--digests"], &id),
-        [id.clone(), reference, digest],
+        [id.clone(), reference, digest.clone()],
         "the DIGEST of a pulled image is its manifest's sha256, as the registry's Docker-Content-Digest gives it"
+    );
+    // The digest names the image for `run` too: REPOSITORY@DIGEST.
+    let by_digest = format!(
+        "{}@{digest}",
+        registry.reference(BUSYBOX).rsplit_once(':').unwrap().0
+    );
+    assert_eq!(
+        run_ok(&env, &["--rm", &by_digest]),
+        ONE_LAYER_OUTPUT,
+        "`bocker run REPOSITORY@sha256:…` runs the image pulled with that manifest digest"
     );
     // An image made by `bocker init` has none.
     let local = env.busybox_image();

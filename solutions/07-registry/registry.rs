@@ -166,8 +166,12 @@ pub fn apply_layer(layer: &mut dyn Read, root: &mut ImageRoot) -> Result<()> {
             // Opaque: the directory hides everything lower layers put in it.
             root.empty_directory(&dir, &written)?;
         } else if let Some(hidden) = name.strip_prefix(".wh.") {
-            // A whiteout: the file of that name in lower layers is deleted.
-            root.remove(&dir, hidden)?;
+            // A whiteout: the file of that name in lower layers is deleted
+            // (only there: the spec says a whiteout never hides what its
+            // own layer wrote).
+            if !written.contains(&dir.join(hidden)) {
+                root.remove(&dir, hidden)?;
+            }
         } else {
             root.create(&path, &mut entry)?;
             written.insert(path);

@@ -35,6 +35,7 @@ pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
             store.root(),
             &reference,
             &wanted,
+            args.platform.is_some(),
             credentials,
             rootfs,
         )?);

@@ -55,6 +55,16 @@ pub fn reset(store: &Store, force: bool) -> Result<u8> {
     if loopback::unmount(&root)? {
         writeln!(out, "Unmounted: {}", loopback::mount_point(&root).display())?;
     }
+    // Chapter 7: the layers kept by digest.
+    #[cfg(feature = "stage7")]
+    {
+        let blobs = root.join("blobs");
+        if blobs.exists() {
+            std::fs::remove_dir_all(&blobs)
+                .with_context(|| format!("cannot delete {}", blobs.display()))?;
+            writeln!(out, "Removed: {}", blobs.display())?;
+        }
+    }
     if loopback::exists(&root) {
         let file = loopback::file(&root);
         std::fs::remove_file(&file).with_context(|| format!("cannot delete {}", file.display()))?;

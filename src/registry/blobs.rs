@@ -16,6 +16,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -140,11 +141,18 @@ pub struct Download {
 impl Download {
     /// A writer into the partial file that wakes the reader after every
     /// write, and shows progress.
-    pub fn writer(self: &Arc<Self>, file: File, progress: BlobProgress) -> DownloadWriter {
+    /// It stops (with an error) once `cancelled` is set.
+    pub fn writer(
+        self: &Arc<Self>,
+        file: File,
+        progress: BlobProgress,
+        cancelled: Arc<AtomicBool>,
+    ) -> DownloadWriter {
         DownloadWriter {
             file,
             download: Arc::clone(self),
             progress,
+            cancelled,
         }
     }
 
@@ -182,10 +190,15 @@ pub struct DownloadWriter {
     file: File,
     download: Arc<Download>,
     pub progress: BlobProgress,
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Write for DownloadWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The pull failed elsewhere (a layer was refused): stop downloading.
+        if self.cancelled.load(Ordering::SeqCst) {
+            return Err(io::Error::other("the pull was abandoned"));
+        }
         let written = self.file.write(buf)?;
         self.progress.advance(written as u64);
         self.download.changed.notify_all();

@@ -82,7 +82,13 @@ impl Registry {
     /// authenticate, do it and ask again, once.
     pub fn get(&mut self, path: &str, accept: &[&str]) -> Result<Fetched> {
         let mut response = self.send(path, accept)?;
-        if response.status().as_u16() == 401 && self.authorization.is_none() {
+        // A token can expire during a long pull: asked again with one we
+        // had, the registry says 401 once more. Then log in afresh, once.
+        let had_authorization = self.authorization.take();
+        if response.status().as_u16() != 401 {
+            self.authorization = had_authorization;
+        }
+        if response.status().as_u16() == 401 {
             let challenge = response
                 .headers()
                 .get("www-authenticate")

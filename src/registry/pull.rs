@@ -63,6 +63,7 @@ pub fn pull(
     state_root: &Path,
     reference: &Reference,
     wanted: &Platform,
+    platform_asked: bool,
     credentials: Option<Credentials>,
     rootfs: &Path,
 ) -> Result<Pulled> {
@@ -73,6 +74,7 @@ pub fn pull(
     progress.say(&format!("{}: manifest {}", reference, manifest.digest));
 
     let config = fetch_config(&mut registry, image.config())?;
+    check_platform(&config, wanted, platform_asked, &progress)?;
     for layer in image.layers() {
         let media_type = layer.media_type().to_string();
         if media_types::layer_compression(&media_type).is_none() {
@@ -170,6 +172,33 @@ fn fetch_config(registry: &mut Registry, descriptor: &Descriptor) -> Result<Imag
     serde_json::from_slice(&bytes).context("the image config is not valid JSON")
 }
 
+/// An image that is not an index has one platform, named in its config.
+/// If it is not the one asked for with --platform, refuse it; if it is not
+/// this machine's, say so (it may still run, through an emulator).
+fn check_platform(
+    config: &ImageConfiguration,
+    wanted: &Platform,
+    asked: bool,
+    progress: &Progress,
+) -> Result<()> {
+    let same = config.os() == wanted.os() && config.architecture() == wanted.architecture();
+    if same {
+        return Ok(());
+    }
+    let image = format!("{}/{}", config.os(), config.architecture());
+    if asked {
+        bail!(
+            "the image is for {image}, not {}, and has no other platforms",
+            platform::display(wanted)
+        );
+    }
+    progress.say(&format!(
+        "warning: the image is for {image}, this machine is {}: it may not run here",
+        platform::display(wanted)
+    ));
+    Ok(())
+}
+
 fn defaults_of(config: &ImageConfiguration) -> ImageDefaults {
     let Some(config) = config.config() else {
         return ImageDefaults::default();
@@ -206,7 +235,7 @@ fn apply_layers(
         }
     }
     // Set when applying fails: the downloads still running stop.
-    let cancelled = AtomicBool::new(false);
+    let cancelled = Arc::new(AtomicBool::new(false));
     let next = AtomicUsize::new(0);
     let to_fetch = std::sync::Mutex::new(to_fetch.into_iter().map(Some).collect::<Vec<_>>());
     std::thread::scope(|scope| {
@@ -226,7 +255,14 @@ fn apply_layers(
                 let outcome = if cancelled.load(Ordering::SeqCst) {
                     Err(anyhow::anyhow!("cancelled"))
                 } else {
-                    fetch_blob(registry.clone(), layer, download, file, progress)
+                    fetch_blob(
+                        registry.clone(),
+                        layer,
+                        download,
+                        file,
+                        progress,
+                        &cancelled,
+                    )
                 };
                 let _ = Blobs::finish(download, outcome);
             });
@@ -246,6 +282,7 @@ fn fetch_blob(
     download: &Arc<Download>,
     file: std::fs::File,
     progress: &Progress,
+    cancelled: &Arc<AtomicBool>,
 ) -> Result<()> {
     let digest = layer.digest().to_string();
     let bar = progress.blob(&digest, layer.size());
@@ -255,7 +292,7 @@ fn fetch_blob(
             &[],
         )
         .map(|fetched| fetched.body);
-    let mut writer = download.writer(file, bar);
+    let mut writer = download.writer(file, bar, Arc::clone(cancelled));
     let outcome = fetched.and_then(|mut body| {
         yours(|| chapter::copy_verified(&mut body, &mut writer, layer)).map(drop)
     });

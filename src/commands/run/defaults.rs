@@ -22,11 +22,7 @@ pub fn find_image(store: &Store, wanted: &str) -> Result<ImageRecord> {
     let found = store
         .images()?
         .into_iter()
-        .filter(|image| {
-            image.source == full
-                || image_reference(image)
-                    .is_some_and(|r| r.same_name(&reference) && reference.digest.is_none())
-        })
+        .filter(|image| matches(image, &reference, &full))
         .max_by_key(|image| image.created);
     match found {
         Some(image) => Ok(image),
@@ -41,9 +37,23 @@ pub fn find_image(store: &Store, wanted: &str) -> Result<ImageRecord> {
     }
 }
 
-fn image_reference(image: &ImageRecord) -> Option<Reference> {
-    image.digest.as_ref()?;
-    Reference::parse(&image.source).ok()
+/// Whether `image` was pulled as `reference` (`full`, its full form): the
+/// same name and tag, or, for `name@sha256:…`, the same manifest digest.
+fn matches(image: &ImageRecord, reference: &Reference, full: &str) -> bool {
+    let Some(digest) = &image.digest else {
+        return false; // made by init or commit
+    };
+    let Ok(pulled_as) = Reference::parse(&image.source) else {
+        return false;
+    };
+    match &reference.digest {
+        Some(wanted) => {
+            wanted == digest
+                && pulled_as.registry == reference.registry
+                && pulled_as.repository == reference.repository
+        }
+        None => image.source == full || pulled_as.same_name(reference),
+    }
 }
 
 /// The words to run: as Docker does, the Entrypoint first, then the typed
