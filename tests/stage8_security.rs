@@ -270,12 +270,14 @@ fn the_kernels_files_are_hidden_and_proc_sys_is_read_only() {
 fn a_device_node_made_inside_cannot_be_opened() {
     let env = TestEnv::new();
     let image = env.busybox_image();
-    // /dev/kmsg is character device 1:11: the host's kernel log.
+    // /dev/kmsg is character device 1:11: the host's kernel log. Made in
+    // /dev, a tmpfs that allows device nodes (unlike /tmp, which is nodev:
+    // only the devices cgroup can stop this one).
     let out = env.run_bocker(&[
         "run",
         "--rm",
         &image,
-        "mknod /tmp/kmsg c 1 11 && head -c 1 /tmp/kmsg >/dev/null && echo opened",
+        "mknod /dev/kmsg-copy c 1 11 && head -c 1 /dev/kmsg-copy >/dev/null && echo opened",
     ]);
     let said = text(&out.stdout);
     assert!(

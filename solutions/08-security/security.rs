@@ -16,7 +16,8 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 
-/// The system calls the filter refuses, as Docker's default profile does:
+/// The system calls the filter refuses, nearly all of which Docker's
+/// default profile refuses too (it allows name_to_handle_at and adjtimex):
 /// each lets a process reach beyond its namespaces (mount, pivot_root,
 /// setns, unshare), into the kernel itself (modules, kexec, bpf, perf),
 /// or at things namespaces do not separate (the keyring, the clock, swap).

@@ -186,7 +186,13 @@ fn start(args: &InitArgs, report: &mut File) -> Result<(Pid, SignalFd), Failure>
     // calls before it executes the command.
     match unsafe { fork() }.map_err(child::setup_error)? {
         ForkResult::Child => run_command(args, report),
-        ForkResult::Parent { child } => Ok((child, signals)),
+        ForkResult::Parent { child } => {
+            // Chapter 8: the init itself runs under the container's
+            // profile too (as root: it only waits and passes signals on).
+            #[cfg(feature = "stage8")]
+            super::security::lock_in(&profile_of(args)?, || Ok(()))?;
+            Ok((child, signals))
+        }
     }
 }
 

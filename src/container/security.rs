@@ -24,6 +24,7 @@ use std::str::FromStr;
 
 use anyhow::{bail, Result};
 use caps::{CapSet, Capability, CapsHashSet};
+use nix::mount::MsFlags;
 use serde::{Deserialize, Serialize};
 
 use crate::course::chapters::security as chapter;
@@ -188,11 +189,24 @@ fn yours(step: impl FnOnce() -> Result<()>) -> Result<(), Failure> {
 }
 
 /// Step 1, in the container's new root, while still privileged: hide the
-/// masked paths, make the read-only ones so.
+/// masked paths, make the read-only ones so, and let no device node of
+/// the image's own files open.
 pub fn hide_kernel_files(profile: &Profile) -> Result<(), Failure> {
     if !profile.hide_kernel_files {
         return Ok(());
     }
+    // The image's files may hold device nodes (a layer or a copied
+    // directory can carry a node for the host's disk). Where the devices
+    // cgroup is missing (v2), nothing else would stop them opening: the
+    // root is remounted nodev. /dev is a mount of its own (chapter 3), so
+    // its nodes still work.
+    let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_NODEV;
+    nix::mount::mount(None::<&str>, "/", None::<&str>, remount, None::<&str>).map_err(|e| {
+        Failure::new(
+            START_FAILED,
+            format!("cannot remount / nodev: {}", e.desc()),
+        )
+    })?;
     for path in MASKED_PATHS {
         yours(|| chapter::mask_path(path))?;
     }
@@ -212,10 +226,10 @@ pub fn lock_in(
         let program = exercise::catch_panic(chapter::seccomp_program)
             .map_err(|report| Failure::new(START_FAILED, report))?
             .map_err(|e| Failure::start_failed(&e))?;
-        vec![
-            program,
-            clone3_filter().map_err(|e| Failure::start_failed(&e))?,
-        ]
+        let clone3 = clone3_filter().map_err(|e| Failure::start_failed(&e))?;
+        let mut filters = vec![program, clone3];
+        filters.extend(x32_filter());
+        filters
     } else {
         Vec::new()
     };
@@ -285,6 +299,38 @@ fn clone3_filter() -> Result<seccompiler::BpfProgram> {
         TargetArch::try_from(std::env::consts::ARCH)?,
     )?;
     Ok(filter.try_into()?)
+}
+
+/// A third filter, given, written by hand because seccompiler cannot say
+/// it: on x86_64, a kernel built with the x32 ABI accepts every call a
+/// second time under its number with bit 30 set (0x40000000). A filter
+/// that lists numbers would miss `keyctl` called as `0x40000000 | 250`.
+/// This one refuses any call with that bit, whatever the kernel.
+#[cfg(target_arch = "x86_64")]
+fn x32_filter() -> Option<seccompiler::BpfProgram> {
+    use seccompiler::sock_filter;
+    // Classic BPF, as in <linux/filter.h> and <linux/seccomp.h>.
+    const LOAD_WORD_AT: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JUMP_IF_EQUAL: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const JUMP_IF_BITS_SET: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+    const RETURN: u16 = 0x06; // BPF_RET | BPF_K
+    const ARCH_OFFSET: u32 = 4; // struct seccomp_data: nr at 0, arch at 4
+    const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+    const X32_BIT: u32 = 0x4000_0000;
+    let step = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    Some(vec![
+        step(LOAD_WORD_AT, 0, 0, ARCH_OFFSET),
+        step(JUMP_IF_EQUAL, 0, 3, AUDIT_ARCH_X86_64), // another arch: allow
+        step(LOAD_WORD_AT, 0, 0, 0),                  // the call's number
+        step(JUMP_IF_BITS_SET, 0, 1, X32_BIT),
+        step(RETURN, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        step(RETURN, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ])
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn x32_filter() -> Option<seccompiler::BpfProgram> {
+    None
 }
 
 #[cfg(test)]
