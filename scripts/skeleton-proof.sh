@@ -19,6 +19,8 @@
 #    `Caught-by:` line must fail.
 # (b) and (c) build in a copy of the project under target/mutants, with one
 # target directory for all of them: each mutant recompiles only bocker.
+# Tests run 16 at a time, as the reference suite does (they are written to
+# be independent): most of this script's time is waiting for tests.
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")/.."
@@ -106,7 +108,7 @@ for test_file in tests/stage[0-9]_*.rs; do
     n=${name#stage}; n=${n%%_*}              # 2
     chapter=$(ls -d chapters/0"$n"-* | head -n 1)
     features="stage$n$solved"
-    cargo test --no-fail-fast --features "$features" --test "$name" >"$log" 2>&1 || true
+    cargo test --no-fail-fast --features "$features" --test "$name" -- --test-threads=16 >"$log" 2>&1 || true
     passed=$(count "$log" passed); failed=$(count "$log" failed)
     declared=$(grep -c '^#\[test\]' "$test_file")
     if [ "$passed" -eq 0 ] && [ "$failed" -eq "$declared" ] && [ "$failed" -gt 0 ]; then
@@ -128,7 +130,7 @@ for test_file in tests/stage[0-9]_*.rs; do
     else
         echo "   ok: each names 'unfinished exercise at $chapter/'"
     fi
-    if cargo test --features "$features" --test frame >"$log" 2>&1 && [ "$(count "$log" failed)" -eq 0 ]; then
+    if cargo test --features "$features" --test frame -- --test-threads=16 >"$log" 2>&1 && [ "$(count "$log" failed)" -eq 0 ]; then
         echo "   ok: the frame's tests pass with $chapter untouched"
     else
         fail "the frame's tests fail at stage $n"
@@ -178,7 +180,7 @@ run_mutant() {
     if [ -n "${2:-}" ]; then
         (cd "$tree" && cargo test --features "$features" --test "$1" -- --exact "$2") >"$log" 2>&1 || true
     else
-        (cd "$tree" && cargo test --no-fail-fast --features "$features" --test "$1") >"$log" 2>&1 || true
+        (cd "$tree" && cargo test --no-fail-fast --features "$features" --test "$1" -- --test-threads=16) >"$log" 2>&1 || true
     fi
     if [ "$(count "$log" failed)" -gt 0 ]; then outcome=caught; else outcome=missed; fi
 }
