@@ -74,7 +74,12 @@ bocker=$PWD/target/release/bocker
 work=$(mktemp -d /var/tmp/bocker-bench-pull-XXXXXX)
 registry_pid=
 cleanup() {
-    [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+    # (Each step may fail without stopping the others: this runs under
+    # set -e.)
+    if [ -n "$registry_pid" ]; then
+        kill "$registry_pid" 2>/dev/null || true
+        wait "$registry_pid" 2>/dev/null || true
+    fi
     if mountpoint -q "$work/fs"; then
         # bocker's own btrfs files are not used here: the state roots are
         # on this filesystem already.

@@ -25,6 +25,16 @@ for backing in /sys/block/loop*/loop/backing_file; do
 done
 grep -F bocker-btrfs- /proc/self/mountinfo && fail "a test binary's shared btrfs is still mounted"
 find target/tmp target/mutants/target/tmp -maxdepth 1 -name 'bocker-btrfs-*' 2>/dev/null | grep . && fail "a test binary's shared btrfs file remains"
+# Chapter 7: registries the tests started (each in a test's own
+# directory) and their fixture folders.
+for proc in /proc/[0-9]*; do
+    if [ "$(cat "$proc/comm" 2>/dev/null)" = docker-registry ] &&
+        tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | grep -q bocker; then
+        fail "registry ${proc#/proc/} still runs: $(tr '\0' ' ' <"$proc/cmdline")"
+    fi
+done
+find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-fixtures-*' 2>/dev/null | grep . &&
+    fail "registry fixtures remain"
 # Temporary directories the tests did not remove.
 leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-*' 2>/dev/null)
 [ -n "$leftover" ] && fail "test directories remain: $leftover"

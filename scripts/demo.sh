@@ -19,7 +19,12 @@ export BOCKER_ROOT=$work/state
 # On the way out, also after an error: stop what still runs, remove
 # every container and image, and the btrfs file bocker made for them (its
 # mount and loop device go with it), then the folder.
+registry_pid=
 cleanup() {
+    if [ -n "$registry_pid" ]; then
+        kill "$registry_pid" 2>/dev/null || true
+        wait "$registry_pid" 2>/dev/null || true
+    fi
     "$bocker" ps 2>/dev/null | awk 'NR > 1 && /Running|Paused/ { print $1 }' |
         xargs -r "$bocker" stop -t 0 >/dev/null 2>&1 || true
     "$bocker" system reset --force >/dev/null 2>&1 || true
