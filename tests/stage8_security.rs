@@ -285,6 +285,20 @@ fn a_device_node_made_inside_cannot_be_opened() {
         "a node for /dev/kmsg made inside the container should not open: the devices cgroup allows only the devices of a minimal /dev (on cgroup v2, CAP_MKNOD is dropped instead)\n{}",
         describe(&out)
     );
+    // The same node opens with --privileged (no devices cgroup): what
+    // stopped it above is the cgroup, not the node or its mount.
+    let out = env.run_bocker(&[
+        "run",
+        "--rm",
+        "--privileged",
+        &image,
+        "mknod /dev/kmsg-copy c 1 11 && head -c 1 /dev/kmsg-copy >/dev/null && echo opened",
+    ]);
+    assert!(
+        text(&out.stdout).contains("opened"),
+        "with --privileged the /dev/kmsg node should open (if it does not, this test cannot tell the devices cgroup at work)\n{}",
+        describe(&out)
+    );
     // The devices the container needs still work.
     assert_eq!(
         run_ok(&env, &["--rm", &image, "head -c 3 /dev/zero | wc -c"]),
