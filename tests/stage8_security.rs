@@ -308,6 +308,36 @@ fn a_device_node_made_inside_cannot_be_opened() {
 }
 
 #[test]
+fn sys_cannot_be_remounted_writable_unless_privileged() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // In a network namespace of its own, the container's /sys is a sysfs
+    // of its own: remounting it changes nothing of the host's.
+    let script = "mount -o remount,rw /sys 2>/dev/null && echo remounted || echo refused";
+    assert_eq!(
+        run_ok(&env, &["--rm", "--net", "none", &image, script]),
+        "refused\n",
+        "remounting /sys read-write should fail: no CAP_SYS_ADMIN, and the filter refuses mount(2)"
+    );
+    let out = env.run_bocker(&[
+        "run",
+        "--rm",
+        "--net",
+        "none",
+        "--privileged",
+        &image,
+        script,
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "remounted\n",
+        "with --privileged, /sys can be remounted read-write (the attack this chapter stops)\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
 fn cap_add_gives_a_capability_back_and_cap_drop_takes_one_away() {
     let env = TestEnv::new();
     let image = env.busybox_image();
