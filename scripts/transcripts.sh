@@ -142,7 +142,9 @@ running_pid() { # running_pid CONTAINER_ID: its host pid, from its record
 wait_for_line() {
     local name=$1 line=$2 i
     for i in $(seq 400); do
-        if bocker logs "$name" 2>/dev/null | grep -qx -- "$line"; then
+        # Not `bocker logs | grep -q`: under pipefail, grep's early exit
+        # would fail the pipeline (see wait_for_listener).
+        if grep -qx -- "$line" <(bocker logs "$name" 2>/dev/null); then
             return 0
         fi
         sleep 0.05
@@ -172,8 +174,11 @@ wait_for_listener() {
     local pid=$1 port i
     port=$(printf '%04X' "$2")
     for i in $(seq 400); do
-        if cat "/proc/$pid/net/tcp" "/proc/$pid/net/tcp6" 2>/dev/null \
-            | grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:0000 0A "; then
+        # grep reads the files itself: `cat … | grep -q` fails under
+        # pipefail when grep stops at its match and cat, still writing,
+        # gets SIGPIPE (a long socket table made that happen at random).
+        if grep -Eqs "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:0000 0A " \
+            "/proc/$pid/net/tcp" "/proc/$pid/net/tcp6"; then
             return 0
         fi
         sleep 0.05
