@@ -134,7 +134,10 @@ for tool in hyperfine bc; do
 done
 
 work=$(mktemp -d /var/tmp/bocker-bench-XXXXXX)
-trap 'umount -l "$work/state/snapshots/btrfs" 2>/dev/null; umount "$work/state" 2>/dev/null; rm -rf "$work"' EXIT
+# Lazy (-l) for the tmpfs too: the loop device under the btrfs file lets
+# go of it a moment after the btrfs is unmounted, and a plain umount then
+# failed as busy, leaving the tmpfs mounted.
+trap 'umount -l "$work/state/snapshots/btrfs" 2>/dev/null; umount -l "$work/state" 2>/dev/null; rm -rf "$work"' EXIT
 # The state directory on a tmpfs: until chapter 6, each run copies the
 # image, and on a disk that copy's cost swings with what the disk is busy
 # with (seen here: 10 to 150 ms for the same run). In memory, the figures

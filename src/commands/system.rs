@@ -55,6 +55,10 @@ pub fn reset(store: &Store, force: bool) -> Result<u8> {
     if loopback::unmount(&root)? {
         writeln!(out, "Unmounted: {}", loopback::mount_point(&root).display())?;
     }
+    // Chapter 4: the parent of the containers' cgroups, if no container of
+    // another state directory still uses it.
+    #[cfg(feature = "stage4")]
+    crate::container::cgroup::remove_parent_if_empty();
     // Chapter 7: the layers kept by digest.
     #[cfg(feature = "stage7")]
     {

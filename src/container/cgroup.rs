@@ -130,6 +130,21 @@ pub fn restrict_devices(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Remove the parent cgroup (`bocker/`) from every hierarchy where it is
+/// empty. rmdir(2) refuses a cgroup that still has children, so one in use
+/// (by another state directory's containers) stays.
+pub fn remove_parent_if_empty() {
+    let Ok(mounts) = fs::read_to_string("/proc/self/mounts") else {
+        return;
+    };
+    for line in mounts.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if matches!(fields.get(2), Some(&"cgroup") | Some(&"cgroup2")) {
+            let _ = fs::remove_dir(std::path::Path::new(fields[1]).join(parent()));
+        }
+    }
+}
+
 /// Make sure the parent exists and, on v2, that the controllers are
 /// enabled for its children.
 ///

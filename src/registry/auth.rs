@@ -17,7 +17,6 @@
 //! for public images; private registries want a password first.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -210,13 +209,8 @@ fn fetch_token(
     if status != 200 {
         bail!("the token server {realm} answered {status}");
     }
-    let mut body = Vec::new();
-    response
-        .into_body()
-        .into_reader()
-        .take(1 << 20)
-        .read_to_end(&mut body)
-        .context("cannot read the token")?;
+    let body =
+        super::client::read_small(&mut response.into_body().into_reader(), 1 << 20, "token")?;
     let answer: serde_json::Value =
         serde_json::from_slice(&body).context("the token server's answer is not JSON")?;
     let token = answer

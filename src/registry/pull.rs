@@ -24,7 +24,6 @@ use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest,
 
 use super::auth::Credentials;
 use super::blobs::{self, Blobs, Download};
-use super::client::read_small;
 use super::media_types::{self, Compression};
 use super::progress::{short, Progress};
 use super::reference::{Reference, DOCKER_HUB};
@@ -164,11 +163,14 @@ fn fetch_config(registry: &mut Registry, descriptor: &Descriptor) -> Result<Imag
         registry.repository(),
         descriptor.digest()
     );
+    // Held in memory: refuse a config said to be larger than any real one
+    // (copy_verified then stops at the size the manifest gives).
+    if descriptor.size() > MAX_CONFIG_SIZE {
+        bail!("the image config is larger than {MAX_CONFIG_SIZE} bytes: refusing it");
+    }
     let mut fetched = registry.get(&path, &[])?;
     let mut bytes = Vec::new();
-    let mut limited = (&mut fetched.body).take(MAX_CONFIG_SIZE);
-    yours(|| chapter::copy_verified(&mut limited, &mut bytes, descriptor))?;
-    let bytes = read_small(&mut bytes.as_slice(), MAX_CONFIG_SIZE, "image config")?;
+    yours(|| chapter::copy_verified(&mut fetched.body, &mut bytes, descriptor))?;
     serde_json::from_slice(&bytes).context("the image config is not valid JSON")
 }
 
