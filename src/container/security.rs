@@ -179,13 +179,10 @@ fn capabilities_named(name: &str) -> Result<HashSet<Capability>> {
     }
 }
 
-/// Your code: an unfinished exercise becomes a failed start, not a crash.
+/// Your code, in the child: any failure, an unfinished exercise included,
+/// is a failed start.
 fn yours(step: impl FnOnce() -> Result<()>) -> Result<(), Failure> {
-    match exercise::catch_panic(step) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(Failure::start_failed(&error)),
-        Err(report) => Err(Failure::new(START_FAILED, report)),
-    }
+    exercise::yours(START_FAILED, step).map_err(|error| Failure::start_failed(&error))
 }
 
 /// Step 1, in the container's new root, while still privileged: hide the

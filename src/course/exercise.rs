@@ -68,6 +68,14 @@ pub fn catch_panic<T>(step: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// Run a step that is the student's code, in the parent: an unfinished
+/// exercise (a todo!() panic) becomes an error with the one-line report
+/// and exit code `code`, instead of a crash. The step's own errors pass
+/// through as they are.
+pub fn yours<T>(code: u8, step: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    catch_panic(step).map_err(|report| crate::errors::Failure::new(code, report))?
+}
+
 fn payload_text(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         text.to_string()

@@ -29,8 +29,7 @@ use super::progress::{short, Progress};
 use super::reference::{Reference, DOCKER_HUB};
 use super::{platform, ImageRoot, Manifest, Registry};
 use crate::course::chapters::registry as chapter;
-use crate::course::exercise;
-use crate::errors::Failure;
+use crate::course::exercise::yours;
 use crate::state::records::ImageDefaults;
 
 /// Docker Hub mirrors to try first, `host[,host…]` (Docker's
@@ -48,11 +47,6 @@ const MAX_CONFIG_SIZE: u64 = 8 << 20;
 pub struct Pulled {
     pub digest: String,
     pub defaults: ImageDefaults,
-}
-
-/// Your code: an unfinished exercise becomes an error, not a crash.
-fn yours<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-    exercise::catch_panic(work).map_err(|report| Failure::new(1, report))?
 }
 
 /// Find the image `reference` for `wanted`, and build its files in
@@ -128,14 +122,17 @@ fn image_manifest(
     wanted: &Platform,
 ) -> Result<Manifest> {
     let repository = reference.repository.clone();
-    let first =
-        yours(|| chapter::fetch_manifest(registry, &repository, reference.manifest_reference()))?;
+    let first = yours(1, || {
+        chapter::fetch_manifest(registry, &repository, reference.manifest_reference())
+    })?;
     let manifest = if media_types::is_index(&first.media_type) {
         let index: ImageIndex =
             serde_json::from_slice(&first.bytes).context("the image index is not valid JSON")?;
-        let chosen = yours(|| chapter::choose_platform(&index, wanted))?;
+        let chosen = yours(1, || chapter::choose_platform(&index, wanted))?;
         let digest = chosen.digest().to_string();
-        let manifest = yours(|| chapter::fetch_manifest(registry, &repository, &digest))?;
+        let manifest = yours(1, || {
+            chapter::fetch_manifest(registry, &repository, &digest)
+        })?;
         if manifest.digest != digest {
             bail!(
                 "the registry sent manifest {} for {digest}",
@@ -170,7 +167,9 @@ fn fetch_config(registry: &mut Registry, descriptor: &Descriptor) -> Result<Imag
     }
     let mut fetched = registry.get(&path, &[])?;
     let mut bytes = Vec::new();
-    yours(|| chapter::copy_verified(&mut fetched.body, &mut bytes, descriptor))?;
+    yours(1, || {
+        chapter::copy_verified(&mut fetched.body, &mut bytes, descriptor)
+    })?;
     serde_json::from_slice(&bytes).context("the image config is not valid JSON")
 }
 
@@ -296,7 +295,7 @@ fn fetch_blob(
         .map(|fetched| fetched.body);
     let mut writer = download.writer(file, bar, Arc::clone(cancelled));
     let outcome = fetched.and_then(|mut body| {
-        yours(|| chapter::copy_verified(&mut body, &mut writer, layer)).map(drop)
+        yours(1, || chapter::copy_verified(&mut body, &mut writer, layer)).map(drop)
     });
     writer.progress.finish(
         match &outcome {
@@ -325,7 +324,7 @@ fn apply_in_order(
             Some(Compression::Zstd) => Box::new(zstd::stream::read::Decoder::new(following)?),
             Some(Compression::None) | None => Box::new(following),
         };
-        let applied = yours(|| chapter::apply_layer(&mut reader, &mut root));
+        let applied = yours(1, || chapter::apply_layer(&mut reader, &mut root));
         // The layer is right only if its whole blob arrived and matched
         // its digest, whatever the tar reader saw.
         let downloaded = download.wait();

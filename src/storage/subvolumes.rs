@@ -25,8 +25,8 @@ use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sys::stat::Mode;
 
 use crate::course::chapters::btrfs as chapter;
-use crate::course::exercise;
-use crate::errors::{Failure, START_FAILED};
+use crate::course::exercise::yours;
+use crate::errors::START_FAILED;
 
 /// Open the directory `name` of `parent`, refusing a symlink.
 fn open_directory(parent: impl AsFd, name: &Path) -> Result<OwnedFd> {
@@ -37,11 +37,6 @@ fn open_directory(parent: impl AsFd, name: &Path) -> Result<OwnedFd> {
         Mode::empty(),
     )
     .with_context(|| format!("cannot open {}", name.display()))
-}
-
-/// Your code: an unfinished exercise becomes an error, not a crash.
-fn yours<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-    exercise::catch_panic(work).map_err(|report| Failure::new(START_FAILED, report))?
 }
 
 /// Whether the directory at `path` (a symlink is not) is a subvolume.
@@ -58,10 +53,14 @@ pub fn is_subvolume(path: &Path) -> Result<bool> {
 pub fn make_read_only(rootfs: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let (parent, name) = parent_and_name(rootfs)?;
     let draft = format!("{name}.draft");
-    yours(|| chapter::create_subvolume(parent.as_fd(), &draft))?;
+    yours(START_FAILED, || {
+        chapter::create_subvolume(parent.as_fd(), &draft)
+    })?;
     let filled = fill(&rootfs.with_file_name(&draft)).and_then(|()| {
         let source = open_directory(&parent, Path::new(&draft))?;
-        yours(|| chapter::snapshot(source.as_fd(), parent.as_fd(), &name, true))
+        yours(START_FAILED, || {
+            chapter::snapshot(source.as_fd(), parent.as_fd(), &name, true)
+        })
     });
     // The draft goes in any case. On error, `rootfs` (if it was made) goes
     // with the caller's staging directory.
@@ -74,7 +73,9 @@ pub fn make_read_only(rootfs: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> 
 pub fn snapshot(source: &Path, target: &Path, read_only: bool) -> Result<()> {
     let (parent, name) = parent_and_name(target)?;
     let source = open_directory(AT_FDCWD, source)?;
-    yours(|| chapter::snapshot(source.as_fd(), parent.as_fd(), &name, read_only))
+    yours(START_FAILED, || {
+        chapter::snapshot(source.as_fd(), parent.as_fd(), &name, read_only)
+    })
 }
 
 /// Delete the subvolume `rootfs` and every subvolume inside it.
@@ -102,14 +103,20 @@ fn parent_and_name(path: &Path) -> Result<(OwnedFd, String)> {
 }
 
 fn delete_one(parent: &OwnedFd, name: &str) -> Result<()> {
-    if yours(|| chapter::delete_subvolume(parent.as_fd(), name)).is_ok() {
+    if yours(START_FAILED, || {
+        chapter::delete_subvolume(parent.as_fd(), name)
+    })
+    .is_ok()
+    {
         return Ok(());
     }
     // Most likely ENOTEMPTY: subvolumes inside. Delete them, then try
     // again; a second error is the real one.
     let subvolume = open_directory(parent, Path::new(name))?;
     delete_nested(&subvolume)?;
-    yours(|| chapter::delete_subvolume(parent.as_fd(), name))
+    yours(START_FAILED, || {
+        chapter::delete_subvolume(parent.as_fd(), name)
+    })
 }
 
 /// Delete every subvolume below the directory `dir` (not `dir` itself).
