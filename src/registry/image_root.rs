@@ -19,15 +19,13 @@
 //! the `*at` calls, again without following links.
 
 use std::collections::HashSet;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag, AT_FDCWD};
 use nix::sys::stat::{
@@ -288,13 +286,7 @@ fn remove_entry(parent: &OwnedFd, name: &OsStr) -> Result<()> {
 /// whose path is not in `keep` and leads to nothing in `keep`; descend
 /// into kept directories to do the same there.
 fn empty_except(dir: &OwnedFd, path: &Path, keep: &HashSet<PathBuf>) -> Result<()> {
-    let names: Vec<OsString> = Dir::from_fd(dir.try_clone()?)?
-        .iter()
-        .filter_map(|entry| entry.ok())
-        .map(|entry| OsStr::from_bytes(entry.file_name().to_bytes()).to_os_string())
-        .filter(|name| name != "." && name != "..")
-        .collect();
-    for name in names {
+    for name in crate::state::copy::entry_names(dir)? {
         let child = path.join(&name);
         let kept = keep.iter().any(|written| written.starts_with(&child));
         if !kept {

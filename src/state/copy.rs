@@ -99,15 +99,8 @@ impl Copier {
         target: &OwnedFd,
         relative: &Path,
     ) -> Result<()> {
-        // A second descriptor of the same directory to read its entries.
-        let mut listing = Dir::from_fd(source.try_clone()?)
-            .with_context(|| format!("cannot list {}", shown(relative)))?;
-        let names: Vec<OsString> = listing
-            .iter()
-            .filter_map(|entry| entry.ok())
-            .map(|entry| OsStr::from_bytes(entry.file_name().to_bytes()).to_os_string())
-            .filter(|name| name != "." && name != "..")
-            .collect();
+        let names =
+            entry_names(source).with_context(|| format!("cannot list {}", shown(relative)))?;
         for name in names {
             let path = relative.join(&name);
             self.copy_entry(source, target, &name, &path)
@@ -263,6 +256,19 @@ impl Copier {
         self.first_copy_of.insert(key, path.to_path_buf());
         Ok(false)
     }
+}
+
+/// The names in the open directory `dir`, `.` and `..` left out. (Read
+/// through a second descriptor of it: reading moves a descriptor's
+/// position.)
+pub fn entry_names(dir: &OwnedFd) -> Result<Vec<OsString>> {
+    let mut listing = Dir::from_fd(dir.try_clone()?)?;
+    Ok(listing
+        .iter()
+        .filter_map(|entry| entry.ok())
+        .map(|entry| OsStr::from_bytes(entry.file_name().to_bytes()).to_os_string())
+        .filter(|name| name != "." && name != "..")
+        .collect())
 }
 
 /// Copy a symlink's text as it is: `/bin/sh -> busybox` must keep pointing
