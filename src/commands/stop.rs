@@ -14,6 +14,7 @@ use anyhow::Result;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use crate::container::process::Liveness;
 use crate::errors;
 use crate::state::records::{ContainerRecord, Status};
 use crate::state::Store;
@@ -42,7 +43,7 @@ fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
     // Still the same process? (A pid can be reused once its owner is gone.)
     // A pid 1 that is already on its way out counts as alive here: it is
     // not gone until the kernel has finished with it.
-    let alive = || first.liveness() != crate::container::process::Liveness::Gone;
+    let alive = || first.liveness() != Liveness::Gone;
     let pid = Pid::from_raw(first.pid);
 
     // A frozen process cannot act on a signal: thaw a paused container
@@ -60,11 +61,21 @@ fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
         let _ = kill(pid, Signal::SIGKILL);
         wait_until(Duration::from_secs(5), || !alive());
     }
-    // The monitor records the exit code once it has reaped the process.
+    // The keeper (`run -d`'s monitor, or a `bocker run` in another shell)
+    // reaps the process, releases the cgroup and network, records the exit
+    // code, then exits. `stop` returns when the keeper is gone too, as
+    // `docker stop` returns only once the container is fully stopped:
+    // returning at the exit code would leave a bocker still exiting.
+    let keeper_gone = || {
+        container
+            .keeper
+            .is_none_or(|keeper| keeper.liveness() == Liveness::Gone)
+    };
     wait_until(Duration::from_secs(5), || {
-        store
+        let recorded = store
             .container(&container.id)
-            .map_or(true, |c| c.exit_code.is_some())
+            .map_or(true, |c| c.exit_code.is_some());
+        recorded && keeper_gone()
     });
 }
 
