@@ -399,12 +399,16 @@ impl TestEnv {
         panic!("the container never recorded a pid.\n{hint}");
     }
 
-    /// Wait (up to 10 s) until container `id` is recorded as exited: its
-    /// keeper has collected it and torn it down.
+    /// Wait (up to 10 s) until container `id` is recorded as exited and its
+    /// keeper (the bocker that collected it and tore it down) has exited
+    /// too, so that a leak check right after sees no bocker on its way out.
     #[track_caller]
     pub fn wait_until_exited(&self, id: &str) {
         for _ in 0..200 {
-            if self.record(id).is_none_or(|r| r["status"] == "exited") {
+            let ended = self
+                .record(id)
+                .is_none_or(|r| r["status"] == "exited" && process_gone(&r["keeper"]));
+            if ended {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -675,6 +679,29 @@ pub fn bocker_binary() -> PathBuf {
         Some(path) => PathBuf::from(path),
         None => assert_cmd::cargo::cargo_bin("bocker"),
     }
+}
+
+/// Whether the process a record names as `{"pid": …, "start_time": …}`
+/// has exited: no such pid, another process under that pid (another start
+/// time, field 22 of /proc/PID/stat), or a zombie.
+fn process_gone(recorded: &serde_json::Value) -> bool {
+    let (Some(pid), Some(start_time)) = (recorded["pid"].as_i64(), recorded["start_time"].as_u64())
+    else {
+        return true;
+    };
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    // The fields after the command name, which is in parentheses and may
+    // contain spaces: state is the first of them, start time the 20th.
+    let after_name: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let state = after_name.first().copied().unwrap_or("X");
+    let started = after_name
+        .get(19)
+        .and_then(|field| field.parse::<u64>().ok());
+    started != Some(start_time) || state == "Z" || state == "X"
 }
 
 /// Processes whose root, working directory or program is below `dir`, or
