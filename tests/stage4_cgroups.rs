@@ -87,7 +87,7 @@ fn the_command_starts_inside_its_cgroup_with_the_limits_asked_for() {
     let wanted = format!("/{}/{id}", env.cgroup_parent());
     assert!(
         seen.lines().any(|l| l.ends_with(&wanted)),
-        "/proc/self/cgroup inside should name {wanted}: did add_process move the child in before it ran?\n{seen}"
+        "/proc/self/cgroup inside should name {wanted}: did join_cgroup move the child in before it ran?\n{seen}"
     );
 
     let id = start(&env, &[&limits[..], &[&image, "sleep", "1000"]].concat());

@@ -72,13 +72,13 @@ pub fn create_cgroup(hierarchy: Box<dyn Hierarchy>, path: &str, limits: &Limits)
 }
 // ANCHOR_END: create_cgroup
 
-// ANCHOR: add_process
-/// Move process `pid` (and its threads) into `cgroup`. Its children will
-/// be born there.
-pub fn add_process(cgroup: &Cgroup, pid: Pid) -> Result<()> {
-    todo!("chapter 4: move process {pid} into the cgroup with add_task_by_tgid — see chapters/04-cgroups/README.md, section 'Moving a process in'")
+// ANCHOR: join_cgroup
+/// Move the calling process into `cgroup`. Its children will be born
+/// there. The caller has a single thread (bocker checks before it forks).
+pub fn join_cgroup(cgroup: &Cgroup) -> Result<()> {
+    todo!("chapter 4: move this very process into the cgroup, on v1 and on v2 — see chapters/04-cgroups/README.md, section 'Joining a cgroup'")
 }
-// ANCHOR_END: add_process
+// ANCHOR_END: join_cgroup
 
 // ANCHOR: set_frozen
 /// Freeze every process of `cgroup` (`frozen`), or let them go on.

@@ -101,18 +101,27 @@ pub fn create_cgroup(hierarchy: Box<dyn Hierarchy>, path: &str, limits: &Limits)
 }
 // ANCHOR_END: create_cgroup
 
-// ANCHOR: add_process
-/// Move process `pid` (and its threads) into `cgroup`. Its children will
-/// be born there.
-pub fn add_process(cgroup: &Cgroup, pid: Pid) -> Result<()> {
-    // By thread group id: the kernel writes the pid into cgroup.procs,
-    // which moves every thread of the process. (cgroups-rs's add_task
-    // writes cgroup.threads on v2, which a normal cgroup refuses.)
-    cgroup
-        .add_task_by_tgid(CgroupPid::from(pid.as_raw() as u64))
-        .with_context(|| format!("cannot move process {pid} into cgroup {}", cgroup.path()))
+// ANCHOR: join_cgroup
+/// Move the calling process into `cgroup`. Its children will be born
+/// there. The caller has a single thread (bocker checks before it forks).
+pub fn join_cgroup(cgroup: &Cgroup) -> Result<()> {
+    // Pid 0 means "the process that writes". Which file depends on the
+    // version:
+    // - v1: `tasks` (cgroups-rs's add_task), which moves one thread: the
+    //   caller's only one. The kernel lets a thread that moves itself skip
+    //   the global lock that moving a whole process takes, and that lock
+    //   waits for an RCU grace period, several milliseconds.
+    // - v2: `cgroup.procs` (add_task_by_tgid), the whole process. An
+    //   ordinary v2 cgroup refuses single threads (cgroup.threads).
+    let me = CgroupPid::from(0);
+    let joined = if cgroup.v2() {
+        cgroup.add_task_by_tgid(me)
+    } else {
+        cgroup.add_task(me)
+    };
+    joined.with_context(|| format!("cannot join cgroup {}", cgroup.path()))
 }
-// ANCHOR_END: add_process
+// ANCHOR_END: join_cgroup
 
 // ANCHOR: set_frozen
 /// Freeze every process of `cgroup` (`frozen`), or let them go on.

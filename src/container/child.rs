@@ -61,6 +61,11 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     restore_signal_defaults()?;
 
     plan.handshake.wait_for_go()?;
+    // Chapter 4: into the cgroup the parent made, before anything else,
+    // while /sys/fs/cgroup is still the host's. Everything the command
+    // starts is then born inside.
+    #[cfg(feature = "stage4")]
+    join_own_cgroup(&plan.config.id)?;
     if let Some(namespace) = plan.join_network {
         // --net container:NAME: the child was cloned without
         // CLONE_NEWNET, and moves into the other container's namespace.
@@ -92,6 +97,19 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     #[cfg(all(feature = "stage7", not(feature = "stage8")))]
     become_user(plan.config)?;
     Err(execve::execute(&plan.config.argv, &env))
+}
+
+/// Chapter 4: join the container's cgroup. A process moving itself, with
+/// its only thread, is what the kernel does fastest (see your join_cgroup).
+#[cfg(feature = "stage4")]
+fn join_own_cgroup(id: &str) -> Result<(), Failure> {
+    let group = super::cgroup::existing(id).ok_or_else(|| {
+        Failure::new(
+            START_FAILED,
+            format!("the cgroup of container {id} is missing"),
+        )
+    })?;
+    crate::course::chapters::cgroups::join_cgroup(&group).map_err(|e| Failure::start_failed(&e))
 }
 
 /// Chapter 7: enter the working directory and become the user the image

@@ -88,7 +88,7 @@ fn joiner(pid: Pid, root: &File, config: &ContainerConfig, stdio: &Stdio) -> Res
     // killed with the container.
     #[cfg(feature = "stage4")]
     if let Some(group) = super::cgroup::existing(&config.id) {
-        crate::course::chapters::cgroups::add_process(&group, nix::unistd::getpid())
+        crate::course::chapters::cgroups::join_cgroup(&group)
             .map_err(|e| Failure::start_failed(&e))?;
     }
     namespaces::join_namespaces(pid).map_err(|e| Failure::start_failed(&e))?;

@@ -1,11 +1,12 @@
 //! Setting the container up from the outside.
 //!
 //! Some things cannot be done by the child itself, or must be done before
-//! its command runs a single instruction: putting it in a cgroup (chapter
-//! 4: a process must never run unconfined, even for a moment) and plugging
-//! in its network (chapter 5: one end of a cable in the container's network
-//! namespace, the other on the host's bridge). The parent does them here,
-//! while the child waits for "go" in its new namespaces.
+//! its command runs a single instruction: making its cgroup (chapter 4: the
+//! child joins it right after "go", so its command never runs unconfined,
+//! even for a moment) and plugging in its network (chapter 5: one end of a
+//! cable in the container's network namespace, the other on the host's
+//! bridge). The parent does them here, while the child waits for "go" in
+//! its new namespaces.
 //!
 //! Whatever a step makes on the host is named after the container's id,
 //! so that teardown.rs can undo it knowing nothing but that id: after a
@@ -19,7 +20,7 @@ use super::ContainerConfig;
 /// Set up the child `pid` of container `config.id` before it may go on.
 /// On error the caller kills the child and runs the teardown.
 pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
-    // Chapter 4: a cgroup of its own, with its limits, the child inside.
+    // Chapter 4: a cgroup of its own, with its limits.
     #[cfg(feature = "stage4")]
     {
         use super::cgroup;
@@ -38,7 +39,8 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
         if config.profile.devices_limited && cgroup::controls_devices() {
             cgroup::restrict_devices(&config.id)?;
         }
-        cgroups::add_process(&group, pid).context("cannot put the container in its cgroup")?;
+        // The child joins the cgroup itself, first thing after "go" (see
+        // child.rs): cheaper than moving it from here.
     }
     // Chapter 5: the network (lo; with --net bridge a veth pair, an
     // address, a route and published ports).
