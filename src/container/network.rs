@@ -293,6 +293,17 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
 /// always still there), its published ports, its address, and with the
 /// bridge's last address the way out.
 pub fn release(store: &Store, id: &str) -> Result<()> {
+    let held: Vec<(String, Leases)> = all_leases(store)
+        .into_iter()
+        .filter(|(_, leases)| leases.all().iter().any(|(_, owner)| owner == id))
+        .collect();
+    // A veth pair exists only while its container holds a lease: `run`
+    // claims the address before set_up makes the pair, and the lease is
+    // given back below, after the pair is gone. No lease, nothing to undo
+    // (--net none, host, container:): no netlink connection needed.
+    if held.is_empty() {
+        return Ok(());
+    }
     let netlink = Netlink::host()?;
     let host = netlink.handle();
     let end = host_end(id);
@@ -306,10 +317,7 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
     }
     // The lease says which bridge the container was on: not today's
     // BOCKER_BRIDGE, which an `rm` may be run without.
-    for (bridge, leases) in all_leases(store) {
-        if !leases.all().iter().any(|(_, owner)| owner == id) {
-            continue;
-        }
+    for (bridge, leases) in held {
         // Rules first, then the lease: a crash in between leaves the
         // lease, and the next sweep comes back here.
         let published = bridge_dir(store.root(), &bridge).join("published").join(id);

@@ -43,8 +43,10 @@ impl Leases {
         let draft = self.dir.join(format!(".tmp-{}-{id}", std::process::id()));
         let mut file = fs::File::create(&draft)
             .with_context(|| format!("cannot write {}", draft.display()))?;
+        // No fsync: a lease describes a running container, and after a
+        // power cut none is; the sweep gives back leases of containers
+        // that are gone (see records::Durability).
         file.write_all(id.as_bytes())?;
-        file.sync_all()?;
         let claimed = (0..count)
             .map(|n| subnet.host((start + n) % count))
             .find_map(

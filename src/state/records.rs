@@ -157,14 +157,37 @@ impl ContainerRecord {
     }
 }
 
-/// Write `value` as JSON to `path`, atomically (write, fsync, rename).
-pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+/// What a record must survive. Either way a reader sees the old record or
+/// the new one, never half of one: the new one is written under another
+/// name and renamed over the old, and rename(2) is atomic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// A power cut too: fsync(2) puts the data on the disk before the
+    /// rename. For images, which a user keeps for months.
+    PowerCut,
+    /// bocker being killed, not a power cut. For containers' records,
+    /// which describe processes: after a power cut those are gone anyway,
+    /// the sweep corrects a record that says "running", and `rm` removes
+    /// one that was lost half-written. An fsync on every start would cost
+    /// a disk flush (a millisecond or more) for nothing. runc writes its
+    /// state.json the same way.
+    Crash,
+}
+
+/// Write `value` as JSON to `path`, atomically (write, rename).
+pub fn write_atomically<T: Serialize>(
+    path: &Path,
+    value: &T,
+    durability: Durability,
+) -> Result<()> {
     let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_vec_pretty(value)?;
     let mut file = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     file.write_all(&text)?;
     file.write_all(b"\n")?;
-    file.sync_all()?;
+    if durability == Durability::PowerCut {
+        file.sync_all()?;
+    }
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
 }

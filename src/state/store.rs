@@ -30,7 +30,7 @@ use anyhow::{bail, Context, Result};
 
 use super::ids;
 use super::names::Names;
-use super::records::{self, ContainerRecord, ImageRecord};
+use super::records::{self, ContainerRecord, Durability, ImageRecord};
 use crate::container::{rootfs, teardown};
 use crate::errors::Failure;
 
@@ -132,7 +132,7 @@ impl Store {
 
     /// Write the record into the staging directory and move it into place.
     pub fn commit_image(&self, mut staged: Staged<'_>, record: &ImageRecord) -> Result<()> {
-        records::write_atomically(&staged.dir.join("image.json"), record)?;
+        records::write_atomically(&staged.dir.join("image.json"), record, Durability::PowerCut)?;
         fs::rename(&staged.dir, self.images_dir().join(&record.id))
             .context("cannot move the new image into place")?;
         staged.committed = true;
@@ -151,7 +151,7 @@ impl Store {
     /// now under the staging name, is then deleted (or swept, if we are
     /// killed first).
     pub fn replace_image(&self, mut staged: Staged<'_>, record: &ImageRecord) -> Result<()> {
-        records::write_atomically(&staged.dir.join("image.json"), record)?;
+        records::write_atomically(&staged.dir.join("image.json"), record, Durability::PowerCut)?;
         nix::fcntl::renameat2(
             nix::fcntl::AT_FDCWD,
             &staged.dir,
@@ -217,7 +217,7 @@ impl Store {
         mut staged: Staged<'_>,
         record: &ContainerRecord,
     ) -> Result<ContainerPaths> {
-        records::write_atomically(&staged.paths().record, record)?;
+        records::write_atomically(&staged.paths().record, record, Durability::Crash)?;
         let paths = self.container_paths(&record.id);
         fs::rename(&staged.dir, &paths.dir).context("cannot move the new container into place")?;
         staged.committed = true;
@@ -276,7 +276,11 @@ impl Store {
     }
 
     pub fn save_container(&self, record: &ContainerRecord) -> Result<()> {
-        records::write_atomically(&self.container_paths(&record.id).record, record)
+        records::write_atomically(
+            &self.container_paths(&record.id).record,
+            record,
+            Durability::Crash,
+        )
     }
 
     /// Remove a container: what it holds in the kernel (teardown), its

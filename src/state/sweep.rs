@@ -63,6 +63,12 @@ fn sweep_leases(store: &Store) {
             }
         }
         for (_, id) in leases.all() {
+            // A lease that names no container at all (emptied by a power
+            // cut: leases are not fsynced) is given back at once.
+            if !ids::looks_like(ids::CONTAINER_PREFIX, &id) {
+                leases.release(&id);
+                continue;
+            }
             // As for names: the staging directory first, then the container.
             if being_built(store, &id) || store.container_paths(&id).dir.exists() {
                 continue;

@@ -88,14 +88,14 @@ impl Keeper<'_> {
             self.record.oom_killed = cgroup::existing(&self.record.id)
                 .is_some_and(|group| cgroup::oom_kills(&group) > 0);
         }
-        let released = teardown::release(self.store, &self.record.id);
         if self.remove_after {
-            self.store.remove_container(&self.record.id)?;
-        } else {
-            self.record.status = Status::Exited;
-            self.record.exit_code = Some(code);
-            self.store.save_container(&self.record)?;
+            // remove_container runs the teardown first.
+            return self.store.remove_container(&self.record.id);
         }
+        let released = teardown::release(self.store, &self.record.id);
+        self.record.status = Status::Exited;
+        self.record.exit_code = Some(code);
+        self.store.save_container(&self.record)?;
         released
     }
 }
