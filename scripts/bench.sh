@@ -23,6 +23,7 @@
 #     more with --privileged, which leaves out chapter 8's profile (masks,
 #     capabilities, no_new_privs, seccomp, devices): the difference is
 #     what the profile costs.
+# Then the start alone (`run -d`), --net none against --net bridge.
 # Part 2, scaling: N containers started one after the other with the
 # bridge and snapshots, each left running; how long the 1st, 10th, …, Nth
 # start took.
@@ -98,6 +99,26 @@ for r in results:
     print(f"{r['command'][:66]:66} {r['median']*1000:8.2f}ms {r['min']*1000:8.2f}ms {r['max']*1000:8.2f}ms {r['median']/floor:7.2f}x")
 EOF
 
+    # The start alone (`run -d` returns once the command runs; no
+    # teardown): what --net bridge adds to a start, apart from deleting
+    # the veth pair at the end. Alternated, so both see the same machine.
+    echo
+    echo "start only (run -d … sleep, snapshots, busybox; medians of $runs, alternated):"
+    started=()
+    for mode in none bridge; do : >"$work/start-$mode"; done
+    for _ in $(seq "$runs"); do
+        for mode in none bridge; do
+            t0=$(date +%s%N)
+            started+=("$("$work/bocker-reference" --root "$snapshots" run -d --net "$mode" "$busybox_snap" sleep 1000)")
+            t1=$(date +%s%N)
+            echo $(( (t1 - t0) / 1000 )) >>"$work/start-$mode"
+        done
+    done
+    for mode in none bridge; do
+        printf '  --net %-7s %7.2f ms\n' "$mode" "$(sort -n "$work/start-$mode" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)] / 1000}')"
+    done
+    "$work/bocker-reference" --root "$snapshots" stop -t 0 "${started[@]}" >/dev/null
+    "$work/bocker-reference" --root "$snapshots" rm "${started[@]}" >/dev/null
     "$work/bocker-reference" --root "$snapshots" stop -t 0 "$resident" >/dev/null
 
     if [ "$scale" -gt 0 ]; then
