@@ -386,13 +386,13 @@ fn the_images_entrypoint_and_user_are_applied() {
         ),
         (
             "user-by-name",
-            "uid=65534 gid=65534\n",
-            "User \"nobody\" is looked up in the image's /etc/passwd (65534:65534)",
+            "uid=65534 gid=65534 home=/home\n",
+            "User \"nobody\" is looked up in the image's /etc/passwd (65534:65534, home /home, which becomes HOME)",
         ),
         (
             "user-numeric",
-            "uid=1000 gid=1000\n",
-            "User \"1000:1000\" is a uid and a gid",
+            "uid=1000 gid=1000 home=/\n",
+            "User \"1000:1000\" is a uid and a gid; a uid /etc/passwd does not list gets HOME=/",
         ),
     ] {
         let repo = format!("test/configured:{tag}");
@@ -410,12 +410,17 @@ fn the_images_entrypoint_and_user_are_applied() {
             let id = id.trim();
             let out = bocker_ok(
                 &env,
-                &["exec", id, "sh", "-c", "echo uid=$(id -u) gid=$(id -g)"],
+                &["exec", id, "sh", "-c", "echo uid=$(id -u) gid=$(id -g) home=$HOME"],
             );
             let _ = env.run_bocker(&["stop", "-t", "0", id]);
             assert_eq!(
                 out, expected,
                 "{tag}, with `exec`: a process run in the container later is the image's User too"
+            );
+            assert_eq!(
+                run_ok(&env, &["-e", "HOME=/data", &reference]),
+                expected.replace(" home=/home", " home=/data").replace(" home=/\n", " home=/data\n"),
+                "{tag}: a HOME given with -e wins over the one from /etc/passwd"
             );
         }
     }

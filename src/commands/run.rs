@@ -64,6 +64,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         release_address(&store, &id, address);
         return Err(error);
     }
+    let user = user_of(&args).or(image_defaults.user);
+    #[cfg(feature = "stage7")]
+    let env = with_home(env, &rootfs, user.as_deref());
 
     let record = ContainerRecord {
         id,
@@ -73,7 +76,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         hostname,
         env,
         workdir: image_defaults.working_dir,
-        user: user_of(&args).or(image_defaults.user),
+        user,
         security: checked.security,
         network,
         address,
@@ -109,6 +112,30 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     };
     let code = keeper.start_and_relay(&config, &mut log, true)?;
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// Chapter 7: a command run as another user gets that user's home as
+/// HOME, from the image's /etc/passwd (`/` for a user it does not list),
+/// unless the image or `-e` set HOME; as runc does. Programs keep their
+/// caches and settings under $HOME: /root, chapter 1's default, is not
+/// theirs to write. Without a user, HOME stays /root.
+#[cfg(feature = "stage7")]
+fn with_home(
+    mut env: Vec<(String, String)>,
+    rootfs: &Path,
+    user: Option<&str>,
+) -> Vec<(String, String)> {
+    if let Some(user) = user {
+        if !env.iter().any(|(key, _)| key == "HOME") {
+            // Read from the host, without following the image's symlinks.
+            let passwd = rootfs::read_etc_file(rootfs, "passwd").unwrap_or_default();
+            env.push((
+                "HOME".to_string(),
+                crate::container::user::home_of(&passwd, user),
+            ));
+        }
+    }
+    env
 }
 
 /// `--user` (chapter 7), which wins over the image's User.

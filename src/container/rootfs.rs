@@ -4,7 +4,7 @@
 //! makes it a btrfs snapshot instead, which costs the same for any size of
 //! image. Nothing else in bocker needs to know which.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
@@ -40,14 +40,39 @@ pub fn remove(rootfs: &Path) -> Result<()> {
 }
 
 /// Write `/etc/NAME` inside a root filesystem, if the image has an `/etc`.
+/// Nothing is written if `/etc/NAME` is anything but a regular file or
+/// missing (see [`open_etc_file`]).
+pub fn write_etc_file(rootfs: &Path, name: &str, contents: &str) -> Result<()> {
+    let Some(file) = open_etc_file(rootfs, name, OFlag::O_WRONLY | OFlag::O_CREAT)? else {
+        return Ok(());
+    };
+    let mut file = std::fs::File::from(file);
+    file.set_len(0)?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write /etc/{name} in the container"))
+}
+
+/// Read `/etc/NAME` of a root filesystem, if it is a regular file (at most
+/// 1 MiB of it: it is the image's, and the image may be hostile).
+pub fn read_etc_file(rootfs: &Path, name: &str) -> Option<String> {
+    let file = open_etc_file(rootfs, name, OFlag::O_RDONLY).ok()??;
+    let mut text = String::new();
+    std::fs::File::from(file)
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+/// Open `/etc/NAME` inside a root filesystem with `flags`, from the host.
 ///
 /// The image's files are not ours: `/etc`, or `/etc/hostname`, may be a
 /// symlink to a host file such as `/etc/shadow` (a link's target is looked
 /// up on the host, since this runs on the host). So we go one step at a
 /// time from a descriptor of the root, with O_NOFOLLOW, which refuses to
-/// follow a symlink: a planted link makes us skip the file, never write
-/// through it.
-pub fn write_etc_file(rootfs: &Path, name: &str, contents: &str) -> Result<()> {
+/// follow a symlink: a planted link makes us skip the file, never go
+/// through it. `None`: no `/etc`, or `/etc/NAME` is not a regular file.
+fn open_etc_file(rootfs: &Path, name: &str, flags: OFlag) -> Result<Option<OwnedFd>> {
     let no_follow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let root = openat(
         AT_FDCWD,
@@ -62,32 +87,31 @@ pub fn write_etc_file(rootfs: &Path, name: &str, contents: &str) -> Result<()> {
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | no_follow,
         Mode::empty(),
     ) else {
-        return Ok(()); // no /etc, or not a directory: nothing to write
+        return Ok(None); // no /etc, or not a directory
     };
     // Only a regular file, or none: an image may hold a device node called
-    // hostname, and writing to the host's disk through it must not happen.
+    // hostname, and writing to the host's disk through it must not happen,
+    // or a FIFO called passwd, on which a read would wait for ever.
     // Looked at before opening (opening some devices has effects), and
     // again on the descriptor we got.
     let is_regular = |stat: &FileStat| stat.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFREG.bits();
     match fstatat(&etc, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-        Ok(stat) if !is_regular(&stat) => return Ok(()),
+        Ok(stat) if !is_regular(&stat) => return Ok(None),
         _ => {}
     }
     let file: OwnedFd = match openat(
         &etc,
         name,
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | no_follow,
+        flags | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | no_follow,
         Mode::from_bits_truncate(0o644),
     ) {
         Ok(file) => file,
-        // ELOOP: a symlink. EISDIR and friends: not a file we may fill.
-        Err(_) => return Ok(()),
+        // ELOOP: a symlink. ENOENT, EISDIR and friends: not a file we may
+        // use.
+        Err(_) => return Ok(None),
     };
     if !fstat(&file).is_ok_and(|stat| is_regular(&stat)) {
-        return Ok(());
+        return Ok(None);
     }
-    let mut file = std::fs::File::from(file);
-    file.set_len(0)?;
-    file.write_all(contents.as_bytes())
-        .with_context(|| format!("cannot write /etc/{name} in the container"))
+    Ok(Some(file))
 }

@@ -36,21 +36,14 @@ pub fn enter_workdir_and_become_user(
 /// container's /etc/passwd and /etc/group. Without a group: the user's
 /// primary group, or 0 for a uid that /etc/passwd does not list.
 fn resolve(user: &str) -> Result<(Uid, Gid), Failure> {
-    let (who, group) = match user.split_once(':') {
-        Some((who, group)) => (who, Some(group)),
-        None => (user, None),
-    };
+    let (who, group) = split_user(user);
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    // name:password:uid:gid:gecos:home:shell
-    let entry = passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.len() > 3 && (fields[0] == who || fields[2] == who));
+    let account = find_account(&passwd, who);
     let uid: u32 = match who.parse() {
         Ok(number) => number,
-        Err(_) => entry
+        Err(_) => account
             .as_ref()
-            .and_then(|f| f[2].parse().ok())
+            .map(|a| a.uid)
             .ok_or_else(|| failed(format!("no user '{who}' in the image's /etc/passwd")))?,
     };
     let gid: u32 = match group {
@@ -59,9 +52,50 @@ fn resolve(user: &str) -> Result<(Uid, Gid), Failure> {
             Err(_) => group_id(group)
                 .ok_or_else(|| failed(format!("no group '{group}' in the image's /etc/group")))?,
         },
-        None => entry.and_then(|f| f[3].parse().ok()).unwrap_or(0),
+        None => account.map_or(0, |a| a.gid),
     };
     Ok((Uid::from_raw(uid), Gid::from_raw(gid)))
+}
+
+/// `name:group` → (`name`, Some(`group`)); `name` → (`name`, None).
+pub fn split_user(user: &str) -> (&str, Option<&str>) {
+    match user.split_once(':') {
+        Some((who, group)) => (who, Some(group)),
+        None => (user, None),
+    }
+}
+
+/// A line of /etc/passwd: `name:password:uid:gid:gecos:home:shell`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Account {
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+}
+
+/// The account whose name, or uid, is `who`, in the text of a passwd file.
+pub fn find_account(passwd: &str, who: &str) -> Option<Account> {
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        if fields.len() < 6 || (fields[0] != who && fields[2] != who) {
+            return None;
+        }
+        Some(Account {
+            uid: fields[2].parse().ok()?,
+            gid: fields[3].parse().ok()?,
+            home: fields[5].to_string(),
+        })
+    })
+}
+
+/// HOME for a process run as `user`: the home directory its /etc/passwd
+/// line gives, or `/` for a user that has none (as runc does).
+pub fn home_of(passwd: &str, user: &str) -> String {
+    let (who, _) = split_user(user);
+    find_account(passwd, who)
+        .map(|account| account.home)
+        .filter(|home| home.starts_with('/'))
+        .unwrap_or_else(|| "/".to_string())
 }
 
 fn group_id(name: &str) -> Option<u32> {
@@ -74,4 +108,35 @@ fn group_id(name: &str) -> Option<u32> {
 
 fn failed(message: String) -> Failure {
     Failure::new(START_FAILED, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
+                          app:x:1000:1001:An app:/home/app:/bin/sh\n\
+                          short:x:7:7\n";
+
+    #[test]
+    fn an_account_is_found_by_name_or_by_uid() {
+        let app = Some(Account {
+            uid: 1000,
+            gid: 1001,
+            home: "/home/app".to_string(),
+        });
+        assert_eq!(find_account(PASSWD, "app"), app);
+        assert_eq!(find_account(PASSWD, "1000"), app);
+        assert_eq!(find_account(PASSWD, "nobody"), None);
+        assert_eq!(find_account(PASSWD, "short"), None, "a line without a home");
+    }
+
+    #[test]
+    fn home_comes_from_passwd_or_is_the_root_directory() {
+        assert_eq!(home_of(PASSWD, "app"), "/home/app");
+        assert_eq!(home_of(PASSWD, "app:0"), "/home/app");
+        assert_eq!(home_of(PASSWD, "0"), "/root");
+        assert_eq!(home_of(PASSWD, "4242:4242"), "/");
+        assert_eq!(home_of("", "app"), "/");
+    }
 }

@@ -1757,8 +1757,8 @@ pub fn restore_blob(registry: &TestRegistry, digest: &str, original: &[u8]) {
 /// one layout. Tags:
 /// * `entrypoint`: Entrypoint ["/bin/echo", "entrypoint says"], Cmd
 ///   ["default argument"]: prints "entrypoint says default argument".
-/// * `user-by-name`: User "nobody" (65534:65534 in busybox's /etc/passwd),
-///   Cmd prints `id -u` and `id -g`.
+/// * `user-by-name`: User "nobody" (65534:65534, home /home in busybox's
+///   /etc/passwd), Cmd prints `id -u`, `id -g` and $HOME.
 /// * `user-numeric`: User "1000:1000", same Cmd.
 pub fn configured_images() -> &'static Path {
     static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
@@ -1766,7 +1766,7 @@ pub fn configured_images() -> &'static Path {
         build_fixture("configured", |dir| {
             let layout = Layout::create(dir);
             let path = json!(["PATH=/bin:/usr/bin:/sbin:/usr/sbin"]);
-            let id = json!(["/bin/sh", "-c", "echo uid=$(id -u) gid=$(id -g)"]);
+            let id = json!(["/bin/sh", "-c", "echo uid=$(id -u) gid=$(id -g) home=$HOME"]);
             for (tag, config) in [
                 (
                     "entrypoint",
