@@ -40,11 +40,20 @@ pub fn path_of(id: &str) -> String {
 
 /// The hierarchy to use on this machine (see the module's comment).
 pub fn hierarchy() -> Box<dyn Hierarchy> {
-    let auto = hierarchies::auto();
-    if auto.v2() {
-        return auto;
+    if hierarchies::is_cgroup2_unified_mode() {
+        return hierarchies::auto();
     }
-    Box::new(OnlyOurControllers(V1::new()))
+    Box::new(OnlyOurControllers(v1_mounts()))
+}
+
+/// Where the v1 trees are mounted. `V1::new()` reads and parses
+/// /proc/self/mountinfo; a `run` asks two dozen times (to make, join,
+/// read and remove the cgroup), so it is read once per process. The
+/// cgroup mounts of the host do not move while bocker runs, and the child
+/// uses its copy before it changes any mount of its own.
+fn v1_mounts() -> V1 {
+    static MOUNTS: std::sync::OnceLock<V1> = std::sync::OnceLock::new();
+    MOUNTS.get_or_init(V1::new).clone()
 }
 
 /// The v1 controllers bocker uses. A v1 host mounts a tree for every
@@ -251,7 +260,7 @@ pub fn directory(cgroup: &Cgroup, controller: Controllers) -> Option<PathBuf> {
     let base = if hierarchy.v2() {
         hierarchy.root()
     } else {
-        V1::new().get_mount_point(controller)?.0
+        v1_mounts().get_mount_point(controller)?.0
     };
     Some(base.join(cgroup.path()))
 }
