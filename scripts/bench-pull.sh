@@ -18,6 +18,7 @@
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")/.."
+. scripts/lib/local-registry.sh
 if [ "$(id -u)" -ne 0 ]; then exec sudo -E "$self" "$@"; fi
 runs=${1:-5}
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -90,19 +91,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The registry, on a free port, with its own storage.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$work/registry.yml" <<EOF
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$port}
-EOF
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 50); do
-    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
-    sleep 0.1
-done
+start_local_registry "$work"
 for tag in one four; do
     skopeo copy --quiet --dest-tls-verify=false "oci:$layout:$tag" "docker://127.0.0.1:$port/bench/debian:$tag"
 done

@@ -5,6 +5,7 @@
 # image and runs containers in it, saying what each step shows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/local-registry.sh
 if [ "$(id -u)" -ne 0 ]; then
     exec sudo -E "$0" "$@"
 fi
@@ -70,19 +71,7 @@ show "commit: an image from the container's files" commit writer
 # Chapter 7: a registry on this machine (Debian's docker-registry), as a
 # classroom would run one; the image pushed to it is made with umoci and
 # skopeo, with a command of its own in its config.
-while :; do
-    port=$((20000 + RANDOM % 20000))
-    ss -Htln "sport = :$port" | grep -q . || break
-done
-printf '%s\n' "version: 0.1" "log: {level: error}" \
-    "storage: {filesystem: {rootdirectory: $work/registry}}" \
-    "http: {addr: 127.0.0.1:$port}" >"$work/registry.yml"
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 50); do
-    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
-    sleep 0.1
-done
+start_local_registry "$work"
 umoci init --layout "$work/oci"
 umoci new --image "$work/oci:demo"
 umoci unpack --image "$work/oci:demo" "$work/bundle" >/dev/null
