@@ -1,6 +1,6 @@
 //! `bocker system reset --force`: remove every container and image of the
-//! state directory, and from chapter 6 its btrfs file: unmounted (which
-//! frees its loop device), then deleted.
+//! state directory, from chapter 5 the bridge it made, and from chapter 6
+//! its btrfs file: unmounted (which frees its loop device), then deleted.
 
 use std::io::Write;
 
@@ -51,6 +51,11 @@ pub fn reset(store: &Store, force: bool) -> Result<u8> {
     for image in store.images()? {
         store.remove_image(&image.id)?;
         writeln!(out, "Removed: {}", image.id)?;
+    }
+    // Chapter 5: the bridge, if this state directory made it.
+    #[cfg(feature = "stage5")]
+    for bridge in crate::container::bridge_owner::remove_bridges_made_here(&root)? {
+        writeln!(out, "Removed: bridge {bridge}")?;
     }
     if loopback::unmount(&root)? {
         writeln!(out, "Unmounted: {}", loopback::mount_point(&root).display())?;

@@ -15,6 +15,12 @@
 //! A link of that name that is not a bridge at all (BOCKER_BRIDGE=eth0 by
 //! mistake) is refused too, before anything touches it: ensure_bridge
 //! would give it the gateway's address.
+//!
+//! A bridge stays when its last container goes, as Docker's docker0 does:
+//! the next container needs it. `bocker system reset` deletes it, but only
+//! one this state directory made (`made-here`, written when the bridge did
+//! not exist before its first container): a bridge that was there before,
+//! named with BOCKER_BRIDGE, belongs to whoever made it.
 
 use std::path::Path;
 
@@ -83,6 +89,67 @@ pub async fn mark_as_ours(host: &Handle, bridge: &str, state_root: &Path) -> Res
         .execute()
         .await
         .with_context(|| format!("cannot set the alias of {bridge}"))
+}
+
+/// Whether `bridge` is missing, so that ensure_bridge is about to make
+/// it. (Only asked while this state directory has no `made-here` for it.)
+pub async fn about_to_make(host: &Handle, bridge: &str, state_root: &Path) -> Result<bool> {
+    if made_here(state_root, bridge).exists() {
+        return Ok(false);
+    }
+    Ok(look_up(host, bridge).await?.is_none())
+}
+
+/// Remember that this state directory made `bridge`.
+pub fn record_made_here(state_root: &Path, bridge: &str) -> Result<()> {
+    let marker = made_here(state_root, bridge);
+    std::fs::write(&marker, "").with_context(|| format!("cannot write {}", marker.display()))
+}
+
+fn made_here(state_root: &Path, bridge: &str) -> std::path::PathBuf {
+    super::network::bridge_dir(state_root, bridge).join("made-here")
+}
+
+/// For `system reset`: delete the bridges this state directory made, if
+/// they are still marked as its own and carry none of its containers.
+/// Returns their names.
+pub fn remove_bridges_made_here(state_root: &Path) -> Result<Vec<String>> {
+    let bridges_dir = state_root.join("network").join("bridges");
+    let Ok(entries) = std::fs::read_dir(&bridges_dir) else {
+        return Ok(Vec::new());
+    };
+    let made: Vec<String> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|bridge| made_here(state_root, bridge).exists())
+        .collect();
+    if made.is_empty() {
+        return Ok(Vec::new()); // no netlink connection needed
+    }
+    let netlink = Netlink::host()?;
+    let host = netlink.handle();
+    let mut removed = Vec::new();
+    for bridge in made {
+        let leases = Leases::new(super::network::bridge_dir(state_root, &bridge).join("leases"));
+        if !leases.all().is_empty() {
+            continue; // a container still holds an address on it
+        }
+        if let Some(link) = netlink.run(look_up(host, &bridge))? {
+            // Another state directory took it over since (its mark is on
+            // it now), or it is no bridge of ours any more: leave it.
+            if !link.is_bridge || link.alias.as_deref() != Some(mark(state_root).as_str()) {
+                continue;
+            }
+            // `ip link del BRIDGE`. Its address and the route to the
+            // subnet go with it.
+            netlink
+                .run(host.link().del(link.index).execute())
+                .with_context(|| format!("cannot delete the bridge {bridge}"))?;
+            removed.push(bridge.clone());
+        }
+        let _ = std::fs::remove_file(made_here(state_root, &bridge));
+    }
+    Ok(removed)
 }
 
 /// What bocker needs to know of the link that BOCKER_BRIDGE names.

@@ -256,8 +256,13 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
             let host = netlink.handle();
             let (host_end, temporary) = (host_end(&config.id), temporary_end(&config.id));
             netlink.run(async {
+                let made_by_us =
+                    bridge_owner::about_to_make(host, &bridge, &config.state_root).await?;
                 let index = chapter::ensure_bridge(host, &bridge, gateway, prefix).await?;
                 bridge_owner::mark_as_ours(host, &bridge, &config.state_root).await?;
+                if made_by_us {
+                    bridge_owner::record_made_here(&config.state_root, &bridge)?;
+                }
                 chapter::add_veth_pair(host, &host_end, &temporary, index, pid).await?;
                 chapter::bring_up_loopback(&inside).await?;
                 chapter::configure_container_end(&inside, &temporary, address, prefix, gateway)
@@ -344,10 +349,12 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
 /// ```text
 /// network/bridges/<bridge>/
 /// ├── leases/<address>   the id of the container that has the address
+/// ├── made-here          this state directory made the bridge
+/// │                      (`system reset` deletes it)
 /// ├── outbound           the way out (NAT) is installed
 /// └── published/<id>     container <id> has published ports
 /// ```
-fn bridge_dir(state_root: &std::path::Path, bridge: &str) -> std::path::PathBuf {
+pub(super) fn bridge_dir(state_root: &std::path::Path, bridge: &str) -> std::path::PathBuf {
     state_root.join("network").join("bridges").join(bridge)
 }
 
