@@ -423,3 +423,51 @@ fn a_state_root_off_btrfs_gets_a_btrfs_file_once_and_system_reset_removes_it() {
     );
     env.assert_no_leaks();
 }
+
+#[test]
+fn system_reset_deletes_the_bridge_it_made_and_no_other() {
+    let env = TestEnv::with_network();
+    let bridge_exists = |name: &str| {
+        env.in_test_host(&["ip", "link", "show", "dev", name])
+            .status
+            .success()
+    };
+    let image = env.busybox_image();
+    run_ok(&env, &[&image, "true"]);
+    assert!(
+        bridge_exists("bocker0"),
+        "the first container makes bocker0"
+    );
+    let reset = env.run_bocker(&["system", "reset", "--force"]);
+    assert!(reset.status.success(), "{}", describe(&reset));
+    assert!(
+        text(&reset.stdout).contains("Removed: bridge bocker0"),
+        "reset should say it removed the bridge:\n{}",
+        describe(&reset)
+    );
+    assert!(
+        !bridge_exists("bocker0"),
+        "`system reset` should delete the bridge this state directory made, with its address and route"
+    );
+
+    // A bridge that was there before bocker used it is not bocker's to
+    // delete.
+    let made = env.in_test_host(&["ip", "link", "add", "name", "theirs", "type", "bridge"]);
+    assert!(made.status.success(), "{}", describe(&made));
+    let image = env.busybox_image();
+    let out = env
+        .bocker()
+        .env("BOCKER_BRIDGE", "theirs")
+        .args(["run", &image, "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    let reset = env.run_bocker(&["system", "reset", "--force"]);
+    assert!(reset.status.success(), "{}", describe(&reset));
+    assert!(
+        bridge_exists("theirs"),
+        "a bridge that existed before its first container must survive `system reset`:\n{}",
+        describe(&reset)
+    );
+    env.assert_no_leaks();
+}
