@@ -426,7 +426,7 @@ fn a_state_root_off_btrfs_gets_a_btrfs_file_once_and_system_reset_removes_it() {
 
 #[test]
 fn system_reset_deletes_the_bridge_it_made_and_no_other() {
-    let env = TestEnv::with_network();
+    let env = TestEnv::with_btrfs_and_network();
     let bridge_exists = |name: &str| {
         env.in_test_host(&["ip", "link", "show", "dev", name])
             .status

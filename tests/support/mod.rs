@@ -113,7 +113,18 @@ impl TestEnv {
     /// 192.0.2.1/24 (TEST-NET-1, which no real network uses). Bridge
     /// networking is on (chapter 5).
     pub fn with_network() -> TestEnv {
-        let mut env = TestEnv::new();
+        TestEnv::new().plus_network()
+    }
+
+    /// Chapters 5 and 6 together: a state root in the test's btrfs, as
+    /// [`TestEnv::with_btrfs`], and a network namespace of its own that
+    /// plays the host, as [`TestEnv::with_network`].
+    pub fn with_btrfs_and_network() -> TestEnv {
+        TestEnv::with_btrfs().plus_network()
+    }
+
+    fn plus_network(self) -> TestEnv {
+        let mut env = self;
         let holder = Command::new("unshare")
             .args(["--net", "sleep", "infinity"])
             .stdin(std::process::Stdio::null())
