@@ -121,6 +121,7 @@ pub fn remove_bridges_made_here(state_root: &Path) -> Result<Vec<String>> {
     let made: Vec<String> = entries
         .flatten()
         .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|bridge| super::network::valid_link_name(bridge))
         .filter(|bridge| made_here(state_root, bridge).exists())
         .collect();
     if made.is_empty() {

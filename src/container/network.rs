@@ -68,7 +68,7 @@ impl Settings {
 }
 
 /// The kernel's limit is 15 bytes (IFNAMSIZ, 16 with the final NUL).
-fn valid_link_name(name: &str) -> bool {
+pub(super) fn valid_link_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 15
         && name
