@@ -60,9 +60,7 @@ pub fn status_text(container: &ContainerRecord) -> String {
         .map_or(Liveness::Gone, |first| first.liveness());
     // Between pid 1's death and the record of its exit code, the bocker
     // that keeps the container is still at work: not yet "Exited (?)".
-    let keeper_at_work = container
-        .keeper
-        .is_some_and(|keeper| keeper.liveness() != Liveness::Gone);
+    let keeper_at_work = !container.keeper_gone();
     match (container.status, liveness, container.exit_code) {
         (Status::Created, _, _) => "Created".to_string(),
         (Status::Running, Liveness::Alive, _) if running::is_paused(container) => {

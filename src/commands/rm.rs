@@ -7,11 +7,9 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
-use crate::container::process::Liveness;
 use crate::errors;
 use crate::errors::Failure;
 use crate::state::ids;
-use crate::state::records::Status;
 use crate::state::Store;
 
 pub fn rm(store: &Store, wanted: &[String]) -> Result<u8> {
@@ -44,11 +42,7 @@ fn remove_one(store: &Store, wanted: &str) -> Result<String> {
         .ok_or_else(|| Failure::new(1, format!("No image or container named '{wanted}' exists")))?;
     match store.container_record(&id) {
         Ok(container) => {
-            let running = container.status == Status::Running
-                && container
-                    .first_process()
-                    .is_some_and(|first| first.liveness() != Liveness::Gone);
-            if running {
+            if container.is_running() {
                 bail!("Container '{wanted}' is running: stop it before removing it");
             }
         }

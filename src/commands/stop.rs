@@ -66,16 +66,11 @@ fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
     // code, then exits. `stop` returns when the keeper is gone too, as
     // `docker stop` returns only once the container is fully stopped:
     // returning at the exit code would leave a bocker still exiting.
-    let keeper_gone = || {
-        container
-            .keeper
-            .is_none_or(|keeper| keeper.liveness() == Liveness::Gone)
-    };
     wait_until(Duration::from_secs(5), || {
         let recorded = store
             .container(&container.id)
             .map_or(true, |c| c.exit_code.is_some());
-        recorded && keeper_gone()
+        recorded && container.keeper_gone()
     });
 }
 

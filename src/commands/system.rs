@@ -6,9 +6,7 @@ use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 
-use crate::container::process::Liveness;
 use crate::errors::Failure;
-use crate::state::records::Status;
 use crate::state::Store;
 use crate::storage::loopback;
 
@@ -25,11 +23,7 @@ pub fn reset(store: &Store, force: bool) -> Result<u8> {
     }
     let containers = store.containers()?;
     for container in containers.iter().flatten() {
-        let alive = container.status == Status::Running
-            && container
-                .first_process()
-                .is_some_and(|first| first.liveness() != Liveness::Gone);
-        if alive {
+        if container.is_running() {
             bail!(Failure::new(
                 1,
                 format!(

@@ -1,9 +1,10 @@
 //! The small JSON records kept for each image and container.
 //!
-//! A record is rewritten as a whole: we write a temporary file next to it,
-//! flush it to disk and `rename(2)` it over the old one. Rename within one
-//! directory is atomic, so a reader sees either the old record or the new
-//! one, never half of each, even if bocker is killed in the middle.
+//! A record is rewritten as a whole: we write a temporary file next to it
+//! (flushed to disk first for images, see [`Durability`]) and `rename(2)`
+//! it over the old one. Rename within one directory is atomic, so a reader
+//! sees either the old record or the new one, never half of each, even if
+//! bocker is killed in the middle.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::container::limits::Limits;
 use crate::container::ports::Port;
-use crate::container::process::ProcessId;
+use crate::container::process::{Liveness, ProcessId};
 use crate::container::Network;
 
 /// `images/<id>/image.json`
@@ -154,6 +155,26 @@ impl ContainerRecord {
             pid: self.pid?,
             start_time: self.pid_start_time?,
         })
+    }
+
+    /// Its first process has exited, or never started. (One on its way
+    /// out is not gone yet.)
+    pub fn first_process_gone(&self) -> bool {
+        self.first_process()
+            .is_none_or(|first| first.liveness() == Liveness::Gone)
+    }
+
+    /// Recorded as running, and its first process is not gone: it may
+    /// not be removed.
+    pub fn is_running(&self) -> bool {
+        self.status == Status::Running && !self.first_process_gone()
+    }
+
+    /// Its keeper, the bocker that waits for it and records its end, has
+    /// exited (or was never recorded).
+    pub fn keeper_gone(&self) -> bool {
+        self.keeper
+            .is_none_or(|keeper| keeper.liveness() == Liveness::Gone)
     }
 }
 

@@ -20,7 +20,6 @@ use std::path::Path;
 use super::ids;
 use super::records::Status;
 use super::store::{delete_tree, Store};
-use crate::container::process::Liveness;
 use crate::container::teardown;
 
 pub fn sweep(store: &Store) {
@@ -152,20 +151,10 @@ fn sweep_abandoned_containers(store: &Store) {
         if !matches!(record.status, Status::Created | Status::Running) {
             continue;
         }
-        // The keeper first: alive, it watches its container, and the
-        // process need not be looked at (one /proc read per container,
+        // The keeper first: while it lives it watches its container, and
+        // the process need not be looked at (one /proc read per container,
         // in every command, instead of two).
-        let keeper_gone = || {
-            record
-                .keeper
-                .is_none_or(|keeper| keeper.liveness() == Liveness::Gone)
-        };
-        let process_gone = || {
-            record
-                .first_process()
-                .is_none_or(|first| first.liveness() == Liveness::Gone)
-        };
-        if keeper_gone() && process_gone() {
+        if record.keeper_gone() && record.first_process_gone() {
             let _ = teardown::release(store, &record.id);
             record.status = Status::Exited;
             record.exit_code = None;
