@@ -155,10 +155,22 @@ for tool in hyperfine bc; do
 done
 
 work=$(mktemp -d /var/tmp/bocker-bench-XXXXXX)
-# Lazy (-l) for the tmpfs too: the loop device under the btrfs file lets
-# go of it a moment after the btrfs is unmounted, and a plain umount then
-# failed as busy, leaving the tmpfs mounted.
-trap 'umount -l "$work/state/snapshots/btrfs" 2>/dev/null; umount -l "$work/state" 2>/dev/null; rm -rf "$work"' EXIT
+# Each step may fail without stopping the others: under set -e, a trap
+# stops at its first failing command, and the btrfs is normally unmounted
+# already (by `system reset`), so its umount fails; that left the tmpfs
+# mounted and $work behind after every run. Lazy (-l) for the tmpfs too:
+# the loop device under the btrfs file lets go of it a moment after the
+# btrfs is unmounted, and a plain umount then failed as busy.
+cleanup() {
+    if mountpoint -q "$work/state/snapshots/btrfs"; then
+        umount -l "$work/state/snapshots/btrfs" || true
+    fi
+    if mountpoint -q "$work/state"; then
+        umount -l "$work/state" || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 # The state directory on a tmpfs: until chapter 6, each run copies the
 # image, and on a disk that copy's cost swings with what the disk is busy
 # with (seen here: 10 to 150 ms for the same run). In memory, the figures
