@@ -12,7 +12,7 @@ use std::io::Read;
 use std::net::{Ipv4Addr, TcpStream};
 use std::time::Duration;
 
-use support::{describe, text, TestEnv};
+use support::{describe, list_dir, text, TestEnv};
 
 const HINT: &str =
     "If bocker printed `unfinished exercise`, finish chapters/05-network/network.rs.";
@@ -38,6 +38,15 @@ fn address_of(env: &TestEnv, id: &str) -> Ipv4Addr {
         .and_then(|r| r["address"].as_str().map(str::to_string))
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("no address recorded for {id}"))
+}
+
+/// The link names in `ip -o link` output ("1: lo: <LOOPBACK,UP…").
+fn link_names(listing: &str) -> Vec<&str> {
+    listing
+        .lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .map(str::trim)
+        .collect()
 }
 
 /// The IPv4 address and prefix of `eth0` in `ip -o -4 addr` output.
@@ -145,12 +154,11 @@ fn each_network_mode_sees_what_it_should() {
             "ip -o link; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo loopback ok",
         ],
     );
-    let names: Vec<&str> = none
-        .lines()
-        .filter_map(|l| l.split(':').nth(1))
-        .map(str::trim)
-        .collect();
-    assert_eq!(names, ["lo"], "--net none should have only lo:\n{none}");
+    assert_eq!(
+        link_names(&none),
+        ["lo"],
+        "--net none should have only lo:\n{none}"
+    );
     assert!(
         none.contains("LOWER_UP") && none.ends_with("loopback ok\n"),
         "lo should be up under --net none:\n{none}"
@@ -295,6 +303,113 @@ fn nat_rules_exist_while_needed_and_are_gone_after() {
         !after.contains("bocker:"),
         "bocker's rules should be gone once no container runs:\n{after}"
     );
+    env.assert_no_leaks();
+}
+
+/// Whether the test host has a link called `name`.
+fn test_host_has_link(env: &TestEnv, name: &str) -> bool {
+    env.in_test_host(&["ip", "link", "show", "dev", name])
+        .status
+        .success()
+}
+
+/// A container on the bridge, `owner`, and one that joined its network
+/// namespace; and the name of the owner's veth end on the test host.
+fn owner_and_joiner(env: &TestEnv, image: &str) -> (String, String, String) {
+    let owner = start(env, &["--name", "owner", image, "sleep", "1000"]);
+    let joiner = start(env, &["--net", "container:owner", image, "sleep", "1000"]);
+    let host_end = format!("bk{}", owner.trim_start_matches("ps_"));
+    (owner, joiner, host_end)
+}
+
+/// The addresses leased on bocker0, and the containers marked draining.
+fn leases_and_draining(env: &TestEnv) -> (Vec<String>, Vec<String>) {
+    let bridge = env.root().join("network/bridges/bocker0");
+    (
+        list_dir(bridge.join("leases")),
+        list_dir(bridge.join("draining")),
+    )
+}
+
+#[test]
+fn an_address_stays_taken_while_its_veth_pair_lives_and_comes_back_after() {
+    // While other containers use the bridge, the teardown leaves a veth
+    // pair to the kernel, which deletes it when the namespace dies. Here a
+    // joiner (`--net container:`) keeps the owner's namespace alive after
+    // the owner has stopped, so the pair stays, and so must its address.
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let resident = start(&env, &[&image, "sleep", "1000"]);
+    let (owner, joiner, host_end) = owner_and_joiner(&env, &image);
+    let address = address_of(&env, &owner).to_string();
+    env.stop(&owner);
+    // `ps` sweeps, too: it must not give back an address still in use.
+    let ps = env.run_bocker(&["ps"]);
+    assert!(ps.status.success(), "{}", describe(&ps));
+    assert!(
+        test_host_has_link(&env, &host_end),
+        "the joiner still uses {host_end}: it should still exist"
+    );
+    let (leases, draining) = leases_and_draining(&env);
+    assert!(
+        leases.contains(&address) && draining == [owner.clone()],
+        "{owner}'s address {address} must stay leased (and marked draining) while its veth pair exists: leases {leases:?}, draining {draining:?}"
+    );
+    let inside = env.run_bocker(&["exec", &joiner, "ip", "-o", "-4", "addr"]);
+    assert_eq!(
+        eth0_address(&text(&inside.stdout)).map(|(a, _)| a.to_string()),
+        Some(address.clone()),
+        "the joiner keeps the network while its namespace lives:\n{}",
+        describe(&inside)
+    );
+    // The joiner ends, the namespace dies, the kernel deletes the pair.
+    env.stop(&joiner);
+    for _ in 0..200 {
+        if !test_host_has_link(&env, &host_end) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !test_host_has_link(&env, &host_end),
+        "{host_end} outlived its network namespace"
+    );
+    // The next command sweeps: the address comes back.
+    let ps = env.run_bocker(&["ps"]);
+    assert!(ps.status.success(), "{}", describe(&ps));
+    assert_eq!(
+        leases_and_draining(&env),
+        (vec![address_of(&env, &resident).to_string()], vec![]),
+        "after the sweep only the running container should hold an address"
+    );
+    env.stop(&resident);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_bridges_last_container_out_deletes_its_veth_pair_even_from_a_joiner() {
+    // `--net container:` shares the owner's namespace, so the namespace
+    // (and the pair in it) outlives the owner. When the owner is the last
+    // container on the bridge, its teardown deletes the pair (remove_veth)
+    // and removes the way out: the joiner is left with lo, as in Docker.
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let (owner, joiner, host_end) = owner_and_joiner(&env, &image);
+    assert!(test_host_has_link(&env, &host_end), "{HINT}");
+    env.stop(&owner);
+    assert!(
+        !test_host_has_link(&env, &host_end),
+        "{host_end} should be gone once its container has stopped: does remove_veth delete it?"
+    );
+    let inside = env.run_bocker(&["exec", &joiner, "ip", "-o", "link"]);
+    assert!(inside.status.success(), "{}", describe(&inside));
+    assert_eq!(
+        link_names(&text(&inside.stdout)),
+        ["lo"],
+        "the joiner should be left with lo only"
+    );
+    assert_eq!(leases_and_draining(&env), (vec![], vec![]));
+    env.stop(&joiner);
     env.assert_no_leaks();
 }
 

@@ -195,16 +195,7 @@ fn image_row(env: &TestEnv, args: &[&str], id: &str) -> Vec<String> {
 
 /// What the state root's images/ directory holds (hidden entries too).
 fn image_dirs(env: &TestEnv) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(env.data().join("images"))
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    support::list_dir(env.data().join("images"))
 }
 
 /// The btrfs subvolumes below this test's directory (chapter 6's images

@@ -24,6 +24,7 @@
 use std::fs::File;
 use std::future::Future;
 use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use futures_util::TryStreamExt;
@@ -37,7 +38,7 @@ use super::{bridge_owner, nat, ContainerConfig, Network};
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED, USAGE};
 use crate::state::leases::Leases;
-use crate::state::Store;
+use crate::state::{ids, Store};
 
 /// Where containers on the bridge live: BOCKER_BRIDGE (default
 /// `bocker0`; `none` turns bridge networking off, as dockerd's
@@ -292,11 +293,31 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
     }
 }
 
-/// Undo what [`set_up`] made for container `id`, knowing only its id: the
-/// veth pair (the kernel would delete it with the container's network
-/// namespace, but later, in the background: at teardown it is nearly
-/// always still there), its published ports, its address, and with the
-/// bridge's last address the way out.
+/// Undo what [`set_up`] made for container `id`, knowing only its id: its
+/// published ports, its veth pair, its address, and with the bridge's
+/// last address the way out.
+///
+/// # Who deletes the veth pair
+///
+/// The kernel does, when the container's network namespace dies, and here
+/// it has just died with the container's last process. Its cleanup runs in
+/// the background: on the course's machine the pair's names went 3 to 20
+/// ms later (the cleanup first waits for an RCU grace period). Deleting the
+/// pair ourselves would cost more: an RTM_DELLINK is answered only once the
+/// kernel has also waited for the device's last users (15 to 36 ms here).
+/// Even waiting for the kernel's cleanup would make a container's end cost
+/// up to twice what the rest of its life does (about 10 ms).
+///
+/// So the teardown does not wait. If the pair is still there, the lease
+/// stays, marked *draining*: the address is not handed out again while a
+/// device with it may still exist. The next bocker command's sweep gives
+/// the lease back once the pair is gone (state/sweep.rs).
+///
+/// One exception: the bridge's last container out. It removes the way out
+/// (NAT), and leaves nothing behind for a sweep that may never come: it
+/// waits for the kernel to delete the pairs still draining, deletes any
+/// that stays (its namespace outlived its container: a `--net container:`
+/// joiner holds it) with your `remove_veth`, and gives every lease back.
 pub fn release(store: &Store, id: &str) -> Result<()> {
     let held: Vec<(String, Leases)> = all_leases(store)
         .into_iter()
@@ -304,44 +325,148 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
         .collect();
     // A veth pair exists only while its container holds a lease: `run`
     // claims the address before set_up makes the pair, and the lease is
-    // given back below, after the pair is gone. No lease, nothing to undo
-    // (--net none, host, container:): no netlink connection needed.
-    if held.is_empty() {
-        return Ok(());
-    }
-    let netlink = Netlink::host()?;
-    let host = netlink.handle();
-    let end = host_end(id);
-    let exists = netlink.run(crate::course::chapters::network::link_index(host, &end))?;
-    if exists.is_some() {
-        // Your code: an unfinished exercise becomes an error, not a crash.
-        exercise::catch_panic(|| {
-            netlink.run(crate::course::chapters::network::remove_veth(host, &end))
-        })
-        .map_err(|report| Failure::new(START_FAILED, report))??;
-    }
-    // The lease says which bridge the container was on: not today's
-    // BOCKER_BRIDGE, which an `rm` may be run without.
+    // given back only once the pair is gone. No lease, nothing to undo
+    // (--net none, host, container:). The lease says which bridge the
+    // container was on: not today's BOCKER_BRIDGE, which an `rm` may be
+    // run without.
     for (bridge, leases) in held {
-        // Rules first, then the lease: a crash in between leaves the
-        // lease, and the next sweep comes back here.
+        // The ports first: their rules send traffic to the address.
         let published = bridge_dir(store.root(), &bridge).join("published").join(id);
         if published.exists() {
             nat::unpublish(id)?;
             let _ = std::fs::remove_file(&published);
         }
+        let draining = Draining::on(store.root(), &bridge);
         with_lock(store.root(), || {
-            leases.release(id);
-            if leases.all().is_empty() {
-                // The record first: if we die before the rules are gone,
-                // the next first container checks them again (ensure_rule).
-                let _ = std::fs::remove_file(bridge_dir(store.root(), &bridge).join("outbound"));
-                nat::remove_outbound(&bridge)?;
+            if link_exists(&host_end(id)) {
+                draining.add(id)?;
+            } else {
+                leases.release(id);
+                draining.remove(id);
+            }
+            let in_use = leases
+                .all()
+                .iter()
+                .any(|(_, owner)| !draining.contains(owner));
+            if !in_use {
+                last_one_out(store.root(), &bridge, &leases, &draining)?;
             }
             Ok(())
         })?;
     }
     Ok(())
+}
+
+/// No container on `bridge` runs any more: wait for the draining pairs to
+/// go (or delete them), give back their leases, remove the way out.
+fn last_one_out(
+    state_root: &std::path::Path,
+    bridge: &str,
+    leases: &Leases,
+    draining: &Draining,
+) -> Result<()> {
+    let mut netlink = None;
+    for id in draining.all() {
+        let end = host_end(&id);
+        if !wait_until_gone(&end, KERNEL_CLEANUP_WAIT) {
+            let netlink: &Netlink = match &netlink {
+                Some(netlink) => netlink,
+                None => netlink.insert(Netlink::host()?),
+            };
+            let host = netlink.handle();
+            // Your code: an unfinished exercise becomes an error, not a crash.
+            exercise::catch_panic(|| {
+                netlink.run(crate::course::chapters::network::remove_veth(host, &end))
+            })
+            .map_err(|report| Failure::new(START_FAILED, report))??;
+        }
+        leases.release(&id);
+        draining.remove(&id);
+    }
+    if leases.all().is_empty() {
+        // The record first: if we die before the rules are gone, the next
+        // first container checks them again (ensure_rule).
+        let _ = std::fs::remove_file(bridge_dir(state_root, bridge).join("outbound"));
+        nat::remove_outbound(bridge)?;
+    }
+    Ok(())
+}
+
+/// The containers of a bridge that have ended and whose veth pair the
+/// kernel has yet to delete: one empty file per container, named by its id.
+pub struct Draining {
+    dir: std::path::PathBuf,
+}
+
+impl Draining {
+    pub fn on(state_root: &std::path::Path, bridge: &str) -> Draining {
+        Draining {
+            dir: bridge_dir(state_root, bridge).join("draining"),
+        }
+    }
+
+    fn add(&self, id: &str) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(self.dir.join(id), ""))
+            .with_context(|| format!("cannot write {}", self.dir.display()))
+    }
+
+    fn remove(&self, id: &str) {
+        let _ = std::fs::remove_file(self.dir.join(id));
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.dir.join(id).exists()
+    }
+
+    /// Their ids. Only names that look like container ids: a stray file
+    /// cannot send the teardown after a link of the host.
+    pub fn all(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|id| ids::looks_like(ids::CONTAINER_PREFIX, id))
+            .collect()
+    }
+
+    /// Those whose veth pair the kernel has deleted by now.
+    pub fn gone(&self) -> Vec<String> {
+        self.all()
+            .into_iter()
+            .filter(|id| !link_exists(&host_end(id)))
+            .collect()
+    }
+}
+
+/// How long the bridge's last container out waits for the kernel to
+/// delete a dead namespace's veth pair before deleting it itself.
+const KERNEL_CLEANUP_WAIT: Duration = Duration::from_millis(250);
+
+/// Wait until no link called `name` is left in bocker's own network
+/// namespace, at most `limit`. Whether it went.
+fn wait_until_gone(name: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while link_exists(name) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    true
+}
+
+/// if_nametoindex(3): one ioctl (SIOCGIFINDEX) on a socket of bocker's
+/// own network namespace, much cheaper than a netlink connection. Any
+/// answer but "no such device" counts as "still there": the caller then
+/// waits, or goes the long way with netlink.
+fn link_exists(name: &str) -> bool {
+    !matches!(
+        nix::net::if_::if_nametoindex(name),
+        Err(nix::errno::Errno::ENODEV)
+    )
 }
 
 /// What this state directory keeps about `bridge`:
@@ -351,6 +476,8 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
 /// ├── leases/<address>   the id of the container that has the address
 /// ├── made-here          this state directory made the bridge
 /// │                      (`system reset` deletes it)
+/// ├── draining/<id>      container <id> has ended, the kernel has yet
+/// │                      to delete its veth pair (its lease stays)
 /// ├── outbound           the way out (NAT) is installed
 /// └── published/<id>     container <id> has published ports
 /// ```

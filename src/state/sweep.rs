@@ -10,10 +10,12 @@
 //! | `.trash-…`                                 | killed while removing           | tears down, deletes             |
 //! | `names/N` whose container does not exist   | killed between claim and build  | gives the name back             |
 //! | record "running", its keeper gone          | killed while watching           | tears down, records the exit    |
+//! | lease marked draining, its veth pair gone  | (not a crash: see network.rs)   | gives the address back          |
 //!
 //! Each step is safe to repeat and safe next to a bocker that is still at
 //! work: it only touches what belongs to a process that no longer exists.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
@@ -54,14 +56,26 @@ fn sweep_btrfs_drafts(store: &Store) {
 /// (chapter 5), and drafts of claims.
 #[cfg(feature = "stage5")]
 fn sweep_leases(store: &Store) {
-    for (_, leases) in crate::container::network::all_leases(store) {
+    use crate::container::network::{all_leases, Draining};
+    for (bridge, leases) in all_leases(store) {
+        // Containers that ended while their veth pair was still there: the
+        // kernel has deleted it since, so their address can be given back.
+        let draining = Draining::on(store.root(), &bridge);
+        for id in draining.gone() {
+            let _ = teardown::release(store, &id);
+        }
         for draft in leases.drafts() {
             let name = draft.file_name().unwrap_or_default().to_string_lossy();
             if staging_parts(&name).is_some_and(|(pid, _)| !process_exists(pid)) {
                 let _ = fs::remove_file(&draft);
             }
         }
-        for (_, id) in leases.all() {
+        let all = leases.all();
+        // Read after the leases (a `run` makes its staging directory before
+        // it claims an address), and once: not once per lease.
+        let building = ids_being_built(store);
+        let ended = draining.all();
+        for (_, id) in all {
             // A lease that names no container at all (emptied by a power
             // cut: leases are not fsynced) is given back at once.
             if !ids::looks_like(ids::CONTAINER_PREFIX, &id) {
@@ -69,7 +83,11 @@ fn sweep_leases(store: &Store) {
                 continue;
             }
             // As for names: the staging directory first, then the container.
-            if being_built(store, &id) || store.container_paths(&id).dir.exists() {
+            if building.contains(&id) || store.container_paths(&id).dir.exists() {
+                continue;
+            }
+            // Torn down already: the pair is on its way (just above).
+            if ended.contains(&id) {
                 continue;
             }
             let _ = teardown::release(store, &id);
@@ -119,24 +137,34 @@ fn sweep_names(store: &Store) {
             let _ = fs::remove_file(&draft);
         }
     }
-    for (name, id) in names.all() {
-        // The order matters: a staging directory is renamed into place, so
-        // look for it first, then for the container itself. The other way
-        // round, a rename between the two looks would hide both.
-        if being_built(store, &id) || store.container_paths(&id).dir.exists() {
+    let all = names.all();
+    // The order matters: a staging directory is renamed into place, so look
+    // for it first, then for the container itself. The other way round, a
+    // rename between the two looks would hide both. (One look at the
+    // staging directories for all names: one per name made the sweep
+    // quadratic in the number of containers.)
+    let building = ids_being_built(store);
+    for (name, id) in all {
+        if building.contains(&id) || store.container_paths(&id).dir.exists() {
             continue;
         }
         names.release(&name, &id);
     }
 }
 
-fn being_built(store: &Store, id: &str) -> bool {
+/// The ids of the containers being built right now (their staging
+/// directories, `.tmp-PID-ID`).
+fn ids_being_built(store: &Store) -> HashSet<String> {
     let Ok(entries) = fs::read_dir(store.containers_dir()) else {
-        return false;
+        return HashSet::new();
     };
-    entries.flatten().any(|entry| {
-        staging_parts(&entry.file_name().to_string_lossy()).is_some_and(|(_, staged)| staged == id)
-    })
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            staging_parts(&name).map(|(_, id)| id.to_string())
+        })
+        .collect()
 }
 
 /// Containers recorded as created or running whose keeper (the bocker that

@@ -845,15 +845,19 @@ pub fn escape_binary() -> PathBuf {
         .clone()
 }
 
-fn list_dir(path: impl AsRef<Path>) -> Vec<String> {
-    fs::read_dir(path)
+/// The names in directory `path` (hidden ones too), sorted; none if it
+/// does not exist.
+pub fn list_dir(path: impl AsRef<Path>) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(path)
         .map(|entries| {
             entries
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// Where the tests keep what they build once and reuse (the busybox
