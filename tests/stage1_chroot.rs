@@ -335,6 +335,20 @@ fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
         "{}",
         describe(&ps)
     );
+    // The sweep of that `ps` recorded the end (ps alone would show a dead
+    // process as exited too).
+    let id = text(&ps.stdout)
+        .lines()
+        .find(|l| l.contains("orphan"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    let status = env.record(&id).map(|r| r["status"].clone());
+    assert_eq!(
+        status,
+        Some(serde_json::json!("exited")),
+        "the next command should record that {id} ended"
+    );
     let rm = env.run_bocker(&["rm", "orphan"]);
     assert!(rm.status.success(), "{}", describe(&rm));
     env.assert_no_leaks();

@@ -441,6 +441,32 @@ fn a_killed_run_leaves_nothing_once_the_next_command_has_swept() {
 }
 
 #[test]
+fn the_address_of_a_run_killed_while_building_is_given_back() {
+    // What a `run` SIGKILLed between its claim and its container's move
+    // into place leaves: its staging directory, named after its (dead)
+    // pid, and the address it had claimed.
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    run_ok(&env, &["--rm", &image, "true"]); // makes network/bridges/bocker0
+    let id = "ps_0123456789ab";
+    let staging = env.root().join(format!("containers/.tmp-999999999-{id}"));
+    std::fs::create_dir_all(&staging).unwrap();
+    let lease = env
+        .root()
+        .join("network/bridges/bocker0/leases/172.30.0.77");
+    std::fs::write(&lease, id).unwrap();
+    // The next command sweeps the staging directory (as the frame's tests
+    // check), and gives the address back with it.
+    let ps = env.run_bocker(&["ps"]);
+    assert!(ps.status.success(), "{}", describe(&ps));
+    assert!(
+        !lease.exists(),
+        "the address of a container that never existed is still taken"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
 fn a_subnet_that_overlaps_a_host_route_is_refused() {
     let env = TestEnv::with_network();
     let image = env.busybox_image();

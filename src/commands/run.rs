@@ -97,7 +97,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     if checked.detach {
         return detach::run_in_background(&store, staged, record, args.rm);
     }
-    let paths = store.commit_container(staged, &record)?;
+    let (paths, lock) = store.commit_container(staged, &record)?;
     let stdin = if args.interactive {
         Stdin::Pipe
     } else {
@@ -109,6 +109,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         store: &store,
         record,
         remove_after: args.rm,
+        lock: Some(lock),
     };
     let code = keeper.start_and_relay(&config, &mut log, true)?;
     Ok(u8::try_from(code).unwrap_or(1))

@@ -4,6 +4,7 @@
 
 pub mod copy;
 pub mod ids;
+pub mod keeper_lock;
 #[cfg(feature = "stage5")]
 pub mod leases;
 pub mod logs;

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::ids;
+use super::keeper_lock::KeeperLock;
 use super::names::Names;
 use super::records::{self, ContainerRecord, Durability, ImageRecord};
 use crate::container::{rootfs, teardown};
@@ -212,16 +213,22 @@ impl Store {
     }
 
     /// Write the first record and move the container into place.
+    ///
+    /// The caller becomes the container's keeper: it gets the keeper's
+    /// lock (state/keeper_lock.rs), taken before the move, and holds it
+    /// until the container's exit is recorded.
     pub fn commit_container(
         &self,
         mut staged: Staged<'_>,
         record: &ContainerRecord,
-    ) -> Result<ContainerPaths> {
+    ) -> Result<(ContainerPaths, KeeperLock)> {
         records::write_atomically(&staged.paths().record, record, Durability::Crash)?;
+        let mut lock = KeeperLock::take(&staged.dir)?;
         let paths = self.container_paths(&record.id);
         fs::rename(&staged.dir, &paths.dir).context("cannot move the new container into place")?;
         staged.committed = true;
-        Ok(paths)
+        lock.moved_to(&paths.dir);
+        Ok((paths, lock))
     }
 
     pub fn container_paths(&self, id: &str) -> ContainerPaths {

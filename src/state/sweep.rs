@@ -8,8 +8,9 @@
 //! |--------------------------------------------|---------------------------------|---------------------------------|
 //! | `.tmp-PID-…` whose PID is gone             | killed while building           | deletes it                      |
 //! | `.trash-…`                                 | killed while removing           | tears down, deletes             |
+//! | `.tmp-PID-ID` of a container, PID gone     | killed while building           | gives back its address, deletes |
 //! | `names/N` whose container does not exist   | killed between claim and build  | gives the name back             |
-//! | record "running", its keeper gone          | killed while watching           | tears down, records the exit    |
+//! | `keeper.lock` that nobody holds            | killed while watching           | tears down, records the exit    |
 //! | lease marked draining, its veth pair gone  | (not a crash: see network.rs)   | gives the address back          |
 //!
 //! Each step is safe to repeat and safe next to a bocker that is still at
@@ -20,6 +21,7 @@ use std::fs;
 use std::path::Path;
 
 use super::ids;
+use super::keeper_lock::{self, Keeper};
 use super::records::Status;
 use super::store::{delete_tree, Store};
 use crate::container::teardown;
@@ -70,28 +72,12 @@ fn sweep_leases(store: &Store) {
                 let _ = fs::remove_file(&draft);
             }
         }
-        let all = leases.all();
-        // Read after the leases (a `run` makes its staging directory before
-        // it claims an address), and once: not once per lease.
-        let building = ids_being_built(store);
-        let ended = draining.all();
-        for (_, id) in all {
-            // A lease that names no container at all (emptied by a power
-            // cut: leases are not fsynced) is given back at once.
-            if !ids::looks_like(ids::CONTAINER_PREFIX, &id) {
-                leases.release(&id);
-                continue;
-            }
-            // As for names: the staging directory first, then the container.
-            if building.contains(&id) || store.container_paths(&id).dir.exists() {
-                continue;
-            }
-            // Torn down already: the pair is on its way (just above).
-            if ended.contains(&id) {
-                continue;
-            }
-            let _ = teardown::release(store, &id);
-        }
+        // The leases of a `run` killed between its claim and its
+        // container's move into place are given back with its staging
+        // directory (sweep_directory): `run` makes that directory before
+        // it claims an address. Every other lease belongs to a container
+        // in place, whose teardown gives it back. So there is no need to
+        // read every lease here, in every command.
     }
 }
 
@@ -109,8 +95,13 @@ fn sweep_directory(store: &Store, dir: &Path) {
                 let _ = teardown::release(store, id);
             }
             let _ = delete_tree(&entry.path());
-        } else if let Some((builder, _id)) = staging_parts(&name) {
+        } else if let Some((builder, id)) = staging_parts(&name) {
             if !process_exists(builder) {
+                // A container's builder may have claimed an address (or,
+                // in a monitor, started more) before it was killed.
+                if ids::looks_like(ids::CONTAINER_PREFIX, id) {
+                    let _ = teardown::release(store, id);
+                }
                 let _ = delete_tree(&entry.path());
             }
         }
@@ -167,26 +158,45 @@ fn ids_being_built(store: &Store) -> HashSet<String> {
         .collect()
 }
 
-/// Containers recorded as created or running whose keeper (the bocker that
-/// watched them) was killed. The kernel killed their process too
-/// (PR_SET_PDEATHSIG); release what the container held and record that it
-/// ended, with an unknown exit code.
+/// Containers whose keeper (the bocker that watched them) was killed: its
+/// lock is free (state/keeper_lock.rs). The kernel killed their process
+/// too (PR_SET_PDEATHSIG); release what the container held and record
+/// that it ended, with an unknown exit code.
+///
+/// This runs in every command and looks at every container, so each look
+/// is cheap: a container that is not running has no lock file (one failed
+/// open), a running one a locked file (open, flock, close). Only an
+/// abandoned one has its record read.
 fn sweep_abandoned_containers(store: &Store) {
-    let Ok(all) = store.containers() else {
+    let Ok(entries) = fs::read_dir(store.containers_dir()) else {
         return;
     };
-    for mut record in all.into_iter().flatten() {
-        if !matches!(record.status, Status::Created | Status::Running) {
+    for entry in entries.flatten() {
+        let Ok(id) = entry.file_name().into_string() else {
+            continue;
+        };
+        if !ids::looks_like(ids::CONTAINER_PREFIX, &id) {
             continue;
         }
-        // The keeper first: while it lives it watches its container, and
-        // the process need not be looked at (one /proc read per container,
-        // in every command, instead of two).
-        if record.keeper_gone() && record.first_process_gone() {
+        let Keeper::Gone(abandoned) = keeper_lock::look(&entry.path()) else {
+            continue;
+        };
+        let Ok(mut record) = store.container_record(&id) else {
+            continue; // unreadable: `rm` removes it
+        };
+        if matches!(record.status, Status::Created | Status::Running) {
+            // Its process dies with the keeper; until it has, try again
+            // next time (the lock file stays).
+            if !record.first_process_gone() {
+                continue;
+            }
             let _ = teardown::release(store, &record.id);
             record.status = Status::Exited;
             record.exit_code = None;
-            let _ = store.save_container(&record);
+            if store.save_container(&record).is_err() {
+                continue;
+            }
         }
+        abandoned.forget();
     }
 }

@@ -120,13 +120,14 @@ fn prepare<'a>(
     remove_after: bool,
 ) -> Result<(Keeper<'a>, ContainerConfig, LogWriter)> {
     record.keeper = ProcessId::myself();
-    let paths = store.commit_container(staged, &record)?;
+    let (paths, lock) = store.commit_container(staged, &record)?;
     let log = LogWriter::open(&paths.log)?;
     let config = ContainerConfig::new(store, &record, Stdin::Null);
     let keeper = Keeper {
         store,
         record,
         remove_after,
+        lock: Some(lock),
     };
     Ok((keeper, config, log))
 }

@@ -10,6 +10,7 @@ use crate::container::spawn::{self, Started};
 use crate::container::{teardown, ContainerConfig};
 use crate::course::exercise;
 use crate::errors::{self, Failure, START_FAILED};
+use crate::state::keeper_lock::KeeperLock;
 use crate::state::logs::LogWriter;
 use crate::state::records::{ContainerRecord, Status};
 use crate::state::Store;
@@ -19,6 +20,9 @@ pub struct Keeper<'a> {
     pub record: ContainerRecord,
     /// `--rm`: remove the container once it has ended.
     pub remove_after: bool,
+    /// Held while this process watches the container: the sweep of other
+    /// bockers sees it is alive (state/keeper_lock.rs).
+    pub lock: Option<KeeperLock>,
 }
 
 impl Keeper<'_> {
@@ -96,6 +100,10 @@ impl Keeper<'_> {
         self.record.status = Status::Exited;
         self.record.exit_code = Some(code);
         self.store.save_container(&self.record)?;
+        // Recorded: the container no longer needs a keeper.
+        if let Some(lock) = self.lock.take() {
+            lock.release();
+        }
         released
     }
 }
