@@ -23,7 +23,9 @@
 #     more with --privileged, which leaves out chapter 8's profile (masks,
 #     capabilities, no_new_privs, seccomp, devices): the difference is
 #     what the profile costs.
-# Then the start alone (`run -d`), --net none against --net bridge.
+# Then the start alone (`run -d`), --net none against --net bridge; and
+# `run --rm … true` alone on the bridge, which then adds and removes the
+# NAT rules every time.
 # Part 2, scaling: N containers started one after the other with the
 # bridge and snapshots, each left running; how long the 1st, 10th, …, Nth
 # start took.
@@ -120,6 +122,21 @@ EOF
     "$work/bocker-reference" --root "$snapshots" stop -t 0 "${started[@]}" >/dev/null
     "$work/bocker-reference" --root "$snapshots" rm "${started[@]}" >/dev/null
     "$work/bocker-reference" --root "$snapshots" stop -t 0 "$resident" >/dev/null
+
+    # Alone on the bridge: each run is the bridge's first and last
+    # container, so it also installs and removes the way out (NAT).
+    echo
+    echo "alone on the bridge (busybox, snapshots; medians of $runs):"
+    hyperfine --style basic --shell=none --warmup 3 --runs "$runs" \
+        --export-json "$work/alone.json" \
+        -n "none" "$work/bocker-reference --root $snapshots run --rm --net none $busybox_snap true" \
+        -n "bridge, alone" "$work/bocker-reference --root $snapshots run --rm --net bridge $busybox_snap true" \
+        >"$work/alone.txt" 2>&1
+    python3 - "$work/alone.json" <<'EOF'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"  {r['command']:20} {r['median']*1000:7.2f} ms")
+EOF
 
     if [ "$scale" -gt 0 ]; then
         echo

@@ -318,6 +318,8 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
 /// waits for the kernel to delete the pairs still draining, deletes any
 /// that stays (its namespace outlived its container: a `--net container:`
 /// joiner holds it) with your `remove_veth`, and gives every lease back.
+/// (With the lease of a container that is still starting, or running,
+/// the bridge is in use: the way out stays.)
 pub fn release(store: &Store, id: &str) -> Result<()> {
     let held: Vec<(String, Leases)> = all_leases(store)
         .into_iter()
@@ -357,14 +359,20 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// No container on `bridge` runs any more: wait for the draining pairs to
-/// go (or delete them), give back their leases, remove the way out.
+/// No container on `bridge` runs any more: remove the way out, then wait
+/// for the draining pairs to go (or delete them) and give back their
+/// leases. The way out goes first: its iptables run takes milliseconds,
+/// and meanwhile the kernel goes on deleting the pairs.
 fn last_one_out(
     state_root: &std::path::Path,
     bridge: &str,
     leases: &Leases,
     draining: &Draining,
 ) -> Result<()> {
+    // The record first: if we die before the rules are gone, the next
+    // first container replaces them (ensure_outbound).
+    let _ = std::fs::remove_file(bridge_dir(state_root, bridge).join("outbound"));
+    nat::remove_outbound(bridge)?;
     let mut netlink = None;
     for id in draining.all() {
         let end = host_end(&id);
@@ -382,12 +390,6 @@ fn last_one_out(
         }
         leases.release(&id);
         draining.remove(&id);
-    }
-    if leases.all().is_empty() {
-        // The record first: if we die before the rules are gone, the next
-        // first container checks them again (ensure_rule).
-        let _ = std::fs::remove_file(bridge_dir(state_root, bridge).join("outbound"));
-        nat::remove_outbound(bridge)?;
     }
     Ok(())
 }
