@@ -28,7 +28,7 @@
 # NAT rules every time.
 # Part 2, scaling: N containers started one after the other with the
 # bridge and snapshots, each left running; how long the 1st, 10th, …, Nth
-# start took.
+# start took, and the median of each tenth of them.
 #
 # It all runs in a network namespace of its own, playing the host (lo and
 # a veth pair, as the tests do): the bridge, veths and NAT rules it makes
@@ -148,10 +148,22 @@ EOF
             ids+=("$("$work/bocker-reference" --root "$snapshots" run -d "$busybox_snap" sleep 1000)")
             t1=$(date +%s%N)
             ms=$(( (t1 - t0) / 1000 ))
+            echo "$ms" >>"$work/scaling"
             if [ "$n" -eq 1 ] || [ $((n % step)) -eq 0 ]; then
                 printf '  start %4d: %7.2f ms\n' "$n" "$(echo "$ms / 1000" | bc -l)"
             fi
         done
+        # One start is one sample, and a single sample is noisy: also the
+        # median of each tenth (the 1st start, which makes the bridge and
+        # the NAT rules, counts in the first).
+        python3 - "$work/scaling" <<'EOF'
+import statistics, sys
+times = [int(line) / 1000 for line in open(sys.argv[1])]
+tenth = max(len(times) // 10, 1)
+for start in range(0, len(times), tenth):
+    window = times[start:start + tenth]
+    print(f"  starts {start + 1:3}-{start + len(window):3}: median {statistics.median(window):6.2f} ms")
+EOF
         "$work/bocker-reference" --root "$snapshots" stop -t 0 "${ids[@]}" >/dev/null
         "$work/bocker-reference" --root "$snapshots" rm "${ids[@]}" >/dev/null
     fi
