@@ -32,7 +32,8 @@
 #      processes), btrfs's subvolume ids, generations, creation times and
 #      UUIDs (each UUID numbered in its file's order of appearance, so that
 #      "the same UUID" still shows), loop device numbers, the blocks a
-#      sparse file takes (du), and the width of the spaces between columns.
+#      sparse file takes (du), the length of the btrfs file (ls: at most the
+#      disk's free space), and the width of the spaces between columns.
 #      In chapter 7's transcripts also: sha256 digests, whole or short
 #      (numbered in order of appearance, as the UUIDs), HTTP dates, sizes of
 #      blobs and manifests, and the times in image configs and records; the
@@ -1565,6 +1566,9 @@ normalise() { # normalise DIR OUT: DIR/chapters/*/transcripts/*.txt into OUT
                     $line =~ s/^\S+\t/SIZE\t/;
                 } elsif ($prompt =~ /^# ls -lh / && $line =~ /^total \S+$/) {
                     $line = "total SIZE\n";
+                } elsif ($prompt =~ /^# ls -lh / && $line =~ / btrfs\.img$/) {
+                    # its length: 16 GiB, or less when the disk has less free
+                    $line =~ s/^(\S+\s+\d+\s+\S+\s+\S+\s+)\S+/${1}SIZE/;
                 } elsif ($prompt =~ /^# cat cgroup\.procs$/ && $line =~ /^\d+$/) {
                     $line = "PID\n";   # a host pid: the first process of a container
                 } elsif ($prompt =~ /^# cat \/proc\/cgroups$/) {
