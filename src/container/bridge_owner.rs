@@ -31,7 +31,6 @@ use rtnetlink::{Handle, LinkUnspec};
 
 use super::network::Netlink;
 use crate::course::chapters::network::errno;
-use crate::state::leases::Leases;
 
 const PREFIX: &str = "bocker:";
 
@@ -58,12 +57,11 @@ pub fn check(netlink: &Netlink, bridge: &str, state_root: &Path) -> Result<()> {
     if alias.as_deref() == Some(mark(state_root).as_str()) {
         return Ok(());
     }
-    // The same layout as network::leases_on, seen from the other directory.
-    let theirs = Path::new(owner)
-        .join("network/bridges")
-        .join(bridge)
-        .join("leases");
-    if Leases::new(theirs).all().is_empty() {
+    // Their leases, in their state directory.
+    if super::network::leases_on(Path::new(owner), bridge)
+        .all()
+        .is_empty()
+    {
         return Ok(()); // their containers are gone: the bridge is free
     }
     bail!(
@@ -114,14 +112,8 @@ fn made_here(state_root: &Path, bridge: &str) -> std::path::PathBuf {
 /// they are still marked as its own and carry none of its containers.
 /// Returns their names.
 pub fn remove_bridges_made_here(state_root: &Path) -> Result<Vec<String>> {
-    let bridges_dir = state_root.join("network").join("bridges");
-    let Ok(entries) = std::fs::read_dir(&bridges_dir) else {
-        return Ok(Vec::new());
-    };
-    let made: Vec<String> = entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|bridge| super::network::valid_link_name(bridge))
+    let made: Vec<String> = super::network::bridges_of(state_root)
+        .into_iter()
         .filter(|bridge| made_here(state_root, bridge).exists())
         .collect();
     if made.is_empty() {
@@ -131,8 +123,10 @@ pub fn remove_bridges_made_here(state_root: &Path) -> Result<Vec<String>> {
     let host = netlink.handle();
     let mut removed = Vec::new();
     for bridge in made {
-        let leases = Leases::new(super::network::bridge_dir(state_root, &bridge).join("leases"));
-        if !leases.all().is_empty() {
+        if !super::network::leases_on(state_root, &bridge)
+            .all()
+            .is_empty()
+        {
             continue; // a container still holds an address on it
         }
         if let Some(link) = netlink.run(look_up(host, &bridge))? {

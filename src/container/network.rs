@@ -69,7 +69,7 @@ impl Settings {
 }
 
 /// The kernel's limit is 15 bytes (IFNAMSIZ, 16 with the final NUL).
-pub(super) fn valid_link_name(name: &str) -> bool {
+fn valid_link_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 15
         && name
@@ -346,10 +346,8 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
                 leases.release(id);
                 draining.remove(id);
             }
-            let in_use = leases
-                .all()
-                .iter()
-                .any(|(_, owner)| !draining.contains(owner));
+            let ended = draining.all();
+            let in_use = leases.all().iter().any(|(_, owner)| !ended.contains(owner));
             if !in_use {
                 last_one_out(store.root(), &bridge, &leases, &draining)?;
             }
@@ -415,10 +413,6 @@ impl Draining {
 
     fn remove(&self, id: &str) {
         let _ = std::fs::remove_file(self.dir.join(id));
-    }
-
-    fn contains(&self, id: &str) -> bool {
-        self.dir.join(id).exists()
     }
 
     /// Their ids. Only names that look like container ids: a stray file
@@ -487,29 +481,33 @@ pub(super) fn bridge_dir(state_root: &std::path::Path, bridge: &str) -> std::pat
     state_root.join("network").join("bridges").join(bridge)
 }
 
-/// The leases this state directory holds on `bridge`.
-pub fn leases_on(store: &Store, bridge: &str) -> Leases {
-    Leases::new(bridge_dir(store.root(), bridge).join("leases"))
+/// The leases the state directory `state_root` holds on `bridge`.
+pub fn leases_on(state_root: &std::path::Path, bridge: &str) -> Leases {
+    Leases::new(bridge_dir(state_root, bridge).join("leases"))
 }
 
-/// Every bridge this state directory has leases on, with its leases.
-pub fn all_leases(store: &Store) -> Vec<(String, Leases)> {
-    let Ok(entries) = std::fs::read_dir(bridges_dir(store)) else {
+/// The bridges the state directory `state_root` keeps a folder for (only
+/// names that are valid link names).
+pub(super) fn bridges_of(state_root: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(state_root.join("network").join("bridges")) else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter_map(|entry| entry.file_name().into_string().ok())
         .filter(|bridge| valid_link_name(bridge))
-        .map(|bridge| {
-            let leases = leases_on(store, &bridge);
-            (bridge, leases)
-        })
         .collect()
 }
 
-fn bridges_dir(store: &Store) -> std::path::PathBuf {
-    store.root().join("network").join("bridges")
+/// Every bridge this state directory has leases on, with its leases.
+pub fn all_leases(store: &Store) -> Vec<(String, Leases)> {
+    bridges_of(store.root())
+        .into_iter()
+        .map(|bridge| {
+            let leases = leases_on(store.root(), &bridge);
+            (bridge, leases)
+        })
+        .collect()
 }
 
 /// Claim an address for container `id` on the bridge, after checking that
@@ -525,7 +523,7 @@ pub fn claim_address(store: &Store, id: &str) -> Result<Ipv4Addr> {
     let netlink = Netlink::host()?;
     check_subnet_is_free(&netlink, &settings, bridge)?;
     bridge_owner::check(&netlink, bridge, store.root())?;
-    leases_on(store, bridge).claim(&settings.subnet, id)
+    leases_on(store.root(), bridge).claim(&settings.subnet, id)
 }
 
 /// Give back the addresses of a container that never started.

@@ -26,7 +26,6 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 const FILE: &str = "keeper.lock";
@@ -74,21 +73,10 @@ pub enum Keeper {
     /// Locked: a keeper watches the container.
     Alive,
     /// The file is there and nobody holds it: the keeper died. The caller
-    /// holds the lock now (so that another sweep leaves the container to
-    /// it); [`Abandoned::forget`] removes the file once the container's
-    /// end is recorded.
-    Gone(Abandoned),
-}
-
-pub struct Abandoned {
-    path: PathBuf,
-    _held: Flock<File>,
-}
-
-impl Abandoned {
-    pub fn forget(self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+    /// holds the lock now, as the container's keeper in its place (so that
+    /// another sweep leaves the container to it), and
+    /// [`KeeperLock::release`]s it once the container's end is recorded.
+    Gone(KeeperLock),
 }
 
 /// Look at the keeper of the container in `container_dir`.
@@ -101,8 +89,9 @@ pub fn look(container_dir: &Path) -> Keeper {
         Err(_) => return Keeper::Alive,
     };
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(held) => Keeper::Gone(Abandoned { path, _held: held }),
-        Err((_, Errno::EWOULDBLOCK)) => Keeper::Alive,
+        Ok(held) => Keeper::Gone(KeeperLock { path, _held: held }),
+        // EWOULDBLOCK: another holds it. Any other error: say alive, and
+        // touch nothing.
         Err(_) => Keeper::Alive,
     }
 }
@@ -120,12 +109,12 @@ mod tests {
         // (as the sweep does) conflicts even within one process.
         assert!(matches!(look(dir.path()), Keeper::Alive));
         drop(lock); // as when the keeper dies: the file stays, unlocked
-        let Keeper::Gone(abandoned) = look(dir.path()) else {
+        let Keeper::Gone(taken_over) = look(dir.path()) else {
             panic!("a lock file nobody holds should mean the keeper is gone");
         };
         // While one sweep handles it, another sees it as taken.
         assert!(matches!(look(dir.path()), Keeper::Alive));
-        abandoned.forget();
+        taken_over.release();
         assert!(matches!(look(dir.path()), Keeper::None));
     }
 

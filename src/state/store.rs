@@ -235,11 +235,17 @@ impl Store {
         ContainerPaths::in_dir(self.containers_dir().join(id))
     }
 
+    /// The ids of the containers in place (not those being built or
+    /// removed), in no order.
+    pub fn container_ids(&self) -> Result<Vec<String>> {
+        entries(&self.containers_dir(), ids::CONTAINER_PREFIX)
+    }
+
     /// Every container, oldest first; unreadable records come last.
     pub fn containers(&self) -> Result<Vec<Result<ContainerRecord, Unreadable>>> {
         let mut readable = Vec::new();
         let mut unreadable = Vec::new();
-        for id in entries(&self.containers_dir(), ids::CONTAINER_PREFIX)? {
+        for id in self.container_ids()? {
             match self.container_record(&id) {
                 Ok(record) => readable.push(record),
                 Err(error) => unreadable.push(Unreadable {

@@ -6,12 +6,13 @@
 //!
 //! | trace                                      | what happened                   | the sweep                       |
 //! |--------------------------------------------|---------------------------------|---------------------------------|
-//! | `.tmp-PID-…` whose PID is gone             | killed while building           | deletes it                      |
+//! | `.tmp-PID-…` whose PID is gone             | killed while building           | tears down*, deletes            |
 //! | `.trash-…`                                 | killed while removing           | tears down, deletes             |
-//! | `.tmp-PID-ID` of a container, PID gone     | killed while building           | gives back its address, deletes |
 //! | `names/N` whose container does not exist   | killed between claim and build  | gives the name back             |
 //! | `keeper.lock` that nobody holds            | killed while watching           | tears down, records the exit    |
 //! | lease marked draining, its veth pair gone  | (not a crash: see network.rs)   | gives the address back          |
+//!
+//! \* a container's only: its builder may have claimed an address.
 //!
 //! Each step is safe to repeat and safe next to a bocker that is still at
 //! work: it only touches what belongs to a process that no longer exists.
@@ -54,8 +55,8 @@ fn sweep_btrfs_drafts(store: &Store) {
     }
 }
 
-/// Addresses claimed by a `run` killed before its container existed
-/// (chapter 5), and drafts of claims.
+/// Addresses of containers whose veth pair the kernel has deleted since
+/// they ended (chapter 5), and drafts of claims.
 #[cfg(feature = "stage5")]
 fn sweep_leases(store: &Store) {
     use crate::container::network::{all_leases, Draining};
@@ -129,6 +130,9 @@ fn sweep_names(store: &Store) {
         }
     }
     let all = names.all();
+    if all.is_empty() {
+        return;
+    }
     // The order matters: a staging directory is renamed into place, so look
     // for it first, then for the container itself. The other way round, a
     // rename between the two looks would hide both. (One look at the
@@ -168,17 +172,11 @@ fn ids_being_built(store: &Store) -> HashSet<String> {
 /// open), a running one a locked file (open, flock, close). Only an
 /// abandoned one has its record read.
 fn sweep_abandoned_containers(store: &Store) {
-    let Ok(entries) = fs::read_dir(store.containers_dir()) else {
+    let Ok(all) = store.container_ids() else {
         return;
     };
-    for entry in entries.flatten() {
-        let Ok(id) = entry.file_name().into_string() else {
-            continue;
-        };
-        if !ids::looks_like(ids::CONTAINER_PREFIX, &id) {
-            continue;
-        }
-        let Keeper::Gone(abandoned) = keeper_lock::look(&entry.path()) else {
+    for id in all {
+        let Keeper::Gone(taken_over) = keeper_lock::look(&store.container_paths(&id).dir) else {
             continue;
         };
         let Ok(mut record) = store.container_record(&id) else {
@@ -197,6 +195,6 @@ fn sweep_abandoned_containers(store: &Store) {
                 continue;
             }
         }
-        abandoned.forget();
+        taken_over.release();
     }
 }
