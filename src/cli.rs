@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[cfg(feature = "stage2")]
-use crate::container::Network;
+use crate::spec::Network;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,29 +1,45 @@
 //! Bocker in Rust: a container runtime built one chapter at a time.
 //!
 //! The modules in `src/` are the frame, the part of the runtime the course
-//! gives you:
+//! gives you. They come in layers, and a module uses only modules of its
+//! own layer or of the layers below it:
 //!
-//! * `cli`, `commands/`: the command line and one module per verb;
-//! * `state/`: images, containers, their records, names and logs on disk;
-//! * `container/`: the pipeline that starts a container, and undoes it;
-//! * `storage/`: from chapter 6, images and containers as btrfs subvolumes;
-//! * `registry/`: from chapter 7, pulling images from a registry;
-//! * `course/`: which chapter's code is compiled in (`chapters.rs`), and the
-//!   one-line report of an unfinished exercise.
+//! ```text
+//!   cli, commands/         the command line and one module per verb
+//!        │
+//!   runtime/   registry/   starting, watching and undoing containers;
+//!        │         │       pulling images (chapter 7)
+//!   state/                 records, names, leases, logs, keeper locks
+//!        │
+//!   storage/               images' and containers' files (btrfs from chapter 6)
+//!        │
+//!   spec/                  plain data: what a container is asked to be
+//!
+//!   errors, escape, table, course/     helpers any layer may use
+//! ```
+//!
+//! So state never reaches up into the runtime: the runtime's sweep and
+//! teardown act on the kernel and then ask the state to forget, in that
+//! order. A unit test (`layering.rs`) reads the sources and fails if a
+//! module names one above it.
 //!
 //! Each chapter adds one kernel mechanism; its code lives in
 //! `chapters/NN-topic/` (the exercise you edit) or `solutions/NN-topic/`
-//! (the reference), and `course/chapters.rs` picks which.
+//! (the reference), and is compiled as a module of the folder that uses
+//! it: `course/mod.rs` has the table.
 
 pub mod cli;
 pub mod commands;
-pub mod container;
 pub mod course;
 pub mod errors;
 pub mod escape;
 #[cfg(feature = "stage7")]
 pub mod registry;
+pub mod runtime;
+pub mod spec;
 pub mod state;
-#[cfg(feature = "stage6")]
 pub mod storage;
 pub mod table;
+
+#[cfg(test)]
+mod layering;

@@ -3,12 +3,14 @@
 //! Everything here is the frame that the course gives you. It parses the
 //! command line, runs one verb, and turns any error into one line on stderr
 //! and a non-zero exit code. The chapters' code lives in `chapters/` and is
-//! wired in by `src/course/chapters.rs`.
+//! plugged into the frame next to the code that uses it (see
+//! `src/course/mod.rs` for where each chapter goes).
 
 use std::process::ExitCode;
 
 use bocker::cli::Cli;
-use bocker::container::{fds, init};
+use bocker::runtime::init;
+use bocker::runtime::process::fds;
 use clap::Parser;
 
 fn main() -> ExitCode {

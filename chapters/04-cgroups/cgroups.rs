@@ -21,7 +21,7 @@ use cgroups_rs::CgroupPid;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::container::cgroup::{self, Limits};
+use crate::runtime::cgroup::{self, Limits};
 
 /// CFS period: the scheduler hands out CPU time in slices of this length
 /// (100 ms, the kernel's default). A quota is a share of each period.

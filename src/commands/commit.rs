@@ -16,9 +16,9 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use crate::errors::Failure;
-use crate::state::copy::{copy_into, copy_tree};
 use crate::state::records::{self, ContainerRecord, ImageRecord, Status};
 use crate::state::Store;
+use crate::storage::copy::{copy_into, copy_tree};
 use crate::storage::{self, subvolumes};
 
 pub fn commit(store: &Store, container: &str, image: Option<&str>) -> Result<u8> {
@@ -71,8 +71,8 @@ fn make_rootfs(source: &Path, rootfs: &Path) -> Result<()> {
 /// Run `work` with the container's processes frozen, if it runs and is
 /// not paused already (then it is thawed again after).
 fn paused_while<T>(record: &ContainerRecord, work: impl FnOnce() -> Result<T>) -> Result<T> {
-    use crate::container::cgroup;
-    use crate::course::chapters::cgroups;
+    use crate::runtime::cgroup;
+    use crate::runtime::cgroup::chapter as cgroups;
     let group = match record.status {
         Status::Running => cgroup::existing(&record.id),
         _ => None,

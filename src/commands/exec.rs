@@ -5,8 +5,8 @@ use anyhow::{bail, Result};
 use super::running;
 use crate::cli::ExecArgs;
 use crate::commands::run::check_command;
-use crate::container::{join, ContainerConfig, Stdin};
 use crate::errors::Failure;
+use crate::runtime::{exec as join, ContainerConfig, Stdin};
 use crate::state::Store;
 
 pub fn exec(store: &Store, args: ExecArgs) -> Result<u8> {

@@ -6,9 +6,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::errors::Failure;
-use crate::state::copy::copy_tree;
 use crate::state::records::{self, ImageRecord};
-use crate::state::Store;
+use crate::storage::copy::copy_tree;
 
 pub fn init(root: &Path, directory: &Path) -> Result<u8> {
     if !directory.is_dir() {
@@ -20,7 +19,7 @@ pub fn init(root: &Path, directory: &Path) -> Result<u8> {
     let source = directory
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", directory.display()))?;
-    let store = Store::create(root)?;
+    let store = super::create_store(root)?;
     let state_root = store.root().canonicalize()?;
     if source.starts_with(&state_root) {
         bail!(
@@ -52,7 +51,7 @@ fn make_rootfs(source: &Path, rootfs: &Path, leave_out: &Path) -> Result<()> {
     #[cfg(feature = "stage6")]
     if crate::storage::makes_subvolumes(rootfs)? {
         return crate::storage::subvolumes::make_read_only(rootfs, |draft| {
-            crate::state::copy::copy_into(source, draft, &[leave_out])
+            crate::storage::copy::copy_into(source, draft, &[leave_out])
         });
     }
     copy_tree(source, rootfs, &[leave_out])

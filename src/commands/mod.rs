@@ -28,10 +28,30 @@ mod system;
 #[cfg(feature = "stage4")]
 mod update;
 
+use std::path::Path;
+
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
+use crate::runtime::sweep;
 use crate::state::Store;
+
+/// The state directory, for a verb that reads it. Opening it is also when
+/// bocker tidies up after one of its own that was killed midway
+/// (runtime/sweep.rs), so that every verb sees a clean state.
+fn open_store(root: &Path) -> Result<Store> {
+    let store = Store::open_existing(root)?;
+    sweep::sweep(&store);
+    Ok(store)
+}
+
+/// The state directory, made if it is missing: for the verbs that make
+/// something (`init`, `run`, `pull`). Swept as [`open_store`] does.
+fn create_store(root: &Path) -> Result<Store> {
+    let store = Store::create(root)?;
+    sweep::sweep(&store);
+    Ok(store)
+}
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
     let root = &cli.root;
@@ -46,47 +66,41 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         } => {
             #[cfg(not(feature = "stage7"))]
             let digests = false;
-            images::images(&Store::open_existing(root)?, digests)
+            images::images(&open_store(root)?, digests)
         }
         #[cfg(feature = "stage7")]
         Command::Pull(args) => pull::pull(root, args),
-        Command::Ps => ps::ps(&Store::open_existing(root)?),
-        Command::Logs { container } => logs::logs(&Store::open_existing(root)?, &container),
-        Command::Rm { ids } => rm::rm(&Store::open_existing(root)?, &ids),
+        Command::Ps => ps::ps(&open_store(root)?),
+        Command::Logs { container } => logs::logs(&open_store(root)?, &container),
+        Command::Rm { ids } => rm::rm(&open_store(root)?, &ids),
         #[cfg(feature = "stage2")]
-        Command::Exec(args) => exec::exec(&Store::open_existing(root)?, args),
+        Command::Exec(args) => exec::exec(&open_store(root)?, args),
         #[cfg(feature = "stage2")]
-        Command::Stop { grace, containers } => {
-            stop::stop(&Store::open_existing(root)?, &containers, grace)
-        }
+        Command::Stop { grace, containers } => stop::stop(&open_store(root)?, &containers, grace),
         #[cfg(feature = "stage4")]
         Command::Stats {
             no_stream,
             containers,
-        } => stats::stats(&Store::open_existing(root)?, &containers, no_stream),
+        } => stats::stats(&open_store(root)?, &containers, no_stream),
         #[cfg(feature = "stage4")]
-        Command::Pause { containers } => {
-            pause::pause(&Store::open_existing(root)?, &containers, true)
-        }
+        Command::Pause { containers } => pause::pause(&open_store(root)?, &containers, true),
         #[cfg(feature = "stage4")]
-        Command::Unpause { containers } => {
-            pause::pause(&Store::open_existing(root)?, &containers, false)
-        }
+        Command::Unpause { containers } => pause::pause(&open_store(root)?, &containers, false),
         #[cfg(feature = "stage5")]
-        Command::Port { container } => port::port(&Store::open_existing(root)?, &container),
+        Command::Port { container } => port::port(&open_store(root)?, &container),
         #[cfg(feature = "stage4")]
         Command::Update { limits, containers } => {
-            update::update(&Store::open_existing(root)?, &limits, &containers)
+            update::update(&open_store(root)?, &limits, &containers)
         }
         #[cfg(feature = "stage6")]
         Command::Commit { container, image } => {
-            commit::commit(&Store::open_existing(root)?, &container, image.as_deref())
+            commit::commit(&open_store(root)?, &container, image.as_deref())
         }
         #[cfg(feature = "stage6")]
-        Command::Diff { container } => diff::diff(&Store::open_existing(root)?, &container),
+        Command::Diff { container } => diff::diff(&open_store(root)?, &container),
         #[cfg(feature = "stage6")]
         Command::System {
             action: crate::cli::SystemAction::Reset { force },
-        } => system::reset(&Store::open_existing(root)?, force),
+        } => system::reset(&open_store(root)?, force),
     }
 }

@@ -8,9 +8,9 @@ use std::io::Write;
 use anyhow::{bail, Result};
 
 use super::running;
-use crate::container::cgroup;
-use crate::course::chapters::cgroups;
 use crate::errors::{self, Failure};
+use crate::runtime::cgroup;
+use crate::runtime::cgroup::chapter as cgroups;
 use crate::state::Store;
 
 /// Freeze (`frozen`) or thaw each container in `wanted`.

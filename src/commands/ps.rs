@@ -3,8 +3,8 @@
 use anyhow::Result;
 
 use super::running;
-use crate::container::command;
-use crate::container::process::Liveness;
+use crate::spec::command;
+use crate::spec::Liveness;
 use crate::state::records::{ContainerRecord, Status};
 use crate::state::Store;
 use crate::table;

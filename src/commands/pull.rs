@@ -12,7 +12,6 @@ use crate::registry::auth::Credentials;
 use crate::registry::pull::{self, Pulled};
 use crate::registry::reference::Reference;
 use crate::state::records::{self, ImageRecord};
-use crate::state::Store;
 
 pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
     // Everything the user typed is checked before anything is made.
@@ -26,7 +25,7 @@ pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
         None => Credentials::from_docker_config(&reference.registry),
     };
 
-    let store = Store::create(root)?;
+    let store = super::create_store(root)?;
     // The image is built under a hidden name; if anything fails, it goes.
     let staged = store.stage_image()?;
     let mut pulled: Option<Pulled> = None;

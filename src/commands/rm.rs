@@ -9,6 +9,7 @@ use anyhow::{bail, Result};
 
 use crate::errors;
 use crate::errors::Failure;
+use crate::runtime::teardown;
 use crate::state::ids;
 use crate::state::Store;
 
@@ -49,6 +50,6 @@ fn remove_one(store: &Store, wanted: &str) -> Result<String> {
         // A damaged record: what the container held is found by its id.
         Err(error) => errors::warn(&format!("{error:#}; removing it anyway")),
     }
-    store.remove_container(&id)?;
+    teardown::remove(store, &id)?;
     Ok(id)
 }

@@ -17,11 +17,13 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::RunArgs;
-use crate::container::process::ProcessId;
-use crate::container::{rootfs, ContainerConfig, Network, Stdin};
+use crate::runtime::{ContainerConfig, Stdin};
+use crate::spec::Network;
+use crate::spec::ProcessId;
 use crate::state::logs::LogWriter;
 use crate::state::records::{self, ContainerRecord, Status};
 use crate::state::Store;
+use crate::storage::rootfs;
 
 #[cfg(feature = "stage7")]
 mod defaults;
@@ -37,7 +39,7 @@ pub use options::limits;
 
 pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     let checked = options::check(&args)?;
-    let store = Store::create(root)?;
+    let store = super::create_store(root)?;
     #[cfg(not(feature = "stage7"))]
     let (image, command, env) = (store.image(&args.image)?, args.command.clone(), checked.env);
     // Chapter 7: a reference names an image too, and the image's config
@@ -132,7 +134,7 @@ fn with_home(
             let passwd = rootfs::read_etc_file(rootfs, "passwd").unwrap_or_default();
             env.push((
                 "HOME".to_string(),
-                crate::container::user::home_of(&passwd, user),
+                crate::runtime::process::user::home_of(&passwd, user),
             ));
         }
     }
@@ -169,7 +171,7 @@ fn network_of(store: &Store, asked: &Network) -> Result<Network> {
 fn claim_address(store: &Store, id: &str, network: &Network) -> Result<Option<Ipv4Addr>> {
     match network {
         #[cfg(feature = "stage5")]
-        Network::Bridge => Ok(Some(crate::container::network::claim_address(store, id)?)),
+        Network::Bridge => Ok(Some(crate::runtime::network::claim_address(store, id)?)),
         _ => {
             let _ = (store, id);
             Ok(None)
@@ -180,7 +182,7 @@ fn claim_address(store: &Store, id: &str, network: &Network) -> Result<Option<Ip
 fn release_address(store: &Store, id: &str, address: Option<Ipv4Addr>) {
     #[cfg(feature = "stage5")]
     if address.is_some() {
-        crate::container::network::release_address(store, id);
+        crate::runtime::network::release_address(store, id);
     }
     let _ = (store, id, address);
 }
@@ -192,7 +194,7 @@ fn write_etc_files(rootfs: &Path, hostname: &str, address: Option<Ipv4Addr>) -> 
     rootfs::write_etc_file(rootfs, "hostname", &format!("{hostname}\n"))?;
     #[cfg(feature = "stage5")]
     {
-        use crate::container::network;
+        use crate::runtime::network;
         rootfs::write_etc_file(rootfs, "hosts", &network::hosts_file(hostname, address))?;
         if let Some(resolv) = network::resolv_conf() {
             rootfs::write_etc_file(rootfs, "resolv.conf", &resolv)?;

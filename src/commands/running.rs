@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Result};
 
-use crate::container::process::Liveness;
 use crate::errors::Failure;
+use crate::spec::Liveness;
 use crate::state::records::{ContainerRecord, Status};
 use crate::state::Store;
 
@@ -32,7 +32,7 @@ pub fn with_cgroup(
     wanted: &str,
 ) -> Result<(ContainerRecord, cgroups_rs::fs::Cgroup)> {
     let record = container(store, wanted)?;
-    let Some(group) = crate::container::cgroup::existing(&record.id) else {
+    let Some(group) = crate::runtime::cgroup::existing(&record.id) else {
         bail!("Container '{wanted}' has no cgroup (was it started before chapter 4?)");
     };
     Ok((record, group))
@@ -42,8 +42,8 @@ pub fn with_cgroup(
 pub fn is_paused(record: &ContainerRecord) -> bool {
     #[cfg(feature = "stage4")]
     {
-        crate::container::cgroup::existing(&record.id)
-            .is_some_and(|group| crate::container::cgroup::is_frozen(&group))
+        crate::runtime::cgroup::existing(&record.id)
+            .is_some_and(|group| crate::runtime::cgroup::is_frozen(&group))
     }
     #[cfg(not(feature = "stage4"))]
     {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::running;
-use crate::container::cgroup::{self, Usage};
 use crate::errors;
+use crate::runtime::cgroup::{self, Usage};
 use crate::state::records::Status;
 use crate::state::Store;
 use crate::table;

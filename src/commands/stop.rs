@@ -14,8 +14,8 @@ use anyhow::Result;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::container::process::Liveness;
 use crate::errors;
+use crate::spec::Liveness;
 use crate::state::records::{ContainerRecord, Status};
 use crate::state::Store;
 
@@ -50,8 +50,8 @@ fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
     // first, as `docker stop` does.
     #[cfg(feature = "stage4")]
     if super::running::is_paused(container) {
-        if let Some(group) = crate::container::cgroup::existing(&container.id) {
-            let _ = crate::course::chapters::cgroups::set_frozen(&group, false);
+        if let Some(group) = crate::runtime::cgroup::existing(&container.id) {
+            let _ = crate::runtime::cgroup::chapter::set_frozen(&group, false);
         }
     }
     if alive() {

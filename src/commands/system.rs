@@ -7,6 +7,7 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 
 use crate::errors::Failure;
+use crate::runtime::teardown;
 use crate::state::Store;
 use crate::storage::loopback;
 
@@ -39,7 +40,7 @@ pub fn reset(store: &Store, force: bool) -> Result<u8> {
             Ok(record) => record.id,
             Err(unreadable) => unreadable.id,
         };
-        store.remove_container(&id)?;
+        teardown::remove(store, &id)?;
         writeln!(out, "Removed: {id}")?;
     }
     for image in store.images()? {
@@ -48,7 +49,7 @@ pub fn reset(store: &Store, force: bool) -> Result<u8> {
     }
     // Chapter 5: the bridge, if this state directory made it.
     #[cfg(feature = "stage5")]
-    for bridge in crate::container::bridge_owner::remove_bridges_made_here(&root)? {
+    for bridge in crate::runtime::network::bridge_owner::remove_bridges_made_here(&root)? {
         writeln!(out, "Removed: bridge {bridge}")?;
     }
     if loopback::unmount(&root)? {
@@ -57,7 +58,7 @@ pub fn reset(store: &Store, force: bool) -> Result<u8> {
     // Chapter 4: the parent of the containers' cgroups, if no container of
     // another state directory still uses it.
     #[cfg(feature = "stage4")]
-    crate::container::cgroup::remove_parent_if_empty();
+    crate::runtime::cgroup::remove_parent_if_empty();
     // Chapter 7: the layers kept by digest.
     #[cfg(feature = "stage7")]
     {

@@ -12,9 +12,9 @@ use cgroups_rs::fs::memory::MemController;
 use super::run::limits;
 use super::running;
 use crate::cli::LimitArgs;
-use crate::container::cgroup;
-use crate::course::chapters::cgroups;
 use crate::errors;
+use crate::runtime::cgroup;
+use crate::runtime::cgroup::chapter as cgroups;
 use crate::state::Store;
 
 pub fn update(store: &Store, flags: &LimitArgs, wanted: &[String]) -> Result<u8> {

@@ -286,7 +286,7 @@ fn remove_entry(parent: &OwnedFd, name: &OsStr) -> Result<()> {
 /// whose path is not in `keep` and leads to nothing in `keep`; descend
 /// into kept directories to do the same there.
 fn empty_except(dir: &OwnedFd, path: &Path, keep: &HashSet<PathBuf>) -> Result<()> {
-    for name in crate::state::copy::entry_names(dir)? {
+    for name in crate::storage::copy::entry_names(dir)? {
         let child = path.join(&name);
         let kept = keep.iter().any(|written| written.starts_with(&child));
         if !kept {

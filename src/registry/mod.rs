@@ -13,6 +13,16 @@
 
 pub mod auth;
 pub mod blobs;
+/// Chapter 7: the registry protocol (the manifest, a platform, blobs
+/// checked by digest) and layers with their whiteouts. Compiled from your
+/// exercise, `chapters/07-registry/registry.rs`, or with feature `solved7`
+/// from `solutions/`. (`path` is relative to this folder, `src/registry/`.)
+#[cfg_attr(
+    not(feature = "solved7"),
+    path = "../../chapters/07-registry/registry.rs"
+)]
+#[cfg_attr(feature = "solved7", path = "../../solutions/07-registry/registry.rs")]
+pub mod chapter;
 pub mod client;
 pub mod image_root;
 pub mod media_types;

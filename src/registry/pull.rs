@@ -9,7 +9,7 @@
 //!                                       applied in order as they arrive
 //! ```
 //!
-//! The protocol steps are the chapter's (`course::chapters::registry`);
+//! The protocol steps are the chapter's (`registry::chapter`, from chapters/07-registry/registry.rs);
 //! this module strings them together, keeps the layers (`blobs`), and
 //! builds the image in a staging directory that becomes the image only at
 //! the end: a pull that fails at any point leaves no image behind.
@@ -24,11 +24,11 @@ use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest,
 
 use super::auth::Credentials;
 use super::blobs::{self, Blobs, Download};
+use super::chapter;
 use super::media_types::{self, Compression};
 use super::progress::{short, Progress};
 use super::reference::{Reference, DOCKER_HUB};
 use super::{platform, ImageRoot, Manifest, Registry};
-use crate::course::chapters::registry as chapter;
 use crate::course::exercise::yours;
 use crate::state::records::ImageDefaults;
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::container::subnet::Subnet;
+use crate::spec::Subnet;
 
 pub struct Leases {
     dir: PathBuf,

@@ -1,8 +1,11 @@
 //! Bocker's state on disk: the store of images and containers, their
-//! records, ids, names and logs, and the sweep that tidies up after a
-//! bocker that was killed midway.
+//! records, ids, names, logs and address leases, and the keeper's lock.
+//!
+//! This layer keeps records; it does not act on the kernel. Tidying up
+//! after a bocker that was killed midway needs both (a container's
+//! cgroup and veth pair, then its directory): that is the runtime's sweep
+//! (runtime/sweep.rs), which every verb runs when it opens the store.
 
-pub mod copy;
 pub mod ids;
 pub mod keeper_lock;
 #[cfg(feature = "stage5")]
@@ -11,6 +14,5 @@ pub mod logs;
 pub mod names;
 pub mod records;
 pub mod store;
-mod sweep;
 
 pub use store::Store;

@@ -14,10 +14,7 @@ use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::container::limits::Limits;
-use crate::container::ports::Port;
-use crate::container::process::{Liveness, ProcessId};
-use crate::container::Network;
+use crate::spec::{Limits, Liveness, Network, Port, ProcessId, SecurityOptions};
 
 /// `images/<id>/image.json`
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,27 +50,6 @@ pub struct ImageDefaults {
     /// `uid`, `uid:gid`, `name` or `name:group`.
     #[serde(default)]
     pub user: Option<String>,
-}
-
-/// What `run` was asked about the container's privileges (chapter 8),
-/// kept so that `exec` applies the same.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecurityOptions {
-    /// `--cap-add`: capabilities given back (names, or `ALL`).
-    #[serde(default)]
-    pub cap_add: Vec<String>,
-    /// `--cap-drop`: capabilities taken away too.
-    #[serde(default)]
-    pub cap_drop: Vec<String>,
-    /// `--privileged`: every capability, no filter, nothing hidden.
-    #[serde(default)]
-    pub privileged: bool,
-    /// `--security-opt no-new-privileges=false`.
-    #[serde(default)]
-    pub new_privileges_allowed: bool,
-    /// `--security-opt seccomp=unconfined`.
-    #[serde(default)]
-    pub seccomp_unconfined: bool,
 }
 
 /// The life of a container, as recorded on disk.

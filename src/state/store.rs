@@ -19,7 +19,7 @@
 //! hidden name (`.tmp-PID-…`) and renamed into place, record included, once
 //! it is complete. A removed one is first renamed to `.trash-…`, then
 //! deleted. What a killed bocker leaves behind keeps these hidden names, and
-//! the next command sweeps it away (`sweep.rs`).
+//! the next command sweeps it away (runtime/sweep.rs).
 
 use std::fs;
 use std::io::ErrorKind;
@@ -32,8 +32,8 @@ use super::ids;
 use super::keeper_lock::KeeperLock;
 use super::names::Names;
 use super::records::{self, ContainerRecord, Durability, ImageRecord};
-use crate::container::{rootfs, teardown};
 use crate::errors::Failure;
+use crate::storage::rootfs;
 
 pub struct Store {
     root: PathBuf,
@@ -74,7 +74,7 @@ impl Store {
     pub fn create(root: &Path) -> Result<Store> {
         make_private_directory(root)?;
         make_private_directory(&root.join("names"))?;
-        let data = data_dir(root, true)?;
+        let data = crate::storage::data_dir(root, true)?;
         for sub in ["images", "containers"] {
             make_private_directory(&data.join(sub))?;
         }
@@ -85,7 +85,7 @@ impl Store {
     /// given a mistyped `--root` says so, instead of making a new tree.
     pub fn open_existing(root: &Path) -> Result<Store> {
         let data = if root.is_dir() {
-            data_dir(root, false)?
+            crate::storage::data_dir(root, false)?
         } else {
             root.to_path_buf()
         };
@@ -100,23 +100,24 @@ impl Store {
         }
         // Stores made by an older bocker have no names/ yet.
         let _ = fs::DirBuilder::new().mode(0o700).create(root.join("names"));
-        let store = Store {
+        Ok(Store {
             root: root.to_path_buf(),
             data,
-        };
-        super::sweep::sweep(&store);
-        Ok(store)
+        })
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    pub(super) fn images_dir(&self) -> PathBuf {
+    /// Where the images are; the runtime's sweep looks in here for what a
+    /// killed bocker left half-built.
+    pub fn images_dir(&self) -> PathBuf {
         self.data.join("images")
     }
 
-    pub(super) fn containers_dir(&self) -> PathBuf {
+    /// Where the containers are (see [`Store::images_dir`]).
+    pub fn containers_dir(&self) -> PathBuf {
         self.data.join("containers")
     }
 
@@ -296,11 +297,12 @@ impl Store {
         )
     }
 
-    /// Remove a container: what it holds in the kernel (teardown), its
-    /// directory, its name. Its record is not needed, so a container whose
-    /// record is damaged can be removed too.
+    /// Remove a container's directory and its name. Its record is not
+    /// needed, so a container whose record is damaged can be removed too.
+    /// What the container holds in the kernel (its cgroup, its veth pair)
+    /// is the runtime's to release first: `runtime::teardown::remove`
+    /// does both, in that order.
     pub fn remove_container(&self, id: &str) -> Result<()> {
-        teardown::release(self, id)?;
         let trash = self.containers_dir().join(format!(".trash-{id}"));
         fs::rename(self.containers_dir().join(id), &trash)
             .with_context(|| format!("cannot remove {id}"))?;
@@ -309,7 +311,7 @@ impl Store {
     }
 
     /// Give up every name that points at `id`.
-    pub(super) fn release_names_of(&self, id: &str) {
+    fn release_names_of(&self, id: &str) {
         let names = self.names();
         for (name, owner) in names.all() {
             if owner == id {
@@ -395,21 +397,10 @@ fn make_private_directory(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot use state directory {}", dir.display()))
 }
 
-/// Where `images/` and `containers/` are: the state directory itself, or
-/// from chapter 6 maybe a btrfs file's mount point (storage/mod.rs).
-fn data_dir(root: &Path, may_create: bool) -> Result<PathBuf> {
-    #[cfg(feature = "stage6")]
-    return crate::storage::data_dir(root, may_create);
-    #[cfg(not(feature = "stage6"))]
-    {
-        let _ = may_create;
-        Ok(root.to_path_buf())
-    }
-}
-
 /// Delete an image's or a container's directory, its root filesystem first
 /// (from chapter 6 that is a btrfs subvolume, which needs its own call).
-pub(super) fn delete_tree(dir: &Path) -> Result<()> {
+/// The runtime's sweep uses it for what a killed bocker left.
+pub fn delete_tree(dir: &Path) -> Result<()> {
     let rootfs = dir.join("rootfs");
     if fs::symlink_metadata(&rootfs).is_ok() {
         rootfs::remove(&rootfs)?;

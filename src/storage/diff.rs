@@ -251,7 +251,7 @@ mod tests {
         fs::write(image.join("var/log/old"), "x").unwrap();
         std::os::unix::fs::symlink("busybox", image.join("bin/sh")).unwrap();
         let container = dir.path().join("container");
-        crate::state::copy::copy_tree(&image, &container, &[]).unwrap();
+        crate::storage::copy::copy_tree(&image, &container, &[]).unwrap();
         assert!(
             changes(&image, &container, false, &[]).unwrap().is_empty(),
             "a fresh copy"

@@ -1,4 +1,13 @@
-//! Where images and containers keep their files (chapter 6).
+//! Where images and containers keep their files.
+//!
+//! * `copy`: a copy of a file tree, made through directory descriptors,
+//!   never following a symbolic link of the tree (it may be hostile);
+//! * `rootfs`: a container's root filesystem: giving it one, taking it
+//!   away, and reading or writing a file of its `/etc` safely;
+//! * from chapter 6, btrfs: `subvolumes` (the chapter's ioctls, in
+//!   `chapters/06-btrfs/btrfs.rs`, plug in here as `btrfs`), `loopback`
+//!   (a btrfs filesystem in a file, when the state directory is not on
+//!   btrfs) and `diff` (what a container changed).
 //!
 //! Until chapter 6, a container's root filesystem is a copy of its image:
 //! the bigger the image, the slower `run`. From chapter 6 an image is a
@@ -16,10 +25,25 @@
 //! chapter's bocker) keeps them: an image that is not a subvolume is
 //! copied, as before.
 
+pub mod copy;
+pub mod rootfs;
+
+/// Chapter 6: btrfs subvolumes and snapshots, with ioctl(2). Compiled from
+/// your exercise, `chapters/06-btrfs/btrfs.rs`, or with feature `solved6`
+/// from `solutions/06-btrfs/btrfs.rs`. (`path` is relative to this
+/// folder, `src/storage/`.)
+#[cfg(feature = "stage6")]
+#[cfg_attr(not(feature = "solved6"), path = "../../chapters/06-btrfs/btrfs.rs")]
+#[cfg_attr(feature = "solved6", path = "../../solutions/06-btrfs/btrfs.rs")]
+pub mod btrfs;
+#[cfg(feature = "stage6")]
 pub mod diff;
+#[cfg(feature = "stage6")]
 pub mod loopback;
+#[cfg(feature = "stage6")]
 pub mod subvolumes;
 
+#[cfg(feature = "stage6")]
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -45,9 +69,19 @@ pub fn method() -> Result<Method> {
 }
 
 /// The directory that holds `images/` and `containers/` for the state
-/// directory `root`: `root` itself, or the btrfs file's mount point.
-/// With `may_create` (for `init` and `run`) a btrfs file is made if btrfs
-/// is wanted and missing.
+/// directory `root`: `root` itself, or from chapter 6 the btrfs file's
+/// mount point. With `may_create` (for `init` and `run`) a btrfs file is
+/// made if btrfs is wanted and missing.
+#[cfg(not(feature = "stage6"))]
+pub fn data_dir(root: &Path, _may_create: bool) -> Result<PathBuf> {
+    Ok(root.to_path_buf())
+}
+
+/// The directory that holds `images/` and `containers/` for the state
+/// directory `root`: `root` itself, or from chapter 6 the btrfs file's
+/// mount point. With `may_create` (for `init` and `run`) a btrfs file is
+/// made if btrfs is wanted and missing.
+#[cfg(feature = "stage6")]
 pub fn data_dir(root: &Path, may_create: bool) -> Result<PathBuf> {
     if loopback::exists(root) {
         loopback::ensure_mounted(root)?;
@@ -81,6 +115,7 @@ pub fn is_on_btrfs(path: &Path) -> bool {
 }
 
 /// Whether `root/images` or `root/containers` has anything in it.
+#[cfg(feature = "stage6")]
 fn holds_copies(root: &Path) -> bool {
     ["images", "containers"]
         .iter()

@@ -24,7 +24,7 @@ use nix::dir::{Dir, Type};
 use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sys::stat::Mode;
 
-use crate::course::chapters::btrfs as chapter;
+use super::btrfs as chapter;
 use crate::course::exercise::yours;
 use crate::errors::START_FAILED;
 

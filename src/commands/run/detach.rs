@@ -9,11 +9,13 @@ use nix::fcntl::OFlag;
 use nix::unistd::{fork, pipe2, setsid, ForkResult};
 
 use super::keeper::Keeper;
-use crate::container::child::exit_now;
-use crate::container::process::{self, ProcessId};
-use crate::container::{fds, ContainerConfig, Stdin};
 use crate::course::exercise;
 use crate::errors::Failure;
+use crate::runtime::process;
+use crate::runtime::process::child::exit_now;
+use crate::runtime::process::fds;
+use crate::runtime::{ContainerConfig, Stdin};
+use crate::spec::ProcessId;
 use crate::state::logs::LogWriter;
 use crate::state::records::ContainerRecord;
 use crate::state::store::Staged;

@@ -4,12 +4,12 @@
 
 use anyhow::Result;
 
-use crate::container::process::ProcessId;
-use crate::container::relay::{self, Relay};
-use crate::container::spawn::{self, Started};
-use crate::container::{teardown, ContainerConfig};
 use crate::course::exercise;
 use crate::errors::{self, Failure, START_FAILED};
+use crate::runtime::process::relay::{self, Relay};
+use crate::runtime::process::spawn::{self, Started};
+use crate::runtime::{teardown, ContainerConfig};
+use crate::spec::ProcessId;
 use crate::state::keeper_lock::KeeperLock;
 use crate::state::logs::LogWriter;
 use crate::state::records::{ContainerRecord, Status};
@@ -88,13 +88,13 @@ impl Keeper<'_> {
         // the OOM killer from any other SIGKILL.
         #[cfg(feature = "stage4")]
         {
-            use crate::container::cgroup;
+            use crate::runtime::cgroup;
             self.record.oom_killed = cgroup::existing(&self.record.id)
                 .is_some_and(|group| cgroup::oom_kills(&group) > 0);
         }
         if self.remove_after {
-            // remove_container runs the teardown first.
-            return self.store.remove_container(&self.record.id);
+            // The teardown first, then the directory and the name.
+            return teardown::remove(self.store, &self.record.id);
         }
         let released = teardown::release(self.store, &self.record.id);
         self.record.status = Status::Exited;

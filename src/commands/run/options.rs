@@ -4,10 +4,10 @@
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
-use crate::container::limits::Limits;
-use crate::container::ports::Port;
-use crate::container::Network;
 use crate::errors::{Failure, USAGE};
+use crate::spec::Limits;
+use crate::spec::Network;
+use crate::spec::Port;
 use crate::state::ids;
 
 /// Everything `run` needs from its command line, checked.
@@ -24,7 +24,7 @@ pub struct Checked {
     /// Published ports (chapter 5).
     pub ports: Vec<Port>,
     /// Capabilities, seccomp, no_new_privs (chapter 8).
-    pub security: crate::state::records::SecurityOptions,
+    pub security: crate::spec::SecurityOptions,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -65,9 +65,9 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
 
 /// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt` (chapter 8).
 #[cfg(feature = "stage8")]
-fn security(args: &RunArgs) -> Result<crate::state::records::SecurityOptions> {
+fn security(args: &RunArgs) -> Result<crate::spec::SecurityOptions> {
     let flags = &args.security;
-    let options = crate::container::security::options_from_flags(
+    let options = crate::runtime::security::options_from_flags(
         &flags.cap_add,
         &flags.cap_drop,
         flags.privileged,
@@ -83,7 +83,7 @@ fn security(args: &RunArgs) -> Result<crate::state::records::SecurityOptions> {
 }
 
 #[cfg(not(feature = "stage8"))]
-fn security(_: &RunArgs) -> Result<crate::state::records::SecurityOptions> {
+fn security(_: &RunArgs) -> Result<crate::spec::SecurityOptions> {
     Ok(Default::default())
 }
 
@@ -131,7 +131,7 @@ fn run_limits(_: &RunArgs) -> Result<Limits> {
 /// BOCKER_CPU_SHARE in cpu.shares units.
 #[cfg(feature = "stage4")]
 pub fn limits(flags: &crate::cli::LimitArgs, bockers_variables: bool) -> Result<Limits> {
-    use crate::container::limits::{parse_cpu_shares, parse_cpus, parse_memory, parse_pids};
+    use crate::spec::limits::{parse_cpu_shares, parse_cpus, parse_memory, parse_pids};
     let variable = |name: &str| {
         bockers_variables
             .then(|| std::env::var(name).ok())
@@ -145,7 +145,7 @@ pub fn limits(flags: &crate::cli::LimitArgs, bockers_variables: bool) -> Result<
                 .parse::<u64>()
                 .ok()
                 .and_then(|mb| mb.checked_mul(1_000_000))
-                .filter(|bytes| *bytes >= crate::container::limits::MIN_MEMORY)
+                .filter(|bytes| *bytes >= crate::spec::limits::MIN_MEMORY)
                 .ok_or_else(|| {
                     Failure::new(
                         USAGE,

@@ -15,6 +15,18 @@
 //! /sys/fs/cgroup/unified) that holds no controller. auto() then picks v1,
 //! which is right: that is where the controllers are.
 
+/// Chapter 4: cgroups, with the cgroups-rs crate: making a container's
+/// cgroup with its limits, joining it, freezing it, removing it. Compiled
+/// from your exercise, `chapters/04-cgroups/cgroups.rs`, or with feature
+/// `solved4` from `solutions/`. (`path` is relative to this folder,
+/// `src/runtime/cgroup/`.)
+#[cfg_attr(
+    not(feature = "solved4"),
+    path = "../../../chapters/04-cgroups/cgroups.rs"
+)]
+#[cfg_attr(feature = "solved4", path = "../../../solutions/04-cgroups/cgroups.rs")]
+pub mod chapter;
+
 use std::fs;
 use std::path::PathBuf;
 
@@ -22,7 +34,7 @@ use anyhow::{bail, Context, Result};
 use cgroups_rs::fs::hierarchies::{self, V1};
 use cgroups_rs::fs::{Cgroup, Controllers, Hierarchy};
 
-pub use super::limits::Limits;
+pub use crate::spec::Limits;
 
 /// The parent of every container's cgroup: `bocker`, or what
 /// BOCKER_CGROUP_PARENT says (the tests give each test its own).
@@ -98,7 +110,7 @@ impl Hierarchy for OnlyOurControllers {
 /// Whether this machine's cgroups can limit which devices a container
 /// opens: v1's `devices` controller. (On v2 that takes a BPF program
 /// attached to the cgroup, which bocker does not load; see
-/// security.rs for what it does instead.)
+/// runtime/security/ for what it does instead.)
 #[cfg(feature = "stage8")]
 pub fn controls_devices() -> bool {
     !hierarchy().v2() && std::path::Path::new("/sys/fs/cgroup/devices/devices.allow").exists()

@@ -20,18 +20,19 @@
 //!
 //! Why a sealed copy? The command's process is a copy of bocker until its
 //! execve, and it is in the container's PID namespace: the container can
-//! see it in its /proc. See sealed.rs.
+//! see it in its /proc. See init/sealed.rs.
 
 use std::fs::File;
 
 use anyhow::{Context, Result};
 use nix::unistd::{chroot, fchdir, fork, ForkResult, Pid};
 
-use super::child::{self, exit_now};
-use super::fds::Stdio;
-use super::relay::{self, Relay};
-use super::{execve, process, sealed, signals, ContainerConfig};
-use crate::course::chapters::namespaces;
+use super::init::sealed;
+use super::process::child::{self, exit_now};
+use super::process::fds::Stdio;
+use super::process::relay::{self, Relay};
+use super::process::{ensure_single_threaded, execve, namespaces, signals};
+use super::ContainerConfig;
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED};
 
@@ -43,7 +44,7 @@ pub fn exec_in(pid: Pid, config: &ContainerConfig) -> Result<i32> {
     // Re-executes bocker from a sealed copy, unless that is done already:
     // everything forked from here on runs from the copy.
     sealed::reexecute_sealed()?;
-    process::ensure_single_threaded()?;
+    ensure_single_threaded()?;
 
     // The container's root, as a directory we hold open. From inside the
     // container's mount namespace, /proc/PID would name another process.
@@ -88,8 +89,7 @@ fn joiner(pid: Pid, root: &File, config: &ContainerConfig, stdio: &Stdio) -> Res
     // killed with the container.
     #[cfg(feature = "stage4")]
     if let Some(group) = super::cgroup::existing(&config.id) {
-        crate::course::chapters::cgroups::join_cgroup(&group)
-            .map_err(|e| Failure::start_failed(&e))?;
+        super::cgroup::chapter::join_cgroup(&group).map_err(|e| Failure::start_failed(&e))?;
     }
     namespaces::join_namespaces(pid).map_err(|e| Failure::start_failed(&e))?;
     let command_pid = namespaces::fork_into_pid_namespace(&mut || command(root, config, stdio))

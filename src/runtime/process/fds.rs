@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
-use super::Stdin;
+use crate::runtime::Stdin;
 
 /// Mark every descriptor from 3 up close-on-exec, right before execve.
 ///

@@ -37,8 +37,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use super::ports::Port;
-use super::subnet::Subnet;
+use crate::spec::{Port, Subnet};
 
 /// The tables bocker writes to, in the order a batch lists them.
 const TABLES: [&str; 2] = ["nat", "filter"];

@@ -91,7 +91,7 @@ impl ChildSide {
     }
 
     /// The report pipe's descriptor, for `run --init`, whose init carries
-    /// it across its own execve (see init.rs).
+    /// it across its own execve (see runtime/init/).
     pub fn report_fd(&self) -> RawFd {
         self.report.as_raw_fd()
     }

@@ -10,7 +10,7 @@
 //! | `.trash-…`                                 | killed while removing           | tears down, deletes             |
 //! | `names/N` whose container does not exist   | killed between claim and build  | gives the name back             |
 //! | `keeper.lock` that nobody holds            | killed while watching           | tears down, records the exit    |
-//! | lease marked draining, its veth pair gone  | (not a crash: see network.rs)   | gives the address back          |
+//! | lease marked draining, its veth pair gone  | (not a crash: see network/)     | gives the address back          |
 //!
 //! \* a container's only: its builder may have claimed an address.
 //!
@@ -21,11 +21,11 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
-use super::ids;
-use super::keeper_lock::{self, Keeper};
-use super::records::Status;
-use super::store::{delete_tree, Store};
-use crate::container::teardown;
+use super::teardown;
+use crate::state::ids;
+use crate::state::keeper_lock::{self, Keeper};
+use crate::state::records::Status;
+use crate::state::store::{delete_tree, Store};
 
 pub fn sweep(store: &Store) {
     sweep_directory(store, &store.images_dir());
@@ -59,7 +59,7 @@ fn sweep_btrfs_drafts(store: &Store) {
 /// they ended (chapter 5), and drafts of claims.
 #[cfg(feature = "stage5")]
 fn sweep_leases(store: &Store) {
-    use crate::container::network::{all_leases, Draining};
+    use super::network::{all_leases, Draining};
     for (bridge, leases) in all_leases(store) {
         // Containers that ended while their veth pair was still there: the
         // kernel has deleted it since, so their address can be given back.

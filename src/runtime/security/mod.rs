@@ -14,10 +14,24 @@
 //!   execve(command)
 //! ```
 //!
-//! The chapter's functions do each step (`course::chapters::security`);
+//! The chapter's functions do each step (`chapter`, below);
 //! this module decides which apply (`--cap-add`, `--privileged`,
 //! `--security-opt`) and calls them in this order, for `run`, `exec` and
 //! the command of `run --init`.
+
+/// Chapter 8: capabilities, no_new_privs, seccomp, masked paths: each step
+/// of locking the container in. Compiled from your exercise,
+/// `chapters/08-security/security.rs`, or with feature `solved8` from
+/// `solutions/`. (`path` is relative to this folder, `src/runtime/security/`.)
+#[cfg_attr(
+    not(feature = "solved8"),
+    path = "../../../chapters/08-security/security.rs"
+)]
+#[cfg_attr(
+    feature = "solved8",
+    path = "../../../solutions/08-security/security.rs"
+)]
+pub mod chapter;
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -27,10 +41,9 @@ use caps::{CapSet, Capability, CapsHashSet};
 use nix::mount::MsFlags;
 use serde::{Deserialize, Serialize};
 
-use crate::course::chapters::security as chapter;
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED, USAGE};
-pub use crate::state::records::SecurityOptions;
+pub use crate::spec::SecurityOptions;
 
 /// Docker's default capabilities: what a root process in a container
 /// keeps. Everything else (SYS_ADMIN, SYS_MODULE, NET_ADMIN,

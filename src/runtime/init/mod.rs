@@ -34,6 +34,8 @@
 //!                                                reap, forward signals
 //! ```
 
+pub mod sealed;
+
 use std::fs::File;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -45,10 +47,10 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
-use super::child::{self, ChildPlan};
-use super::handshake::send_report;
-use super::{execve, fds};
 use crate::errors::{Failure, START_FAILED};
+use crate::runtime::process::child::{self, ChildPlan};
+use crate::runtime::process::handshake::send_report;
+use crate::runtime::process::{execve, fds};
 
 /// The name the init is started under; main.rs recognises it.
 pub const PROGRAM_NAME: &str = "bocker-init";
@@ -180,7 +182,7 @@ fn start(args: &InitArgs, report: &mut File) -> Result<(Pid, SignalFd), Failure>
     child::enter_root(Path::new(&args.rootfs))?;
     // Chapter 8: the kernel's files hidden, while the init is privileged.
     #[cfg(feature = "stage8")]
-    super::security::hide_kernel_files(&profile_of(args)?)?;
+    crate::runtime::security::hide_kernel_files(&profile_of(args)?)?;
 
     // SAFETY: the init is single-threaded; the child only makes system
     // calls before it executes the command.
@@ -190,7 +192,7 @@ fn start(args: &InitArgs, report: &mut File) -> Result<(Pid, SignalFd), Failure>
             // Chapter 8: the init itself runs under the container's
             // profile too (as root: it only waits and passes signals on).
             #[cfg(feature = "stage8")]
-            super::security::lock_in(&profile_of(args)?, || Ok(()))?;
+            crate::runtime::security::lock_in(&profile_of(args)?, || Ok(()))?;
             Ok((child, signals))
         }
     }
@@ -203,8 +205,8 @@ fn run_command(args: &InitArgs, report: &mut File) -> ! {
     // 1, keeps its privileges: it only waits and passes signals on).
     #[cfg(feature = "stage8")]
     let locked = profile_of(args).and_then(|profile| {
-        super::security::lock_in(&profile, || {
-            super::user::enter_workdir_and_become_user(
+        crate::runtime::security::lock_in(&profile, || {
+            crate::runtime::process::user::enter_workdir_and_become_user(
                 args.workdir.as_deref(),
                 args.user.as_deref(),
             )
@@ -212,8 +214,10 @@ fn run_command(args: &InitArgs, report: &mut File) -> ! {
     });
     // Chapter 7: a pulled image's WorkingDir and User.
     #[cfg(all(feature = "stage7", not(feature = "stage8")))]
-    let locked =
-        super::user::enter_workdir_and_become_user(args.workdir.as_deref(), args.user.as_deref());
+    let locked = crate::runtime::process::user::enter_workdir_and_become_user(
+        args.workdir.as_deref(),
+        args.user.as_deref(),
+    );
     #[cfg(feature = "stage7")]
     if let Err(failure) = locked {
         send_report(report, &failure);
@@ -235,7 +239,7 @@ fn run_command(args: &InitArgs, report: &mut File) -> ! {
 
 /// The profile the child passed on its command line.
 #[cfg(feature = "stage8")]
-fn profile_of(args: &InitArgs) -> Result<super::security::Profile, Failure> {
+fn profile_of(args: &InitArgs) -> Result<crate::runtime::security::Profile, Failure> {
     args.profile
         .as_deref()
         .and_then(|json| serde_json::from_str(json).ok())

@@ -24,7 +24,7 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
     #[cfg(feature = "stage4")]
     {
         use super::cgroup;
-        use crate::course::chapters::cgroups;
+        use super::cgroup::chapter as cgroups;
         use anyhow::Context;
         cgroup::prepare_parent()?;
         let group = cgroups::create_cgroup(

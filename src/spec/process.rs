@@ -1,9 +1,8 @@
 //! Facts about processes, read from /proc: is this process still the one
-//! we started, is it alive, is bocker single-threaded.
+//! we started, is it alive.
 
 use std::fs;
 
-use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 /// One process, even after its pid has been reused: a pid is recycled once
@@ -96,23 +95,6 @@ impl Stat {
     }
 }
 
-/// fork(2) and clone(2) copy only the calling thread. If another thread
-/// held a lock at that moment (the memory allocator's, say), the child's
-/// copy stays locked for ever and the child hangs on its first allocation.
-/// bocker forks only while it has one thread; this makes a mistake loud
-/// (chapter 5 brings an async runtime: start it after the child exists).
-pub fn ensure_single_threaded() -> Result<()> {
-    let threads = fs::read_dir("/proc/self/task").map(|tasks| tasks.count());
-    match threads {
-        Ok(1) => Ok(()),
-        Ok(n) => bail!(
-            "bocker has {n} threads where it is about to fork: the child could deadlock. \
-             Create the container's process before starting any thread (an async runtime, say)"
-        ),
-        Err(e) => bail!("cannot count bocker's threads in /proc/self/task: {e}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,19 +132,5 @@ mod tests {
             ..me
         };
         assert_eq!(impostor.liveness(), Liveness::Gone);
-    }
-
-    #[test]
-    fn a_second_thread_is_refused() {
-        // The test harness may run this test on a thread of its own, so
-        // count from a thread we start and keep alive meanwhile.
-        let (stop, wait) = std::sync::mpsc::channel::<()>();
-        let helper = std::thread::spawn(move || {
-            let _ = wait.recv();
-        });
-        let error = ensure_single_threaded().unwrap_err().to_string();
-        stop.send(()).unwrap();
-        helper.join().unwrap();
-        assert!(error.contains("threads"), "{error}");
     }
 }

@@ -12,11 +12,12 @@ use std::path::Path;
 use anyhow::Context;
 use nix::sys::signal::{signal, SigHandler, Signal};
 
+use super::execve;
 use super::fds::Stdio;
 use super::handshake::ChildSide;
-use super::{execve, init, ContainerConfig};
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED};
+use crate::runtime::{init, ContainerConfig};
 
 /// What the child needs, prepared by the parent before the child exists.
 pub struct ChildPlan<'a> {
@@ -75,14 +76,14 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     plan.stdio.connect_in_child().map_err(setup_error)?;
 
     #[cfg(feature = "stage2")]
-    crate::course::chapters::namespaces::set_hostname(&plan.config.hostname)
+    super::namespaces::set_hostname(&plan.config.hostname)
         .map_err(|e| Failure::start_failed(&e))?;
 
     let env = environment(plan.config);
     #[cfg(feature = "stage3")]
     refuse_the_hosts_mount_namespace(plan.host_mount_namespace)?;
     if let Some(binary) = plan.init_binary {
-        // `run --init`: the init enters the root itself (see init.rs).
+        // `run --init`: the init enters the root itself (see runtime/init/).
         return Err(init::execute(binary, plan, &env));
     }
     enter_root(&plan.config.rootfs)?;
@@ -90,8 +91,8 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     // capabilities, the user, no_new_privs and the seccomp filter.
     #[cfg(feature = "stage8")]
     {
-        super::security::hide_kernel_files(&plan.config.profile)?;
-        super::security::lock_in(&plan.config.profile, || become_user(plan.config))?;
+        crate::runtime::security::hide_kernel_files(&plan.config.profile)?;
+        crate::runtime::security::lock_in(&plan.config.profile, || become_user(plan.config))?;
     }
     // Chapter 7: a pulled image's WorkingDir and User.
     #[cfg(all(feature = "stage7", not(feature = "stage8")))]
@@ -103,13 +104,13 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
 /// its only thread, is what the kernel does fastest (see your join_cgroup).
 #[cfg(feature = "stage4")]
 fn join_own_cgroup(id: &str) -> Result<(), Failure> {
-    let group = super::cgroup::existing(id).ok_or_else(|| {
+    let group = crate::runtime::cgroup::existing(id).ok_or_else(|| {
         Failure::new(
             START_FAILED,
             format!("the cgroup of container {id} is missing"),
         )
     })?;
-    crate::course::chapters::cgroups::join_cgroup(&group).map_err(|e| Failure::start_failed(&e))
+    crate::runtime::cgroup::chapter::join_cgroup(&group).map_err(|e| Failure::start_failed(&e))
 }
 
 /// Chapter 7: enter the working directory and become the user the image
@@ -162,7 +163,7 @@ pub fn new_session() -> Result<(), Failure> {
 /// The variables the command will see.
 pub fn environment(config: &ContainerConfig) -> Vec<(String, String)> {
     #[cfg(feature = "stage1")]
-    let mut env = crate::course::chapters::chroot::container_env(&config.hostname);
+    let mut env = super::chroot::container_env(&config.hostname);
     // Before chapter 1 the command runs on the host, with bocker's variables.
     #[cfg(not(feature = "stage1"))]
     let mut env: Vec<(String, String)> = std::env::vars().collect();
@@ -180,7 +181,7 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
     // filesystems, mounted inside the container's own namespaces.
     #[cfg(feature = "stage3")]
     {
-        use crate::course::chapters::mounts;
+        use super::mounts;
         mounts::make_mounts_private()
             .and_then(|()| mounts::switch_root(rootfs))
             .and_then(|()| mounts::mount_pseudo_filesystems())
@@ -191,7 +192,7 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
 
     // Chapters 1 and 2: chroot is all we have.
     #[cfg(all(feature = "stage1", not(feature = "stage3")))]
-    crate::course::chapters::chroot::enter_root(rootfs)
+    super::chroot::enter_root(rootfs)
         .context("cannot enter the container's root")
         .map_err(|e| Failure::start_failed(&e))?;
 

@@ -12,9 +12,9 @@ use anyhow::{Context, Result};
 use nix::fcntl::{openat, AtFlags, OFlag, AT_FDCWD};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 
-use crate::state::copy::copy_tree;
+use super::copy::copy_tree;
 #[cfg(feature = "stage6")]
-use crate::storage::subvolumes;
+use super::subvolumes;
 
 /// Make `container` (which must not exist) a root filesystem of its own,
 /// with the contents of the image's root filesystem `image`.
@@ -22,9 +22,7 @@ pub fn create(image: &Path, container: &Path) -> Result<()> {
     // Chapter 6: an image that is a subvolume gets a snapshot, in O(1).
     // (An image made before chapter 6 is a plain directory: a copy.)
     #[cfg(feature = "stage6")]
-    if crate::storage::method()? == crate::storage::Method::Btrfs
-        && subvolumes::is_subvolume(image)?
-    {
+    if super::method()? == super::Method::Btrfs && subvolumes::is_subvolume(image)? {
         return subvolumes::snapshot(image, container, false);
     }
     copy_tree(image, container, &[])

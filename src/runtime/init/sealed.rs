@@ -61,7 +61,7 @@ pub fn reexecute_sealed() -> Result<()> {
     if running_sealed() {
         return Ok(());
     }
-    super::process::ensure_single_threaded()?;
+    crate::runtime::process::ensure_single_threaded()?;
     let binary = sealed_copy()?;
     let args = to_cstrings(std::env::args_os())?;
     let env = to_cstrings(std::env::vars_os().map(|(key, value)| {

@@ -10,8 +10,10 @@ use nix::unistd::Pid;
 
 use super::child::{self, ChildPlan};
 use super::fds::Stdio;
-use super::{handshake, outside, process, sealed, signals, ContainerConfig};
+use super::{ensure_single_threaded, handshake, signals};
 use crate::errors::{Failure, START_FAILED};
+use crate::runtime::init::sealed;
+use crate::runtime::{outside, ContainerConfig};
 
 /// A container whose command is executing.
 pub struct Started {
@@ -25,7 +27,7 @@ pub struct Started {
 
 /// Start `config`'s command in a new container process.
 pub fn start(config: &ContainerConfig) -> Result<Started> {
-    process::ensure_single_threaded()?;
+    ensure_single_threaded()?;
     let stdio = Stdio::new(config.stdin)?;
     let (parent_side, child_side) = handshake::new()?;
     let init_binary = if config.init {
@@ -144,7 +146,7 @@ fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
 /// From chapter 2 on, clone(2) creates the child inside new namespaces.
 #[cfg(feature = "stage2")]
 fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
-    use crate::course::chapters::namespaces;
+    use super::namespaces;
     let flags = namespaces::clone_flags(plan.config.new_network());
     namespaces::start_child(&mut || child::run(plan), flags)
 }

@@ -19,7 +19,21 @@
 //! rtnetlink is asynchronous: it runs on a tokio runtime, a small one with
 //! a single thread, which bocker starts only *after* the container's child
 //! exists. A process with more than one thread must not fork (see
-//! process.rs); the helper thread has ended by then too.
+//! process/mod.rs); the helper thread has ended by then too.
+
+pub mod bridge_owner;
+pub mod nat;
+
+/// Chapter 5: a bridge, a veth pair, an address and a route, over netlink
+/// with the rtnetlink crate. Compiled from your exercise,
+/// `chapters/05-network/network.rs`, or with feature `solved5` from
+/// `solutions/`. (`path` is relative to this folder, `src/runtime/network/`.)
+#[cfg_attr(
+    not(feature = "solved5"),
+    path = "../../../chapters/05-network/network.rs"
+)]
+#[cfg_attr(feature = "solved5", path = "../../../solutions/05-network/network.rs")]
+pub mod chapter;
 
 use std::fs::File;
 use std::future::Future;
@@ -33,10 +47,10 @@ use nix::unistd::Pid;
 use rtnetlink::Handle;
 use tokio::runtime::Runtime;
 
-use super::subnet::Subnet;
-use super::{bridge_owner, nat, ContainerConfig, Network};
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED, USAGE};
+use crate::runtime::ContainerConfig;
+use crate::spec::{Network, Subnet};
 use crate::state::leases::Leases;
 use crate::state::{ids, Store};
 
@@ -150,7 +164,7 @@ fn connect(runtime: &Runtime) -> Result<Handle> {
 pub fn check_subnet_is_free(netlink: &Netlink, settings: &Settings, bridge: &str) -> Result<()> {
     let host = netlink.handle();
     let routes: Vec<(Subnet, Option<u32>)> = netlink.run(async {
-        let bridge_index = crate::course::chapters::network::link_index(host, bridge).await?;
+        let bridge_index = chapter::link_index(host, bridge).await?;
         let request = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new().build();
         let mut stream = host.route().get(request).execute();
         let mut found = Vec::new();
@@ -234,7 +248,6 @@ pub fn resolv_conf() -> Option<String> {
 /// published ports. (`host` and `container:` need nothing: the child
 /// shares an existing namespace.)
 pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
-    use crate::course::chapters::network as chapter;
     match &config.network {
         Network::Host | Network::Container(_) => Ok(()),
         Network::None => {
@@ -311,7 +324,7 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
 /// So the teardown does not wait. If the pair is still there, the lease
 /// stays, marked *draining*: the address is not handed out again while a
 /// device with it may still exist. The next bocker command's sweep gives
-/// the lease back once the pair is gone (state/sweep.rs).
+/// the lease back once the pair is gone (runtime/sweep.rs).
 ///
 /// One exception: the bridge's last container out. It removes the way out
 /// (NAT), and leaves nothing behind for a sweep that may never come: it
@@ -381,10 +394,8 @@ fn last_one_out(
             };
             let host = netlink.handle();
             // Your code: an unfinished exercise becomes an error, not a crash.
-            exercise::catch_panic(|| {
-                netlink.run(crate::course::chapters::network::remove_veth(host, &end))
-            })
-            .map_err(|report| Failure::new(START_FAILED, report))??;
+            exercise::catch_panic(|| netlink.run(chapter::remove_veth(host, &end)))
+                .map_err(|report| Failure::new(START_FAILED, report))??;
         }
         leases.release(&id);
         draining.remove(&id);

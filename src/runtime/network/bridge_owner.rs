@@ -29,8 +29,8 @@ use futures_util::TryStreamExt;
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo};
 use rtnetlink::{Handle, LinkUnspec};
 
-use super::network::Netlink;
-use crate::course::chapters::network::errno;
+use super::chapter::errno;
+use super::Netlink;
 
 const PREFIX: &str = "bocker:";
 
@@ -58,10 +58,7 @@ pub fn check(netlink: &Netlink, bridge: &str, state_root: &Path) -> Result<()> {
         return Ok(());
     }
     // Their leases, in their state directory.
-    if super::network::leases_on(Path::new(owner), bridge)
-        .all()
-        .is_empty()
-    {
+    if super::leases_on(Path::new(owner), bridge).all().is_empty() {
         return Ok(()); // their containers are gone: the bridge is free
     }
     bail!(
@@ -105,14 +102,14 @@ pub fn record_made_here(state_root: &Path, bridge: &str) -> Result<()> {
 }
 
 fn made_here(state_root: &Path, bridge: &str) -> std::path::PathBuf {
-    super::network::bridge_dir(state_root, bridge).join("made-here")
+    super::bridge_dir(state_root, bridge).join("made-here")
 }
 
 /// For `system reset`: delete the bridges this state directory made, if
 /// they are still marked as its own and carry none of its containers.
 /// Returns their names.
 pub fn remove_bridges_made_here(state_root: &Path) -> Result<Vec<String>> {
-    let made: Vec<String> = super::network::bridges_of(state_root)
+    let made: Vec<String> = super::bridges_of(state_root)
         .into_iter()
         .filter(|bridge| made_here(state_root, bridge).exists())
         .collect();
@@ -123,10 +120,7 @@ pub fn remove_bridges_made_here(state_root: &Path) -> Result<Vec<String>> {
     let host = netlink.handle();
     let mut removed = Vec::new();
     for bridge in made {
-        if !super::network::leases_on(state_root, &bridge)
-            .all()
-            .is_empty()
-        {
+        if !super::leases_on(state_root, &bridge).all().is_empty() {
             continue; // a container still holds an address on it
         }
         if let Some(link) = netlink.run(look_up(host, &bridge))? {

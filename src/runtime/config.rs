@@ -1,0 +1,105 @@
+//! What the child needs to become the container: the configuration that
+//! the pipeline carries from `run` (or `exec`) to the child.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use crate::spec::{command, Limits, Network, Port, ProcessId};
+use crate::state::records::ContainerRecord;
+use crate::state::Store;
+
+/// Where the command's standard input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdin {
+    /// /dev/null: reading gives end-of-file at once. The default, so that
+    /// a container never gets the user's terminal.
+    Null,
+    /// A pipe that bocker fills with what it reads on its own stdin
+    /// (`-i`, as `docker run -i`).
+    Pipe,
+}
+
+/// Everything the child needs to become the container.
+#[derive(Debug, Clone)]
+pub struct ContainerConfig {
+    /// The container's id: names what it owns on the host (from chapter 4,
+    /// its cgroup; from chapter 5, its network interface).
+    pub id: String,
+    /// The argv to execute inside the container.
+    pub argv: Vec<String>,
+    /// The container's root filesystem on the host.
+    pub rootfs: PathBuf,
+    /// The container's hostname (used from chapter 2 on).
+    pub hostname: String,
+    /// Variables given with `-e KEY=VALUE`.
+    pub extra_env: Vec<(String, String)>,
+    pub network: Network,
+    /// With `--net bridge`: the container's address (chapter 5).
+    pub address: Option<Ipv4Addr>,
+    /// Published ports, `-p 8080:80` (chapter 5).
+    pub ports: Vec<Port>,
+    /// With `--net container:NAME`: that container's first process, whose
+    /// network namespace the child joins (chapter 5).
+    pub join_network_of: Option<ProcessId>,
+    /// The state directory (chapter 5 keeps a lock and the leases there).
+    pub state_root: PathBuf,
+    pub stdin: Stdin,
+    /// Run a small init as pid 1, which starts the command (`--init`).
+    pub init: bool,
+    /// Memory, CPU and process limits (from chapter 4).
+    pub limits: Limits,
+    /// The directory to start in, and the user to run as (a pulled
+    /// image's WorkingDir and User, chapter 7).
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    /// What the container may do (chapter 8).
+    #[cfg(feature = "stage8")]
+    pub profile: super::security::Profile,
+}
+
+impl ContainerConfig {
+    /// The one place a config is made: from the container's record. `run`
+    /// uses it for the container's command, `exec` for one more process.
+    pub fn new(store: &Store, record: &ContainerRecord, stdin: Stdin) -> ContainerConfig {
+        // The container whose network namespace to join, if it still runs.
+        let join_network_of = match &record.network {
+            Network::Container(other) => store
+                .container_record(other)
+                .ok()
+                .and_then(|other| other.first_process()),
+            _ => None,
+        };
+        ContainerConfig {
+            id: record.id.clone(),
+            argv: command::argv_for(&record.command),
+            rootfs: store.container_paths(&record.id).rootfs,
+            hostname: record.hostname.clone(),
+            extra_env: record.env.clone(),
+            network: record.network.clone(),
+            address: record.address,
+            ports: record.ports.clone(),
+            join_network_of,
+            state_root: store.root().to_path_buf(),
+            stdin,
+            init: record.init,
+            limits: record.limits.clone(),
+            workdir: record.workdir.clone(),
+            user: record.user.clone(),
+            #[cfg(feature = "stage8")]
+            profile: super::security::profile(&record.security, super::cgroup::controls_devices()),
+        }
+    }
+
+    /// The same container, another command (for `exec`).
+    pub fn with_command(mut self, words: &[String]) -> ContainerConfig {
+        self.argv = command::argv_for(words);
+        self.init = false;
+        self
+    }
+
+    /// Does the container get a network namespace of its own? Not with
+    /// `--net host`; and before chapter 2 there are no namespaces at all.
+    pub fn new_network(&self) -> bool {
+        cfg!(feature = "stage2") && matches!(self.network, Network::None | Network::Bridge)
+    }
+}

@@ -1,0 +1,31 @@
+//! Plain data that every layer shares: what a container is asked to be.
+//!
+//! `run`'s flags become these values; the records in `state/` keep them;
+//! the pipeline in `runtime/` acts on them. They know nothing of where
+//! they come from or what is done with them, so this module uses nothing
+//! of bocker's but `errors` (a flag's value that does not parse is a
+//! usage error, exit code 125).
+//!
+//! * `command`: the words typed after the image, and the argv they become;
+//! * `network`: `--net none|host|bridge|container:NAME`;
+//! * `limits`: `--memory`, `--cpus`, `--cpu-shares`, `--pids-limit`;
+//! * `ports`: `-p 8080:80`;
+//! * `subnet`: the bridge's range of addresses (`BOCKER_SUBNET`);
+//! * `security`: `--cap-add`, `--privileged`, `--security-opt` (chapter 8);
+//! * `process`: one process, even after its pid is reused, and whether it
+//!   is alive.
+
+pub mod command;
+pub mod limits;
+pub mod network;
+pub mod ports;
+pub mod process;
+pub mod security;
+pub mod subnet;
+
+pub use limits::Limits;
+pub use network::Network;
+pub use ports::Port;
+pub use process::{Liveness, ProcessId};
+pub use security::SecurityOptions;
+pub use subnet::Subnet;

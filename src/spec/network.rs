@@ -1,0 +1,47 @@
+//! How a container is networked: the seed's four modes, as `run --net`
+//! names them. Chapter 2 gives a container a network namespace of its
+//! own; chapter 5 plugs it into a bridge or into another container's.
+
+use serde::{Deserialize, Serialize};
+
+/// How a container is networked (`run --net`): the seed's four modes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// A network namespace of its own, with only the loopback interface
+    /// (chapter 2; chapter 5 brings `lo` up).
+    #[default]
+    None,
+    /// The host's network namespace: its interfaces, addresses and ports.
+    Host,
+    /// A namespace of its own, plugged into the host's bridge with a veth
+    /// pair, with an address of the bridge's subnet (chapter 5).
+    Bridge,
+    /// The network namespace of another container, by id (chapter 5).
+    Container(String),
+}
+
+impl Network {
+    /// `--net MODE`: `none`, `host`, and from chapter 5 `bridge` and
+    /// `container:NAME`.
+    pub fn parse(text: &str) -> Result<Network, String> {
+        match text {
+            "none" => Ok(Network::None),
+            "host" => Ok(Network::Host),
+            #[cfg(feature = "stage5")]
+            "bridge" => Ok(Network::Bridge),
+            #[cfg(feature = "stage5")]
+            other if other.starts_with("container:") && other.len() > "container:".len() => {
+                Ok(Network::Container(other["container:".len()..].to_string()))
+            }
+            other => Err(format!(
+                "unknown network mode '{other}' (expected {})",
+                if cfg!(feature = "stage5") {
+                    "bridge, none, host or container:NAME"
+                } else {
+                    "none or host"
+                }
+            )),
+        }
+    }
+}
