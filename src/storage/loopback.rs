@@ -145,17 +145,61 @@ pub fn ensure_mounted(root: &Path) -> Result<()> {
 
 /// Unmount `btrfs/`; the loop device then detaches by itself
 /// (LO_FLAGS_AUTOCLEAR). `Ok(false)` if it was not mounted.
+///
+/// The kernel detaches it when its last user lets go: the unmount, or a
+/// moment later if another program still has the device open (udev or
+/// `blkid` probing it, say). So this waits until no loop device is backed
+/// by the file any more, at most [`DETACH_WAIT`]: when `system reset`
+/// returns, nothing of it is left.
 pub fn unmount(root: &Path) -> Result<bool> {
     if !is_mounted(root) {
         return Ok(false);
     }
+    let backing = std::fs::canonicalize(file(root)).unwrap_or_else(|_| file(root));
     umount2(&mount_point(root), MntFlags::empty()).with_context(|| {
         format!(
             "cannot unmount {} (is a shell or a program still using it?)",
             mount_point(root).display()
         )
     })?;
+    let deadline = std::time::Instant::now() + DETACH_WAIT;
+    while !devices_backed_by(&backing).is_empty() {
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "{} is unmounted, but {} still backs a loop device (see losetup -l)",
+                mount_point(root).display(),
+                backing.display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     Ok(true)
+}
+
+/// How long [`unmount`] waits for the loop device to detach.
+const DETACH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The loop devices (`loop3`, …) whose blocks are the file `backing`:
+/// /sys/block/loopN/loop/backing_file names it while the device is bound,
+/// with " (deleted)" after it once the file is deleted.
+fn devices_backed_by(backing: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/sys/block") else {
+        return Vec::new();
+    };
+    let wanted = backing.to_string_lossy();
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.starts_with("loop"))
+        .filter(|name| {
+            std::fs::read_to_string(format!("/sys/block/{name}/loop/backing_file")).is_ok_and(
+                |file| {
+                    let file = file.trim_end();
+                    file == wanted || file.strip_suffix(" (deleted)") == Some(&wanted)
+                },
+            )
+        })
+        .collect()
 }
 
 fn mount_locked(root: &Path) -> Result<()> {

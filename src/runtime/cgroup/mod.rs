@@ -3,7 +3,8 @@
 //!
 //! Chapter 4 (`chapters/04-cgroups/cgroups.rs`) creates the cgroup,
 //! applies the limits, moves processes in, freezes and removes it. This
-//! module only finds things and reads them.
+//! module only finds things and reads them. Where the two versions of
+//! cgroups differ, `v1.rs` and `v2.rs` each say it their way.
 //!
 //! # Which hierarchy
 //!
@@ -26,12 +27,14 @@
 )]
 #[cfg_attr(feature = "solved4", path = "../../../solutions/04-cgroups/cgroups.rs")]
 pub mod chapter;
+pub mod v1;
+pub mod v2;
 
 use std::fs;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use cgroups_rs::fs::hierarchies::{self, V1};
+use cgroups_rs::fs::hierarchies;
 use cgroups_rs::fs::{Cgroup, Controllers, Hierarchy};
 
 pub use crate::spec::Limits;
@@ -55,56 +58,7 @@ pub fn hierarchy() -> Box<dyn Hierarchy> {
     if hierarchies::is_cgroup2_unified_mode() {
         return hierarchies::auto();
     }
-    Box::new(OnlyOurControllers(v1_mounts()))
-}
-
-/// Where the v1 trees are mounted. `V1::new()` reads and parses
-/// /proc/self/mountinfo; a `run` asks two dozen times (to make, join,
-/// read and remove the cgroup), so it is read once per process. The
-/// cgroup mounts of the host do not move while bocker runs, and the child
-/// uses its copy before it changes any mount of its own.
-fn v1_mounts() -> V1 {
-    static MOUNTS: std::sync::OnceLock<V1> = std::sync::OnceLock::new();
-    MOUNTS.get_or_init(V1::new).clone()
-}
-
-/// The v1 controllers bocker uses. A v1 host mounts a tree for every
-/// controller it has (and systemd one of its own, `name=systemd`), and
-/// cgroups-rs would make the container's directory in each of them. Only
-/// these are needed: fewer directories to make and remove, and none in
-/// trees that belong to someone else.
-/// From chapter 8, `devices` too: which device nodes the container may
-/// open.
-const V1_CONTROLLERS: &[&str] = if cfg!(feature = "stage8") {
-    &["memory", "cpu", "cpuacct", "pids", "freezer", "devices"]
-} else {
-    &["memory", "cpu", "cpuacct", "pids", "freezer"]
-};
-
-/// A v1 hierarchy that shows cgroups-rs only [`V1_CONTROLLERS`].
-#[derive(Debug)]
-struct OnlyOurControllers(V1);
-
-impl Hierarchy for OnlyOurControllers {
-    fn subsystems(&self) -> Vec<cgroups_rs::fs::Subsystem> {
-        self.0
-            .subsystems()
-            .into_iter()
-            .filter(|s| V1_CONTROLLERS.contains(&s.controller_name().as_str()))
-            .collect()
-    }
-    fn root(&self) -> PathBuf {
-        self.0.root()
-    }
-    fn root_control_group(&self) -> Cgroup {
-        self.0.root_control_group()
-    }
-    fn parent_control_group(&self, path: &str) -> Cgroup {
-        self.0.parent_control_group(path)
-    }
-    fn v2(&self) -> bool {
-        false
-    }
+    v1::hierarchy()
 }
 
 /// Whether this machine's cgroups can limit which devices a container
@@ -113,43 +67,12 @@ impl Hierarchy for OnlyOurControllers {
 /// runtime/security/ for what it does instead.)
 #[cfg(feature = "stage8")]
 pub fn controls_devices() -> bool {
-    !hierarchy().v2() && std::path::Path::new("/sys/fs/cgroup/devices/devices.allow").exists()
+    !hierarchy().v2() && v1::controls_devices()
 }
 
-/// The devices a container may use: those chapter 3 makes in its /dev
-/// (`c MAJOR:MINOR rwm`: read, write, mknod), pseudo-terminals, and mknod
-/// (but not opening) of any other node, as Docker allows.
+/// Limit container `id`'s cgroup to the devices it may use (v1 only).
 #[cfg(feature = "stage8")]
-const ALLOWED_DEVICES: [&str; 11] = [
-    "c *:* m",
-    "b *:* m",
-    "c 1:3 rwm",    // null
-    "c 1:5 rwm",    // zero
-    "c 1:7 rwm",    // full
-    "c 1:8 rwm",    // random
-    "c 1:9 rwm",    // urandom
-    "c 5:0 rwm",    // tty
-    "c 5:2 rwm",    // ptmx
-    "c 136:* rwm",  // pts/N
-    "c 10:200 rwm", // net/tun
-];
-
-/// Limit container `id`'s cgroup to [`ALLOWED_DEVICES`] (v1): everything
-/// denied (`a` in devices.deny), then each allowed. A node for the host's
-/// disk, or /dev/kmsg, made inside, then cannot be opened (EPERM).
-/// Written by the frame: cgroups-rs could, but these two files and their
-/// one-line rules are worth seeing as they are.
-#[cfg(feature = "stage8")]
-pub fn restrict_devices(id: &str) -> Result<()> {
-    let dir = std::path::Path::new("/sys/fs/cgroup/devices").join(path_of(id));
-    fs::write(dir.join("devices.deny"), "a")
-        .with_context(|| format!("cannot deny devices in {}", dir.display()))?;
-    for rule in ALLOWED_DEVICES {
-        fs::write(dir.join("devices.allow"), rule)
-            .with_context(|| format!("cannot allow '{rule}' in {}", dir.display()))?;
-    }
-    Ok(())
-}
+pub use v1::restrict_devices;
 
 /// Remove the parent cgroup (`bocker/`) from every hierarchy where it is
 /// empty. rmdir(2) refuses a cgroup that still has children, so one in use
@@ -167,55 +90,14 @@ pub fn remove_parent_if_empty() {
 }
 
 /// Make sure the parent exists and, on v2, that the controllers are
-/// enabled for its children.
-///
-/// In v2, a cgroup only gets a controller's files (memory.max, …) if its
-/// parent lists that controller in `cgroup.subtree_control`, and so on up
-/// to the root. cgroups-rs tries to enable them when it creates a cgroup,
-/// but ignores failures; a cgroup without memory.max would then fail later
-/// with an obscure error. So the frame writes these files itself, from the
-/// root down, and says what went wrong.
+/// enabled for its children (v2.rs says why). On v1, `Cgroup::new`
+/// creates the parents in every tree.
 pub fn prepare_parent() -> Result<()> {
     let hierarchy = hierarchy();
     if !hierarchy.v2() {
-        return Ok(()); // v1: Cgroup::new creates the parents in every tree
+        return Ok(());
     }
-    let root = hierarchy.root();
-    let available = fs::read_to_string(root.join("cgroup.controllers"))
-        .context("cannot read the root cgroup's controllers")?;
-    let wanted: Vec<&str> = available
-        .split_whitespace()
-        .filter(|c| ["cpu", "memory", "pids", "cpuset", "io"].contains(c))
-        .collect();
-    // The root, then each level down to the parent itself: the
-    // containers' cgroups are the parent's children.
-    let parent = parent();
-    let mut dir = root;
-    enable_controllers(&dir, &wanted)?;
-    for part in parent.split('/') {
-        dir.push(part);
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        enable_controllers(&dir, &wanted)?;
-    }
-    Ok(())
-}
-
-/// Add each of `controllers` to `dir`/cgroup.subtree_control, if missing.
-fn enable_controllers(dir: &std::path::Path, controllers: &[&str]) -> Result<()> {
-    let file = dir.join("cgroup.subtree_control");
-    let enabled = fs::read_to_string(&file).unwrap_or_default();
-    for controller in controllers {
-        if enabled.split_whitespace().any(|c| c == *controller) {
-            continue;
-        }
-        fs::write(&file, format!("+{controller}")).with_context(|| {
-            format!(
-                "cannot enable the {controller} controller in {}",
-                file.display()
-            )
-        })?;
-    }
-    Ok(())
+    v2::prepare_parent(hierarchy.root(), &parent())
 }
 
 /// Check that the kernel took `limits`.
@@ -236,9 +118,9 @@ pub fn verify_limits(cgroup: &Cgroup, limits: &Limits) -> Result<()> {
     };
     if let Some(bytes) = limits.memory {
         let file = if cgroup.v2() {
-            "memory.max"
+            v2::MEMORY_LIMIT
         } else {
-            "memory.limit_in_bytes"
+            v1::MEMORY_LIMIT
         };
         let now: u64 = read(dir(Controllers::Mem)?.join(file))?
             .parse()
@@ -246,7 +128,7 @@ pub fn verify_limits(cgroup: &Cgroup, limits: &Limits) -> Result<()> {
         let page = 4096;
         if now / page != bytes / page {
             bail!(
-                "the kernel did not take the memory limit {bytes} (the cgroup's {file} is {now};                  is the container using more than that already?)"
+                "the kernel did not take the memory limit {bytes} (the cgroup's {file} is {now}: is the container using more than that already?)"
             );
         }
     }
@@ -272,21 +154,20 @@ pub fn directory(cgroup: &Cgroup, controller: Controllers) -> Option<PathBuf> {
     let base = if hierarchy.v2() {
         hierarchy.root()
     } else {
-        v1_mounts().get_mount_point(controller)?.0
+        v1::mount_point(controller)?
     };
     Some(base.join(cgroup.path()))
 }
 
-/// Is every process of `cgroup` frozen? (Not "was a freeze asked for":
-/// v2's cgroup.freeze says that; cgroup.events says whether it is done.)
+/// Is every process of `cgroup` frozen?
 pub fn is_frozen(cgroup: &Cgroup) -> bool {
     let Some(dir) = directory(cgroup, Controllers::Freezer) else {
         return false;
     };
     if cgroup.v2() {
-        counter(&dir.join("cgroup.events"), "frozen") == Some(1)
+        v2::is_frozen(&dir)
     } else {
-        fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+        v1::is_frozen(&dir)
     }
 }
 
@@ -295,14 +176,12 @@ pub fn oom_kills(cgroup: &Cgroup) -> u64 {
     let Some(dir) = directory(cgroup, Controllers::Mem) else {
         return 0;
     };
-    // v2: memory.events; v1: memory.oom_control. Both have a line
-    // "oom_kill N" (v1 since Linux 4.13).
-    let file = if cgroup.v2() {
-        "memory.events"
+    let kills = if cgroup.v2() {
+        v2::oom_kills(&dir)
     } else {
-        "memory.oom_control"
+        v1::oom_kills(&dir)
     };
-    counter(&dir.join(file), "oom_kill").unwrap_or(0)
+    kills.unwrap_or(0)
 }
 
 /// What the kernel counts for a cgroup, at one moment.
@@ -322,45 +201,14 @@ pub struct Usage {
 /// Read `cgroup`'s counters. Each is a plain text file: accounting is the
 /// kernel adding up, and bocker reading.
 pub fn usage(cgroup: &Cgroup) -> Usage {
-    let v2 = cgroup.v2();
-    let memory = directory(cgroup, Controllers::Mem);
-    let cpu = directory(
-        cgroup,
-        if v2 {
-            Controllers::Cpu
-        } else {
-            Controllers::CpuAcct
-        },
-    );
-    let pids = directory(cgroup, Controllers::Pids);
-    let number = |dir: &Option<PathBuf>, file: &str| -> Option<u64> {
-        fs::read_to_string(dir.as_ref()?.join(file))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    };
-    if v2 {
-        Usage {
-            memory: number(&memory, "memory.current").unwrap_or(0),
-            memory_peak: number(&memory, "memory.peak"), // Linux 5.19
-            memory_limit: number(&memory, "memory.max"), // "max": None
-            cpu_ns: cpu
-                .as_ref()
-                .and_then(|dir| counter(&dir.join("cpu.stat"), "usage_usec"))
-                .map_or(0, |us| us * 1000),
-            pids: number(&pids, "pids.current").unwrap_or(0),
-        }
-    } else {
-        Usage {
-            memory: number(&memory, "memory.usage_in_bytes").unwrap_or(0),
-            memory_peak: number(&memory, "memory.max_usage_in_bytes"),
-            // v1 shows "no limit" as a huge number (a page count's worth).
-            memory_limit: number(&memory, "memory.limit_in_bytes").filter(|l| *l < 1 << 62),
-            cpu_ns: number(&cpu, "cpuacct.usage").unwrap_or(0),
-            pids: number(&pids, "pids.current").unwrap_or(0),
-        }
+    if cgroup.v2() {
+        return v2::usage(&directory(cgroup, Controllers::Mem));
     }
+    v1::usage(
+        &directory(cgroup, Controllers::Mem),
+        &directory(cgroup, Controllers::CpuAcct),
+        &directory(cgroup, Controllers::Pids),
+    )
 }
 
 /// The number after `key` in a file of "key value" lines.

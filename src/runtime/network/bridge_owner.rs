@@ -29,8 +29,9 @@ use futures_util::TryStreamExt;
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo};
 use rtnetlink::{Handle, LinkUnspec};
 
+use super::bookkeeping::{bridge_dir, bridges_of, leases_on};
 use super::chapter::errno;
-use super::Netlink;
+use super::netlink::Netlink;
 
 const PREFIX: &str = "bocker:";
 
@@ -58,7 +59,7 @@ pub fn check(netlink: &Netlink, bridge: &str, state_root: &Path) -> Result<()> {
         return Ok(());
     }
     // Their leases, in their state directory.
-    if super::leases_on(Path::new(owner), bridge).all().is_empty() {
+    if leases_on(Path::new(owner), bridge).all().is_empty() {
         return Ok(()); // their containers are gone: the bridge is free
     }
     bail!(
@@ -102,14 +103,14 @@ pub fn record_made_here(state_root: &Path, bridge: &str) -> Result<()> {
 }
 
 fn made_here(state_root: &Path, bridge: &str) -> std::path::PathBuf {
-    super::bridge_dir(state_root, bridge).join("made-here")
+    bridge_dir(state_root, bridge).join("made-here")
 }
 
 /// For `system reset`: delete the bridges this state directory made, if
 /// they are still marked as its own and carry none of its containers.
 /// Returns their names.
 pub fn remove_bridges_made_here(state_root: &Path) -> Result<Vec<String>> {
-    let made: Vec<String> = super::bridges_of(state_root)
+    let made: Vec<String> = bridges_of(state_root)
         .into_iter()
         .filter(|bridge| made_here(state_root, bridge).exists())
         .collect();
@@ -120,7 +121,7 @@ pub fn remove_bridges_made_here(state_root: &Path) -> Result<Vec<String>> {
     let host = netlink.handle();
     let mut removed = Vec::new();
     for bridge in made {
-        if !super::leases_on(state_root, &bridge).all().is_empty() {
+        if !leases_on(state_root, &bridge).all().is_empty() {
             continue; // a container still holds an address on it
         }
         if let Some(link) = netlink.run(look_up(host, &bridge))? {
