@@ -10,7 +10,10 @@
 #   * any {{#include PATH}} whose PATH does not exist, relative to the page;
 #   * any {{#include PATH:ANCHOR}} whose file has no `ANCHOR: ANCHOR` (or no
 #     `ANCHOR_END: ANCHOR`);
-#   * any link between pages whose page or #fragment does not exist.
+#   * any link between pages whose page or #fragment does not exist;
+#   * any file or folder of the project that a page or README.md names in
+#     backquotes (`src/runtime/exec.rs`, `tests/`, `scripts/demo.sh`) and
+#     that does not exist: files move, and the text must follow.
 # It prints every problem it finds, then exits 1; or prints "book ok".
 set -euo pipefail
 
@@ -114,6 +117,22 @@ while IFS= read -r -d '' page; do
         fi
     done < <(grep -oE '\]\([^)[:space:]]+\)' "$page" | sed -E 's/^\]\((.*)\)$/\1/' || true)
 done < <(find chapters -name '*.md' ! -name SUMMARY.md -print0)
+
+# 5. Every path of the project named in backquotes exists. Only paths from
+#    the project's root (src/, tests/, scripts/, chapters/, solutions/,
+#    book/, .ci/) are checked, and not patterns (`chapters/NN-*/…rs`).
+while IFS= read -r -d '' page; do
+    while IFS=: read -r line path; do
+        case "$path" in
+            *'*'* | *'…'* | *NN* | *'<'* | *'{'* | *'$'*) continue ;;
+        esac
+        path=${path%%:*} # chapters/01-chroot/chroot.rs:20:5: the file
+        if [ ! -e "$path" ]; then
+            problem "$page:$line: names \`$path\`, which does not exist"
+        fi
+    done < <(grep -noE '`(src|tests|scripts|chapters|solutions|book|\.ci)/[^` ]*`' "$page" |
+        sed -E 's/^([0-9]+):`(.*)`$/\1:\2/' || true)
+done < <(find chapters -name '*.md' -print0; printf 'README.md\0')
 
 if [ "$problems" -gt 0 ]; then
     echo "check-book: $problems problem(s)" >&2

@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn chapter_paths_are_shown_from_the_crate_root() {
         assert_eq!(
-            tidy_path("src/course/../../chapters/01-chroot/chroot.rs"),
+            tidy_path("src/runtime/process/../../../chapters/01-chroot/chroot.rs"),
             "chapters/01-chroot/chroot.rs"
         );
         assert_eq!(tidy_path("src/main.rs"), "src/main.rs");
