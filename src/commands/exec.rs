@@ -31,6 +31,6 @@ pub fn exec(store: &Store, args: ExecArgs) -> Result<u8> {
         Stdin::Null
     };
     let config = ContainerConfig::new(store, &container, stdin).with_command(&args.command);
-    let code = join::exec_in(nix::unistd::Pid::from_raw(first.pid), &config)?;
+    let code = join::exec_in(&first, &config)?;
     Ok(u8::try_from(code).unwrap_or(1))
 }

@@ -54,6 +54,7 @@ fn create_store(root: &Path) -> Result<Store> {
 }
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
+    crate::runtime::kernel::check()?;
     let root = &cli.root;
     match cli.command {
         // The two verbs that make something create the state directory.

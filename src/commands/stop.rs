@@ -11,10 +11,10 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 use crate::errors;
+use crate::runtime::process::pidfd::PidFd;
 use crate::spec::Liveness;
 use crate::state::records::{ContainerRecord, Status};
 use crate::state::Store;
@@ -40,12 +40,6 @@ fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
     let (Status::Running, Some(first)) = (container.status, container.first_process()) else {
         return; // not running: nothing to do
     };
-    // Still the same process? (A pid can be reused once its owner is gone.)
-    // A pid 1 that is already on its way out counts as alive here: it is
-    // not gone until the kernel has finished with it.
-    let alive = || first.liveness() != Liveness::Gone;
-    let pid = Pid::from_raw(first.pid);
-
     // A frozen process cannot act on a signal: thaw a paused container
     // first, as `docker stop` does.
     #[cfg(feature = "stage4")]
@@ -54,12 +48,20 @@ fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
             let _ = crate::runtime::cgroup::chapter::set_frozen(&group, false);
         }
     }
-    if alive() {
-        let _ = kill(pid, Signal::SIGTERM);
-    }
-    if !wait_until(grace, || !alive()) && alive() {
-        let _ = kill(pid, Signal::SIGKILL);
-        wait_until(Duration::from_secs(5), || !alive());
+    // The process, by a descriptor: a pid can be reused once its owner is
+    // gone, and the signals must reach this process or none. (None: it is
+    // gone already, and its keeper is recording the end.)
+    if let Some(process) = PidFd::open(&first) {
+        // A pid 1 that is already on its way out counts as alive here: it
+        // is not gone until the kernel has finished with it.
+        let alive = || first.liveness() != Liveness::Gone;
+        if alive() {
+            let _ = process.signal(Signal::SIGTERM);
+        }
+        if !wait_until(grace, || !alive()) && alive() {
+            let _ = process.signal(Signal::SIGKILL);
+            wait_until(Duration::from_secs(5), || !alive());
+        }
     }
     // The keeper (`run -d`'s monitor, or a `bocker run` in another shell)
     // reaps the process, releases the cgroup and network, records the exit

@@ -23,29 +23,39 @@
 //! see it in its /proc. See init/sealed.rs.
 
 use std::fs::File;
+use std::os::fd::AsFd;
 
 use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{chroot, fchdir, fork, ForkResult, Pid};
 
 use super::init::sealed;
 use super::process::child::{self, exit_now};
 use super::process::fds::Stdio;
+use super::process::pidfd::PidFd;
 use super::process::relay::{self, Relay};
 use super::process::{ensure_single_threaded, execve, namespaces, signals};
 use super::ContainerConfig;
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED};
+use crate::spec::ProcessId;
 
-/// Run `config.argv` inside the container whose first process is `pid`.
+/// Run `config.argv` inside the container whose first process is `first`.
 /// Its output goes to bocker's stdout and stderr, through pipes: the
 /// container never gets bocker's own descriptors (a terminal among them).
 /// Returns the exit code.
-pub fn exec_in(pid: Pid, config: &ContainerConfig) -> Result<i32> {
+pub fn exec_in(first: &ProcessId, config: &ContainerConfig) -> Result<i32> {
     // Re-executes bocker from a sealed copy, unless that is done already:
     // everything forked from here on runs from the copy.
     sealed::reexecute_sealed()?;
     ensure_single_threaded()?;
 
+    // The container's first process, by a descriptor: from here on, its
+    // number cannot lead us to another process (see process/pidfd.rs).
+    let container = PidFd::open(first)
+        .ok_or_else(|| Failure::new(1, "the container is not running any more".to_string()))?;
+    let pid = Pid::from_raw(first.pid);
     // The container's root, as a directory we hold open. From inside the
     // container's mount namespace, /proc/PID would name another process.
     let root = File::open(format!("/proc/{pid}/root"))
@@ -69,7 +79,7 @@ pub fn exec_in(pid: Pid, config: &ContainerConfig) -> Result<i32> {
             })
         }
         ForkResult::Child => {
-            let outcome = exercise::catch_panic(|| joiner(pid, &root, config, &stdio));
+            let outcome = exercise::catch_panic(|| joiner(pid, &container, &root, config, &stdio));
             match outcome {
                 Ok(Ok(code)) => exit_now(code),
                 Ok(Err(failure)) => exit_reporting(failure),
@@ -80,10 +90,18 @@ pub fn exec_in(pid: Pid, config: &ContainerConfig) -> Result<i32> {
 }
 
 /// The middle process: joins the namespaces, forks the command, waits.
-fn joiner(pid: Pid, root: &File, config: &ContainerConfig, stdio: &Stdio) -> Result<u8, Failure> {
+fn joiner(
+    pid: Pid,
+    container: &PidFd,
+    root: &File,
+    config: &ContainerConfig,
+    stdio: &Stdio,
+) -> Result<u8, Failure> {
     child::die_with_parent()?;
     child::close_parents_fds(&stdio.parents_fds());
-    child::restore_signal_defaults()?;
+    // The signals bocker forwards (SIGINT, SIGTERM, SIGHUP) stay blocked
+    // here: they are meant for the command, and the joiner passes them on
+    // (wait_forwarding). The command unblocks them for itself.
     // Chapter 4: into the container's cgroup first (its files are host
     // paths), so the command is born there: under the same limits, and
     // killed with the container.
@@ -92,10 +110,51 @@ fn joiner(pid: Pid, root: &File, config: &ContainerConfig, stdio: &Stdio) -> Res
         super::cgroup::chapter::join_cgroup(&group).map_err(|e| Failure::start_failed(&e))?;
     }
     namespaces::join_namespaces(pid).map_err(|e| Failure::start_failed(&e))?;
+    // Your join opened /proc/PID/ns/… by number. It reached the
+    // container's namespaces if the container's first process was still
+    // there afterwards: until it is collected, its number is its own.
+    // /proc/PID/root, opened before, is vouched for the same way.
+    if !container.still_there() {
+        return Err(Failure::new(
+            1,
+            "the container ended while exec was joining it",
+        ));
+    }
     let command_pid = namespaces::fork_into_pid_namespace(&mut || command(root, config, stdio))
         .map_err(|e| Failure::start_failed(&e))?;
-    let code = relay::wait_for_exit_code(command_pid).map_err(|e| Failure::start_failed(&e))?;
+    let code = wait_forwarding(command_pid).map_err(|e| Failure::start_failed(&e))?;
     Ok(u8::try_from(code).unwrap_or(START_FAILED))
+}
+
+/// Wait for the command and pass on to it the signals bocker's relay
+/// sends the joiner: the joiner is only the middleman. (If the joiner died
+/// of them instead, the kernel would SIGKILL the command, which asked to
+/// die with its parent: no chance to clean up.) A second signal becomes
+/// SIGKILL, as for `run`.
+fn wait_forwarding(command: Pid) -> Result<i32> {
+    // A pidfd becomes readable when its process exits: one poll(2) waits
+    // for the command and for the signals at once.
+    let exited = PidFd::of_child(command).context("pidfd_open failed")?;
+    let mut forwarder = signals::Forwarder::new()?;
+    loop {
+        let mut fds = [
+            PollFd::new(exited.as_fd(), PollFlags::POLLIN),
+            PollFd::new(forwarder.fd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("poll failed"),
+            Ok(_) => {}
+        }
+        let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+        let (exited_now, signalled) = (ready(&fds[0]), ready(&fds[1]));
+        if signalled {
+            forwarder.forward_pending(command);
+        }
+        if exited_now {
+            return relay::wait_for_exit_code(command);
+        }
+    }
 }
 
 /// End a forked process of `exec` that could not do its job: say why on
@@ -117,6 +176,7 @@ fn command(root: &File, config: &ContainerConfig, stdio: &Stdio) -> ! {
 
 fn become_command(root: &File, config: &ContainerConfig, stdio: &Stdio) -> Failure {
     let prepared = child::die_with_parent()
+        .and_then(|()| child::restore_signal_defaults())
         .and_then(|()| child::new_session())
         .and_then(|()| stdio.connect_in_child().map_err(child::setup_error));
     if let Err(failure) = prepared {

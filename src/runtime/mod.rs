@@ -44,6 +44,7 @@
 //! | `outside.rs` | the parent's set-up while the child waits for "go" | |
 //! | `teardown.rs` | undoing it all, from the container's id alone | |
 //! | `sweep.rs` | cleaning up after a bocker that was killed midway | |
+//! | `kernel.rs` | the oldest Linux bocker runs on, checked at start | |
 //!
 //! Chapter 6's btrfs plugs into `storage/`, chapter 7's registry protocol
 //! into `registry/`: they make files, not processes.
@@ -54,6 +55,7 @@ pub mod config;
 #[cfg(feature = "stage2")]
 pub mod exec;
 pub mod init;
+pub mod kernel;
 #[cfg(feature = "stage5")]
 pub mod network;
 pub mod outside;

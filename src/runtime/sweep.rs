@@ -9,7 +9,7 @@
 //! | `.tmp-PID-…` whose PID is gone             | killed while building           | tears down*, deletes            |
 //! | `.trash-…`                                 | killed while removing           | tears down, deletes             |
 //! | `names/N` whose container does not exist   | killed between claim and build  | gives the name back             |
-//! | `keeper.lock` that nobody holds            | killed while watching           | tears down, records the exit    |
+//! | `keeper.lock` that nobody holds            | killed while watching           | kills, tears down, records exit |
 //! | lease marked draining, its veth pair gone  | (not a crash: see network/)     | gives the address back          |
 //!
 //! \* a container's only: its builder may have claimed an address.
@@ -21,6 +21,9 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
+use nix::sys::signal::Signal;
+
+use super::process::pidfd::PidFd;
 use super::teardown;
 use crate::state::ids;
 use crate::state::keeper_lock::{self, Keeper};
@@ -163,9 +166,18 @@ fn ids_being_built(store: &Store) -> HashSet<String> {
 }
 
 /// Containers whose keeper (the bocker that watched them) was killed: its
-/// lock is free (state/keeper_lock.rs). The kernel killed their process
-/// too (PR_SET_PDEATHSIG); release what the container held and record
-/// that it ended, with an unknown exit code.
+/// lock is free (state/keeper_lock.rs). End what still runs of them,
+/// release what they held and record that they ended, with an unknown
+/// exit code.
+///
+/// The kernel usually killed their process with the keeper already
+/// (PR_SET_PDEATHSIG), but not always: the signal is forgotten when a
+/// process changes its user, and the keeper may die in the instant before
+/// it is asked for again. So the sweep makes sure: from chapter 4 the
+/// teardown kills everything in the container's cgroup (your
+/// remove_cgroup: cgroup.kill, or freeze, kill, thaw); before, it kills
+/// the container's first process, by a pidfd (from chapter 2 that is pid 1
+/// of its namespace, and the kernel then kills the rest of it).
 ///
 /// This runs in every command and looks at every container, so each look
 /// is cheap: a container that is not running has no lock file (one failed
@@ -183,12 +195,17 @@ fn sweep_abandoned_containers(store: &Store) {
             continue; // unreadable: `rm` removes it
         };
         if matches!(record.status, Status::Created | Status::Running) {
-            // Its process dies with the keeper; until it has, try again
-            // next time (the lock file stays).
+            if let Some(first) = record.first_process() {
+                if let Some(process) = PidFd::open(&first) {
+                    let _ = process.signal(Signal::SIGKILL);
+                }
+            }
+            let _ = teardown::release(store, &record.id);
+            // On its way out still (a pid 1 waits for the rest of its
+            // namespace): try again next time (the lock file stays).
             if !record.first_process_gone() {
                 continue;
             }
-            let _ = teardown::release(store, &record.id);
             record.status = Status::Exited;
             record.exit_code = None;
             if store.save_container(&record).is_err() {

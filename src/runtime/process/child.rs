@@ -10,14 +10,15 @@ use std::path::Path;
 
 #[cfg(feature = "stage1")]
 use anyhow::Context;
-use nix::sys::signal::{signal, SigHandler, Signal};
+use nix::sys::signal::Signal;
 
 use super::execve;
 use super::fds::Stdio;
 use super::handshake::ChildSide;
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED};
-use crate::runtime::{init, ContainerConfig};
+use crate::runtime::init::launch::{self, Launch};
+use crate::runtime::ContainerConfig;
 
 /// What the child needs, prepared by the parent before the child exists.
 pub struct ChildPlan<'a> {
@@ -26,10 +27,12 @@ pub struct ChildPlan<'a> {
     pub stdio: &'a Stdio,
     /// Descriptors that belong to the parent and must be closed here.
     pub parents_fds: Vec<RawFd>,
-    /// With `--init`: the sealed copy of bocker that runs as pid 1.
-    pub init_binary: Option<&'a OwnedFd>,
-    /// With `--net container:NAME`: that container's network namespace,
-    /// opened by the parent on the host (/proc/PID/ns/net).
+    /// With `--init`: the sealed copy of bocker that runs as pid 1, and
+    /// its arguments (runtime/init/launch.rs).
+    pub init: Option<&'a Launch>,
+    /// With `--net container:NAME`: a pidfd of that container's first
+    /// process, opened by the parent on the host (setns(2) with a pidfd
+    /// and CLONE_NEWNET joins that process's network namespace).
     pub join_network: Option<&'a OwnedFd>,
     /// The inode of the host's mount namespace (/proc/self/ns/mnt), to
     /// make sure the child is not in it before it changes its root.
@@ -69,7 +72,8 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     join_own_cgroup(&plan.config.id)?;
     if let Some(namespace) = plan.join_network {
         // --net container:NAME: the child was cloned without
-        // CLONE_NEWNET, and moves into the other container's namespace.
+        // CLONE_NEWNET, and moves into the other container's namespace
+        // (the pidfd names its first process; Linux 5.8).
         nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWNET).map_err(setup_error)?;
     }
     new_session()?;
@@ -82,9 +86,9 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     let env = environment(plan.config);
     #[cfg(feature = "stage3")]
     refuse_the_hosts_mount_namespace(plan.host_mount_namespace)?;
-    if let Some(binary) = plan.init_binary {
+    if let Some(launch) = plan.init {
         // `run --init`: the init enters the root itself (see runtime/init/).
-        return Err(init::execute(binary, plan, &env));
+        return Err(launch::execute(launch, plan, &env));
     }
     enter_root(&plan.config.rootfs)?;
     // Chapter 8: the kernel's files hidden, then (right before execve) the
@@ -143,10 +147,9 @@ pub fn close_parents_fds(fds: &[RawFd]) {
 /// Undo what bocker changed in its own signal handling, which the child
 /// inherited and which would survive execve.
 pub fn restore_signal_defaults() -> Result<(), Failure> {
-    // Rust ignores SIGPIPE in its programs, and an ignored signal stays
-    // ignored across execve. The container's programs expect the default.
-    // SAFETY: SigDfl installs no handler of ours; nothing can run in it.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map_err(setup_error)?;
+    // An ignored signal stays ignored across execve (SIGPIPE, which Rust
+    // ignores, among them): every one back to its default action.
+    super::signals::all_to_default();
     // bocker blocks the signals it forwards (see signals.rs); a blocked
     // signal would stay blocked in the container's program too.
     super::signals::unblock_all().map_err(setup_error)

@@ -5,6 +5,8 @@
 //! * `child`: the child's side, from "go" to execve;
 //! * `handshake`: the two pipes between them ("go", and why a start
 //!   failed);
+//! * `pidfd`: a process named by a descriptor, not by a number that
+//!   the kernel may hand out again;
 //! * `fds`: the command's standard descriptors, and no others;
 //! * `execve`: the last step, and its errors in the container's words;
 //! * `signals`: what the child unblocks, what the parent forwards;
@@ -26,6 +28,7 @@ pub mod child;
 pub mod execve;
 pub mod fds;
 pub mod handshake;
+pub mod pidfd;
 pub mod relay;
 pub mod signals;
 pub mod spawn;
@@ -131,7 +134,38 @@ mod chapter_1_tests {
 mod chapter_2_tests {
     use nix::sched::CloneFlags;
 
-    use super::namespaces::clone_flags;
+    use super::namespaces::{clone_flags, ChildStack};
+
+    /// The permissions /proc/self/maps shows for the page holding `address`.
+    fn permissions_at(address: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines()
+            .find_map(|line| {
+                let (range, rest) = line.split_once(' ')?;
+                let (start, end) = range.split_once('-')?;
+                let start = usize::from_str_radix(start, 16).ok()?;
+                let end = usize::from_str_radix(end, 16).ok()?;
+                (start <= address && address < end).then(|| rest[..4].to_string())
+            })
+            .unwrap_or_else(|| "not mapped".to_string())
+    }
+
+    #[test]
+    fn the_childs_stack_has_a_guard_page_below_it() {
+        let mut stack = ChildStack::new().unwrap();
+        let usable = stack.as_mut_slice();
+        let bottom = usable.as_ptr() as usize;
+        let top = bottom + usable.len() - 1;
+        assert_eq!(permissions_at(top), "rw-p", "the stack itself");
+        assert_eq!(permissions_at(bottom), "rw-p", "the stack's last byte");
+        assert_eq!(
+            permissions_at(bottom - 1),
+            "---p",
+            "right below the stack: a page nobody may touch, so that a child \
+             that overflows its stack dies of SIGSEGV instead of writing over \
+             other memory"
+        );
+    }
 
     #[test]
     fn five_new_namespaces_or_four_with_the_hosts_network() {

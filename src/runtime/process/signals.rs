@@ -35,6 +35,28 @@ pub fn unblock_all() -> nix::Result<()> {
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
 }
 
+/// In the child, before execve: every signal's action back to the default.
+///
+/// execve resets a signal that has a handler (the handler's code is gone),
+/// but one that is *ignored* stays ignored in the new program. Rust
+/// ignores SIGPIPE in every program it starts, bocker and `bocker-init`
+/// included, and whoever started bocker may have ignored others. A shell
+/// pipeline such as `yes | head -1` relies on SIGPIPE ending `yes` once
+/// `head` is gone; ignored, `yes` gets EPIPE and prints an error instead.
+/// So the command starts as any program expects: nothing ignored.
+pub fn all_to_default() {
+    for number in 1..=libc::SIGRTMAX() {
+        if number == libc::SIGKILL || number == libc::SIGSTOP {
+            continue; // their action cannot be changed
+        }
+        // SAFETY: SIG_DFL installs no handler of ours, so nothing of
+        // bocker's can run in it. signal(2) is async-signal-safe, fit for
+        // a forked child. The C library refuses the two real-time signals
+        // it keeps for itself (EINVAL): nobody can have changed those.
+        unsafe { libc::signal(number, libc::SIG_DFL) };
+    }
+}
+
 /// Receives the blocked signals and passes them on.
 pub struct Forwarder {
     pub fd: SignalFd,

@@ -10,9 +10,10 @@ use nix::unistd::Pid;
 
 use super::child::{self, ChildPlan};
 use super::fds::Stdio;
+use super::pidfd::PidFd;
 use super::{ensure_single_threaded, handshake, signals};
 use crate::errors::{Failure, START_FAILED};
-use crate::runtime::init::sealed;
+use crate::runtime::init::launch::Launch;
 use crate::runtime::{outside, ContainerConfig};
 
 /// A container whose command is executing.
@@ -30,22 +31,23 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
     ensure_single_threaded()?;
     let stdio = Stdio::new(config.stdin)?;
     let (parent_side, child_side) = handshake::new()?;
-    let init_binary = if config.init {
-        Some(sealed::sealed_copy()?)
+    let init = if config.init {
+        Some(Launch::prepare(config)?)
     } else {
         None
     };
     let host_mount_namespace =
         child::mount_namespace_inode().context("cannot read /proc/self/ns/mnt")?;
+    // --net container:NAME: a pidfd of that container's first process;
+    // the child joins its network namespace with setns(pidfd, NEWNET).
     let join_network = match &config.join_network_of {
-        Some(other) if other.is_alive() => Some(OwnedFd::from(
-            std::fs::File::open(format!("/proc/{}/ns/net", other.pid))
-                .context("cannot open the other container's network namespace")?,
-        )),
-        Some(_) => anyhow::bail!(Failure::new(
-            START_FAILED,
-            "the container whose network this one shares is not running"
-        )),
+        Some(other) => match PidFd::open(other).filter(|_| other.is_alive()) {
+            Some(pidfd) => Some(OwnedFd::from(pidfd)),
+            None => anyhow::bail!(Failure::new(
+                START_FAILED,
+                "the container whose network this one shares is not running"
+            )),
+        },
         None => None,
     };
     // From now on SIGINT, SIGTERM and SIGHUP wait for `relay` to pass them
@@ -59,7 +61,7 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
         handshake: child_side,
         stdio: &stdio,
         parents_fds,
-        init_binary: init_binary.as_ref(),
+        init: init.as_ref(),
         join_network: join_network.as_ref(),
         host_mount_namespace,
     };
@@ -68,7 +70,7 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
     // The child has its copies of these now; ours would keep the pipes
     // open for ever, and we would never see end-of-file.
     drop(plan);
-    drop(init_binary);
+    drop(init);
     drop(join_network);
     let (child_ends, ours) = stdio.split();
     drop(child_ends);

@@ -28,6 +28,14 @@ pub fn enter_workdir_and_become_user(
             .and_then(|()| setgid(gid))
             .and_then(|()| setuid(uid))
             .map_err(|e| failed(format!("cannot become user {user}: {}", e.desc())))?;
+        // The kernel forgets the parent-death signal when a process
+        // changes its user or group (commit_creds: a process must not
+        // signal itself with the privileges it just gave up), so the
+        // container would outlive its keeper. Ask again. (If the keeper
+        // died in between, the next bocker command's sweep ends the
+        // container through its cgroup.)
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+            .map_err(|e| failed(format!("cannot ask to die with bocker: {}", e.desc())))?;
     }
     Ok(())
 }
