@@ -215,6 +215,10 @@ pub struct RunArgs {
     #[arg(short = 'i', long)]
     pub interactive: bool,
 
+    /// How much output the log keeps: max-size=SIZE (10m), max-file=N (3)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
+
     #[cfg(feature = "stage2")]
     #[command(flatten)]
     pub namespaces: NamespaceArgs,

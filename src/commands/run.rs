@@ -85,6 +85,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         ports: checked.ports,
         init: checked.init,
         limits: checked.limits,
+        log_options: checked.log_options,
         created: records::now(),
         status: Status::Created,
         pid: None,
@@ -106,7 +107,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         Stdin::Null
     };
     let config = ContainerConfig::new(&store, &record, stdin);
-    let mut log = LogWriter::open(&paths.log)?;
+    let mut log = LogWriter::open(&paths.log, record.log_options)?;
     let mut keeper = keeper::Keeper {
         store: &store,
         record,

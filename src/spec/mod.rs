@@ -10,6 +10,7 @@
 //! * `network`: `--net none|host|bridge|container:NAME`;
 //! * `limits`: `--memory`, `--cpus`, `--cpu-shares`, `--pids-limit`;
 //! * `ports`: `-p 8080:80`;
+//! * `logs`: `--log-opt max-size=10m --log-opt max-file=3`;
 //! * `subnet`: the bridge's range of addresses (`BOCKER_SUBNET`);
 //! * `security`: `--cap-add`, `--privileged`, `--security-opt` (chapter 8);
 //! * `process`: one process, even after its pid is reused, and whether it
@@ -17,6 +18,7 @@
 
 pub mod command;
 pub mod limits;
+pub mod logs;
 pub mod network;
 pub mod ports;
 pub mod process;
@@ -24,6 +26,7 @@ pub mod security;
 pub mod subnet;
 
 pub use limits::Limits;
+pub use logs::LogOptions;
 pub use network::Network;
 pub use ports::Port;
 pub use process::{Liveness, ProcessId};

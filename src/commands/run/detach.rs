@@ -123,7 +123,7 @@ fn prepare<'a>(
 ) -> Result<(Keeper<'a>, ContainerConfig, LogWriter)> {
     record.keeper = ProcessId::myself();
     let (paths, lock) = store.commit_container(staged, &record)?;
-    let log = LogWriter::open(&paths.log)?;
+    let log = LogWriter::open(&paths.log, record.log_options)?;
     let config = ContainerConfig::new(store, &record, Stdin::Null);
     let keeper = Keeper {
         store,

@@ -68,14 +68,26 @@ impl Keeper<'_> {
         log: &mut LogWriter,
         to_terminal: bool,
     ) -> Result<i32> {
-        let code = relay::relay_until_exit(Relay {
-            pid: started.pid,
+        let pid = started.pid;
+        let relayed = relay::relay_until_exit(Relay {
+            pid,
             stdout: started.stdout,
             stderr: started.stderr,
             stdin: started.stdin,
             log: Some(log),
             to_terminal,
-        })?;
+        });
+        let code = match relayed {
+            Ok(code) => code,
+            Err(error) => {
+                // Nobody can watch the container any more: end it, and
+                // still release what it holds and record its end.
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                let code = relay::wait_for_exit_code(pid).unwrap_or(137);
+                self.finish(code)?;
+                return Err(error);
+            }
+        };
         self.finish(code)?;
         Ok(code)
     }

@@ -5,9 +5,9 @@ use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
 use crate::errors::{Failure, USAGE};
-use crate::spec::Limits;
 use crate::spec::Network;
 use crate::spec::Port;
+use crate::spec::{Limits, LogOptions};
 use crate::state::ids;
 
 /// Everything `run` needs from its command line, checked.
@@ -25,6 +25,8 @@ pub struct Checked {
     pub ports: Vec<Port>,
     /// Capabilities, seccomp, no_new_privs (chapter 8).
     pub security: crate::spec::SecurityOptions,
+    /// `--log-opt`: how much of its output the log keeps.
+    pub log_options: LogOptions,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -60,6 +62,7 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         limits: run_limits(args)?,
         ports,
         security: security(args)?,
+        log_options: LogOptions::parse(&args.log_opt)?,
     })
 }
 

@@ -217,8 +217,16 @@ fn pump(
                 return Ok(());
             }
             Ok(n) => {
-                if let Some(log) = log {
-                    log.append(output.stream, &buffer[..n])?;
+                if let Some(writer) = log {
+                    if let Err(error) = writer.append(output.stream, &buffer[..n]) {
+                        // A full disk must not cost the container its
+                        // watcher: the relay goes on, and the teardown
+                        // still runs at the end. Said once.
+                        crate::errors::warn(&format!(
+                            "{error:#}: from now on the container's output is not logged"
+                        ));
+                        *log = None;
+                    }
                 }
                 terminal.write(output.stream, &buffer[..n]);
                 if !drain {
