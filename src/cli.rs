@@ -227,6 +227,12 @@ pub struct RunArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
 
+    /// A cgroup namespace of its own (private), or the host's (host)
+    /// [default: private on cgroup v2, host on v1]
+    #[cfg(feature = "stage4")]
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
+
     /// Run the command as USER[:GROUP] (names from the image's /etc/passwd,
     /// or numbers) [default: the image's User, or root]
     #[cfg(feature = "stage7")]

@@ -86,6 +86,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         init: checked.init,
         limits: checked.limits,
         log_options: checked.log_options,
+        cgroupns: checked.cgroupns,
         created: records::now(),
         status: Status::Created,
         pid: None,

@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use crate::spec::{command, Limits, Network, Port, ProcessId};
+use crate::spec::{command, CgroupNamespace, Limits, Network, Port, ProcessId};
 use crate::state::records::ContainerRecord;
 use crate::state::Store;
 
@@ -48,6 +48,8 @@ pub struct ContainerConfig {
     pub init: bool,
     /// Memory, CPU and process limits (from chapter 4).
     pub limits: Limits,
+    /// A cgroup namespace of its own, or the host's (chapter 4).
+    pub cgroupns: CgroupNamespace,
     /// The directory to start in, and the user to run as (a pulled
     /// image's WorkingDir and User, chapter 7).
     pub workdir: Option<String>,
@@ -83,6 +85,7 @@ impl ContainerConfig {
             stdin,
             init: record.init,
             limits: record.limits.clone(),
+            cgroupns: record.cgroupns,
             workdir: record.workdir.clone(),
             user: record.user.clone(),
             #[cfg(feature = "stage8")]

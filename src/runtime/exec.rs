@@ -120,6 +120,13 @@ fn joiner(
             "the container ended while exec was joining it",
         ));
     }
+    // Chapter 4: the container's cgroup namespace too, if it has its own
+    // (your join covers the five namespaces of chapter 2).
+    #[cfg(feature = "stage4")]
+    if config.cgroupns == crate::spec::CgroupNamespace::Private {
+        nix::sched::setns(container, nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .map_err(child::setup_error)?;
+    }
     let command_pid = namespaces::fork_into_pid_namespace(&mut || command(root, config, stdio))
         .map_err(|e| Failure::start_failed(&e))?;
     let code = wait_forwarding(command_pid).map_err(|e| Failure::start_failed(&e))?;

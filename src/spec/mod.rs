@@ -8,6 +8,7 @@
 //!
 //! * `command`: the words typed after the image, and the argv they become;
 //! * `network`: `--net none|host|bridge|container:NAME`;
+//! * `cgroupns`: `--cgroupns private|host` (chapter 4);
 //! * `limits`: `--memory`, `--cpus`, `--cpu-shares`, `--pids-limit`;
 //! * `ports`: `-p 8080:80`;
 //! * `logs`: `--log-opt max-size=10m --log-opt max-file=3`;
@@ -16,6 +17,7 @@
 //! * `process`: one process, even after its pid is reused, and whether it
 //!   is alive.
 
+pub mod cgroupns;
 pub mod command;
 pub mod limits;
 pub mod logs;
@@ -25,6 +27,7 @@ pub mod process;
 pub mod security;
 pub mod subnet;
 
+pub use cgroupns::CgroupNamespace;
 pub use limits::Limits;
 pub use logs::LogOptions;
 pub use network::Network;

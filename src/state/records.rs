@@ -14,7 +14,9 @@ use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Limits, Liveness, LogOptions, Network, Port, ProcessId, SecurityOptions};
+use crate::spec::{
+    CgroupNamespace, Limits, Liveness, LogOptions, Network, Port, ProcessId, SecurityOptions,
+};
 
 /// `images/<id>/image.json`
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +104,9 @@ pub struct ContainerRecord {
     /// Memory, CPU and process limits (from chapter 4).
     #[serde(default)]
     pub limits: Limits,
+    /// Whether it has a cgroup namespace of its own (chapter 4).
+    #[serde(default)]
+    pub cgroupns: CgroupNamespace,
     /// How much of its output the log keeps (`--log-opt`).
     #[serde(default)]
     pub log_options: LogOptions,

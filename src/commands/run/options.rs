@@ -7,7 +7,7 @@ use crate::cli::RunArgs;
 use crate::errors::{Failure, USAGE};
 use crate::spec::Network;
 use crate::spec::Port;
-use crate::spec::{Limits, LogOptions};
+use crate::spec::{CgroupNamespace, Limits, LogOptions};
 use crate::state::ids;
 
 /// Everything `run` needs from its command line, checked.
@@ -27,6 +27,8 @@ pub struct Checked {
     pub security: crate::spec::SecurityOptions,
     /// `--log-opt`: how much of its output the log keeps.
     pub log_options: LogOptions,
+    /// `--cgroupns` (chapter 4).
+    pub cgroupns: CgroupNamespace,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -63,7 +65,21 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         ports,
         security: security(args)?,
         log_options: LogOptions::parse(&args.log_opt)?,
+        cgroupns: cgroup_namespace(args)?,
     })
+}
+
+/// `--cgroupns`, or the default for this machine's cgroups (chapter 4).
+#[cfg(feature = "stage4")]
+fn cgroup_namespace(args: &RunArgs) -> Result<CgroupNamespace> {
+    let v2 = crate::runtime::cgroup::hierarchy().v2();
+    Ok(CgroupNamespace::parse(args.cgroupns.as_deref(), v2)?)
+}
+
+/// Before chapter 4 there are no cgroups of containers to hide.
+#[cfg(not(feature = "stage4"))]
+fn cgroup_namespace(_: &RunArgs) -> Result<CgroupNamespace> {
+    Ok(CgroupNamespace::Host)
 }
 
 /// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt` (chapter 8).

@@ -70,6 +70,14 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     // starts is then born inside.
     #[cfg(feature = "stage4")]
     join_own_cgroup(&plan.config.id)?;
+    // Chapter 4: with a cgroup namespace of its own, the cgroup it has just
+    // joined becomes the root of what it sees (/proc/self/cgroup: `0::/`).
+    // After the join, not at clone: the namespace's root is the cgroup the
+    // process is in when it makes the namespace.
+    #[cfg(feature = "stage4")]
+    if plan.config.cgroupns == crate::spec::CgroupNamespace::Private {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).map_err(setup_error)?;
+    }
     if let Some(namespace) = plan.join_network {
         // --net container:NAME: the child was cloned without
         // CLONE_NEWNET, and moves into the other container's namespace
