@@ -36,6 +36,24 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Docker's default seccomp profile, which chapter 8's tests compare
+# bocker's with: the one file, from Debian's package of moby's sources (the
+# package itself would bring 258 others).
+docker_profile=/usr/local/share/bocker/docker-seccomp-default.json
+if [ ! -f "$docker_profile" ]; then
+    echo "install-deps: fetching Docker's default seccomp profile"
+    scratch=$(mktemp -d)
+    (cd "$scratch" && apt-get download -q golang-github-docker-docker-dev >/dev/null 2>&1) || {
+        apt-get update -q
+        (cd "$scratch" && apt-get download -q golang-github-docker-docker-dev)
+    }
+    dpkg -x "$scratch"/golang-github-docker-docker-dev_*.deb "$scratch/root"
+    install -D -m 0644 \
+        "$scratch/root/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json" \
+        "$docker_profile"
+    rm -rf "$scratch"
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install-deps: Rust is missing: install it with rustup (https://rustup.rs), then run me again" >&2
     exit 1

@@ -16,58 +16,7 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 
-/// The system calls the filter refuses, nearly all of which Docker's
-/// default profile refuses too (it allows name_to_handle_at and adjtimex):
-/// each lets a process reach beyond its namespaces (mount, pivot_root,
-/// setns, unshare), into the kernel itself (modules, kexec, bpf, perf),
-/// or at things namespaces do not separate (the keyring, the clock, swap).
-pub const BLOCKED_SYSCALLS: &[(&str, libc::c_long)] = &[
-    ("mount", libc::SYS_mount),
-    ("umount2", libc::SYS_umount2),
-    ("pivot_root", libc::SYS_pivot_root),
-    ("open_by_handle_at", libc::SYS_open_by_handle_at),
-    ("name_to_handle_at", libc::SYS_name_to_handle_at),
-    ("keyctl", libc::SYS_keyctl),
-    ("add_key", libc::SYS_add_key),
-    ("request_key", libc::SYS_request_key),
-    ("kexec_load", libc::SYS_kexec_load),
-    ("kexec_file_load", libc::SYS_kexec_file_load),
-    ("init_module", libc::SYS_init_module),
-    ("finit_module", libc::SYS_finit_module),
-    ("delete_module", libc::SYS_delete_module),
-    ("bpf", libc::SYS_bpf),
-    ("perf_event_open", libc::SYS_perf_event_open),
-    ("reboot", libc::SYS_reboot),
-    ("swapon", libc::SYS_swapon),
-    ("swapoff", libc::SYS_swapoff),
-    ("unshare", libc::SYS_unshare),
-    ("setns", libc::SYS_setns),
-    ("acct", libc::SYS_acct),
-    ("settimeofday", libc::SYS_settimeofday),
-    ("clock_settime", libc::SYS_clock_settime),
-    ("adjtimex", libc::SYS_adjtimex),
-    ("userfaultfd", libc::SYS_userfaultfd),
-    ("fsopen", libc::SYS_fsopen),
-    ("fsmount", libc::SYS_fsmount),
-    ("move_mount", libc::SYS_move_mount),
-    ("open_tree", libc::SYS_open_tree),
-    ("mount_setattr", libc::SYS_mount_setattr),
-    ("quotactl", libc::SYS_quotactl),
-    ("lookup_dcookie", libc::SYS_lookup_dcookie),
-    ("syslog", libc::SYS_syslog),
-    ("vhangup", libc::SYS_vhangup),
-];
-
-/// The flags that make clone(2) create namespaces.
-pub const NAMESPACE_FLAGS: [libc::c_int; 7] = [
-    libc::CLONE_NEWNS,
-    libc::CLONE_NEWUTS,
-    libc::CLONE_NEWIPC,
-    libc::CLONE_NEWUSER,
-    libc::CLONE_NEWPID,
-    libc::CLONE_NEWNET,
-    libc::CLONE_NEWCGROUP,
-];
+use crate::spec::seccomp::{ArgCheck, CompareOp};
 
 // ANCHOR: drop_capabilities
 /// Keep only the capabilities `keep`: in the bounding set (what this
@@ -105,38 +54,67 @@ pub fn set_no_new_privs() -> Result<()> {
 }
 // ANCHOR_END: set_no_new_privs
 
+// ANCHOR: seccomp_condition
+/// One check of a profile's rule as a condition seccompiler understands:
+/// argument `check.index`, taken as 64 bits, compared with `check.value`.
+/// For `MaskedEqual` the check holds when `argument & value == value_two`.
+pub fn seccomp_condition(check: &ArgCheck) -> Result<SeccompCondition> {
+    let operator = match check.op {
+        CompareOp::NotEqual => SeccompCmpOp::Ne,
+        CompareOp::Less => SeccompCmpOp::Lt,
+        CompareOp::LessOrEqual => SeccompCmpOp::Le,
+        CompareOp::Equal => SeccompCmpOp::Eq,
+        CompareOp::GreaterOrEqual => SeccompCmpOp::Ge,
+        CompareOp::Greater => SeccompCmpOp::Gt,
+        // seccompiler puts the mask in the operator, and compares the
+        // masked argument with the value: here, `value_two`.
+        CompareOp::MaskedEqual => SeccompCmpOp::MaskedEq(check.value),
+    };
+    let value = match check.op {
+        CompareOp::MaskedEqual => check.value_two,
+        _ => check.value,
+    };
+    // Qword: the arguments are registers of 64 bits (clone's flags are an
+    // unsigned long); a Dword check would look at half of one.
+    Ok(SeccompCondition::new(
+        check.index,
+        SeccompCmpArgLen::Qword,
+        operator,
+        value,
+    )?)
+}
+// ANCHOR_END: seccomp_condition
+
 // ANCHOR: seccomp_program
-/// The seccomp filter, as a BPF program: every call in
-/// [`BLOCKED_SYSCALLS`], and clone(2) with any of [`NAMESPACE_FLAGS`],
-/// fail with EPERM; everything else is allowed.
-pub fn seccomp_program() -> Result<BpfProgram> {
+/// The seccomp filter, as a BPF program: a call of `allowed` goes through
+/// when one of its rules holds (a rule: checks that must all hold; no
+/// rules at all: whatever the arguments); every other call gets
+/// `otherwise` (the profile's default: fail with EPERM).
+pub fn seccomp_program(
+    allowed: &BTreeMap<i64, Vec<Vec<ArgCheck>>>,
+    otherwise: SeccompAction,
+) -> Result<BpfProgram> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    // No conditions: the call matches whatever its arguments.
-    for (_, number) in BLOCKED_SYSCALLS {
-        rules.insert(*number, vec![]);
+    for (number, alternatives) in allowed {
+        // seccompiler's rules combine as a profile's do: a call matches
+        // when any of its rules matches, a rule when all its conditions
+        // hold. An empty list of rules matches always.
+        let mut call_rules = Vec::new();
+        for checks in alternatives {
+            let conditions = checks
+                .iter()
+                .map(seccomp_condition)
+                .collect::<Result<Vec<_>>>()?;
+            call_rules.push(SeccompRule::new(conditions)?);
+        }
+        rules.insert(*number, call_rules);
     }
-    // clone: matches if its first argument (the flags) has any namespace
-    // flag. A rule is true when all its conditions are; the call matches
-    // when any rule is: one rule per flag, "flags & FLAG == FLAG".
-    let mut clone_rules = Vec::new();
-    for flag in NAMESPACE_FLAGS {
-        let flag = flag as u64;
-        let condition = SeccompCondition::new(
-            0,
-            SeccompCmpArgLen::Qword,
-            SeccompCmpOp::MaskedEq(flag),
-            flag,
-        )?;
-        clone_rules.push(SeccompRule::new(vec![condition])?);
-    }
-    rules.insert(libc::SYS_clone, clone_rules);
     let filter = SeccompFilter::new(
         rules,
-        // No rule matched: let the call through.
+        // No rule matched: the profile's default.
+        otherwise,
+        // A rule matched: let the call through.
         SeccompAction::Allow,
-        // A rule matched: fail with EPERM ("Operation not permitted"), as
-        // if we lacked the privilege, instead of killing the program.
-        SeccompAction::Errno(libc::EPERM as u32),
         TargetArch::try_from(std::env::consts::ARCH)?,
     )?;
     Ok(filter.try_into()?)

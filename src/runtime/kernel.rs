@@ -24,10 +24,19 @@ pub const MINIMUM: (u32, u32) = (5, 11);
 
 /// Refuse to go on under a kernel older than [`MINIMUM`].
 pub fn check() -> Result<()> {
-    let release = nix::sys::utsname::uname()
+    check_release(&release())
+}
+
+/// The running kernel's (major, minor).
+pub fn version() -> Option<(u32, u32)> {
+    version_of(&release())
+}
+
+/// uname(2)'s release: `6.1.0-13-amd64`.
+fn release() -> String {
+    nix::sys::utsname::uname()
         .map(|name| name.release().to_string_lossy().into_owned())
-        .unwrap_or_default();
-    check_release(&release)
+        .unwrap_or_default()
 }
 
 /// The check, for a release string as uname(2) gives it (`6.1.0-13-amd64`).

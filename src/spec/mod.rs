@@ -14,6 +14,7 @@
 //! * `logs`: `--log-opt max-size=10m --log-opt max-file=3`;
 //! * `subnet`: the bridge's range of addresses (`BOCKER_SUBNET`);
 //! * `security`: `--cap-add`, `--privileged`, `--security-opt` (chapter 8);
+//! * `seccomp`: a seccomp profile, in Docker's JSON (chapter 8);
 //! * `process`: one process, even after its pid is reused, and whether it
 //!   is alive.
 
@@ -24,6 +25,7 @@ pub mod logs;
 pub mod network;
 pub mod ports;
 pub mod process;
+pub mod seccomp;
 pub mod security;
 pub mod subnet;
 

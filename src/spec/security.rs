@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::seccomp::SeccompProfile;
+
 /// What `run` was asked about the container's privileges (chapter 8),
 /// kept so that `exec` applies the same.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,4 +25,8 @@ pub struct SecurityOptions {
     /// `--security-opt seccomp=unconfined`.
     #[serde(default)]
     pub seccomp_unconfined: bool,
+    /// `--security-opt seccomp=FILE`: the profile read from FILE, kept, so
+    /// that `exec` applies the same even if the file changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<SeccompProfile>,
 }

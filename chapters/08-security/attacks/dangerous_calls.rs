@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Each line is `NAME: ok` or `NAME: ERRNO`. Inside a container with the
-//! default profile, every one says EPERM. The arguments make sure that a
+//! default profile, every one says EPERM, but cachestat: a call newer than
+//! the profile says ENOSYS. The arguments make sure that a
 //! call the filter lets through does nothing: an empty mount target that
 //! does not exist, a descriptor that is not open, a keyring looked up but
 //! never created, a reboot without the magic numbers.
@@ -34,6 +35,7 @@ mod nr {
     pub const KEXEC_LOAD: i64 = 246;
     pub const BPF: i64 = 321;
     pub const REBOOT: i64 = 169;
+    pub const PERSONALITY: i64 = 135;
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -50,9 +52,17 @@ mod nr {
     pub const KEXEC_LOAD: i64 = 104;
     pub const BPF: i64 = 280;
     pub const REBOOT: i64 = 142;
+    pub const PERSONALITY: i64 = 92;
 }
 
+/// Calls added to Linux after 5.0 have the same number everywhere.
+const IO_URING_SETUP: i64 = 425;
+/// Linux 6.5: newer than the profiles, which do not name it.
+const CACHESTAT: i64 = 451;
+
 const CLONE_NEWNS: i64 = 0x0002_0000;
+/// A personality no program of a container needs: BSD's system calls.
+const PER_BSD: i64 = 0x0006;
 const CLONE_NEWUTS: i64 = 0x0400_0000;
 const SIGCHLD: i64 = 17;
 const KEYCTL_GET_KEYRING_ID: i64 = 0;
@@ -99,5 +109,8 @@ fn main() {
         report("kexec_load", syscall(nr::KEXEC_LOAD, 0i64, 0i64, 0i64, 0i64));
         report("bpf", syscall(nr::BPF, -1i64, 0i64, 0i64));
         report("reboot", syscall(nr::REBOOT, 0i64, 0i64, 0i64, 0i64));
+        report("io_uring_setup", syscall(IO_URING_SETUP, 0i64, 0i64));
+        report("personality(PER_BSD)", syscall(nr::PERSONALITY, PER_BSD));
+        report("cachestat", syscall(CACHESTAT, -1i64, 0i64, 0i64, 0i64));
     }
 }

@@ -32,6 +32,7 @@
     path = "../../../solutions/08-security/security.rs"
 )]
 pub mod chapter;
+pub mod seccomp;
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -43,6 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED, USAGE};
+use crate::spec::seccomp::SeccompProfile;
 pub use crate::spec::SecurityOptions;
 
 /// Docker's default capabilities: what a root process in a container
@@ -98,7 +100,9 @@ pub struct Profile {
     pub devices_limited: bool,
     pub hide_kernel_files: bool,
     pub no_new_privs: bool,
-    pub seccomp: bool,
+    /// The seccomp profile to apply (bocker's default, or the one given
+    /// with --security-opt seccomp=FILE); none: unconfined.
+    pub seccomp: Option<SeccompProfile>,
 }
 
 /// Read `run`'s flags; a clear usage error for a bad one.
@@ -124,17 +128,40 @@ pub fn options_from_flags(
                 options.new_privileges_allowed = false
             }
             "seccomp=unconfined" => options.seccomp_unconfined = true,
+            other if other.starts_with("seccomp=") => {
+                options.seccomp_profile = Some(read_seccomp_profile(&other["seccomp=".len()..])?)
+            }
             other => bail!(Failure::new(
                 USAGE,
                 format!(
-                    "unknown --security-opt '{}': bocker knows no-new-privileges=true|false \
-                         and seccomp=unconfined",
+                    "unknown --security-opt '{}': bocker knows no-new-privileges=true|false, \
+                         seccomp=unconfined and seccomp=FILE",
                     crate::escape::printable(other)
                 )
             )),
         }
     }
     Ok(options)
+}
+
+/// `--security-opt seccomp=FILE`: a profile in Docker's (or the OCI
+/// runtime spec's) JSON, checked now so that a bad one is a usage error,
+/// not a failed start.
+fn read_seccomp_profile(path: &str) -> Result<SeccompProfile> {
+    let refused = |why: String| {
+        Failure::new(
+            USAGE,
+            format!(
+                "--security-opt seccomp={}: {why}",
+                crate::escape::printable(path)
+            ),
+        )
+    };
+    let text = std::fs::read(path).map_err(|e| refused(e.to_string()))?;
+    let profile: SeccompProfile = serde_json::from_slice(&text)
+        .map_err(|e| refused(format!("not a seccomp profile: {e}")))?;
+    seccomp::check(&profile).map_err(refused)?;
+    Ok(profile)
 }
 
 /// The profile `options` give, on a machine whose cgroups can
@@ -170,7 +197,12 @@ pub fn profile(options: &SecurityOptions, devices_controlled: bool) -> Profile {
         devices_limited: !options.privileged,
         hide_kernel_files: !options.privileged,
         no_new_privs: !options.privileged && !options.new_privileges_allowed,
-        seccomp: !options.privileged && !options.seccomp_unconfined,
+        seccomp: (!options.privileged && !options.seccomp_unconfined).then(|| {
+            options
+                .seccomp_profile
+                .clone()
+                .unwrap_or_else(seccomp::default::profile)
+        }),
     }
 }
 
@@ -232,16 +264,11 @@ pub fn lock_in(
     profile: &Profile,
     become_user: impl FnOnce() -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let filters = if profile.seccomp {
-        let program = exercise::catch_panic(chapter::seccomp_program)
+    let filters = match &profile.seccomp {
+        Some(seccomp) => exercise::catch_panic(|| seccomp::filters(seccomp, &profile.capabilities))
             .map_err(|report| Failure::new(START_FAILED, report))?
-            .map_err(|e| Failure::start_failed(&e))?;
-        let clone3 = clone3_filter().map_err(|e| Failure::start_failed(&e))?;
-        let mut filters = vec![program, clone3];
-        filters.extend(x32_filter());
-        filters
-    } else {
-        Vec::new()
+            .map_err(|e| Failure::start_failed(&e))?,
+        None => Vec::new(),
     };
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it
     // now, while we have it (runc does the same).
@@ -294,55 +321,6 @@ fn install(filters: &[seccompiler::BpfProgram]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A second filter, given: clone3(2) passes its flags in a structure in
-/// memory, which a seccomp filter cannot read, so it cannot tell a clone3
-/// that makes namespaces from one that does not. Like Docker, answer
-/// ENOSYS ("no such call"): the C library then falls back to clone(2),
-/// whose flags the chapter's filter checks.
-fn clone3_filter() -> Result<seccompiler::BpfProgram> {
-    use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
-    let rules = std::collections::BTreeMap::from([(libc::SYS_clone3, vec![])]);
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-        TargetArch::try_from(std::env::consts::ARCH)?,
-    )?;
-    Ok(filter.try_into()?)
-}
-
-/// A third filter, given, written by hand because seccompiler cannot say
-/// it: on x86_64, a kernel built with the x32 ABI accepts every call a
-/// second time under its number with bit 30 set (0x40000000). A filter
-/// that lists numbers would miss `keyctl` called as `0x40000000 | 250`.
-/// This one refuses any call with that bit, whatever the kernel.
-#[cfg(target_arch = "x86_64")]
-fn x32_filter() -> Option<seccompiler::BpfProgram> {
-    use seccompiler::sock_filter;
-    // Classic BPF, as in <linux/filter.h> and <linux/seccomp.h>.
-    const LOAD_WORD_AT: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
-    const JUMP_IF_EQUAL: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
-    const JUMP_IF_BITS_SET: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
-    const RETURN: u16 = 0x06; // BPF_RET | BPF_K
-    const ARCH_OFFSET: u32 = 4; // struct seccomp_data: nr at 0, arch at 4
-    const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-    const X32_BIT: u32 = 0x4000_0000;
-    let step = |code, jt, jf, k| sock_filter { code, jt, jf, k };
-    Some(vec![
-        step(LOAD_WORD_AT, 0, 0, ARCH_OFFSET),
-        step(JUMP_IF_EQUAL, 0, 3, AUDIT_ARCH_X86_64), // another arch: allow
-        step(LOAD_WORD_AT, 0, 0, 0),                  // the call's number
-        step(JUMP_IF_BITS_SET, 0, 1, X32_BIT),
-        step(RETURN, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
-        step(RETURN, 0, 0, libc::SECCOMP_RET_ALLOW),
-    ])
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn x32_filter() -> Option<seccompiler::BpfProgram> {
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,7 +329,8 @@ mod tests {
     fn flags_make_the_profile() {
         let default = profile(&SecurityOptions::default(), true);
         assert_eq!(default.capabilities.len(), 14);
-        assert!(default.no_new_privs && default.seccomp && default.hide_kernel_files);
+        assert!(default.no_new_privs && default.hide_kernel_files);
+        assert_eq!(default.seccomp, Some(seccomp::default::profile()));
         assert!(!profile(&SecurityOptions::default(), false)
             .capabilities
             .contains(&"CAP_MKNOD".to_string()));
@@ -368,8 +347,9 @@ mod tests {
         let given = profile(&options, true);
         assert!(given.capabilities.contains(&"CAP_NET_ADMIN".to_string()));
         assert!(!given.capabilities.contains(&"CAP_CHOWN".to_string()));
-        assert!(!given.seccomp && !given.no_new_privs && given.hide_kernel_files);
+        assert!(given.seccomp.is_none() && !given.no_new_privs && given.hide_kernel_files);
         assert!(options_from_flags(&["NOPE".into()], &[], false, &[]).is_err());
         assert!(options_from_flags(&[], &[], false, &["apparmor=x".into()]).is_err());
+        assert!(options_from_flags(&[], &[], false, &["seccomp=/no/such/file".into()]).is_err());
     }
 }
