@@ -27,6 +27,7 @@
 )]
 #[cfg_attr(feature = "solved4", path = "../../../solutions/04-cgroups/cgroups.rs")]
 pub mod chapter;
+pub mod devices;
 pub mod v1;
 pub mod v2;
 
@@ -62,17 +63,23 @@ pub fn hierarchy() -> Box<dyn Hierarchy> {
 }
 
 /// Whether this machine's cgroups can limit which devices a container
-/// opens: v1's `devices` controller. (On v2 that takes a BPF program
-/// attached to the cgroup, which bocker does not load; see
-/// runtime/security/ for what it does instead.)
+/// opens: v1's `devices` controller, or on v2 a BPF program attached to
+/// the cgroup (devices.rs).
 #[cfg(feature = "stage8")]
 pub fn controls_devices() -> bool {
-    !hierarchy().v2() && v1::controls_devices()
+    hierarchy().v2() || v1::controls_devices()
 }
 
-/// Limit container `id`'s cgroup to the devices it may use (v1 only).
+/// Limit container `id`'s cgroup to the devices it may use (devices.rs),
+/// in the language of this machine's cgroups.
 #[cfg(feature = "stage8")]
-pub use v1::restrict_devices;
+pub fn restrict_devices(id: &str) -> Result<()> {
+    if hierarchy().v2() {
+        v2::restrict_devices(id)
+    } else {
+        v1::restrict_devices(id)
+    }
+}
 
 /// Remove the parent cgroup (`bocker/`) from every hierarchy where it is
 /// empty. rmdir(2) refuses a cgroup that still has children, so one in use

@@ -116,26 +116,8 @@ pub fn controls_devices() -> bool {
     std::path::Path::new("/sys/fs/cgroup/devices/devices.allow").exists()
 }
 
-/// The devices a container may use: those chapter 3 makes in its /dev
-/// (`c MAJOR:MINOR rwm`: read, write, mknod), pseudo-terminals, and mknod
-/// (but not opening) of any other node, as Docker allows.
-#[cfg(feature = "stage8")]
-const ALLOWED_DEVICES: [&str; 11] = [
-    "c *:* m",
-    "b *:* m",
-    "c 1:3 rwm",    // null
-    "c 1:5 rwm",    // zero
-    "c 1:7 rwm",    // full
-    "c 1:8 rwm",    // random
-    "c 1:9 rwm",    // urandom
-    "c 5:0 rwm",    // tty
-    "c 5:2 rwm",    // ptmx
-    "c 136:* rwm",  // pts/N
-    "c 10:200 rwm", // net/tun
-];
-
-/// Limit container `id`'s cgroup to [`ALLOWED_DEVICES`]: everything
-/// denied (`a` in devices.deny), then each allowed. A node for the host's
+/// Limit container `id`'s cgroup to the devices of devices.rs:
+/// everything denied (`a` in devices.deny), then each allowed. A node for the host's
 /// disk, or /dev/kmsg, made inside, then cannot be opened (EPERM).
 /// Written by the frame: cgroups-rs could, but these two files and their
 /// one-line rules are worth seeing as they are.
@@ -145,8 +127,8 @@ pub fn restrict_devices(id: &str) -> anyhow::Result<()> {
     let dir = std::path::Path::new("/sys/fs/cgroup/devices").join(super::path_of(id));
     fs::write(dir.join("devices.deny"), "a")
         .with_context(|| format!("cannot deny devices in {}", dir.display()))?;
-    for rule in ALLOWED_DEVICES {
-        fs::write(dir.join("devices.allow"), rule)
+    for rule in super::devices::ALLOWED.iter().map(|rule| rule.v1_line()) {
+        fs::write(dir.join("devices.allow"), &rule)
             .with_context(|| format!("cannot allow '{rule}' in {}", dir.display()))?;
     }
     Ok(())

@@ -96,3 +96,104 @@ pub fn usage(dir: &Option<PathBuf>) -> Usage {
 pub fn oom_kills(dir: &Path) -> Option<u64> {
     counter(&dir.join(OOM_EVENTS), "oom_kill")
 }
+
+/// Limit container `id`'s cgroup to the devices of devices.rs: load the
+/// program devices.rs writes (bpf(2), BPF_PROG_LOAD, of type
+/// BPF_PROG_TYPE_CGROUP_DEVICE), and attach it to the cgroup's directory
+/// (BPF_PROG_ATTACH, BPF_CGROUP_DEVICE). The attachment holds the program:
+/// our descriptors can close, and it goes when the cgroup is removed.
+#[cfg(feature = "stage8")]
+pub fn restrict_devices(id: &str) -> Result<()> {
+    attach_devices_program(&Path::new("/sys/fs/cgroup").join(super::path_of(id)))
+}
+
+/// Load the devices program and attach it to the cgroup at `dir`.
+#[cfg(feature = "stage8")]
+fn attach_devices_program(dir: &Path) -> Result<()> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let program = super::devices::v2_program(&super::devices::ALLOWED);
+    let license = c"GPL";
+    let load = ProgramLoad {
+        program_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        instruction_count: program.len() as u32,
+        instructions: program.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        ..ProgramLoad::default()
+    };
+    let loaded = bpf(BPF_PROG_LOAD, &load)
+        .context("cannot load the devices program (bpf(2), BPF_PROG_LOAD)")?;
+    // SAFETY: bpf(2) returned a new descriptor, ours alone.
+    let program_fd = unsafe { OwnedFd::from_raw_fd(loaded) };
+    let cgroup =
+        std::fs::File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    let attach = ProgramAttach {
+        target_fd: cgroup.as_raw_fd() as u32,
+        program_fd: program_fd.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        flags: 0,
+    };
+    bpf(BPF_PROG_ATTACH, &attach).with_context(|| {
+        format!(
+            "cannot attach the devices program to {} (bpf(2), BPF_PROG_ATTACH)",
+            dir.display()
+        )
+    })?;
+    Ok(())
+}
+
+// From <linux/bpf.h>: the two commands, the program's type, where it is
+// attached. (The libc crate does not carry bpf(2)'s types.)
+#[cfg(feature = "stage8")]
+const BPF_PROG_LOAD: libc::c_long = 5;
+#[cfg(feature = "stage8")]
+const BPF_PROG_ATTACH: libc::c_long = 8;
+#[cfg(feature = "stage8")]
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+#[cfg(feature = "stage8")]
+const BPF_CGROUP_DEVICE: u32 = 6;
+
+/// The start of `union bpf_attr` as BPF_PROG_LOAD reads it. bpf(2) takes
+/// the size we pass: the fields after these count as zero.
+#[cfg(feature = "stage8")]
+#[derive(Default)]
+#[repr(C)]
+struct ProgramLoad {
+    program_type: u32,
+    instruction_count: u32,
+    /// Pointers, as 64-bit numbers.
+    instructions: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buffer: u64,
+}
+
+/// `union bpf_attr` as BPF_PROG_ATTACH reads it.
+#[cfg(feature = "stage8")]
+#[repr(C)]
+struct ProgramAttach {
+    target_fd: u32,
+    program_fd: u32,
+    attach_type: u32,
+    flags: u32,
+}
+
+/// bpf(2): the new descriptor, or 0, or the error.
+#[cfg(feature = "stage8")]
+fn bpf<T>(command: libc::c_long, attributes: &T) -> std::io::Result<i32> {
+    // SAFETY: `attributes` is a live #[repr(C)] struct of the layout the
+    // command reads, and its size is passed; the kernel copies it, and
+    // reads the instructions and the license it points at during the call.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            command,
+            attributes as *const T,
+            std::mem::size_of::<T>() as libc::c_uint,
+        )
+    };
+    if result < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(result as i32)
+}

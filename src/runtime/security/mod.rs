@@ -175,12 +175,6 @@ pub fn profile(options: &SecurityOptions, devices_controlled: bool) -> Profile {
     } else {
         DEFAULT_CAPABILITIES.into_iter().collect()
     };
-    if !options.privileged && !devices_controlled {
-        // Without a devices cgroup (cgroup v2 needs a BPF program for
-        // it, which bocker does not load), a container that can mknod
-        // could make a node for the host's disk and open it: no mknod.
-        keep.remove(&Capability::CAP_MKNOD);
-    }
     for name in &options.cap_add {
         keep.extend(capabilities_named(name).unwrap_or_default());
     }
@@ -188,6 +182,13 @@ pub fn profile(options: &SecurityOptions, devices_controlled: bool) -> Profile {
         for capability in capabilities_named(name).unwrap_or_default() {
             keep.remove(&capability);
         }
+    }
+    if !options.privileged && !devices_controlled {
+        // A machine whose cgroups cannot limit devices (v1 without its
+        // `devices` controller): a container that can mknod could make a
+        // node for the host's disk and open it. No mknod, even when asked
+        // for (after --cap-add, on purpose).
+        keep.remove(&Capability::CAP_MKNOD);
     }
     keep.retain(|capability| held.contains(capability));
     let mut capabilities: Vec<String> = keep.iter().map(|c| c.to_string()).collect();
