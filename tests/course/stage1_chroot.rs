@@ -3,9 +3,9 @@
 //! Every test here starts a container, so every one of them fails until
 //! `chapters/01-chroot/chroot.rs` is done.
 
-use crate::support::{self, describe, redacted, text, TestEnv};
+use crate::support::{self, assert_success, describe, redacted, text, Hint, TestEnv};
 
-const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/01-chroot/chroot.rs.";
+const HINT: Hint = Hint::chapter(1);
 
 /// `bocker run IMAGE ARGS…`, which must succeed.
 #[track_caller]
@@ -161,7 +161,7 @@ fn the_environment_is_the_containers_not_the_hosts() {
         .env("HOST_ONLY_SECRET", "do-not-leak")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    assert_success(&out, HINT);
     let vars = text(&out.stdout);
     assert!(
         !vars.contains("HOST_ONLY_SECRET"),
@@ -230,8 +230,7 @@ fn bockers_session_works() {
         describe(&duplicate)
     );
 
-    let rm = env.run_bocker(&["rm", "failing", &id]);
-    assert!(rm.status.success(), "{}", describe(&rm));
+    let rm = env.bocker_ok(&["rm", "failing", &id], HINT);
     assert_eq!(text(&rm.stdout).lines().count(), 2, "{}", describe(&rm));
     assert!(
         env.container_ids().is_empty(),
@@ -244,14 +243,10 @@ fn bockers_session_works() {
 fn logs_keep_stdout_and_stderr_apart() {
     let env = TestEnv::new();
     let image = env.busybox_image();
-    let out = env.run_bocker(&[
-        "run",
-        "--name",
-        "talker",
-        &image,
-        "echo a; echo b >&2; echo c",
-    ]);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    env.run_ok(
+        &["--name", "talker", &image, "echo a; echo b >&2; echo c"],
+        HINT,
+    );
     let logs = env.run_bocker(&["logs", "talker"]);
     assert_eq!(text(&logs.stdout), "a\nc\n");
     assert_eq!(text(&logs.stderr), "b\n");
@@ -262,8 +257,7 @@ fn logs_keep_stdout_and_stderr_apart() {
 fn run_rm_removes_the_container_after_exit() {
     let env = TestEnv::new();
     let image = env.busybox_image();
-    let out = env.run_bocker(&["run", "--rm", &image, "echo bye"]);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    let out = env.run_ok(&["--rm", &image, "echo bye"], HINT);
     assert_eq!(text(&out.stdout), "bye\n");
     assert!(
         env.container_ids().is_empty(),
@@ -314,17 +308,11 @@ fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
     let container = env.wait_for_pid(&mut running, HINT);
     running.kill().unwrap();
     running.wait().unwrap();
-    let mut gone = false;
-    for _ in 0..100 {
-        if !std::path::Path::new(&format!("/proc/{container}")).exists() {
-            gone = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(gone, "the container's process {container} outlived bocker: does the child ask for PR_SET_PDEATHSIG?");
-    let ps = env.run_bocker(&["ps"]);
-    assert!(ps.status.success(), "{}", describe(&ps));
+    assert!(
+        support::wait_until_gone(container),
+        "the container's process {container} outlived bocker: does the child ask for PR_SET_PDEATHSIG?"
+    );
+    let ps = env.bocker_ok(&["ps"], HINT);
     assert!(
         text(&ps.stdout)
             .lines()
@@ -346,8 +334,7 @@ fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
         Some(serde_json::json!("exited")),
         "the next command should record that {id} ended"
     );
-    let rm = env.run_bocker(&["rm", "orphan"]);
-    assert!(rm.status.success(), "{}", describe(&rm));
+    env.bocker_ok(&["rm", "orphan"], HINT);
     env.assert_no_leaks();
 }
 
@@ -455,7 +442,7 @@ fn stdin_reaches_the_command_only_with_dash_i() {
         describe(&with)
     );
     let without = feed(&["run", &image, "cat"]);
-    assert!(without.status.success(), "{HINT}\n{}", describe(&without));
+    assert_success(&without, HINT);
     assert_eq!(
         text(&without.stdout),
         "",

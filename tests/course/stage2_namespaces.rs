@@ -5,10 +5,9 @@
 
 use std::process::Command;
 
-use crate::support::{self, describe, text, TestEnv};
+use crate::support::{self, assert_success, describe, text, Hint, TestEnv};
 
-const HINT: &str =
-    "If bocker printed `unfinished exercise`, finish chapters/02-namespaces/namespaces.rs.";
+const HINT: Hint = Hint::chapter(2);
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
 #[track_caller]
@@ -407,7 +406,7 @@ fn a_detached_container_and_its_monitor_drop_inherited_descriptors() {
     command.args(["run", "-d", &image, "sleep", "1000"]);
     support::with_inherited_directory(&mut command, &secret_dir);
     let out = command.output().unwrap();
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    assert_success(&out, HINT);
     let id = text(&out.stdout).trim().to_string();
     let pid = env.running_pid(&id).expect("the container is not running");
     let container_fds = support::open_fds(pid);
@@ -495,23 +494,14 @@ fn run_init_reaps_orphans_passes_signals_on_and_hides_the_host_binary() {
     let orphan = wait_for_process(&["sleep", &seconds], &mut exec);
     exec.kill().unwrap();
     exec.wait().unwrap();
-    let mut gone = false;
-    for _ in 0..100 {
-        if !std::path::Path::new(&format!("/proc/{orphan}")).exists() {
-            gone = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     assert!(
-        gone,
+        support::wait_until_gone(orphan),
         "the orphaned command {orphan} was never reaped: is it a zombie?"
     );
 
     // SIGTERM reaches `sleep`, which is not pid 1 and dies of it at once.
     let started = std::time::Instant::now();
-    let stop = env.run_bocker(&["stop", "-t", "20", &id]);
-    assert!(stop.status.success(), "{}", describe(&stop));
+    env.bocker_ok(&["stop", "-t", "20", &id], HINT);
     let ps = text(&env.run_bocker(&["ps"]).stdout);
     assert!(
         ps.lines()

@@ -3,9 +3,11 @@
 //! Every test here starts a container, so every one of them fails until
 //! `chapters/03-mounts/mounts.rs` is done.
 
-use crate::support::{self, describe, escape_binary, mount_table_of, text, SharedMount, TestEnv};
+use crate::support::{
+    self, describe, escape_binary, mount_table_of, text, Hint, SharedMount, TestEnv,
+};
 
-const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/03-mounts/mounts.rs.";
+const HINT: Hint = Hint::chapter(3);
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
 #[track_caller]
@@ -94,8 +96,7 @@ fn the_hosts_mount_table_is_unchanged() {
         before, after_run,
         "the host's mount table changed during a run: were mounts made before making / private?"
     );
-    let rm = env.run_bocker(&["rm", "mounter"]);
-    assert!(rm.status.success(), "{}", describe(&rm));
+    env.bocker_ok(&["rm", "mounter"], HINT);
     let after_rm = mount_table_of(&env);
     assert_eq!(before, after_rm, "the host's mount table changed after rm");
     env.assert_no_leaks();
@@ -240,8 +241,7 @@ fn dev_has_ptmx_and_the_links_to_a_processs_own_descriptors() {
     let script = "for l in ptmx fd stdin stdout stderr; do readlink /dev/$l; done; \
                   exec 3<>/dev/ptmx && echo ptmx opens; \
                   echo to-stderr > /dev/stderr";
-    let out = env.run_bocker(&["run", &image, script]);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    let out = env.run_ok(&[&image, script], HINT);
     assert_eq!(
         text(&out.stdout),
         "pts/ptmx\n/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\nptmx opens\n",

@@ -8,10 +8,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::support::{describe, text, TestEnv};
+use crate::support::{self, assert_success, describe, text, Hint, TestEnv};
 
-const HINT: &str =
-    "If bocker printed `unfinished exercise`, finish chapters/04-cgroups/cgroups.rs.";
+const HINT: Hint = Hint::chapter(4);
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
 #[track_caller]
@@ -277,8 +276,7 @@ fn pause_freezes_every_process_and_unpause_lets_them_go_on() {
     let image = env.busybox_image();
     let id = start(&env, &["--name", "counter", &image, "while :; do :; done"]);
     std::thread::sleep(Duration::from_millis(200));
-    let paused = env.run_bocker(&["pause", "counter"]);
-    assert!(paused.status.success(), "{HINT}\n{}", describe(&paused));
+    env.bocker_ok(&["pause", "counter"], HINT);
     let frozen_file = if v2() {
         counter(
             &cgroup_file(&env, "freezer", &id, "cgroup.events"),
@@ -294,8 +292,7 @@ fn pause_freezes_every_process_and_unpause_lets_them_go_on() {
     let ps = text(&env.run_bocker(&["ps"]).stdout);
     let exec = env.run_bocker(&["exec", "counter", "true"]);
 
-    let resumed = env.run_bocker(&["unpause", "counter"]);
-    assert!(resumed.status.success(), "{}", describe(&resumed));
+    env.bocker_ok(&["unpause", "counter"], HINT);
     let at_unpause = cpu_time(&env, &id);
     std::thread::sleep(Duration::from_millis(500));
     let after_unpause = cpu_time(&env, &id) - at_unpause;
@@ -352,8 +349,10 @@ fn update_changes_the_limits_of_a_running_container() {
             "1000",
         ],
     );
-    let out = env.run_bocker(&["update", "--memory", "128m", "--pids-limit", "20", &id]);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    env.bocker_ok(
+        &["update", "--memory", "128m", "--pids-limit", "20", &id],
+        HINT,
+    );
     let memory = if v2() {
         read(&cgroup_file(&env, "memory", &id, "memory.max"))
     } else {
@@ -399,8 +398,7 @@ fn the_cgroup_goes_with_the_container() {
         "a running container should have a cgroup"
     );
     env.stop(&id);
-    let rm = env.run_bocker(&["rm", &id, "brief"]);
-    assert!(rm.status.success(), "{}", describe(&rm));
+    env.bocker_ok(&["rm", &id, "brief"], HINT);
     env.assert_no_leaks();
 }
 
@@ -412,18 +410,12 @@ fn the_cgroup_of_a_killed_bocker_is_removed_by_the_next_command() {
     let pid = env.wait_for_pid(&mut running, HINT);
     running.kill().unwrap();
     running.wait().unwrap();
-    for _ in 0..100 {
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::wait_until_gone(pid);
     assert!(
         !env.container_cgroups().is_empty(),
         "the cgroup of a run whose bocker was killed should still be there before the next command"
     );
-    let ps = env.run_bocker(&["ps"]);
-    assert!(ps.status.success(), "{}", describe(&ps));
+    env.bocker_ok(&["ps"], HINT);
     assert!(
         env.container_cgroups().is_empty(),
         "the next command's sweep should remove the cgroup: {:?}",
@@ -444,7 +436,7 @@ fn stats_reads_memory_cpu_and_processes_from_the_cgroup() {
     );
     let out = env.run_bocker(&["stats", "--no-stream", "watched"]);
     env.stop(&id);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    assert_success(&out, HINT);
     let table = text(&out.stdout);
     let row = table
         .lines()
@@ -474,7 +466,7 @@ fn bockers_variables_set_limits_and_flags_win() {
             .args(extra)
             .args([&image, "sleep", "1000"]);
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+        assert_success(&out, HINT);
         text(&out.stdout).trim().to_string()
     };
     let from_variables = start_with(&[]);

@@ -9,10 +9,9 @@ use std::io::Read;
 use std::net::{Ipv4Addr, TcpStream};
 use std::time::Duration;
 
-use crate::support::{self, describe, list_dir, text, TestEnv};
+use crate::support::{self, assert_success, describe, list_dir, text, Hint, TestEnv};
 
-const HINT: &str =
-    "If bocker printed `unfinished exercise`, finish chapters/05-network/network.rs.";
+const HINT: Hint = Hint::chapter(5);
 const GATEWAY: &str = "172.30.0.1";
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
@@ -124,8 +123,7 @@ fn two_containers_on_the_bridge_reach_each_other() {
     let client = format!(
         "for i in 1 2 3 4 5 6 7 8 9 10; do echo hello from the other side | nc {address} 9000 && exit 0; sleep 0.2; done; exit 1"
     );
-    let out = env.run_bocker(&["run", &image, &client]);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    env.run_ok(&[&image, &client], HINT);
     env.wait_until_exited(&server);
     let logs = env.run_bocker(&["logs", "server"]);
     assert_eq!(
@@ -255,7 +253,7 @@ fn thirty_containers_started_at_once_get_thirty_addresses() {
         .collect();
     let mut addresses = Vec::new();
     for out in outputs {
-        assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+        assert_success(&out, HINT);
         let (address, _) = eth0_address(&text(&out.stdout)).expect("no address on eth0");
         addresses.push(address);
     }
@@ -341,8 +339,7 @@ fn an_address_stays_taken_while_its_veth_pair_lives_and_comes_back_after() {
     let address = address_of(&env, &owner).to_string();
     env.stop(&owner);
     // `ps` sweeps, too: it must not give back an address still in use.
-    let ps = env.run_bocker(&["ps"]);
-    assert!(ps.status.success(), "{}", describe(&ps));
+    env.bocker_ok(&["ps"], HINT);
     assert!(
         test_host_has_link(&env, &host_end),
         "the joiner still uses {host_end}: it should still exist"
@@ -372,8 +369,7 @@ fn an_address_stays_taken_while_its_veth_pair_lives_and_comes_back_after() {
         "{host_end} outlived its network namespace"
     );
     // The next command sweeps: the address comes back.
-    let ps = env.run_bocker(&["ps"]);
-    assert!(ps.status.success(), "{}", describe(&ps));
+    env.bocker_ok(&["ps"], HINT);
     assert_eq!(
         leases_and_draining(&env),
         (vec![address_of(&env, &resident).to_string()], vec![]),
@@ -398,8 +394,7 @@ fn the_bridges_last_container_out_deletes_its_veth_pair_even_from_a_joiner() {
         !test_host_has_link(&env, &host_end),
         "{host_end} should be gone once its container has stopped: does remove_veth delete it?"
     );
-    let inside = env.run_bocker(&["exec", &joiner, "ip", "-o", "link"]);
-    assert!(inside.status.success(), "{}", describe(&inside));
+    let inside = env.bocker_ok(&["exec", &joiner, "ip", "-o", "link"], HINT);
     assert_eq!(
         link_names(&text(&inside.stdout)),
         ["lo"],
@@ -418,14 +413,8 @@ fn a_killed_run_leaves_nothing_once_the_next_command_has_swept() {
     let pid = env.wait_for_pid(&mut running, HINT);
     running.kill().unwrap();
     running.wait().unwrap();
-    for _ in 0..100 {
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let ps = env.run_bocker(&["ps"]);
-    assert!(ps.status.success(), "{}", describe(&ps));
+    support::wait_until_gone(pid);
+    env.bocker_ok(&["ps"], HINT);
     let nat = text(
         &env.in_test_host(&["iptables", "-w", "-t", "nat", "-S"])
             .stdout,
@@ -454,8 +443,7 @@ fn the_address_of_a_run_killed_while_building_is_given_back() {
     std::fs::write(&lease, id).unwrap();
     // The next command sweeps the staging directory (as the frame's tests
     // check), and gives the address back with it.
-    let ps = env.run_bocker(&["ps"]);
-    assert!(ps.status.success(), "{}", describe(&ps));
+    env.bocker_ok(&["ps"], HINT);
     assert!(
         !lease.exists(),
         "the address of a container that never existed is still taken"
@@ -467,8 +455,7 @@ fn the_address_of_a_run_killed_while_building_is_given_back() {
 fn a_subnet_that_overlaps_a_host_route_is_refused() {
     let env = TestEnv::with_network();
     let image = env.busybox_image();
-    let route = env.in_test_host(&["ip", "route", "add", "172.30.5.0/24", "dev", "host0"]);
-    assert!(route.status.success(), "{}", describe(&route));
+    env.in_test_host_ok(&["ip", "route", "add", "172.30.5.0/24", "dev", "host0"]);
     // A container that starts the bridge is needed for the check to run:
     // the first run is the one refused.
     let out = env.run_bocker(&["run", &image, "true"]);
@@ -489,7 +476,7 @@ fn a_subnet_that_overlaps_a_host_route_is_refused() {
         .args(["run", &image, "ip -o -4 addr show eth0"])
         .output()
         .unwrap();
-    assert!(other.status.success(), "{HINT}\n{}", describe(&other));
+    assert_success(&other, HINT);
     assert!(
         text(&other.stdout).contains("inet 172.31.250."),
         "{}",
@@ -556,7 +543,7 @@ fn a_bridge_serves_one_state_directory_and_teardown_knows_which_bridge() {
             .unwrap()
     };
     let init = other(&["init", &env.busybox_rootfs().to_string_lossy()]);
-    assert!(init.status.success(), "{}", describe(&init));
+    assert_success(&init, HINT);
     let other_image = text(&init.stdout)
         .trim()
         .trim_start_matches("Created: ")
@@ -576,14 +563,14 @@ fn a_bridge_serves_one_state_directory_and_teardown_knows_which_bridge() {
         .args(["stop", &id])
         .output()
         .unwrap();
-    assert!(stop.status.success(), "{}", describe(&stop));
+    assert_success(&stop, HINT);
     let removed = env
         .bocker()
         .env("BOCKER_BRIDGE", "none")
         .args(["rm", &id])
         .output()
         .unwrap();
-    assert!(removed.status.success(), "{}", describe(&removed));
+    assert_success(&removed, HINT);
     let nat = text(
         &env.in_test_host(&["iptables", "-w", "-t", "nat", "-S"])
             .stdout,
@@ -594,11 +581,7 @@ fn a_bridge_serves_one_state_directory_and_teardown_knows_which_bridge() {
     );
     // Its containers gone, the bridge is free for the other directory.
     let taken_over = other(&["run", &other_image, "true"]);
-    assert!(
-        taken_over.status.success(),
-        "{HINT}\n{}",
-        describe(&taken_over)
-    );
+    assert_success(&taken_over, HINT);
     env.assert_no_leaks();
 }
 

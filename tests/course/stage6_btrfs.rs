@@ -10,9 +10,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{self, describe, text, TestEnv};
+use crate::support::{self, assert_success, describe, text, Hint, TestEnv};
 
-const HINT: &str = "If bocker printed `unfinished exercise`, finish chapters/06-btrfs/btrfs.rs.";
+const HINT: Hint = Hint::chapter(6);
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
 #[track_caller]
@@ -23,9 +23,7 @@ fn run_ok(env: &TestEnv, args: &[&str]) -> String {
 /// `bocker ARGS…`, which must succeed; its stdout.
 #[track_caller]
 fn bocker_ok(env: &TestEnv, args: &[&str]) -> String {
-    let out = env.run_bocker(args);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
-    text(&out.stdout)
+    text(&env.bocker_ok(args, HINT).stdout)
 }
 
 /// What `btrfs subvolume show PATH` says: (field, value) pairs such as
@@ -348,7 +346,7 @@ fn a_state_root_off_btrfs_gets_a_btrfs_file_once_and_system_reset_removes_it() {
     let env = TestEnv::with_btrfs_file();
     let rootfs = env.busybox_rootfs();
     let first = env.bocker().arg("init").arg(&rootfs).output().unwrap();
-    assert!(first.status.success(), "{HINT}\n{}", describe(&first));
+    assert_success(&first, HINT);
     assert!(
         text(&first.stderr).contains("is not on btrfs"),
         "bocker should say it made a btrfs file:\n{}",
@@ -402,9 +400,7 @@ fn a_state_root_off_btrfs_gets_a_btrfs_file_once_and_system_reset_removes_it() {
         describe(&running)
     );
     env.stop(&id);
-    let out = env.run_bocker(&["system", "reset", "--force"]);
-    assert!(out.status.success(), "{}", describe(&out));
-    let said = text(&out.stdout);
+    let said = bocker_ok(&env, &["system", "reset", "--force"]);
     assert!(
         said.contains(&format!("Removed: {id}")) && said.contains(&format!("Removed: {image}")),
         "{said}"
@@ -435,8 +431,7 @@ fn system_reset_deletes_the_bridge_it_made_and_no_other() {
         bridge_exists("bocker0"),
         "the first container makes bocker0"
     );
-    let reset = env.run_bocker(&["system", "reset", "--force"]);
-    assert!(reset.status.success(), "{}", describe(&reset));
+    let reset = env.bocker_ok(&["system", "reset", "--force"], HINT);
     assert!(
         text(&reset.stdout).contains("Removed: bridge bocker0"),
         "reset should say it removed the bridge:\n{}",
@@ -449,8 +444,7 @@ fn system_reset_deletes_the_bridge_it_made_and_no_other() {
 
     // A bridge that was there before bocker used it is not bocker's to
     // delete.
-    let made = env.in_test_host(&["ip", "link", "add", "name", "theirs", "type", "bridge"]);
-    assert!(made.status.success(), "{}", describe(&made));
+    env.in_test_host_ok(&["ip", "link", "add", "name", "theirs", "type", "bridge"]);
     let image = env.busybox_image();
     let out = env
         .bocker()
@@ -458,9 +452,8 @@ fn system_reset_deletes_the_bridge_it_made_and_no_other() {
         .args(["run", &image, "true"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
-    let reset = env.run_bocker(&["system", "reset", "--force"]);
-    assert!(reset.status.success(), "{}", describe(&reset));
+    assert_success(&out, HINT);
+    let reset = env.bocker_ok(&["system", "reset", "--force"], HINT);
     assert!(
         bridge_exists("theirs"),
         "a bridge that existed before its first container must survive `system reset`:\n{}",

@@ -19,10 +19,9 @@ use crate::support::registry::{
     Malicious, Outside, Platform, RedirectingRegistry, TarLayer, TestRegistry, HARMLESS_FILE,
     HOST_PLATFORM_OUTPUT, LARGE_FILES, ONE_LAYER_OUTPUT, ZSTD_FILE,
 };
-use crate::support::{self, describe, text, TestEnv};
+use crate::support::{self, describe, text, Hint, TestEnv};
 
-const HINT: &str =
-    "If bocker printed `unfinished exercise`, finish chapters/07-registry/registry.rs.";
+const HINT: Hint = Hint::chapter(7);
 
 /// The repository and tag most tests push to.
 const BUSYBOX: &str = "test/busybox:latest";
@@ -147,14 +146,7 @@ fn run_ok(env: &TestEnv, args: &[&str]) -> String {
 /// `bocker ARGS…`, which must succeed; its stdout.
 #[track_caller]
 fn bocker_ok(env: &TestEnv, args: &[&str]) -> String {
-    let out = env.run_bocker(args);
-    assert!(
-        out.status.success(),
-        "`bocker {}` failed.\n{HINT}\n{}",
-        args.join(" "),
-        describe(&out)
-    );
-    text(&out.stdout)
+    text(&env.bocker_ok(args, HINT).stdout)
 }
 
 /// The rows of `bocker images` (or `bocker images --digests`), header

@@ -9,10 +9,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::support::{describe, static_program, text, TestEnv};
+use crate::support::{describe, static_program, text, Hint, TestEnv};
 
-const HINT: &str =
-    "If bocker printed `unfinished exercise`, finish chapters/08-security/security.rs.";
+const HINT: Hint = Hint::chapter(8);
 
 /// Docker's default capabilities, by number (capabilities(7)).
 const DEFAULT_CAPABILITIES: [(u32, &str); 14] = [
@@ -89,9 +88,7 @@ fn status_of(env: &TestEnv, args: &[&str]) -> BTreeMap<String, String> {
         "^(Cap|NoNewPrivs|Seccomp:)",
         "/proc/self/status",
     ]);
-    let out = env.run_bocker(&all);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
-    text(&out.stdout)
+    text(&env.bocker_ok(&all, HINT).stdout)
         .lines()
         .filter_map(|line| line.split_once(':'))
         .map(|(key, value)| (key.to_string(), value.trim().to_string()))
@@ -498,8 +495,7 @@ fn privileged_turns_every_protection_off_and_says_so() {
         "^(CapEff|NoNewPrivs|Seccomp:)",
         "/proc/self/status",
     ]);
-    let out = env.run_bocker(&args);
-    assert!(out.status.success(), "{HINT}\n{}", describe(&out));
+    let out = env.bocker_ok(&args, HINT);
     assert!(
         text(&out.stderr).contains("--privileged"),
         "--privileged should be said loudly on stderr\n{}",

@@ -6,15 +6,22 @@
 //! [`TestEnv::assert_no_leaks`] checks that bocker left nothing behind in
 //! the kernel; when it is dropped, even after a failure, it stops what is
 //! still running.
-
-#![allow(dead_code)] // each test file uses a different part of this module
+//!
+//! The module is compiled once for all the tests of a stage. What only
+//! some chapters' tests use comes with the first chapter that needs it
+//! (`#[cfg(feature = "stageN")]`), so that every stage builds without
+//! unused code.
 
 /// Chapter 7: registries on 127.0.0.1 and the OCI images pushed to them.
 #[cfg(feature = "stage7")]
 pub mod registry;
 
+use std::fmt;
 use std::fs;
+// (For chapter 1's inherited descriptor and chapter 5's test host.)
+#[cfg(feature = "stage1")]
 use std::os::fd::{AsRawFd, OwnedFd};
+#[cfg(feature = "stage1")]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -38,6 +45,86 @@ pub fn stage() -> u32 {
     stages.iter().filter(|on| **on).count() as u32
 }
 
+/// What a failing test tells the student to look at, when bocker stopped
+/// at an unfinished exercise: the chapter's exercise file. Each chapter's
+/// tests have one (`const HINT: Hint = Hint::chapter(N)`), write it into
+/// their messages (`{HINT}`), and hand it to the helpers that check a
+/// command succeeded.
+#[derive(Clone, Copy, Debug)]
+pub struct Hint(Option<usize>);
+
+/// The file of each chapter's exercises, chapter 1's first.
+const EXERCISES: [&str; 8] = [
+    "chapters/01-chroot/chroot.rs",
+    "chapters/02-namespaces/namespaces.rs",
+    "chapters/03-mounts/mounts.rs",
+    "chapters/04-cgroups/cgroups.rs",
+    "chapters/05-network/network.rs",
+    "chapters/06-btrfs/btrfs.rs",
+    "chapters/07-registry/registry.rs",
+    "chapters/08-security/security.rs",
+];
+
+impl Hint {
+    /// The frame's tests pass whatever the chapters hold: no exercise to
+    /// point at.
+    pub const NONE: Hint = Hint(None);
+
+    /// Chapter `n`'s hint.
+    #[cfg(feature = "stage1")]
+    pub const fn chapter(n: usize) -> Hint {
+        assert!(n >= 1 && n <= EXERCISES.len(), "no such chapter");
+        Hint(Some(n))
+    }
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(
+                f,
+                "If bocker printed `unfinished exercise`, finish {}.",
+                EXERCISES[n - 1]
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `out` must be a success; if not, the message shows `hint` and what the
+/// command printed.
+#[track_caller]
+pub fn assert_success(out: &Output, hint: Hint) {
+    assert!(out.status.success(), "{}", failure(None, hint, out));
+}
+
+/// The message for a command that failed: what it was (if said), the
+/// hint (if any), its exit status and output.
+fn failure(what: Option<&str>, hint: Hint, out: &Output) -> String {
+    let mut message = String::new();
+    if let Some(what) = what {
+        message.push_str(&format!("`{what}` failed.\n"));
+    }
+    if hint.0.is_some() {
+        message.push_str(&format!("{hint}\n"));
+    }
+    message + &describe(out)
+}
+
+/// Wait (up to 5 s) until process `pid` is gone (no /proc/PID); whether
+/// it is.
+#[cfg(feature = "stage1")]
+pub fn wait_until_gone(pid: i32) -> bool {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    for _ in 0..100 {
+        if !proc.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
 /// Tests drive the real kernel: they need root. (`cargo test` re-runs the
 /// test binary with sudo for you, see .cargo/config.toml.)
 fn require_root() {
@@ -49,7 +136,8 @@ fn require_root() {
 pub struct TestEnv {
     dir: TempDir,
     /// With [`TestEnv::with_network`]: the network namespace that plays
-    /// the host.
+    /// the host (chapter 5).
+    #[cfg(feature = "stage5")]
     network: Option<TestHost>,
     /// Whether bocker stores images and containers as btrfs subvolumes
     /// (chapter 6), or as copies (BOCKER_STORAGE=copy).
@@ -57,11 +145,13 @@ pub struct TestEnv {
 }
 
 /// The test host's own address, on a link of its own (`host0`).
+#[cfg(feature = "stage5")]
 pub const TEST_HOST_ADDRESS: &str = "192.0.2.1";
 
 /// A network namespace made by the test: a process (`sleep`) keeps it
 /// alive; when the process is killed, the namespace goes, and with it
 /// everything bocker made in it (bridge, veths, NAT rules).
+#[cfg(feature = "stage5")]
 struct TestHost {
     holder: std::process::Child,
     namespace: OwnedFd,
@@ -79,6 +169,7 @@ impl TestEnv {
             .expect("cannot create a temporary directory for the test");
         TestEnv {
             dir,
+            #[cfg(feature = "stage5")]
             network: None,
             btrfs: false,
         }
@@ -87,6 +178,7 @@ impl TestEnv {
     /// A test environment whose state root is on btrfs (chapter 6): in a
     /// btrfs filesystem this test binary shares between its tests (one
     /// loop device for all, see [`shared_btrfs`]).
+    #[cfg(feature = "stage6")]
     pub fn with_btrfs() -> TestEnv {
         require_root();
         let dir = tempfile::Builder::new()
@@ -102,6 +194,7 @@ impl TestEnv {
 
     /// A test environment whose state root is not on btrfs, where bocker
     /// wants btrfs: it makes a btrfs file and mounts it (chapter 6).
+    #[cfg(feature = "stage6")]
     pub fn with_btrfs_file() -> TestEnv {
         let mut env = TestEnv::new();
         env.btrfs = true;
@@ -112,6 +205,7 @@ impl TestEnv {
     /// made, which plays the host: lo, and a link `host0` with the address
     /// 192.0.2.1/24 (TEST-NET-1, which no real network uses). Bridge
     /// networking is on (chapter 5).
+    #[cfg(feature = "stage5")]
     pub fn with_network() -> TestEnv {
         TestEnv::new().plus_network()
     }
@@ -119,10 +213,12 @@ impl TestEnv {
     /// Chapters 5 and 6 together: a state root in the test's btrfs, as
     /// [`TestEnv::with_btrfs`], and a network namespace of its own that
     /// plays the host, as [`TestEnv::with_network`].
+    #[cfg(feature = "stage6")]
     pub fn with_btrfs_and_network() -> TestEnv {
         TestEnv::with_btrfs().plus_network()
     }
 
+    #[cfg(feature = "stage5")]
     fn plus_network(self) -> TestEnv {
         let mut env = self;
         let holder = Command::new("unshare")
@@ -153,17 +249,13 @@ impl TestEnv {
             &["ip", "link", "set", "host0", "up"],
             &["ip", "link", "set", "host1", "up"],
         ] {
-            let out = env.in_test_host(setup);
-            assert!(
-                out.status.success(),
-                "setting up the test host failed: {setup:?}\n{}",
-                describe(&out)
-            );
+            env.in_test_host_ok(setup);
         }
         env
     }
 
     /// Run `argv` in the test host's network namespace; its output.
+    #[cfg(feature = "stage5")]
     pub fn in_test_host(&self, argv: &[&str]) -> Output {
         let mut command = Command::new(argv[0]);
         command.args(&argv[1..]);
@@ -173,8 +265,24 @@ impl TestEnv {
             .expect("cannot run a command in the test host")
     }
 
+    /// Run `argv` in the test host's network namespace, which must
+    /// succeed (the test's own set-up: no chapter's code is involved).
+    #[cfg(feature = "stage5")]
+    #[track_caller]
+    pub fn in_test_host_ok(&self, argv: &[&str]) -> Output {
+        let out = self.in_test_host(argv);
+        let what = format!("{} (in the test host)", argv.join(" "));
+        assert!(
+            out.status.success(),
+            "{}",
+            failure(Some(&what), Hint::NONE, &out)
+        );
+        out
+    }
+
     /// Run `work` on a thread that has joined the test host's network
     /// namespace (sockets it opens belong to that namespace).
+    #[cfg(feature = "stage5")]
     pub fn in_test_host_thread<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -197,6 +305,7 @@ impl TestEnv {
 
     /// Make `command` start in the test host's network namespace, if this
     /// test has one.
+    #[cfg(feature = "stage5")]
     fn enter_test_host(&self, command: &mut Command) {
         let Some(host) = &self.network else {
             return;
@@ -231,11 +340,13 @@ impl TestEnv {
     }
 
     /// The root filesystem of image `id`, as the host sees it.
+    #[cfg(feature = "stage6")]
     pub fn image_rootfs(&self, id: &str) -> PathBuf {
         self.data().join("images").join(id).join("rootfs")
     }
 
     /// The root filesystem of container `id`, as the host sees it.
+    #[cfg(feature = "stage6")]
     pub fn container_rootfs(&self, id: &str) -> PathBuf {
         self.data().join("containers").join(id).join("rootfs")
     }
@@ -295,14 +406,13 @@ impl TestEnv {
         } else {
             cmd.env("BOCKER_STORAGE", "copy");
         }
-        // Chapter 5's bridge only in a network of the test's own.
-        match self.network {
-            Some(_) => {
-                cmd.env_remove("BOCKER_BRIDGE").env_remove("BOCKER_SUBNET");
-            }
-            None => {
-                cmd.env("BOCKER_BRIDGE", "none");
-            }
+        // Chapter 5's bridge only in a network of the test's own (and
+        // bocker runs there).
+        cmd.env("BOCKER_BRIDGE", "none");
+        #[cfg(feature = "stage5")]
+        if self.network.is_some() {
+            cmd.env_remove("BOCKER_BRIDGE").env_remove("BOCKER_SUBNET");
+            self.enter_test_host(&mut cmd);
         }
         // Chapter 7's registry settings only where the test gives them.
         for variable in [
@@ -313,7 +423,6 @@ impl TestEnv {
         ] {
             cmd.env_remove(variable);
         }
-        self.enter_test_host(&mut cmd);
         cmd.env_remove("RUST_BACKTRACE");
         cmd
     }
@@ -337,32 +446,32 @@ impl TestEnv {
             .expect("cannot start bocker")
     }
 
+    /// `bocker ARGS…`, which must succeed; what it printed. If it fails,
+    /// the message names the command, shows `hint` and bocker's output.
+    #[track_caller] // a failure points at the test's line, not this one
+    pub fn bocker_ok(&self, args: &[&str], hint: Hint) -> Output {
+        let out = self.run_bocker(args);
+        let what = format!("bocker {}", args.join(" "));
+        assert!(out.status.success(), "{}", failure(Some(&what), hint, &out));
+        out
+    }
+
     /// `bocker run ARGS…`, which must succeed; `hint` tells the student
     /// what to check if it does not.
-    #[track_caller] // a failure points at the test's line, not this one
-    pub fn run_ok(&self, args: &[&str], hint: &str) -> Output {
+    #[cfg(feature = "stage1")]
+    #[track_caller]
+    pub fn run_ok(&self, args: &[&str], hint: Hint) -> Output {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
-        let out = self.run_bocker(&all);
-        assert!(
-            out.status.success(),
-            "`bocker run {}` failed.\n{hint}\n{}",
-            args.join(" "),
-            describe(&out)
-        );
-        out
+        self.bocker_ok(&all, hint)
     }
 
     /// `bocker stop -t 0 CONTAINER` (SIGTERM, then SIGKILL at once), which
     /// must succeed.
+    #[cfg(feature = "stage2")]
     #[track_caller]
     pub fn stop(&self, container: &str) {
-        let out = self.run_bocker(&["stop", "-t", "0", container]);
-        assert!(
-            out.status.success(),
-            "`bocker stop` failed\n{}",
-            describe(&out)
-        );
+        self.bocker_ok(&["stop", "-t", "0", container], Hint::NONE);
     }
 
     /// The JSON record of container `id`, if it can be read.
@@ -387,8 +496,9 @@ impl TestEnv {
     /// Wait (up to 10 s) until the container `id` (or, with `None`, any
     /// container) is recorded as running, and return its host pid. If
     /// `bocker` ends first, show what it printed.
+    #[cfg(feature = "stage1")]
     #[track_caller]
-    pub fn wait_for_pid(&self, bocker: &mut std::process::Child, hint: &str) -> i32 {
+    pub fn wait_for_pid(&self, bocker: &mut std::process::Child, hint: Hint) -> i32 {
         for _ in 0..200 {
             if let Some(pid) = self
                 .container_ids()
@@ -413,6 +523,7 @@ impl TestEnv {
     /// Wait (up to 10 s) until container `id` is recorded as exited and its
     /// keeper (the bocker that collected it and tore it down) has exited
     /// too, so that a leak check right after sees no bocker on its way out.
+    #[cfg(feature = "stage2")]
     #[track_caller]
     pub fn wait_until_exited(&self, id: &str) {
         for _ in 0..200 {
@@ -479,6 +590,7 @@ impl TestEnv {
     /// container or monitor that outlived its bocker); and, for the
     /// containers still there, a cgroup (v1 or v2), network namespace or
     /// network link named after them.
+    #[cfg(feature = "stage1")]
     #[track_caller]
     pub fn assert_no_leaks(&self) {
         let root = self.dir.path().to_string_lossy().into_owned();
@@ -506,6 +618,7 @@ impl TestEnv {
             stragglers.is_empty(),
             "processes of this test are still running: {stragglers:?}"
         );
+        #[cfg(feature = "stage5")]
         if self.network.is_some() {
             self.assert_no_network_leaks();
         }
@@ -535,6 +648,7 @@ impl TestEnv {
 
     /// In the test host's namespace: no veth of a container, no NAT rule of
     /// bocker's, no address lease left.
+    #[cfg(feature = "stage5")]
     #[track_caller]
     fn assert_no_network_leaks(&self) {
         let links = text(&self.in_test_host(&["ip", "-o", "link"]).stdout);
@@ -676,6 +790,7 @@ impl Drop for TestEnv {
         self.remove_cgroups();
         self.remove_btrfs();
         // The test host's namespace goes with its last process.
+        #[cfg(feature = "stage5")]
         if let Some(host) = &mut self.network {
             let _ = host.holder.kill();
             let _ = host.holder.wait();
@@ -695,6 +810,7 @@ pub fn bocker_binary() -> PathBuf {
 /// Whether the process a record names as `{"pid": …, "start_time": …}`
 /// has exited: no such pid, another process under that pid (another start
 /// time, field 22 of /proc/PID/stat), or a zombie.
+#[cfg(feature = "stage2")]
 fn process_gone(recorded: &serde_json::Value) -> bool {
     let (Some(pid), Some(start_time)) = (recorded["pid"].as_i64(), recorded["start_time"].as_u64())
     else {
@@ -769,6 +885,7 @@ pub fn cgroup_mounts() -> Vec<PathBuf> {
 /// Start `command` with one more open descriptor, a directory on the host
 /// (as a careless caller might leave open), at number 9. Returns the
 /// directory's path, to look for it later.
+#[cfg(feature = "stage1")]
 pub fn with_inherited_directory(command: &mut Command, dir: &Path) {
     let fd: OwnedFd = fs::File::open(dir).unwrap().into();
     let raw = fd.as_raw_fd();
@@ -786,6 +903,7 @@ pub fn with_inherited_directory(command: &mut Command, dir: &Path) {
 }
 
 /// The descriptors process `pid` has open, as (number, what it is).
+#[cfg(feature = "stage1")]
 pub fn open_fds(pid: i32) -> Vec<(i32, String)> {
     let mut fds: Vec<(i32, String)> = list_dir(format!("/proc/{pid}/fd"))
         .into_iter()
@@ -799,6 +917,7 @@ pub fn open_fds(pid: i32) -> Vec<(i32, String)> {
 }
 
 /// Fields of /proc/PID/stat: (session id, controlling terminal number).
+#[cfg(feature = "stage1")]
 pub fn session_and_tty(pid: i32) -> (i32, i32) {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
@@ -812,6 +931,7 @@ pub fn session_and_tty(pid: i32) -> (i32, i32) {
 /// into the test cache, and return its path. Where there is no Rust
 /// toolchain (the cgroup v2 guest of scripts/v2-guest.sh), the programs
 /// come prebuilt in the directory BOCKER_STATIC_PROGRAMS.
+#[cfg(feature = "stage3")]
 pub fn static_program(source: &str, name: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os("BOCKER_STATIC_PROGRAMS") {
         return PathBuf::from(dir).join(name);
@@ -838,6 +958,7 @@ pub fn static_program(source: &str, name: &str) -> PathBuf {
 
 /// Compile chapters/01-chroot/escape.rs into a static program (once per
 /// test binary) and return its path.
+#[cfg(feature = "stage3")]
 pub fn escape_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -977,10 +1098,12 @@ fn regex_escape(text: &str) -> String {
 /// A System V shared-memory segment made on the host, removed when the
 /// guard is dropped: also when the test fails before its end. Its key
 /// starts with 0x626f ("bo"), which scripts/check-leaks.sh looks for.
+#[cfg(feature = "stage2")]
 pub struct HostShm {
     pub id: i32,
 }
 
+#[cfg(feature = "stage2")]
 impl HostShm {
     pub fn new() -> HostShm {
         let key = 0x626f_0000 | (std::process::id() as i32 & 0xffff);
@@ -995,6 +1118,7 @@ impl HostShm {
     }
 }
 
+#[cfg(feature = "stage2")]
 impl Drop for HostShm {
     fn drop(&mut self) {
         // SAFETY: IPC_RMID with a null buffer: the kernel reads nothing.
@@ -1004,8 +1128,10 @@ impl Drop for HostShm {
 
 /// Makes a directory a *shared* mount point, as systemd makes `/` on most
 /// machines, and undoes it when dropped.
+#[cfg(feature = "stage3")]
 pub struct SharedMount(PathBuf);
 
+#[cfg(feature = "stage3")]
 impl SharedMount {
     pub fn new(dir: &Path) -> SharedMount {
         use nix::mount::{mount, MsFlags};
@@ -1023,6 +1149,7 @@ impl SharedMount {
     }
 }
 
+#[cfg(feature = "stage3")]
 impl Drop for SharedMount {
     fn drop(&mut self) {
         let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
@@ -1057,6 +1184,7 @@ impl Drop for TmpfsMount {
 /// The host's mount table, without the lines of other tests (whose
 /// directories are `bocker-test-…`, not ours): what a container of this
 /// test could have changed.
+#[cfg(feature = "stage3")]
 pub fn mount_table_of(env: &TestEnv) -> Vec<String> {
     let ours = env.dir().to_string_lossy().into_owned();
     fs::read_to_string("/proc/self/mountinfo")
@@ -1075,6 +1203,7 @@ pub fn mount_table_of(env: &TestEnv) -> Vec<String> {
 /// It goes when the test binary exits (atexit: unmount, and the loop
 /// device detaches by itself, AUTOCLEAR); one left by a binary that was
 /// killed is removed by the next.
+#[cfg(feature = "stage6")]
 pub fn shared_btrfs() -> &'static Path {
     SHARED_BTRFS.get_or_init(|| {
         let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -1112,8 +1241,10 @@ pub fn shared_btrfs() -> &'static Path {
     })
 }
 
+#[cfg(feature = "stage6")]
 static SHARED_BTRFS: OnceLock<PathBuf> = OnceLock::new();
 
+#[cfg(feature = "stage6")]
 fn shared_btrfs_paths(base: &Path, pid: u32) -> (PathBuf, PathBuf) {
     (
         base.join(format!("bocker-btrfs-{pid}.img")),
@@ -1121,6 +1252,7 @@ fn shared_btrfs_paths(base: &Path, pid: u32) -> (PathBuf, PathBuf) {
     )
 }
 
+#[cfg(feature = "stage6")]
 extern "C" fn remove_shared_btrfs_at_exit() {
     if let Some(mount) = SHARED_BTRFS.get() {
         let base = mount.parent().unwrap_or(Path::new("/"));
@@ -1129,6 +1261,7 @@ extern "C" fn remove_shared_btrfs_at_exit() {
 }
 
 /// Unmount (lazily: whatever still uses it lets go later) and delete.
+#[cfg(feature = "stage6")]
 fn remove_shared_btrfs(base: &Path, pid: u32) {
     let (file, mount) = shared_btrfs_paths(base, pid);
     let _ = nix::mount::umount2(&mount, nix::mount::MntFlags::MNT_DETACH);
@@ -1137,6 +1270,7 @@ fn remove_shared_btrfs(base: &Path, pid: u32) {
 }
 
 /// Shared filesystems of test binaries that no longer run.
+#[cfg(feature = "stage6")]
 fn remove_stale_shared_btrfs(base: &Path) {
     for name in list_dir(base) {
         let Some(pid) = name

@@ -362,11 +362,6 @@ impl TestRegistry {
             .count()
     }
 
-    /// What the registry printed on its stderr (errors only).
-    pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
-    }
-
     /// The requests the token server got, in order (with token auth).
     pub fn token_requests(&self) -> Vec<TokenRequest> {
         self.token_server
@@ -429,8 +424,6 @@ fn die_with_this_thread(command: &mut Command) {
 /// A request the token server got.
 #[derive(Clone, Debug)]
 pub struct TokenRequest {
-    /// The request's path and query, as sent.
-    pub path: String,
     /// Its `scope` parameters, such as "repository:test/busybox:pull".
     pub scopes: Vec<String>,
     /// Its `service` parameter.
@@ -568,7 +561,6 @@ fn serve_token(
         )
     };
     requests.lock().unwrap().push(TokenRequest {
-        path: path.clone(),
         scopes,
         service,
         user: user.map(|u| u.split(':').next().unwrap_or("").to_string()),
@@ -1025,10 +1017,6 @@ impl Layout {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.dir
-    }
-
     /// Store `bytes` as a blob; its digest.
     pub fn write_blob(&self, bytes: &[u8]) -> String {
         let digest = sha256_digest(bytes);
@@ -1210,46 +1198,28 @@ impl TarLayer {
 
     /// A directory (`name` may end with /).
     pub fn dir(&mut self, name: &str, mode: u32) -> &mut TarLayer {
-        self.entry(name, tar::EntryType::Directory, b"", None, mode, (0, 0))
+        self.entry(name, tar::EntryType::Directory, b"", None, mode)
     }
 
     /// A regular file, owned by root.
     pub fn file(&mut self, name: &str, content: &[u8], mode: u32) -> &mut TarLayer {
-        self.entry(name, tar::EntryType::Regular, content, None, mode, (0, 0))
-    }
-
-    /// A regular file owned by `owner` (uid, gid).
-    pub fn owned_file(
-        &mut self,
-        name: &str,
-        content: &[u8],
-        mode: u32,
-        owner: (u64, u64),
-    ) -> &mut TarLayer {
-        self.entry(name, tar::EntryType::Regular, content, None, mode, owner)
+        self.entry(name, tar::EntryType::Regular, content, None, mode)
     }
 
     /// A symbolic link `name` -> `target`.
     pub fn symlink(&mut self, name: &str, target: &str) -> &mut TarLayer {
-        self.entry(
-            name,
-            tar::EntryType::Symlink,
-            b"",
-            Some(target),
-            0o777,
-            (0, 0),
-        )
+        self.entry(name, tar::EntryType::Symlink, b"", Some(target), 0o777)
     }
 
     /// A hard link `name` to the entry `target` (a path in the layer).
     pub fn hard_link(&mut self, name: &str, target: &str) -> &mut TarLayer {
-        self.entry(name, tar::EntryType::Link, b"", Some(target), 0o644, (0, 0))
+        self.entry(name, tar::EntryType::Link, b"", Some(target), 0o644)
     }
 
     /// The whiteout `name` (such as "etc/.wh.passwd" or
     /// "data/.wh..wh..opq"): an empty file.
     pub fn whiteout(&mut self, name: &str) -> &mut TarLayer {
-        self.entry(name, tar::EntryType::Regular, b"", None, 0, (0, 0))
+        self.entry(name, tar::EntryType::Regular, b"", None, 0)
     }
 
     fn entry(
@@ -1259,7 +1229,6 @@ impl TarLayer {
         content: &[u8],
         link: Option<&str>,
         mode: u32,
-        (uid, gid): (u64, u64),
     ) -> &mut TarLayer {
         if name.len() >= 100 {
             self.long_name(tar::EntryType::GNULongName, name);
@@ -1282,8 +1251,8 @@ impl TarLayer {
         header.set_entry_type(kind);
         header.set_size(content.len() as u64);
         header.set_mode(mode);
-        header.set_uid(uid);
-        header.set_gid(gid);
+        header.set_uid(0);
+        header.set_gid(0);
         header.set_mtime(1_767_225_600); // 2026-01-01
         header.set_cksum();
         self.builder.append(&header, content).unwrap();
