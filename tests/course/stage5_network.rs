@@ -556,11 +556,12 @@ fn a_bridge_serves_one_state_directory_and_teardown_knows_which_bridge() {
         describe(&refused)
     );
     // `rm` with another BOCKER_BRIDGE still removes the rules of the
-    // bridge the container was on.
+    // bridge the container was on. (`-t 0`: `sleep`, as pid 1, ignores
+    // SIGTERM, and stop's default grace would wait 10 s for nothing.)
     let stop = env
         .bocker()
         .env("BOCKER_BRIDGE", "other0")
-        .args(["stop", &id])
+        .args(["stop", "-t", "0", &id])
         .output()
         .unwrap();
     assert_success(&stop, HINT);
