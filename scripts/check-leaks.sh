@@ -35,6 +35,10 @@ for proc in /proc/[0-9]*; do
 done
 find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-fixtures-*' 2>/dev/null | grep . &&
     fail "registry fixtures remain"
+# The tmpfs a test program mounts for its tests' directories
+# (/tmp/bocker-tests-PID), unmounted and removed when it exits.
+grep -F bocker-tests- /proc/self/mountinfo && fail "a test program's tmpfs is still mounted"
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'bocker-tests-*' 2>/dev/null | grep . && fail "a test program's tmpfs mount point remains"
 # Temporary directories the tests did not remove.
 leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-*' 2>/dev/null)
 [ -n "$leftover" ] && fail "test directories remain: $leftover"

@@ -165,7 +165,7 @@ impl TestEnv {
         require_root();
         let dir = tempfile::Builder::new()
             .prefix("bocker-test-")
-            .tempdir()
+            .tempdir_in(tests_tmpfs())
             .expect("cannot create a temporary directory for the test");
         TestEnv {
             dir,
@@ -979,6 +979,83 @@ pub fn list_dir(path: impl AsRef<Path>) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// Where the tests' own directories go (those of [`TestEnv::new`]): a
+/// tmpfs that this test program mounts on first use, at
+/// `$TMPDIR/bocker-tests-PID`, and unmounts when it exits (atexit, after
+/// the tests, failed ones too); one left by a program that was killed is
+/// removed by the next.
+///
+/// Why in memory: a test copies a busybox tree (about 290 entries, most
+/// of them symlinks) into its directory, `init` copies it into the image,
+/// and until chapter 6 every `run` copies the image again. On a disk's
+/// filesystem every new inode is work for the kernel: with ext4 under
+/// /tmp, allocating inodes was most of the tests' time (system time, 16
+/// tests at once). Nothing the tests check depends on that filesystem:
+/// its mounts propagate as /tmp's would, and chapter 6's tests use a
+/// btrfs of their own.
+fn tests_tmpfs() -> &'static Path {
+    TESTS_TMPFS.get_or_init(|| {
+        let base = std::env::temp_dir();
+        remove_stale_tests_tmpfs(&base);
+        let dir = tests_tmpfs_path(&base, std::process::id());
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let mounted = nix::mount::mount(
+            Some("tmpfs"),
+            &dir,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some("mode=0700"),
+        );
+        if let Err(e) = mounted {
+            let _ = fs::remove_dir(&dir);
+            panic!(
+                "cannot mount a tmpfs on {} for the tests: {e}",
+                dir.display()
+            );
+        }
+        // SAFETY: registering a plain extern "C" function.
+        unsafe { libc::atexit(remove_tests_tmpfs_at_exit) };
+        dir
+    })
+}
+
+static TESTS_TMPFS: OnceLock<PathBuf> = OnceLock::new();
+
+fn tests_tmpfs_path(base: &Path, pid: u32) -> PathBuf {
+    base.join(format!("bocker-tests-{pid}"))
+}
+
+extern "C" fn remove_tests_tmpfs_at_exit() {
+    if let Some(dir) = TESTS_TMPFS.get() {
+        remove_tests_tmpfs(dir);
+    }
+}
+
+/// Unmount lazily (whatever still uses it lets go later; mounts below it
+/// are detached with it), then remove the empty mount point. Never a
+/// recursive delete: below a mount point that did not go could be
+/// anything.
+fn remove_tests_tmpfs(dir: &Path) {
+    let _ = nix::mount::umount2(dir, nix::mount::MntFlags::MNT_DETACH);
+    let _ = fs::remove_dir(dir);
+}
+
+/// The tmpfs of test programs that no longer run (killed before their
+/// exit).
+fn remove_stale_tests_tmpfs(base: &Path) {
+    for name in list_dir(base) {
+        let Some(pid) = name
+            .strip_prefix("bocker-tests-")
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            remove_tests_tmpfs(&tests_tmpfs_path(base, pid));
+        }
+    }
 }
 
 /// Where the tests keep what they build once and reuse (the busybox
