@@ -1,4 +1,6 @@
-//! Chapter 1 — chroot. Run with `cargo test --features stage1`.
+//! Chapter 1 — chroot. Run with `cargo test --features stage1` (with the
+//! frame's tests and the earlier chapters'), or this file's alone: `cargo
+//! test --features stage1 stage1_chroot`.
 //!
 //! Every test here starts a container, so every one of them fails until
 //! `chapters/01-chroot/chroot.rs` is done.

@@ -1,4 +1,6 @@
-//! Chapter 2 — namespaces. Run with `cargo test --features stage2`.
+//! Chapter 2 — namespaces. Run with `cargo test --features stage2` (with
+//! the frame's tests and the earlier chapters'), or this file's alone:
+//! `cargo test --features stage2 stage2_namespaces`.
 //!
 //! Every test here starts a container, so every one of them fails until
 //! `chapters/02-namespaces/namespaces.rs` is done.

@@ -1,4 +1,6 @@
-//! Chapter 3 — mounts and /proc. Run with `cargo test --features stage3`.
+//! Chapter 3 — mounts and /proc. Run with `cargo test --features stage3`
+//! (with the frame's tests and the earlier chapters'), or this file's
+//! alone: `cargo test --features stage3 stage3_mounts`.
 //!
 //! Every test here starts a container, so every one of them fails until
 //! `chapters/03-mounts/mounts.rs` is done.

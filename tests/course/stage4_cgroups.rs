@@ -1,4 +1,6 @@
-//! Chapter 4 — cgroups. Run with `cargo test --features stage4`.
+//! Chapter 4 — cgroups. Run with `cargo test --features stage4` (with the
+//! frame's tests and the earlier chapters'), or this file's alone: `cargo
+//! test --features stage4 stage4_cgroups`.
 //!
 //! Every test here starts a container, so every one of them fails until
 //! `chapters/04-cgroups/cgroups.rs` is done. They hold on cgroup v1 (one

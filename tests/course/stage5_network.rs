@@ -1,4 +1,6 @@
-//! Chapter 5 — network. Run with `cargo test --features stage5`.
+//! Chapter 5 — network. Run with `cargo test --features stage5` (with the
+//! frame's tests and the earlier chapters'), or this file's alone: `cargo
+//! test --features stage5 stage5_network`.
 //!
 //! Every test here runs bocker inside a network namespace of its own,
 //! made by the test support, which plays the host: its bridge, veth pairs

@@ -1,4 +1,6 @@
-//! Chapter 6 — btrfs. Run with `cargo test --features stage6`.
+//! Chapter 6 — btrfs. Run with `cargo test --features stage6` (with the
+//! frame's tests and the earlier chapters'), or this file's alone: `cargo
+//! test --features stage6 stage6_btrfs`.
 //!
 //! Most tests keep their state root in one btrfs filesystem that the whole
 //! test binary shares (a machine may have only eight loop devices); one

@@ -1,5 +1,6 @@
-//! Chapter 7 — pulling images from a registry. Run with
-//! `cargo test --features stage7`.
+//! Chapter 7 — pulling images from a registry. Run with `cargo test
+//! --features stage7` (with the frame's tests and the earlier chapters'),
+//! or this file's alone: `cargo test --features stage7 stage7_pull`.
 //!
 //! Every test starts a registry of its own on 127.0.0.1 (Debian's
 //! `docker-registry`, plain HTTP), pushes images to it with skopeo, and

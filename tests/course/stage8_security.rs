@@ -1,4 +1,6 @@
-//! Chapter 8 — locking the container in. Run with `cargo test --features stage8`.
+//! Chapter 8 — locking the container in. Run with `cargo test --features
+//! stage8` (with the frame's tests and the earlier chapters'), or this
+//! file's alone: `cargo test --features stage8 stage8_security`.
 //!
 //! The attacks are small static programs (chapters/08-security/attacks/),
 //! run inside a busybox image against targets in the test's own
