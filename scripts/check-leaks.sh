@@ -35,13 +35,19 @@ for proc in /proc/[0-9]*; do
 done
 find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-fixtures-*' 2>/dev/null | grep . &&
     fail "registry fixtures remain"
+# The tmpfs a test program mounts for its tests' directories
+# (/tmp/bocker-tests-PID), unmounted and removed when it exits.
+grep -F bocker-tests- /proc/self/mountinfo && fail "a test program's tmpfs is still mounted"
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'bocker-tests-*' 2>/dev/null | grep . && fail "a test program's tmpfs mount point remains"
 # Temporary directories the tests did not remove.
 leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-*' 2>/dev/null)
 [ -n "$leftover" ] && fail "test directories remain: $leftover"
 # System V IPC objects the tests made on the host (their keys start 0x626f).
 ipcs -m 2>/dev/null | grep -qi '^0x626f' && fail "shared-memory segments of the tests remain: $(ipcs -m | grep -i '^0x626f')"
-# Network namespaces, links and cgroups named after bocker.
-ls /run/netns 2>/dev/null | grep -q '^ps_' && fail "network namespaces remain: $(ls /run/netns)"
+# Links and cgroups named after bocker. (A container's network namespace
+# has no name in /run/netns: bocker makes it with clone. It lives only
+# while a process, a descriptor or a mount holds it, which the checks of
+# processes and mounts above find.)
 # (The tests make their bridges and veths in namespaces of their own: none
 # of bocker's may appear in the host's.)
 ls /sys/class/net | grep -qE '^(bocker|bk[0-9a-f]{12}|bc[0-9a-f]{12})' && fail "network links remain: $(ls /sys/class/net)"

@@ -8,9 +8,11 @@
 #    in chapters/ and solutions/.
 # a. Untouched exercises. For every chapter N, with chapters 1..N-1 taken
 #    from the reference (solvedK) and chapter N left as it is:
-#      * every test in tests/stageN_*.rs fails, and fails for the right
-#        reason: its output names `unfinished exercise at chapters/0N`;
-#      * the frame's tests still pass.
+#      * every test in tests/course/stageN_*.rs fails, and fails for the
+#        right reason: its output names `unfinished exercise at chapters/0N`;
+#      * the frame's tests (tests/course/frame.rs) still pass.
+#    Both in one run of the test program, `course`, with name filters
+#    (`stageN_topic::` and `frame::`).
 # b. One function at a time. For every exercise function, the reference
 #    with only that function put back as the exercise (its todo!()) fails
 #    at least one test of its chapter.
@@ -18,7 +20,9 @@
 #    student mistake, applied to the reference; the test named on its
 #    `Caught-by:` line must fail.
 # (b) and (c) build in a copy of the project under target/mutants, with one
-# target directory for all of them: each mutant recompiles only bocker.
+# target directory for all of them: each mutant recompiles bocker and
+# relinks the test program, then runs the chapter's tests (b) or the one
+# test named (c), by name.
 # Tests run 16 at a time, as the reference suite does (they are written to
 # be independent): most of this script's time is waiting for tests.
 set -euo pipefail
@@ -39,6 +43,12 @@ fail() { echo "   FAIL: $*"; status=1; }
 # Sum the counts of every "test result:" line in a cargo test log.
 count() { # count LOG passed|failed
     grep -E '^test result:' "$1" | sed -E "s/.* ([0-9]+) $2.*/\1/" | awk '{s+=$1} END {print s+0}'
+}
+
+# How many tests of module MODULE (a file of tests/course/) a cargo test log
+# reports as ok, or as FAILED: lines `test MODULE::NAME ... ok`.
+results() { # results LOG MODULE ok|FAILED
+    grep -cE "^test $2::[A-Za-z0-9_]+ \.\.\. $3\$" "$1" || true
 }
 
 # The anchors of an exercise file whose section holds a todo!(): the
@@ -103,19 +113,20 @@ echo "== a. untouched exercises fail every test of their stage, for the right re
 solved=""
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for test_file in tests/stage[0-9]_*.rs; do
-    name=$(basename "$test_file" .rs)        # stage2_namespaces
-    n=${name#stage}; n=${n%%_*}              # 2
+for test_file in tests/course/stage[0-9]_*.rs; do
+    module=$(basename "$test_file" .rs)      # stage2_namespaces
+    n=${module#stage}; n=${n%%_*}            # 2
     chapter=$(ls -d chapters/0"$n"-* | head -n 1)
     features="stage$n$solved"
-    cargo test --no-fail-fast --features "$features" --test "$name" -- --test-threads=16 >"$log" 2>&1 || true
-    passed=$(count "$log" passed); failed=$(count "$log" failed)
+    # The chapter's tests and the frame's, in one run of the test program.
+    cargo test --features "$features" --test course -- --test-threads=16 "$module::" frame:: >"$log" 2>&1 || true
+    passed=$(results "$log" "$module" ok); failed=$(results "$log" "$module" FAILED)
     declared=$(grep -c '^#\[test\]' "$test_file")
     if [ "$passed" -eq 0 ] && [ "$failed" -eq "$declared" ] && [ "$failed" -gt 0 ]; then
-        echo "   ok: all $failed tests of $name fail on the untouched $chapter"
+        echo "   ok: all $failed tests of $module fail on the untouched $chapter"
     else
-        fail "$name on the untouched exercise: $passed passed, $failed failed (of $declared)"
-        grep -E '^test .* ok$' "$log" | sed 's/^/     passed anyway: /' || true
+        fail "$module on the untouched exercise: $passed passed, $failed failed (of $declared)"
+        grep -E "^test $module::.* ok\$" "$log" | sed 's/^/     passed anyway: /' || true
         tail -5 "$log" | sed 's/^/     | /'
     fi
     # Each failure's own output must name the unfinished exercise.
@@ -123,18 +134,19 @@ for test_file in tests/stage[0-9]_*.rs; do
         /^---- .* stdout ----$/ { if (test != "" && !seen) print test; test = $2; seen = 0; next }
         /^failures:$/ { if (test != "" && !seen) print test; test = ""; next }
         test != "" && index($0, want) { seen = 1 }
-    ' "$log")
+    ' "$log" | grep "^$module::" || true)
     if [ -n "$wrong" ]; then
-        fail "these tests of $name failed without naming 'unfinished exercise at $chapter/':"
+        fail "these tests of $module failed without naming 'unfinished exercise at $chapter/':"
         echo "$wrong" | sed 's/^/     | /'
     else
         echo "   ok: each names 'unfinished exercise at $chapter/'"
     fi
-    if cargo test --features "$features" --test frame -- --test-threads=16 >"$log" 2>&1 && [ "$(count "$log" failed)" -eq 0 ]; then
-        echo "   ok: the frame's tests pass with $chapter untouched"
+    frame_passed=$(results "$log" frame ok); frame_failed=$(results "$log" frame FAILED)
+    if [ "$frame_failed" -eq 0 ] && [ "$frame_passed" -gt 0 ]; then
+        echo "   ok: the frame's $frame_passed tests pass with $chapter untouched"
     else
-        fail "the frame's tests fail at stage $n"
-        grep -E 'FAILED|panicked' "$log" | head -10 | sed 's/^/     | /'
+        fail "the frame's tests at stage $n: $frame_passed passed, $frame_failed failed"
+        grep -E '^test frame::.* FAILED$' "$log" | head -10 | sed 's/^/     | /'
     fi
     solved="$solved,solved$n"
 done
@@ -157,30 +169,31 @@ reset_tree() {
     cp -r "$pristine/solutions" "$tree/solutions"
 }
 
-# The features of the stage a test file belongs to, every chapter solved:
+# The features of the stage a test module belongs to, every chapter solved:
 # stage3_mounts → stage3,solved1,solved2,solved3. (Not `reference`: from
 # chapter 3 on, chapter 1's chroot is no longer called.)
-stage_features() { # stage_features TEST_FILE
+stage_features() { # stage_features MODULE
     local n=${1#stage}
     n=${n%%_*}
     echo "stage$n$(seq -s '' -f ',solved%g' 1 "$n")"
 }
 
-# run_mutant TEST_FILE [EXACT_TEST]: build and run; sets $outcome to
-# "caught", "missed" or "does not compile".
+# run_mutant MODULE [TEST]: build, then run the tests of MODULE (a file of
+# tests/course/), or only MODULE::TEST; sets $outcome to "caught",
+# "missed" or "does not compile".
 run_mutant() {
     local features
     features=$(stage_features "$1")
-    # Only what the test runs: bocker and that one test binary (linking
-    # every test binary for every mutant would double the time).
-    if ! (cd "$tree" && cargo build --quiet --features "$features" --bin bocker --test "$1" >"$log" 2>&1); then
+    # Only what the test runs: bocker and the test program (not the unit
+    # tests of src/).
+    if ! (cd "$tree" && cargo build --quiet --features "$features" --bin bocker --test course >"$log" 2>&1); then
         outcome="does not compile"
         return
     fi
     if [ -n "${2:-}" ]; then
-        (cd "$tree" && cargo test --features "$features" --test "$1" -- --exact "$2") >"$log" 2>&1 || true
+        (cd "$tree" && cargo test --features "$features" --test course -- --exact "$1::$2") >"$log" 2>&1 || true
     else
-        (cd "$tree" && cargo test --no-fail-fast --features "$features" --test "$1" -- --test-threads=16) >"$log" 2>&1 || true
+        (cd "$tree" && cargo test --features "$features" --test course -- --test-threads=16 "$1::") >"$log" 2>&1 || true
     fi
     if [ "$(count "$log" failed)" -gt 0 ]; then outcome=caught; else outcome=missed; fi
 }
@@ -188,20 +201,20 @@ run_mutant() {
 echo "== b. each exercise function, alone put back as the exercise, fails a test ($(elapsed))"
 for dir in $chapter_dirs; do
     n=${dir#chapters/0}; n=${n%%-*}
-    test_file=$(basename "$(ls tests/stage"$n"_*.rs)" .rs)
+    module=$(basename "$(ls tests/course/stage"$n"_*.rs)" .rs)
     for file in "$dir"/*.rs; do
         solution=solutions/${file#chapters/}
         [ -f "$solution" ] || continue
         for anchor in $(exercise_anchors "$file"); do
             reset_tree
             splice "$file" "$solution" "$anchor" >"$tree/$solution"
-            run_mutant "$test_file"
+            run_mutant "$module"
             if [ "$outcome" = caught ]; then
                 failed=$(count "$log" failed)
                 first=$(grep -E '^test .* FAILED$' "$log" | awk '{print $2}' | sort | head -n 2 | tr '\n' ' ' || true)
-                echo "   ok: $file: $anchor → $failed tests of $test_file fail (${first}…)"
+                echo "   ok: $file: $anchor → $failed tests of $module fail (${first}…)"
             else
-                fail "$file: $anchor put back as todo!() is $outcome by $test_file"
+                fail "$file: $anchor put back as todo!() is $outcome by $module"
             fi
         done
     done
@@ -209,8 +222,8 @@ done
 
 echo "== c. plausible wrong answers are caught by the tests named for them ($(elapsed))"
 for patch in tests/mutants/*/*.patch; do
-    caught_by=$(sed -n 's/^Caught-by: //p' "$patch")
-    test_file=${caught_by%%::*}
+    caught_by=$(sed -n 's/^Caught-by: //p' "$patch") # stage1_chroot::the_root_is_the_images_root
+    module=${caught_by%%::*}
     test_name=${caught_by#*::}
     reset_tree
     # git apply works outside a repository too, as a strict `patch`.
@@ -218,7 +231,7 @@ for patch in tests/mutants/*/*.patch; do
         fail "$patch does not apply to the reference"
         continue
     fi
-    run_mutant "$test_file" "$test_name"
+    run_mutant "$module" "$test_name"
     if [ "$outcome" = caught ]; then
         echo "   ok: $(basename "$(dirname "$patch")")/$(basename "$patch" .patch): $(head -n 1 "$patch") → caught by $caught_by"
     else

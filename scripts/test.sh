@@ -34,21 +34,18 @@ cargo test --features reference -- --test-threads=16
 
 step "every test again, on a cgroup v2 machine (a qemu guest)"
 # This host may have cgroup v1 (or both); most distributions have only v2.
-# The same test binaries run in a small virtual machine whose cgroups are
+# The same test program runs in a small virtual machine whose cgroups are
 # pure v2 (scripts/v2-guest.sh), against the same reference runtime.
-test_binary() { # test_binary NAME: the executable cargo built for tests/NAME.rs
-    cargo test --features reference --no-run 2>&1 |
-        sed -n "s|^ *Executable tests/$1.rs (\(.*\))$|\1|p"
-}
-guest_args=(-- target/debug/bocker)
-# Chapters 1 to 4: chapter 5's tests need iptables and the kernel's
-# bridge and NAT modules, which the small guest does not carry.
-for file in tests/frame.rs tests/stage[1-4]_*.rs; do
-    name=$(basename "$file" .rs)
-    guest_args+=("$(test_binary "$name")" -- )
+course=$(cargo test --features reference --no-run 2>&1 |
+    sed -n 's|^ *Executable tests/course/main.rs (\(.*\))$|\1|p')
+# The frame's tests and chapters 1 to 4's, picked by name: chapter 5's
+# tests need iptables and the kernel's bridge and NAT modules, which the
+# small guest does not carry.
+filters=(frame::)
+for file in tests/course/stage[1-4]_*.rs; do
+    filters+=("$(basename "$file" .rs)::")
 done
-unset 'guest_args[${#guest_args[@]}-1]'
-scripts/v2-guest.sh "${guest_args[@]}"
+scripts/v2-guest.sh -- target/debug/bocker "$course" "${filters[@]}"
 
 step "the skeleton proof"
 scripts/skeleton-proof.sh

@@ -1,11 +1,13 @@
 #!/bin/sh
-# `--help` grows as chapters are compiled in, so tests/frame.rs keeps one
-# snapshot of it per stage. After changing a flag or a verb, regenerate them:
+# `--help` grows as chapters are compiled in, so tests/course/frame.rs keeps
+# one snapshot of it per stage (tests/course/snapshots/, course__frame__help@
+# stageN.snap and course__frame__run_help@stageN.snap). After changing a flag
+# or a verb, regenerate them:
 #   scripts/update-help-snapshots.sh
-# then review the diff with `git diff tests/snapshots`.
+# then review the diff with `git diff tests/course/snapshots`.
 set -eu
 cd "$(dirname "$0")/.."
-INSTA_UPDATE=always cargo test -q --test frame -- help
+INSTA_UPDATE=always cargo test -q --test course -- frame::help frame::run_help
 for n in 1 2 3 4 5 6 7 8; do
-    INSTA_UPDATE=always cargo test -q --features "stage$n" --test frame -- help
+    INSTA_UPDATE=always cargo test -q --features "stage$n" --test course -- frame::help frame::run_help
 done

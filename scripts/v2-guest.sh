@@ -7,10 +7,11 @@
 #       -- BOCKER_BINARY TEST_BINARY [TEST_ARGS...] [-- TEST_BINARY [TEST_ARGS...]]...
 #
 # For example, after `cargo test --features reference --no-run` (which
-# prints each test binary's path: target/debug/deps/NAME-HASH):
+# prints the test program's path: target/debug/deps/course-HASH), the
+# frame's and chapter 1's tests (libtest's name filters):
 #
 #   scripts/v2-guest.sh -- target/debug/bocker \
-#       target/debug/deps/stage1_chroot-HASH -- target/debug/deps/frame-HASH
+#       target/debug/deps/course-HASH frame:: stage1_chroot::
 #
 # Options:
 #   --keep DIR       work in DIR and keep it afterwards (root/ is the guest's
@@ -39,7 +40,7 @@
 #   * The initramfs holds a static busybox (the guest's shell and tools),
 #     the bocker binary and the test binaries at the same absolute paths as
 #     on the host, every shared library they load (from ldd), and the few
-#     project files the tests read at run time (scripts/, tests/snapshots).
+#     project files the tests read at run time (scripts/, tests/course/snapshots).
 #   * The guest's /init runs each test binary, prints its output between
 #     "@@v2-guest:" marker lines on the serial console (which qemu copies to
 #     our stdout), then powers the machine off. We read the markers back
@@ -293,7 +294,7 @@ for tool in ipcs nsenter ip; do
 done
 
 # Project files the tests read at run time, from CARGO_MANIFEST_DIR:
-# scripts/make-busybox-rootfs.sh (the tests' images), tests/snapshots
+# scripts/make-busybox-rootfs.sh (the tests' images), tests/course/snapshots
 # (insta compares output with them), chapters/ (sources the tests
 # compile), Cargo.toml.
 mkdir -p "$root$repo"

@@ -1,0 +1,39 @@
+//! bocker's integration tests: one test program, `course`, with one module
+//! (one file) per chapter.
+//!
+//! `cargo test --features stageN` compiles the frame's tests and those of
+//! chapters 1 to N, and runs them all; a name filter picks some, for
+//! instance the chapter's own module: `cargo test --features stage3
+//! stage3_mounts` runs the tests in `stage3_mounts.rs`. Every test drives
+//! the real `bocker` binary as root (see `support`).
+
+mod support;
+
+mod frame;
+
+#[cfg(feature = "stage1")]
+mod stage1_chroot;
+
+#[cfg(feature = "stage2")]
+mod stage2_namespaces;
+
+#[cfg(feature = "stage3")]
+mod stage3_mounts;
+
+#[cfg(feature = "stage4")]
+mod stage4_cgroups;
+
+#[cfg(feature = "stage5")]
+mod stage5_network;
+
+#[cfg(feature = "stage6")]
+mod stage6_btrfs;
+
+#[cfg(feature = "stage7")]
+mod stage7_pull;
+
+#[cfg(feature = "stage7")]
+mod registry_support;
+
+#[cfg(feature = "stage8")]
+mod stage8_security;

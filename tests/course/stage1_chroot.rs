@@ -1,0 +1,454 @@
+//! Chapter 1 — chroot. Run with `cargo test --features stage1` (with the
+//! frame's tests and the earlier chapters'), or this file's alone: `cargo
+//! test --features stage1 stage1_chroot`.
+//!
+//! Every test here starts a container, so every one of them fails until
+//! `chapters/01-chroot/chroot.rs` is done.
+
+use crate::support::{self, assert_success, describe, redacted, text, Hint, TestEnv};
+
+const HINT: Hint = Hint::chapter(1);
+
+/// `bocker run IMAGE ARGS…`, which must succeed.
+#[track_caller]
+fn run_ok(env: &TestEnv, image: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec![image];
+    all.extend_from_slice(args);
+    env.run_ok(&all, HINT)
+}
+
+#[test]
+fn stdout_and_stderr_arrive_exactly_and_apart() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &image, &["echo to-stdout; echo to-stderr >&2"]);
+    assert_eq!(
+        text(&out.stdout),
+        "to-stdout\n",
+        "stdout of the container\n{HINT}\n{}",
+        describe(&out)
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "to-stderr\n",
+        "stderr of the container\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn exit_codes_pass_through() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_bocker(&["run", &image, "exit 3"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "`exit 3` in the container\n{HINT}\n{}",
+        describe(&out)
+    );
+
+    // Killed by SIGKILL (9) from the host: like a shell, report 128 + 9.
+    let mut running = env.spawn_bocker(&["run", &image, "sleep", "1000"]);
+    let pid = env.wait_for_pid(&mut running, HINT);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let out = running.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "a container killed by signal 9\n{HINT}\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_root_is_the_images_root() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &image, &["ls", "/"]);
+    let mut expected: Vec<String> = std::fs::read_dir(env.busybox_rootfs())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    expected.sort();
+    let seen: Vec<&str> = text(&out.stdout).leak().lines().collect();
+    assert_eq!(
+        seen, expected,
+        "`ls /` inside the container should list the image's root, not the host's.\nDid enter_root call chroot?"
+    );
+    let pwd = run_ok(&env, &image, &["pwd"]);
+    assert_eq!(
+        text(&pwd.stdout),
+        "/\n",
+        "the command should start in `/`: did enter_root chdir(\"/\") after chroot?"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn host_files_outside_the_rootfs_are_invisible() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let marker = env.scratch().join("host-secret");
+    std::fs::write(&marker, "the host's secret\n").unwrap();
+    let marker = marker.to_str().unwrap();
+    let out = run_ok(
+        &env,
+        &image,
+        &[&format!("cat {marker} 2>/dev/null || echo invisible")],
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "invisible\n",
+        "the container could read {marker}, a file on the host outside its root.\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_missing_command_exits_127_with_a_clear_message() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // `bash` exists on the host but not in the busybox image: the search
+    // must happen inside the new root.
+    let out = env.run_bocker(&["run", &image, "bash", "-c", "true"]);
+    assert_eq!(out.status.code(), Some(127), "{HINT}\n{}", describe(&out));
+    insta::assert_snapshot!("missing_command", text(&out.stderr));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn two_containers_of_one_image_do_not_share_writes() {
+    // /etc, not /tmp: from chapter 3 on, /tmp is a tmpfs of each container's
+    // own, which would hide containers that share the image's files.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    run_ok(
+        &env,
+        &image,
+        &["echo first > /etc/note; echo changed > /etc/os-release"],
+    );
+    let out = run_ok(&env, &image, &["cat /etc/note 2>&1; cat /etc/os-release"]);
+    assert_eq!(
+        text(&out.stdout),
+        "cat: can't open '/etc/note': No such file or directory\nNAME=\"busybox rootfs for Bocker in Rust\"\n",
+        "the second container sees the first one's writes"
+    );
+    let image_etc = env.root().join("images").join(&image).join("rootfs/etc");
+    assert!(
+        !image_etc.join("note").exists(),
+        "the container wrote into its image"
+    );
+    assert!(
+        !env.busybox_rootfs().join("etc/note").exists(),
+        "the container wrote into the directory the image came from"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_environment_is_the_containers_not_the_hosts() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env
+        .bocker()
+        .args(["run", "-e", "GREETING=hello", &image, "env"])
+        .env("HOST_ONLY_SECRET", "do-not-leak")
+        .output()
+        .unwrap();
+    assert_success(&out, HINT);
+    let vars = text(&out.stdout);
+    assert!(
+        !vars.contains("HOST_ONLY_SECRET"),
+        "a host variable leaked into the container:\n{vars}"
+    );
+    assert!(
+        vars.lines()
+            .any(|l| l == "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        "PATH should be the container's default:\n{vars}"
+    );
+    assert!(
+        vars.lines().any(|l| l == "HOME=/root"),
+        "HOME should be /root:\n{vars}"
+    );
+    assert!(
+        vars.lines().any(|l| l == "GREETING=hello"),
+        "-e GREETING=hello is missing:\n{vars}"
+    );
+    let id = &env.container_ids()[0];
+    assert!(
+        vars.lines().any(|l| l == format!("HOSTNAME={id}")),
+        "HOSTNAME should be {id}:\n{vars}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn bockers_session_works() {
+    // From Bocker's README: init an image, run `cat /etc/hostname`, see it in
+    // ps and logs, remove it.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &image, &["cat", "/etc/hostname"]);
+    let id = env.container_ids().pop().unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        format!("{id}\n"),
+        "/etc/hostname should hold the container id"
+    );
+
+    let failing = env.run_bocker(&["run", "--name", "failing", &image, "echo oops >&2; exit 3"]);
+    assert_eq!(failing.status.code(), Some(3), "{}", describe(&failing));
+
+    let ps = env.run_bocker(&["ps"]);
+    // From chapter 5, ps has a PORTS column.
+    let name = if support::stage() >= 5 {
+        "ps_after_runs_with_ports"
+    } else {
+        "ps_after_runs"
+    };
+    redacted(&env).bind(|| insta::assert_snapshot!(name, text(&ps.stdout)));
+
+    let logs = env.run_bocker(&["logs", "failing"]);
+    assert_eq!(text(&logs.stdout), "", "logs: stdout");
+    assert_eq!(
+        text(&logs.stderr),
+        "oops\n",
+        "logs: the container's stderr goes to stderr"
+    );
+
+    let duplicate = env.run_bocker(&["run", "--name", "failing", &image, "true"]);
+    assert_eq!(
+        duplicate.status.code(),
+        Some(1),
+        "a second container named `failing`\n{}",
+        describe(&duplicate)
+    );
+
+    let rm = env.bocker_ok(&["rm", "failing", &id], HINT);
+    assert_eq!(text(&rm.stdout).lines().count(), 2, "{}", describe(&rm));
+    assert!(
+        env.container_ids().is_empty(),
+        "rm left container directories behind"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn logs_keep_stdout_and_stderr_apart() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    env.run_ok(
+        &["--name", "talker", &image, "echo a; echo b >&2; echo c"],
+        HINT,
+    );
+    let logs = env.run_bocker(&["logs", "talker"]);
+    assert_eq!(text(&logs.stdout), "a\nc\n");
+    assert_eq!(text(&logs.stderr), "b\n");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn run_rm_removes_the_container_after_exit() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_ok(&["--rm", &image, "echo bye"], HINT);
+    assert_eq!(text(&out.stdout), "bye\n");
+    assert!(
+        env.container_ids().is_empty(),
+        "--rm left the container behind"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn signals_to_bocker_reach_the_container() {
+    // SIGTERM to `bocker run` is passed on to the container, and a second
+    // one kills it (from chapter 2 the container is a pid 1, which ignores
+    // SIGTERM). Either way bocker records the exit and leaves nothing behind.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let mut running = env.spawn_bocker(&["run", "--name", "stubborn", &image, "sleep", "1000"]);
+    env.wait_for_pid(&mut running, HINT);
+    let bocker = nix::unistd::Pid::from_raw(running.id() as i32);
+    for _ in 0..2 {
+        nix::sys::signal::kill(bocker, nix::sys::signal::Signal::SIGTERM).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = running.wait_with_output().unwrap();
+    let code = out.status.code();
+    assert!(
+        code == Some(143) || code == Some(137),
+        "bocker should end with the container's 143 (SIGTERM) or 137 (SIGKILL)\n{HINT}\n{}",
+        describe(&out)
+    );
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    let expected = format!("Exited ({})", code.unwrap());
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("stubborn") && l.contains(&expected)),
+        "ps should show {expected}:\n{ps}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
+    // SIGKILL cannot be caught: bocker dies at once. The kernel then kills
+    // the container (PR_SET_PDEATHSIG), ps notices the process is gone, and
+    // rm can remove the container.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let mut running = env.spawn_bocker(&["run", "--name", "orphan", &image, "sleep", "1000"]);
+    let container = env.wait_for_pid(&mut running, HINT);
+    running.kill().unwrap();
+    running.wait().unwrap();
+    assert!(
+        support::wait_until_gone(container),
+        "the container's process {container} outlived bocker: does the child ask for PR_SET_PDEATHSIG?"
+    );
+    let ps = env.bocker_ok(&["ps"], HINT);
+    assert!(
+        text(&ps.stdout)
+            .lines()
+            .any(|l| l.contains("orphan") && l.contains("Exited (?)")),
+        "{}",
+        describe(&ps)
+    );
+    // The sweep of that `ps` recorded the end (ps alone would show a dead
+    // process as exited too).
+    let id = text(&ps.stdout)
+        .lines()
+        .find(|l| l.contains("orphan"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    let status = env.record(&id).map(|r| r["status"].clone());
+    assert_eq!(
+        status,
+        Some(serde_json::json!("exited")),
+        "the next command should record that {id} ended"
+    );
+    env.bocker_ok(&["rm", "orphan"], HINT);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_command_gets_only_descriptors_0_1_2() {
+    // Whatever bocker's caller left open, and whatever bocker opened for
+    // itself, must not reach the command: a directory descriptor is a way
+    // out of the container's root (runc's CVE-2024-21626).
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let secret_dir = env.scratch();
+    let mut command = env.bocker();
+    command
+        .args(["run", &image, "sleep", "1000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    support::with_inherited_directory(&mut command, &secret_dir);
+    let mut running = command.spawn().unwrap();
+    let pid = env.wait_for_pid(&mut running, HINT);
+    let fds = support::open_fds(pid);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = running.wait_with_output();
+    let numbers: Vec<i32> = fds.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [0, 1, 2],
+        "the container's command has more than stdin, stdout and stderr open: {fds:?}\nThe frame marks everything above 2 close-on-exec (close_range) right before execve."
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_command_has_its_own_session_and_never_the_terminal() {
+    // With the user's terminal as stdin and in the same session, the
+    // container could push keystrokes into the user's shell (TIOCSTI).
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let terminal = || std::process::Stdio::from(pty.slave.try_clone().unwrap());
+    // (stderr stays a pipe, so that a failure can show what bocker said.)
+    let mut running = env
+        .bocker()
+        .args(["run", &image, "sleep", "1000"])
+        .stdin(terminal())
+        .stdout(terminal())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = env.wait_for_pid(&mut running, HINT);
+    let fds = support::open_fds(pid);
+    let (session, tty) = support::session_and_tty(pid);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = running.wait();
+    assert!(
+        fds.iter()
+            .all(|(_, target)| !target.starts_with("/dev/pts")),
+        "the container holds the terminal: {fds:?}"
+    );
+    assert_eq!(
+        fds.first().map(|(_, t)| t.as_str()),
+        Some("/dev/null"),
+        "stdin should be /dev/null without -i: {fds:?}"
+    );
+    assert_eq!(
+        session, pid,
+        "the command should lead a session of its own (setsid)"
+    );
+    assert_eq!(tty, 0, "the command should have no controlling terminal");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn stdin_reaches_the_command_only_with_dash_i() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let feed = |args: &[&str]| {
+        use std::io::Write;
+        let mut child = env
+            .bocker()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"hello from the host\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let with = feed(&["run", "-i", &image, "cat"]);
+    assert_eq!(
+        text(&with.stdout),
+        "hello from the host\n",
+        "{HINT}\n{}",
+        describe(&with)
+    );
+    let without = feed(&["run", &image, "cat"]);
+    assert_success(&without, HINT);
+    assert_eq!(
+        text(&without.stdout),
+        "",
+        "without -i the command must read /dev/null"
+    );
+    env.assert_no_leaks();
+}

@@ -1,0 +1,528 @@
+//! Chapter 4 — cgroups. Run with `cargo test --features stage4` (with the
+//! frame's tests and the earlier chapters'), or this file's alone: `cargo
+//! test --features stage4 stage4_cgroups`.
+//!
+//! Every test here starts a container, so every one of them fails until
+//! `chapters/04-cgroups/cgroups.rs` is done. They hold on cgroup v1 (one
+//! tree per controller) and on v2 (one tree): scripts/v2-guest.sh runs
+//! them on a v2 machine too.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::support::{self, assert_success, describe, text, Hint, TestEnv};
+
+const HINT: Hint = Hint::chapter(4);
+
+/// `bocker run ARGS…`, which must succeed; its stdout.
+#[track_caller]
+fn run_ok(env: &TestEnv, args: &[&str]) -> String {
+    text(&env.run_ok(args, HINT).stdout)
+}
+
+/// `run -d ARGS… IMAGE COMMAND…`; the container id.
+#[track_caller]
+fn start(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["-d"];
+    all.extend_from_slice(args);
+    run_ok(env, &all).trim().to_string()
+}
+
+/// Is this a cgroup v2 machine (one tree at /sys/fs/cgroup)?
+fn v2() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+}
+
+/// Where container `id`'s file of `controller` is: in v2 its one
+/// directory, in v1 the directory in that controller's tree.
+fn cgroup_file(env: &TestEnv, controller: &str, id: &str, file: &str) -> PathBuf {
+    let base = if v2() {
+        PathBuf::from("/sys/fs/cgroup")
+    } else {
+        PathBuf::from("/sys/fs/cgroup").join(controller)
+    };
+    base.join(env.cgroup_parent()).join(id).join(file)
+}
+
+/// The first line of a cgroup file, trimmed.
+#[track_caller]
+fn read(path: &PathBuf) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}\n{HINT}", path.display()))
+        .trim()
+        .to_string()
+}
+
+/// The value after `key` in a file of "key value" lines.
+fn counter(path: &PathBuf, key: &str) -> u64 {
+    read(path)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} "))?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {}", path.display()))
+}
+
+#[test]
+fn the_command_starts_inside_its_cgroup_with_the_limits_asked_for() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // The command's very first look at /proc/self/cgroup: it must already
+    // be in its cgroup (placed there before "go").
+    let limits = [
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "10",
+    ];
+    let mut args = limits.to_vec();
+    args.extend_from_slice(&["--name", "limited", &image, "cat", "/proc/self/cgroup"]);
+    let seen = run_ok(&env, &args);
+    let id = env.container_ids().pop().unwrap();
+    let wanted = format!("/{}/{id}", env.cgroup_parent());
+    assert!(
+        seen.lines().any(|l| l.ends_with(&wanted)),
+        "/proc/self/cgroup inside should name {wanted}: did join_cgroup move the child in before it ran?\n{seen}"
+    );
+
+    let id = start(&env, &[&limits[..], &[&image, "sleep", "1000"]].concat());
+    let file = |controller: &str, name: &str| read(&cgroup_file(&env, controller, &id, name));
+    if v2() {
+        assert_eq!(
+            file("memory", "memory.max"),
+            "67108864",
+            "memory.max for --memory 64m"
+        );
+        assert_eq!(
+            file("memory", "memory.swap.max"),
+            "0",
+            "v2 counts swap alone: no swap is memory.swap.max 0"
+        );
+        assert_eq!(
+            file("cpu", "cpu.max"),
+            "50000 100000",
+            "cpu.max for --cpus 0.5"
+        );
+        // 512 shares, half of v1's default 1024, is 58 on v2's scale,
+        // where the default is 100 (weight_of in the chapter's file).
+        assert_eq!(
+            file("cpu", "cpu.weight"),
+            "58",
+            "cpu.weight is cpu.shares converted"
+        );
+    } else {
+        assert_eq!(
+            file("memory", "memory.limit_in_bytes"),
+            "67108864",
+            "memory.limit_in_bytes for --memory 64m"
+        );
+        assert_eq!(
+            file("memory", "memory.memsw.limit_in_bytes"),
+            "67108864",
+            "v1 counts memory + swap: no swap is the same number"
+        );
+        assert_eq!(
+            file("cpu", "cpu.cfs_quota_us"),
+            "50000",
+            "cpu.cfs_quota_us for --cpus 0.5"
+        );
+        assert_eq!(file("cpu", "cpu.cfs_period_us"), "100000");
+        assert_eq!(file("cpu", "cpu.shares"), "512");
+    }
+    assert_eq!(
+        file("pids", "pids.max"),
+        "10",
+        "pids.max for --pids-limit 10"
+    );
+    env.stop(&id);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn memory_over_the_limit_ends_in_137_and_ps_says_oom() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // The shell keeps the 100 MB it reads in a variable.
+    let out = env.run_bocker(&[
+        "run",
+        "--name",
+        "hungry",
+        "--memory",
+        "16m",
+        &image,
+        "x=$(head -c 100000000 /dev/zero | tr '\\0' x); echo survived ${#x}",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "allocating 100 MB under --memory 16m should end with SIGKILL from the OOM killer\n{HINT}\n{}",
+        describe(&out)
+    );
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("hungry") && l.contains("Exited (137) OOM")),
+        "ps should say the OOM killer ended it:\n{ps}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_sigkill_that_is_not_the_oom_killer_is_not_called_oom() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start(
+        &env,
+        &[
+            "--name", "killed", "--memory", "64m", &image, "sleep", "1000",
+        ],
+    );
+    env.stop(&id);
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("killed") && l.contains("Exited (137)") && !l.contains("OOM")),
+        "a container stopped by SIGKILL is not an OOM kill:\n{ps}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn with_pids_limit_10_the_eleventh_process_cannot_be_forked() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_bocker(&[
+        "run",
+        "--pids-limit",
+        "10",
+        &image,
+        "for i in $(seq 1 12); do sleep 100 & echo started $i; done",
+    ]);
+    let started = text(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        started,
+        "started 9",
+        "the shell and 9 sleeps make 10 processes: the next fork must fail\n{HINT}\n{}",
+        describe(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("can't fork"),
+        "the shell should say it could not fork\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+/// The CPU time the cgroup of container `id` has used, in nanoseconds.
+fn cpu_time(env: &TestEnv, id: &str) -> u64 {
+    if v2() {
+        counter(&cgroup_file(env, "cpu", id, "cpu.stat"), "usage_usec") * 1000
+    } else {
+        read(&cgroup_file(env, "cpuacct", id, "cpuacct.usage"))
+            .parse()
+            .unwrap()
+    }
+}
+
+#[test]
+fn half_a_cpu_is_about_half_a_cpu_by_the_cgroups_own_accounting() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // Two busy loops: without a limit they could take two whole CPUs.
+    let id = start(
+        &env,
+        &[
+            "--cpus",
+            "0.5",
+            &image,
+            "while :; do :; done & while :; do :; done",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let (used_before, wall_before) = (cpu_time(&env, &id), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_time(&env, &id) - used_before;
+    let wall = wall_before.elapsed().as_nanos() as u64;
+    let throttled = counter(&cgroup_file(&env, "cpu", &id, "cpu.stat"), "nr_throttled");
+    env.stop(&id);
+    let share = used as f64 / wall as f64;
+    assert!(
+        share < 0.65,
+        "with --cpus 0.5 the container used {:.0}% of one CPU: is the CFS quota set (cpu.cfs_quota_us or cpu.max)?",
+        share * 100.0
+    );
+    assert!(
+        share > 0.05,
+        "the busy loops hardly ran ({:.0}%)",
+        share * 100.0
+    );
+    assert!(
+        throttled > 0,
+        "the kernel never throttled the cgroup (cpu.stat nr_throttled)"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn pause_freezes_every_process_and_unpause_lets_them_go_on() {
+    // A busy loop uses CPU time all the time; frozen, it must use none.
+    // The cgroup's own accounting tells.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start(&env, &["--name", "counter", &image, "while :; do :; done"]);
+    std::thread::sleep(Duration::from_millis(200));
+    env.bocker_ok(&["pause", "counter"], HINT);
+    let frozen_file = if v2() {
+        counter(
+            &cgroup_file(&env, "freezer", &id, "cgroup.events"),
+            "frozen",
+        )
+        .to_string()
+    } else {
+        read(&cgroup_file(&env, "freezer", &id, "freezer.state"))
+    };
+    let at_pause = cpu_time(&env, &id);
+    std::thread::sleep(Duration::from_millis(500));
+    let while_paused = cpu_time(&env, &id) - at_pause;
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    let exec = env.run_bocker(&["exec", "counter", "true"]);
+
+    env.bocker_ok(&["unpause", "counter"], HINT);
+    let at_unpause = cpu_time(&env, &id);
+    std::thread::sleep(Duration::from_millis(500));
+    let after_unpause = cpu_time(&env, &id) - at_unpause;
+    let ps_after = text(&env.run_bocker(&["ps"]).stdout);
+    env.stop(&id);
+
+    assert!(
+        frozen_file == "FROZEN" || frozen_file == "1",
+        "after pause the freezer should say frozen, says {frozen_file:?}"
+    );
+    assert!(
+        while_paused < 1_000_000,
+        "the paused container used {} ms of CPU in 500 ms: it was not frozen",
+        while_paused / 1_000_000
+    );
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&id) && l.contains("Paused")),
+        "ps should show Paused:\n{ps}"
+    );
+    assert_eq!(
+        text(&exec.stderr),
+        "bocker: Container 'counter' is paused: unpause it before exec\n",
+        "{}",
+        describe(&exec)
+    );
+    assert!(
+        after_unpause > 10_000_000,
+        "after unpause the busy loop should run again (it used {} ms in 500 ms)",
+        after_unpause / 1_000_000
+    );
+    assert!(
+        ps_after
+            .lines()
+            .any(|l| l.starts_with(&id) && l.contains("Running")),
+        "after unpause ps should show Running:\n{ps_after}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn update_changes_the_limits_of_a_running_container() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start(
+        &env,
+        &[
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "10",
+            &image,
+            "sleep",
+            "1000",
+        ],
+    );
+    env.bocker_ok(
+        &["update", "--memory", "128m", "--pids-limit", "20", &id],
+        HINT,
+    );
+    let memory = if v2() {
+        read(&cgroup_file(&env, "memory", &id, "memory.max"))
+    } else {
+        read(&cgroup_file(&env, "memory", &id, "memory.limit_in_bytes"))
+    };
+    let pids = read(&cgroup_file(&env, "pids", &id, "pids.max"));
+    env.stop(&id);
+    assert_eq!(memory, "134217728", "update --memory 128m");
+    assert_eq!(pids, "20", "update --pids-limit 20");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn exec_lands_in_the_containers_cgroup() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start(&env, &[&image, "sleep", "1000"]);
+    let out = env.run_bocker(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    env.stop(&id);
+    let wanted = format!("/{}/{id}", env.cgroup_parent());
+    assert!(
+        text(&out.stdout).lines().any(|l| l.ends_with(&wanted)),
+        "an exec'd process should be in the container's cgroup {wanted}\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_cgroup_goes_with_the_container() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    run_ok(&env, &["--name", "brief", &image, "true"]);
+    run_ok(&env, &["--rm", &image, "true"]);
+    assert!(
+        env.container_cgroups().is_empty(),
+        "cgroups remain after their containers ended: {:?}\nDoes remove_cgroup delete them?",
+        env.container_cgroups()
+    );
+    let id = start(&env, &[&image, "sleep", "1000"]);
+    assert!(
+        cgroup_file(&env, "pids", &id, "pids.current").exists(),
+        "a running container should have a cgroup"
+    );
+    env.stop(&id);
+    env.bocker_ok(&["rm", &id, "brief"], HINT);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_cgroup_of_a_killed_bocker_is_removed_by_the_next_command() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let mut running = env.spawn_bocker(&["run", "--name", "orphan", &image, "sleep", "1000"]);
+    let pid = env.wait_for_pid(&mut running, HINT);
+    running.kill().unwrap();
+    running.wait().unwrap();
+    support::wait_until_gone(pid);
+    assert!(
+        !env.container_cgroups().is_empty(),
+        "the cgroup of a run whose bocker was killed should still be there before the next command"
+    );
+    env.bocker_ok(&["ps"], HINT);
+    assert!(
+        env.container_cgroups().is_empty(),
+        "the next command's sweep should remove the cgroup: {:?}",
+        env.container_cgroups()
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn stats_reads_memory_cpu_and_processes_from_the_cgroup() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start(
+        &env,
+        &[
+            "--name", "watched", "--memory", "64m", &image, "sleep", "1000",
+        ],
+    );
+    let out = env.run_bocker(&["stats", "--no-stream", "watched"]);
+    env.stop(&id);
+    assert_success(&out, HINT);
+    let table = text(&out.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("stats has no row for {id}:\n{table}"));
+    assert!(
+        row.contains("/ 64.0MiB"),
+        "the memory limit should show: {row}"
+    );
+    assert_eq!(
+        row.split_whitespace().last(),
+        Some("1"),
+        "one process (sleep) in the cgroup: {row}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn bockers_variables_set_limits_and_flags_win() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let start_with = |extra: &[&str]| {
+        let mut cmd = env.bocker();
+        cmd.env("BOCKER_MEM_LIMIT", "100")
+            .env("BOCKER_CPU_SHARE", "256");
+        cmd.args(["run", "-d"])
+            .args(extra)
+            .args([&image, "sleep", "1000"]);
+        let out = cmd.output().unwrap();
+        assert_success(&out, HINT);
+        text(&out.stdout).trim().to_string()
+    };
+    let from_variables = start_with(&[]);
+    let from_flag = start_with(&["--memory", "32m"]);
+    let memory = |id: &str| {
+        if v2() {
+            read(&cgroup_file(&env, "memory", id, "memory.max"))
+        } else {
+            read(&cgroup_file(&env, "memory", id, "memory.limit_in_bytes"))
+        }
+    };
+    let (by_variable, by_flag) = (memory(&from_variables), memory(&from_flag));
+    env.stop(&from_variables);
+    env.stop(&from_flag);
+    // v1 rounds a limit down to whole pages: 100,000,000 is 24414 pages.
+    let pages = (100_000_000u64 / 4096 * 4096).to_string();
+    assert!(
+        by_variable == "100000000" || by_variable == pages,
+        "BOCKER_MEM_LIMIT=100 is 100 MB (Bocker's 100 × 1,000,000 bytes), got {by_variable}"
+    );
+    assert_eq!(by_flag, "33554432", "--memory wins over BOCKER_MEM_LIMIT");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_failed_set_up_exits_125_and_leaves_nothing() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // A parent "directory" that is a file of the cgroup filesystem: the
+    // container's cgroup cannot be made, after its process exists.
+    let out = env
+        .bocker()
+        .env("BOCKER_CGROUP_PARENT", "cgroup.procs")
+        .args(["run", &image, "true"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "a container that could not be set up never ran: exit code 125\n{}",
+        describe(&out)
+    );
+    // (On v1 the container's cgroup cannot be made; on v2 already its
+    // parent, which the frame prepares first.)
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot create") && stderr.contains("cgroup"),
+        "{}",
+        describe(&out)
+    );
+    // As with Docker, the container stays, with what went wrong.
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    assert!(ps.contains("Exited (125)"), "{ps}");
+    // With a parent that can be a directory, the same run works.
+    env.run_ok(&["--memory", "64m", &image, "true"], HINT);
+    env.assert_no_leaks();
+}

@@ -1,0 +1,514 @@
+//! Chapter 8 — locking the container in. Run with `cargo test --features
+//! stage8` (with the frame's tests and the earlier chapters'), or this
+//! file's alone: `cargo test --features stage8 stage8_security`.
+//!
+//! The attacks are small static programs (chapters/08-security/attacks/),
+//! run inside a busybox image against targets in the test's own
+//! directory: never a real host file.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::support::{describe, static_program, text, Hint, TestEnv};
+
+const HINT: Hint = Hint::chapter(8);
+
+/// Docker's default capabilities, by number (capabilities(7)).
+const DEFAULT_CAPABILITIES: [(u32, &str); 14] = [
+    (0, "CHOWN"),
+    (1, "DAC_OVERRIDE"),
+    (3, "FOWNER"),
+    (4, "FSETID"),
+    (5, "KILL"),
+    (6, "SETGID"),
+    (7, "SETUID"),
+    (8, "SETPCAP"),
+    (10, "NET_BIND_SERVICE"),
+    (13, "NET_RAW"),
+    (18, "SYS_CHROOT"),
+    (27, "MKNOD"),
+    (29, "AUDIT_WRITE"),
+    (31, "SETFCAP"),
+];
+const CAP_MKNOD: u32 = 27;
+
+/// A busybox image with chapter 8's attack programs in /bin:
+/// dangerous-calls, shocker, and show-ids (set-user-ID root).
+fn attack_image(env: &TestEnv) -> String {
+    let dir = env.scratch().join("image");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", env.busybox_rootfs().display()))
+        .arg(&dir)
+        .status()
+        .expect("cp");
+    assert!(copied.success(), "cannot copy the busybox rootfs");
+    for (name, program) in attack_programs() {
+        fs::copy(program, dir.join("bin").join(name)).unwrap();
+    }
+    let show_ids = dir.join("bin/show-ids");
+    fs::set_permissions(&show_ids, fs::Permissions::from_mode(0o4755)).unwrap();
+    env.init_image(&dir)
+}
+
+/// The attack programs, built once per test binary: (name, path).
+fn attack_programs() -> &'static [(&'static str, std::path::PathBuf)] {
+    static BUILT: std::sync::OnceLock<Vec<(&'static str, std::path::PathBuf)>> =
+        std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        [
+            ("dangerous_calls.rs", "dangerous-calls"),
+            ("shocker.rs", "shocker"),
+            ("whoami.rs", "show-ids"),
+        ]
+        .into_iter()
+        .map(|(source, name)| {
+            let path = format!("chapters/08-security/attacks/{source}");
+            (name, static_program(&path, name))
+        })
+        .collect()
+    })
+}
+
+/// `bocker run ARGS…`, which must succeed; its stdout.
+#[track_caller]
+fn run_ok(env: &TestEnv, args: &[&str]) -> String {
+    text(&env.run_ok(args, HINT).stdout)
+}
+
+/// The Cap*, NoNewPrivs and Seccomp lines of /proc/self/status, as a
+/// process started by `args` (a `run` or `exec` command line that ends
+/// with the image or container) sees them.
+#[track_caller]
+fn status_of(env: &TestEnv, args: &[&str]) -> BTreeMap<String, String> {
+    let mut all = args.to_vec();
+    all.extend([
+        "grep",
+        "-E",
+        "^(Cap|NoNewPrivs|Seccomp:)",
+        "/proc/self/status",
+    ]);
+    text(&env.bocker_ok(&all, HINT).stdout)
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(key, value)| (key.to_string(), value.trim().to_string()))
+        .collect()
+}
+
+/// The capabilities bocker can hand out: its own permitted set (some
+/// machines give root less than all of them).
+fn host_permitted() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("CapPrm:")).unwrap();
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
+/// Whether the devices cgroup can limit a container (v1): if not, bocker
+/// also drops CAP_MKNOD.
+fn devices_controlled() -> bool {
+    Path::new("/sys/fs/cgroup/devices/devices.allow").exists()
+}
+
+/// The default set as a mask, as /proc/PID/status prints it.
+fn default_mask() -> String {
+    let mut mask = 0u64;
+    for (bit, _) in DEFAULT_CAPABILITIES {
+        if bit != CAP_MKNOD || devices_controlled() {
+            mask |= 1 << bit;
+        }
+    }
+    format!("{:016x}", mask & host_permitted())
+}
+
+#[track_caller]
+fn assert_default_profile(status: &BTreeMap<String, String>, who: &str) {
+    let expected = default_mask();
+    for set in ["CapBnd", "CapPrm", "CapEff"] {
+        assert_eq!(
+            status.get(set).map(String::as_str),
+            Some(expected.as_str()),
+            "{who}: {set} should be Docker's default set ({}): did drop_capabilities drop the others from the bounding set and set the permitted and effective sets?",
+            DEFAULT_CAPABILITIES.map(|(_, name)| name).join(", ")
+        );
+    }
+    for set in ["CapInh", "CapAmb"] {
+        assert_eq!(
+            status.get(set).map(String::as_str),
+            Some("0000000000000000"),
+            "{who}: {set} should be empty (the inheritable and ambient sets pass capabilities through execve)"
+        );
+    }
+    assert_eq!(
+        status.get("NoNewPrivs").map(String::as_str),
+        Some("1"),
+        "{who}: no_new_privs should be set (prctl PR_SET_NO_NEW_PRIVS)"
+    );
+    assert_eq!(
+        status.get("Seccomp").map(String::as_str),
+        Some("2"),
+        "{who}: a seccomp filter should be installed (Seccomp: 2 means filter mode)"
+    );
+}
+
+#[test]
+fn the_command_has_dockers_default_capabilities_no_new_privs_and_a_seccomp_filter() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let status = status_of(&env, &["run", "--rm", &image]);
+    assert_default_profile(&status, "the container's command");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn dangerous_system_calls_fail_with_eperm_and_keyctl_needs_the_filter_off() {
+    let env = TestEnv::new();
+    let image = attack_image(&env);
+    let out = run_ok(&env, &["--rm", &image, "dangerous-calls"]);
+    for line in out.lines() {
+        assert!(
+            line.ends_with(": EPERM"),
+            "with the default profile, every dangerous call should fail with EPERM (the seccomp filter answers EPERM, it does not kill): `{line}`\n{out}"
+        );
+    }
+    for name in [
+        "mount",
+        "unshare",
+        "keyctl",
+        "clone(CLONE_NEWUTS)",
+        "open_by_handle_at",
+    ] {
+        assert!(
+            out.lines().any(|line| line == format!("{name}: EPERM")),
+            "{name} should be tried and refused:\n{out}"
+        );
+    }
+    // With CAP_SYS_ADMIN given back, the capability checks pass: the
+    // filter alone must still refuse mount, unshare and clone with
+    // namespace flags.
+    let out = run_ok(
+        &env,
+        &["--rm", "--cap-add", "SYS_ADMIN", &image, "dangerous-calls"],
+    );
+    for name in [
+        "mount",
+        "umount2",
+        "unshare",
+        "clone(CLONE_NEWUTS)",
+        "setns",
+    ] {
+        assert!(
+            out.lines().any(|line| line == format!("{name}: EPERM")),
+            "with --cap-add SYS_ADMIN, {name} should still fail with EPERM: the seccomp filter, not the missing capability, must refuse it (is it in the filter? clone: one rule per namespace flag, \"flags & FLAG == FLAG\")\n{out}"
+        );
+    }
+    // keyctl needs no capability: only the filter stops it.
+    let out = run_ok(
+        &env,
+        &[
+            "--rm",
+            "--security-opt",
+            "seccomp=unconfined",
+            &image,
+            "dangerous-calls",
+        ],
+    );
+    assert!(
+        out.lines().any(|line| line == "keyctl: ok"),
+        "with --security-opt seccomp=unconfined, keyctl (which no capability guards) should work again: the filter is what refused it\n{out}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_kernels_files_are_hidden_and_proc_sys_is_read_only() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let script = "for f in /proc/keys /proc/timer_list; do echo \"$f $(wc -c < $f)\"; done; \
+                  echo \"/sys/firmware $(ls /sys/firmware | wc -l)\"; \
+                  touch /sys/firmware/x 2>/dev/null && echo tmpfs-writable || echo tmpfs-read-only; \
+                  grep ' /proc/sys ' /proc/self/mounts | cut -d' ' -f4 | cut -d, -f1; \
+                  echo box > /proc/sys/kernel/hostname 2>/dev/null && echo writable || echo refused";
+    let out = run_ok(&env, &["--rm", &image, script]);
+    let lines: Vec<&str> = out.lines().collect();
+    for (i, what) in ["/proc/keys", "/proc/timer_list", "/sys/firmware"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            lines.get(i).copied(),
+            Some(format!("{what} 0").as_str()),
+            "{what} should be masked (/dev/null bound over a file, an empty read-only tmpfs over a directory): did mask_path run?\n{out}"
+        );
+    }
+    assert_eq!(
+        lines.get(3).copied(),
+        Some("tmpfs-read-only"),
+        "the empty tmpfs over a masked directory should be read-only (MS_RDONLY)\n{out}"
+    );
+    assert_eq!(
+        lines.get(4).copied(),
+        Some("ro"),
+        "/proc/sys should be mounted read-only (bind it onto itself, then remount the bind read-only)\n{out}"
+    );
+    // The hostname is the container's own (UTS namespace): a write that
+    // got through would change nothing of the host's.
+    assert_eq!(
+        lines.get(5).copied(),
+        Some("refused"),
+        "writing under /proc/sys should fail: core_pattern lives there, and it names a program the kernel runs on the host\n{out}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_device_node_made_inside_cannot_be_opened() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // /dev/kmsg is character device 1:11: the host's kernel log. Made in
+    // /dev, a tmpfs that allows device nodes (unlike /tmp, which is nodev:
+    // only the devices cgroup can stop this one).
+    let out = env.run_bocker(&[
+        "run",
+        "--rm",
+        &image,
+        "mknod /dev/kmsg-copy c 1 11 && head -c 1 /dev/kmsg-copy >/dev/null && echo opened",
+    ]);
+    let said = text(&out.stdout);
+    assert!(
+        !said.contains("opened"),
+        "a node for /dev/kmsg made inside the container should not open: the devices cgroup allows only the devices of a minimal /dev (on cgroup v2, CAP_MKNOD is dropped instead)\n{}",
+        describe(&out)
+    );
+    // The same node opens with --privileged (no devices cgroup): what
+    // stopped it above is the cgroup, not the node or its mount.
+    let out = env.run_bocker(&[
+        "run",
+        "--rm",
+        "--privileged",
+        &image,
+        "mknod /dev/kmsg-copy c 1 11 && head -c 1 /dev/kmsg-copy >/dev/null && echo opened",
+    ]);
+    assert!(
+        text(&out.stdout).contains("opened"),
+        "with --privileged the /dev/kmsg node should open (if it does not, this test cannot tell the devices cgroup at work)\n{}",
+        describe(&out)
+    );
+    // The devices the container needs still work.
+    assert_eq!(
+        run_ok(&env, &["--rm", &image, "head -c 3 /dev/zero | wc -c"]),
+        "3\n"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn sys_cannot_be_remounted_writable_unless_privileged() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // In a network namespace of its own, the container's /sys is a sysfs
+    // of its own: remounting it changes nothing of the host's.
+    let script = "mount -o remount,rw /sys 2>/dev/null && echo remounted || echo refused";
+    assert_eq!(
+        run_ok(&env, &["--rm", "--net", "none", &image, script]),
+        "refused\n",
+        "remounting /sys read-write should fail: no CAP_SYS_ADMIN, and the filter refuses mount(2)"
+    );
+    let out = env.run_bocker(&[
+        "run",
+        "--rm",
+        "--net",
+        "none",
+        "--privileged",
+        &image,
+        script,
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "remounted\n",
+        "with --privileged, /sys can be remounted read-write (the attack this chapter stops)\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn cap_add_gives_a_capability_back_and_cap_drop_takes_one_away() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // Taking lo down needs CAP_NET_ADMIN (in the container's own network
+    // namespace: nothing of the host's changes).
+    let script = "ip link set lo down && echo done";
+    let out = env.run_bocker(&["run", "--rm", "--net", "none", &image, script]);
+    assert!(
+        !text(&out.stdout).contains("done"),
+        "without CAP_NET_ADMIN, `ip link set lo down` should fail\n{}",
+        describe(&out)
+    );
+    assert_eq!(
+        run_ok(
+            &env,
+            &[
+                "--rm",
+                "--net",
+                "none",
+                "--cap-add",
+                "NET_ADMIN",
+                &image,
+                script
+            ]
+        ),
+        "done\n",
+        "--cap-add NET_ADMIN should give the capability back"
+    );
+    let out = env.run_bocker(&["run", "--rm", "--cap-drop", "CHOWN", &image, "chown 1 /tmp"]);
+    assert!(
+        !out.status.success(),
+        "--cap-drop CHOWN: chown should fail without CAP_CHOWN\n{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn exec_and_init_processes_get_the_same_profile() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_ok(&["-d", &image, "sleep", "60"], HINT);
+    let id = text(&out.stdout).trim().to_string();
+    let status = status_of(&env, &["exec", &id]);
+    env.stop(&id);
+    assert_default_profile(&status, "a process started by `bocker exec`");
+    let status = status_of(&env, &["run", "--rm", "--init", &image]);
+    assert_default_profile(&status, "the command started by `run --init`'s init");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_setuid_program_gains_nothing_under_no_new_privs() {
+    let env = TestEnv::new();
+    let image = attack_image(&env);
+    assert_eq!(
+        run_ok(&env, &["--rm", "--user", "1000", &image, "show-ids"]),
+        "uid=1000 euid=1000\n",
+        "a set-user-ID root program run by user 1000 should not become root: no_new_privs makes execve ignore the set-user-ID bit"
+    );
+    assert_eq!(
+        run_ok(
+            &env,
+            &[
+                "--rm",
+                "--user",
+                "1000",
+                "--security-opt",
+                "no-new-privileges=false",
+                &image,
+                "show-ids"
+            ]
+        ),
+        "uid=1000 euid=0\n",
+        "with --security-opt no-new-privileges=false the set-user-ID bit works again (euid=0)"
+    );
+    env.assert_no_leaks();
+}
+
+/// The handle of `path` (name_to_handle_at(2)): (type, hex bytes).
+fn file_handle(path: &Path) -> (i32, String) {
+    #[repr(C)]
+    struct Handle {
+        bytes: u32,
+        kind: i32,
+        data: [u8; 128],
+    }
+    let mut handle = Handle {
+        bytes: 128,
+        kind: 0,
+        data: [0; 128],
+    };
+    let mut mount_id: libc::c_int = 0;
+    let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: `handle` is a struct file_handle with room for 128 bytes,
+    // `name` a C string, `mount_id` an int: all alive for the call.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_name_to_handle_at,
+            libc::AT_FDCWD,
+            name.as_ptr(),
+            &mut handle as *mut Handle,
+            &mut mount_id as *mut libc::c_int,
+            0,
+        )
+    };
+    assert_eq!(result, 0, "name_to_handle_at({}) failed", path.display());
+    let hex = handle.data[..handle.bytes as usize]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (handle.kind, hex)
+}
+
+#[test]
+fn shocker_reads_a_host_file_only_with_the_protections_off() {
+    let env = TestEnv::new();
+    let image = attack_image(&env);
+    // The "host file": in the test's own directory, outside the container's
+    // root but on the same filesystem as it.
+    let secret = env.scratch().join("host-secret");
+    fs::write(&secret, "the host's secret\n").unwrap();
+    let (kind, hex) = file_handle(&secret);
+    let kind = kind.to_string();
+    let out = env.run_bocker(&["run", "--rm", &image, "shocker", &kind, &hex]);
+    assert!(
+        !text(&out.stdout).contains("secret"),
+        "with the default profile, open_by_handle_at must not reach a file outside the container (no CAP_DAC_READ_SEARCH, and the seccomp filter refuses the call)\n{}",
+        describe(&out)
+    );
+    // Switched off, the 2014 attack works: this is what chapter 8 prevents.
+    let out = run_ok(
+        &env,
+        &[
+            "--rm",
+            "--cap-add",
+            "DAC_READ_SEARCH",
+            "--security-opt",
+            "seccomp=unconfined",
+            &image,
+            "shocker",
+            &kind,
+            &hex,
+        ],
+    );
+    assert_eq!(
+        out, "the host's secret\n",
+        "with CAP_DAC_READ_SEARCH given back and no filter, shocker should read the file outside the container's root (the attack the chapter's defaults stop)"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn privileged_turns_every_protection_off_and_says_so() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let mut args = vec!["run", "--rm", "--privileged", &image];
+    args.extend([
+        "grep",
+        "-E",
+        "^(CapEff|NoNewPrivs|Seccomp:)",
+        "/proc/self/status",
+    ]);
+    let out = env.bocker_ok(&args, HINT);
+    assert!(
+        text(&out.stderr).contains("--privileged"),
+        "--privileged should be said loudly on stderr\n{}",
+        describe(&out)
+    );
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&format!("CapEff:\t{:016x}", host_permitted()))
+            && said.contains("NoNewPrivs:\t0")
+            && said.contains("Seccomp:\t0"),
+        "--privileged: every capability bocker has, no no_new_privs, no filter\n{said}"
+    );
+    env.assert_no_leaks();
+}
