@@ -64,6 +64,9 @@ const CLONE_NEWNS: i64 = 0x0002_0000;
 /// A personality no program of a container needs: BSD's system calls.
 const PER_BSD: i64 = 0x0006;
 const CLONE_NEWUTS: i64 = 0x0400_0000;
+/// A user namespace needs no capability at all: only the filter can
+/// refuse this one.
+const CLONE_NEWUSER: i64 = 0x1000_0000;
 const SIGCHLD: i64 = 17;
 const KEYCTL_GET_KEYRING_ID: i64 = 0;
 const KEY_SPEC_SESSION_KEYRING: i64 = -3;
@@ -103,6 +106,11 @@ fn main() {
             _exit(0); // the child of a clone that was allowed: leave at once
         }
         report("clone(CLONE_NEWUTS)", pid);
+        let pid = syscall(nr::CLONE, CLONE_NEWUSER | SIGCHLD, 0i64, 0i64, 0i64, 0i64);
+        if pid == 0 {
+            _exit(0);
+        }
+        report("clone(CLONE_NEWUSER)", pid);
         report("keyctl", syscall(nr::KEYCTL, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0i64));
         report("open_by_handle_at", syscall(nr::OPEN_BY_HANDLE_AT, -1i64, 0i64, 0i64));
         report("init_module", syscall(nr::INIT_MODULE, 0i64, 0i64, tmpfs.as_ptr()));

@@ -940,7 +940,15 @@ pub fn static_program(source: &str, name: &str) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
     // rustc sits next to cargo (both are rustup's proxies).
     let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
-    let staging = cache_dir().join(format!("{name}.{}", std::process::id()));
+    // In a folder of this process's own: rustc writes its intermediate
+    // files (NAME.NAME.HASH-cgu.0.rcgu.o) next to its output, under the
+    // same names in every process, and two test programs building the
+    // same program at once would write into each other's.
+    let staging_dir = tempfile::Builder::new()
+        .prefix(&format!("{name}-build-"))
+        .tempdir_in(cache_dir())
+        .expect("cannot make a folder to build in");
+    let staging = staging_dir.path().join(name);
     let out = Command::new(rustc)
         .args(["-O", "-C", "target-feature=+crt-static", "-o"])
         .arg(&staging)
