@@ -67,8 +67,7 @@ pub fn temporary_end(id: &str) -> String {
 /// everything and does not count; nor do routes through our own bridge.)
 pub fn check_subnet_is_free(netlink: &Netlink, settings: &Settings, bridge: &str) -> Result<()> {
     let host = netlink.handle();
-    let routes: Vec<(Subnet, Option<u32>)> = netlink.run(async {
-        let bridge_index = chapter::link_index(host, bridge).await?;
+    let (routes, bridge_index) = netlink.run(async {
         let request = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new().build();
         let mut stream = host.route().get(request).execute();
         let mut found = Vec::new();
@@ -91,7 +90,7 @@ pub fn check_subnet_is_free(netlink: &Netlink, settings: &Settings, bridge: &str
                 rtnetlink::packet_route::route::RouteAttribute::Oif(index) => Some(*index),
                 _ => None,
             });
-            if prefix == 0 || output.is_some() && output == bridge_index {
+            if prefix == 0 {
                 continue;
             }
             if let Some(subnet) = Subnet::new(destination.unwrap_or(Ipv4Addr::UNSPECIFIED), prefix)
@@ -99,12 +98,15 @@ pub fn check_subnet_is_free(netlink: &Netlink, settings: &Settings, bridge: &str
                 found.push((subnet, output));
             }
         }
-        anyhow::Ok(found)
+        // The bridge's index after the routes, not before: a bocker that
+        // makes the bridge meanwhile also adds its route, which would then
+        // look like the host's own.
+        let bridge_index = chapter::link_index(host, bridge).await?;
+        anyhow::Ok((found, bridge_index))
     })?;
-    if let Some((route, _)) = routes
-        .iter()
-        .find(|(route, _)| route.overlaps(&settings.subnet))
-    {
+    if let Some((route, _)) = routes.iter().find(|(route, output)| {
+        route.overlaps(&settings.subnet) && (output.is_none() || *output != bridge_index)
+    }) {
         bail!(
             "the containers' subnet {} overlaps the host's route to {route}: choose another with BOCKER_SUBNET",
             settings.subnet
