@@ -553,3 +553,28 @@ fn control_characters_are_escaped_in_tables_and_errors() {
         "a newline split the error line:\n{err}"
     );
 }
+
+#[test]
+fn an_older_kernel_gets_one_line_saying_what_is_needed() {
+    // setarch --uname-2.6 runs a program under the UNAME26 personality:
+    // uname(2) then says 2.6.N, as on a kernel of 2011.
+    let env = TestEnv::new();
+    let out = Command::new("setarch")
+        .args(["--uname-2.6"])
+        .arg(crate::support::bocker_binary())
+        .arg("--root")
+        .arg(env.root())
+        .arg("ps")
+        .output()
+        .expect("cannot run setarch (util-linux)");
+    let stderr = text(&out.stderr);
+    assert!(
+        out.status.code() == Some(1)
+            && stderr.lines().count() == 1
+            && stderr.contains("needs Linux 5.11 or newer")
+            && stderr.contains("2.6."),
+        "under a kernel that says 2.6, bocker should stop with one line naming the kernel it needs\n{}",
+        describe(&out)
+    );
+    assert!(!env.root().exists(), "and create nothing");
+}

@@ -5,6 +5,8 @@
 //! Every test here starts a container, so every one of them fails until
 //! `chapters/01-chroot/chroot.rs` is done.
 
+use std::fs;
+
 use crate::support::{self, assert_success, describe, redacted, text, Hint, TestEnv};
 
 const HINT: Hint = Hint::chapter(1);
@@ -450,5 +452,133 @@ fn stdin_reaches_the_command_only_with_dash_i() {
         "",
         "without -i the command must read /dev/null"
     );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_log_is_rotated_at_its_size_and_logs_reads_every_file() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = env.run_ok(
+        &[
+            "--log-opt",
+            "max-size=1k",
+            "--log-opt",
+            "max-file=2",
+            &image,
+            "seq 1 2000",
+        ],
+        HINT,
+    );
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        2000,
+        "the terminal gets everything"
+    );
+    let id = &env.container_ids()[0];
+    let dir = env.data().join("containers").join(id);
+    let mut logs: Vec<String> = support::list_dir(&dir)
+        .into_iter()
+        .filter(|name| name.starts_with("container.log"))
+        .collect();
+    logs.sort();
+    assert_eq!(
+        logs,
+        ["container.log", "container.log.1"],
+        "--log-opt max-file=2: the current log and one rotated file, no more"
+    );
+    for name in &logs {
+        let size = fs::metadata(dir.join(name)).unwrap().len();
+        assert!(size <= 1024, "{name} is {size} bytes, above max-size=1k");
+    }
+    let replayed = env.bocker_ok(&["logs", id], HINT);
+    let lines: Vec<String> = text(&replayed.stdout).lines().map(String::from).collect();
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("2000"),
+        "logs ends with the last line"
+    );
+    let first: usize = lines[0].parse().unwrap();
+    assert_eq!(
+        lines,
+        (first..=2000).map(|n| n.to_string()).collect::<Vec<_>>(),
+        "logs replays the rotated file, then the current one, with no line lost between them"
+    );
+    // A bad option is refused before anything is made.
+    let out = env.run_bocker(&["run", "--log-opt", "max-size=lots", &image, "true"]);
+    assert!(
+        out.status.code() == Some(2) && text(&out.stderr).contains("--log-opt"),
+        "{}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_full_disk_stops_the_log_not_the_container() {
+    let env = TestEnv::new();
+    // The state folder on a 24 MiB disk: the image takes a few MiB, and
+    // the container prints 12 MB, whose log (one JSON line per line of 11
+    // bytes) would be about 48 MB, more than the default cap of 30 MiB
+    // too: the log's writes fail when the disk is full.
+    let disk = support::small_tmpfs(&env.root(), "24m");
+    let image = env.busybox_image();
+    let out = env.run_bocker(&[
+        "run",
+        &image,
+        "yes 0123456789 | head -c 12000000; echo done >&2",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.stdout.len(),
+        12_000_000,
+        "every byte reaches the terminal although the log cannot take them (its lines are 4 times the size: 48 MB of log for 24 MiB of disk)\n{stderr}"
+    );
+    assert!(
+        stderr.contains("done") && stderr.contains("not logged"),
+        "the container runs to its end, and bocker warns once that its output is not logged any more\n{}",
+        describe(&out)
+    );
+    drop(disk);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_container_that_outlives_its_keeper_is_ended_by_the_next_command() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    // start-stop-daemon -c changes its user, then becomes `sleep`; the
+    // kernel forgets a process's parent-death signal when its user
+    // changes: this container outlives its keeper. The next bocker
+    // command must end it.
+    let mut keeper = env.spawn_bocker(&[
+        "run",
+        &image,
+        "start-stop-daemon",
+        "-S",
+        "-c",
+        "nobody",
+        "-x",
+        "/bin/sleep",
+        "--",
+        "1000",
+    ]);
+    let pid = env.wait_for_pid(&mut keeper, HINT);
+    // Until the user has changed: then the process is `sleep`.
+    for _ in 0..100 {
+        if fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    keeper.kill().unwrap();
+    keeper.wait().unwrap();
+    env.bocker_ok(&["ps"], HINT);
+    assert!(
+        support::wait_until_ended(pid),
+        "the container's process, whose keeper was killed, should have been killed by the next command's sweep"
+    );
+    let record = env.record(&env.container_ids()[0]).unwrap();
+    assert_eq!(record["status"], "exited", "and its end recorded: {record}");
     env.assert_no_leaks();
 }

@@ -526,3 +526,46 @@ fn a_failed_set_up_exits_125_and_leaves_nothing() {
     env.run_ok(&["--memory", "64m", &image, "true"], HINT);
     env.assert_no_leaks();
 }
+
+/// Lines of /proc/self/cgroup as a command in a container sees them.
+fn cgroup_lines(env: &TestEnv, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["--rm"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["cat", "/proc/self/cgroup"]);
+    run_ok(env, &all).lines().map(String::from).collect()
+}
+
+#[test]
+fn a_private_cgroup_namespace_shows_the_container_its_cgroup_as_the_root() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let private = cgroup_lines(&env, &["--cgroupns", "private", &image]);
+    assert!(
+        !private.is_empty() && private.iter().all(|line| line.ends_with(":/")),
+        "--cgroupns private: every line of /proc/self/cgroup should end in `:/`, the container's cgroup being the namespace's root (unshare(CLONE_NEWCGROUP) after joining it): {private:?}"
+    );
+    let host = cgroup_lines(&env, &["--cgroupns", "host", &image]);
+    assert!(
+        host.iter().any(|line| line.contains(&env.cgroup_parent())),
+        "--cgroupns host: the host's paths show: {host:?}"
+    );
+    // Docker's default: private on v2, the host's on v1.
+    let default = cgroup_lines(&env, &[&image]);
+    assert_eq!(
+        default.iter().all(|line| line.ends_with(":/")),
+        v2(),
+        "the default is private on cgroup v2 only: {default:?}"
+    );
+    // exec joins it too.
+    let id = start(&env, &["--cgroupns", "private", &image, "sleep", "1000"]);
+    let out = env.bocker_ok(&["exec", &id, "cat", "/proc/self/cgroup"], HINT);
+    assert!(
+        text(&out.stdout).lines().all(|line| line.ends_with(":/")),
+        "exec into a container with its own cgroup namespace joins it: {}",
+        describe(&out)
+    );
+    env.stop(&id);
+    let out = env.run_bocker(&["run", "--cgroupns", "shared", &image, "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    env.assert_no_leaks();
+}

@@ -1119,3 +1119,44 @@ fn a_whiteout_of_the_parent_directory_is_refused() {
 fn a_whiteout_through_a_symlink_to_outside_is_refused() {
     a_malicious_layer_is_refused(Malicious::WhiteoutThroughSymlink);
 }
+
+#[test]
+fn a_container_run_as_another_user_dies_with_its_keeper() {
+    // The kernel forgets a process's parent-death signal when its user
+    // changes: after switching to --user, the child must ask again, or the
+    // container outlives the bocker that watches it.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = run_ok(&env, &["-d", "--user", "1000", &image, "sleep", "1000"])
+        .trim()
+        .to_string();
+    let pid = env.running_pid(&id).expect("the container runs");
+    let keeper = env.record(&id).unwrap()["keeper"]["pid"].as_i64().unwrap() as i32;
+    // Until the switch has happened: the container's process runs as 1000.
+    for _ in 0..100 {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if status
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.contains("1000"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(keeper),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        support::wait_until_ended(pid),
+        "with its keeper killed, the container's process (run as user 1000) should die too: is PR_SET_PDEATHSIG set again after setuid?"
+    );
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&id) && l.contains("Exited (?)")),
+        "ps: {ps}"
+    );
+    env.assert_no_leaks();
+}

@@ -125,6 +125,46 @@ pub fn wait_until_gone(pid: i32) -> bool {
     false
 }
 
+/// Whether process `pid` has ended: no such process, or a zombie that
+/// its (new) parent has yet to collect.
+pub fn process_ended(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("X");
+    state == "Z" || state == "X"
+}
+
+/// Wait (up to 5 s) until process `pid` has ended; whether it did.
+pub fn wait_until_ended(pid: i32) -> bool {
+    for _ in 0..100 {
+        if process_ended(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A tmpfs of at most `size` (`16m`) mounted on `dir`, unmounted when
+/// dropped: a small disk that fills up.
+pub fn small_tmpfs(dir: &Path, size: &str) -> TmpfsMount {
+    use nix::mount::{mount, MsFlags};
+    fs::create_dir_all(dir).unwrap();
+    mount(
+        Some("tmpfs"),
+        dir,
+        Some("tmpfs"),
+        MsFlags::empty(),
+        Some(format!("size={size}").as_str()),
+    )
+    .expect("mount a small tmpfs");
+    TmpfsMount(dir.to_path_buf())
+}
+
 /// Tests drive the real kernel: they need root. (`cargo test` re-runs the
 /// test binary with sudo for you, see .cargo/config.toml.)
 fn require_root() {
