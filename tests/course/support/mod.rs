@@ -127,6 +127,7 @@ pub fn wait_until_gone(pid: i32) -> bool {
 
 /// Whether process `pid` has ended: no such process, or a zombie that
 /// its (new) parent has yet to collect.
+#[cfg(feature = "stage1")]
 pub fn process_ended(pid: i32) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return true;
@@ -139,6 +140,7 @@ pub fn process_ended(pid: i32) -> bool {
 }
 
 /// Wait (up to 5 s) until process `pid` has ended; whether it did.
+#[cfg(feature = "stage1")]
 pub fn wait_until_ended(pid: i32) -> bool {
     for _ in 0..100 {
         if process_ended(pid) {
@@ -151,6 +153,7 @@ pub fn wait_until_ended(pid: i32) -> bool {
 
 /// A tmpfs of at most `size` (`16m`) mounted on `dir`, unmounted when
 /// dropped: a small disk that fills up.
+#[cfg(feature = "stage1")]
 pub fn small_tmpfs(dir: &Path, size: &str) -> TmpfsMount {
     use nix::mount::{mount, MsFlags};
     fs::create_dir_all(dir).unwrap();
