@@ -73,11 +73,12 @@ pub fn resources(limits: &Limits, v2: bool) -> Resources {
 /// (1 to 10000, default 100). A straight line through both ranges would
 /// turn the default 1024 into 39, less than every other cgroup's 100; this
 /// curve, in powers of two, keeps the three landmarks: 2 → 1, 1024 → 100,
-/// 262144 → 10000.
+/// 262144 → 10000. It is the conversion runc (1.3.2) and crun adopted in
+/// 2025, rounded up as they round it (512 → 59).
 pub fn weight_of(shares: u64) -> u64 {
     let l = (shares.clamp(2, 262_144) as f64).log2();
     let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
-    10f64.powf(exponent).round() as u64
+    10f64.powf(exponent).ceil() as u64
 }
 // ANCHOR_END: weight_of
 

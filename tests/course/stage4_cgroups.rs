@@ -106,11 +106,11 @@ fn the_command_starts_inside_its_cgroup_with_the_limits_asked_for() {
             "50000 100000",
             "cpu.max for --cpus 0.5"
         );
-        // 512 shares, half of v1's default 1024, is 58 on v2's scale,
+        // 512 shares, half of v1's default 1024, is 59 on v2's scale,
         // where the default is 100 (weight_of in the chapter's file).
         assert_eq!(
             file("cpu", "cpu.weight"),
-            "58",
+            "59",
             "cpu.weight is cpu.shares converted"
         );
     } else {

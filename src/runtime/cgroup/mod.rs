@@ -225,3 +225,17 @@ fn counter(path: &std::path::Path, key: &str) -> Option<u64> {
         (name == key).then(|| value.trim().parse().ok())?
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::chapter::weight_of;
+
+    #[test]
+    fn weight_of_keeps_the_landmarks_and_rounds_up_as_runc_does() {
+        assert_eq!(weight_of(2), 1);
+        assert_eq!(weight_of(1024), 100, "v1's default is v2's default");
+        assert_eq!(weight_of(262_144), 10_000);
+        assert_eq!(weight_of(512), 59, "58.17, rounded up");
+        assert_eq!(weight_of(2048), 174, "173.2, rounded up");
+    }
+}
