@@ -54,15 +54,17 @@ pub fn seccomp_condition(check: &ArgCheck) -> Result<SeccompCondition> {
 // ANCHOR_END: seccomp_condition
 
 // ANCHOR: seccomp_program
-/// The seccomp filter, as a BPF program: a call of `allowed` goes through
+/// A seccomp filter, as a BPF program: a call of `calls` gets `matched`
 /// when one of its rules holds (a rule: checks that must all hold; no
 /// rules at all: whatever the arguments); every other call gets
-/// `otherwise` (the profile's default: fail with EPERM).
+/// `otherwise`. The allow-list is `matched` Allow, `otherwise` the
+/// profile's default (EPERM).
 pub fn seccomp_program(
-    allowed: &BTreeMap<i64, Vec<Vec<ArgCheck>>>,
+    calls: &BTreeMap<i64, Vec<Vec<ArgCheck>>>,
+    matched: SeccompAction,
     otherwise: SeccompAction,
 ) -> Result<BpfProgram> {
-    todo!("chapter 8: build an allow-list filter of the {} calls given, every other call getting {otherwise:?} — see chapters/08-security/README.md, section 'A seccomp filter'", allowed.len())
+    todo!("chapter 8: build a filter that gives {matched:?} to the {} calls given (under their checks) and {otherwise:?} to every other — see chapters/08-security/README.md, section 'A seccomp filter'", calls.len())
 }
 // ANCHOR_END: seccomp_program
 

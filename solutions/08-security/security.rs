@@ -86,16 +86,18 @@ pub fn seccomp_condition(check: &ArgCheck) -> Result<SeccompCondition> {
 // ANCHOR_END: seccomp_condition
 
 // ANCHOR: seccomp_program
-/// The seccomp filter, as a BPF program: a call of `allowed` goes through
+/// A seccomp filter, as a BPF program: a call of `calls` gets `matched`
 /// when one of its rules holds (a rule: checks that must all hold; no
 /// rules at all: whatever the arguments); every other call gets
-/// `otherwise` (the profile's default: fail with EPERM).
+/// `otherwise`. The allow-list is `matched` Allow, `otherwise` the
+/// profile's default (EPERM).
 pub fn seccomp_program(
-    allowed: &BTreeMap<i64, Vec<Vec<ArgCheck>>>,
+    calls: &BTreeMap<i64, Vec<Vec<ArgCheck>>>,
+    matched: SeccompAction,
     otherwise: SeccompAction,
 ) -> Result<BpfProgram> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for (number, alternatives) in allowed {
+    for (number, alternatives) in calls {
         // seccompiler's rules combine as a profile's do: a call matches
         // when any of its rules matches, a rule when all its conditions
         // hold. An empty list of rules matches always.
@@ -111,10 +113,9 @@ pub fn seccomp_program(
     }
     let filter = SeccompFilter::new(
         rules,
-        // No rule matched: the profile's default.
+        // seccompiler takes the action for calls that match no rule first.
         otherwise,
-        // A rule matched: let the call through.
-        SeccompAction::Allow,
+        matched,
         TargetArch::try_from(std::env::consts::ARCH)?,
     )?;
     Ok(filter.try_into()?)

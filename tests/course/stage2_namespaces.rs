@@ -18,7 +18,7 @@ fn run_ok(env: &TestEnv, args: &[&str]) -> String {
 }
 
 /// `run -d … sleep 1000`; returns the container id.
-fn start_sleeper(env: &TestEnv, image: &str, extra: &[&str]) -> String {
+pub(crate) fn start_sleeper(env: &TestEnv, image: &str, extra: &[&str]) -> String {
     let mut args = vec!["-d"];
     args.extend_from_slice(extra);
     args.extend_from_slice(&[image, "sleep", "1000"]);
@@ -312,7 +312,7 @@ fn a_command_that_cannot_start_is_reported_and_reaped() {
 
 /// A number of seconds for `sleep` that no other test uses, so that a
 /// test finds its own `sleep` among all the processes of the machine.
-fn unique_seconds() -> String {
+pub(crate) fn unique_seconds() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -336,7 +336,7 @@ fn find_process(argv: &[&str]) -> Option<i32> {
 
 /// Wait (up to 10 s) for a process with command line `argv`.
 #[track_caller]
-fn wait_for_process(argv: &[&str], bocker: &mut std::process::Child) -> i32 {
+pub(crate) fn wait_for_process(argv: &[&str], bocker: &mut std::process::Child) -> i32 {
     for _ in 0..200 {
         if let Some(pid) = find_process(argv) {
             return pid;
@@ -550,124 +550,5 @@ fn a_dying_pid_1_is_not_running_for_ps_and_exec() {
         "{}",
         describe(&refused)
     );
-    env.assert_no_leaks();
-}
-
-/// The line `SigIgn:` of /proc/self/status as a command sees it: the
-/// signals it starts with ignored.
-fn ignored_signals(env: &TestEnv, args: &[&str]) -> String {
-    let out = run_ok(env, args);
-    out.lines()
-        .find(|line| line.starts_with("SigIgn:"))
-        .unwrap_or_else(|| panic!("no SigIgn line in {out:?}"))
-        .to_string()
-}
-
-#[test]
-fn every_signal_starts_at_its_default_action_with_or_without_init() {
-    let env = TestEnv::new();
-    let image = env.busybox_image();
-    let nothing_ignored = "SigIgn:\t0000000000000000";
-    // grep itself is the command here (no shell: a shell ignores some
-    // signals of its own).
-    let status = ["grep", "SigIgn", "/proc/self/status"];
-    for (how, extra) in [("run", &[][..]), ("run --init", &["--init"][..])] {
-        let mut args = vec!["--rm"];
-        args.extend_from_slice(extra);
-        args.push(&image);
-        args.extend_from_slice(&status);
-        assert_eq!(
-            ignored_signals(&env, &args),
-            nothing_ignored,
-            "{how}: the command must start with no signal ignored (an ignored signal stays ignored across execve; Rust programs, bocker-init among them, ignore SIGPIPE)"
-        );
-    }
-    let id = start_sleeper(&env, &image, &["--init"]);
-    let mut args = vec!["exec", &id];
-    args.extend_from_slice(&status);
-    let out = env.bocker_ok(&args, HINT);
-    assert!(
-        text(&out.stdout).contains(nothing_ignored),
-        "exec: {}",
-        describe(&out)
-    );
-    // What it is for: a pipeline whose reader stops early.
-    let out = env.run_ok(&["--rm", "--init", &image, "yes | head -1"], HINT);
-    assert_eq!(text(&out.stdout), "y\n");
-    assert_eq!(
-        text(&out.stderr),
-        "",
-        "`yes` should die of SIGPIPE quietly, not report a broken pipe"
-    );
-    env.stop(&id);
-    env.assert_no_leaks();
-}
-
-#[test]
-fn the_inits_command_line_shows_no_host_path_and_its_descriptors_are_checked() {
-    use std::os::unix::process::CommandExt;
-    let env = TestEnv::new();
-    let image = env.busybox_image();
-    let out = run_ok(&env, &["--rm", "--init", &image, "cat", "/proc/1/cmdline"]);
-    assert_eq!(
-        out, "bocker-init\0--\0cat\0/proc/1/cmdline\0",
-        "pid 1's command line, which the whole container can read, must hold no host path and no profile"
-    );
-    // Anyone can start bocker under the name bocker-init: a descriptor 3
-    // that is not the report pipe must not be written to.
-    let stray = env.scratch().join("stray");
-    std::fs::write(&stray, "").unwrap();
-    let file = std::fs::File::options().write(true).open(&stray).unwrap();
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
-    let mut command = Command::new(support::bocker_binary());
-    command.arg0("bocker-init").args(["--", "true"]);
-    // SAFETY: only dup and dup2, async-signal-safe, between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            // A copy first: dup2 onto itself (if `raw` is 3) would keep
-            // the close-on-exec flag.
-            let copy = libc::dup(raw);
-            if copy < 0 || libc::dup2(copy, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let out = command.output().unwrap();
-    assert!(
-        out.status.code() == Some(125) && text(&out.stderr).contains("fd 3 is not the report pipe"),
-        "{}",
-        describe(&out)
-    );
-    assert_eq!(
-        std::fs::read_to_string(&stray).unwrap(),
-        "",
-        "nothing may be written to a descriptor that is not the report pipe"
-    );
-    env.assert_no_leaks();
-}
-
-#[test]
-fn a_signal_to_exec_reaches_its_command() {
-    let env = TestEnv::new();
-    let image = env.busybox_image();
-    let id = start_sleeper(&env, &image, &[]);
-    let seconds = unique_seconds();
-    let script =
-        format!("trap 'echo got TERM; exit 7' TERM; sleep {seconds} & wait; echo no signal");
-    let mut exec = env.spawn_bocker(&["exec", &id, "sh", "-c", &script]);
-    wait_for_process(&["sleep", &seconds], &mut exec);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(exec.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let out = exec.wait_with_output().unwrap();
-    assert!(
-        out.status.code() == Some(7) && text(&out.stdout).contains("got TERM"),
-        "SIGTERM to `bocker exec` should reach the command (its trap prints `got TERM` and exits 7), not kill the process in between\n{}",
-        describe(&out)
-    );
-    env.stop(&id);
     env.assert_no_leaks();
 }

@@ -9,6 +9,8 @@ use crate::support::{
     self, describe, escape_binary, mount_table_of, text, Hint, SharedMount, TestEnv,
 };
 
+use super::stage2_namespaces::{start_sleeper, unique_seconds, wait_for_process};
+
 const HINT: Hint = Hint::chapter(3);
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
@@ -255,5 +257,127 @@ fn dev_has_ptmx_and_the_links_to_a_processs_own_descriptors() {
         "to-stderr\n",
         "writing to /dev/stderr should reach stderr"
     );
+    env.assert_no_leaks();
+}
+
+// Chapter 2's init and exec, tested here: they read /proc and use
+// /dev/null, which this chapter mounts.
+
+/// The line `SigIgn:` of /proc/self/status as a command sees it: the
+/// signals it starts with ignored.
+fn ignored_signals(env: &TestEnv, args: &[&str]) -> String {
+    let out = run_ok(env, args);
+    out.lines()
+        .find(|line| line.starts_with("SigIgn:"))
+        .unwrap_or_else(|| panic!("no SigIgn line in {out:?}"))
+        .to_string()
+}
+
+#[test]
+fn every_signal_starts_at_its_default_action_with_or_without_init() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let nothing_ignored = "SigIgn:\t0000000000000000";
+    // grep itself is the command here (no shell: a shell ignores some
+    // signals of its own).
+    let status = ["grep", "SigIgn", "/proc/self/status"];
+    for (how, extra) in [("run", &[][..]), ("run --init", &["--init"][..])] {
+        let mut args = vec!["--rm"];
+        args.extend_from_slice(extra);
+        args.push(&image);
+        args.extend_from_slice(&status);
+        assert_eq!(
+            ignored_signals(&env, &args),
+            nothing_ignored,
+            "{how}: the command must start with no signal ignored (an ignored signal stays ignored across execve; Rust programs, bocker-init among them, ignore SIGPIPE)"
+        );
+    }
+    let id = start_sleeper(&env, &image, &["--init"]);
+    let mut args = vec!["exec", &id];
+    args.extend_from_slice(&status);
+    let out = env.bocker_ok(&args, HINT);
+    assert!(
+        text(&out.stdout).contains(nothing_ignored),
+        "exec: {}",
+        describe(&out)
+    );
+    // What it is for: a pipeline whose reader stops early.
+    let out = env.run_ok(&["--rm", "--init", &image, "yes | head -1"], HINT);
+    assert_eq!(text(&out.stdout), "y\n");
+    assert_eq!(
+        text(&out.stderr),
+        "",
+        "`yes` should die of SIGPIPE quietly, not report a broken pipe"
+    );
+    env.stop(&id);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_inits_command_line_shows_no_host_path_and_its_descriptors_are_checked() {
+    use std::os::unix::process::CommandExt;
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let out = run_ok(&env, &["--rm", "--init", &image, "cat", "/proc/1/cmdline"]);
+    assert_eq!(
+        out, "bocker-init\0--\0cat\0/proc/1/cmdline\0",
+        "pid 1's command line, which the whole container can read, must hold no host path and no profile"
+    );
+    // Anyone can start bocker under the name bocker-init: a descriptor 3
+    // that is not the report pipe must not be written to.
+    let stray = env.scratch().join("stray");
+    std::fs::write(&stray, "").unwrap();
+    let file = std::fs::File::options().write(true).open(&stray).unwrap();
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
+    let mut command = std::process::Command::new(support::bocker_binary());
+    command.arg0("bocker-init").args(["--", "true"]);
+    // SAFETY: only dup and dup2, async-signal-safe, between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            // A copy first: dup2 onto itself (if `raw` is 3) would keep
+            // the close-on-exec flag.
+            let copy = libc::dup(raw);
+            if copy < 0 || libc::dup2(copy, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.code() == Some(125) && text(&out.stderr).contains("fd 3 is not the report pipe"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&stray).unwrap(),
+        "",
+        "nothing may be written to a descriptor that is not the report pipe"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_signal_to_exec_reaches_its_command() {
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = start_sleeper(&env, &image, &[]);
+    let seconds = unique_seconds();
+    let script =
+        format!("trap 'echo got TERM; exit 7' TERM; sleep {seconds} & wait; echo no signal");
+    let mut exec = env.spawn_bocker(&["exec", &id, "sh", "-c", &script]);
+    wait_for_process(&["sleep", &seconds], &mut exec);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(exec.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = exec.wait_with_output().unwrap();
+    assert!(
+        out.status.code() == Some(7) && text(&out.stdout).contains("got TERM"),
+        "SIGTERM to `bocker exec` should reach the command (its trap prints `got TERM` and exits 7), not kill the process in between\n{}",
+        describe(&out)
+    );
+    env.stop(&id);
     env.assert_no_leaks();
 }

@@ -432,12 +432,12 @@ const NAMESPACE_FLAGS: u64 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET) as u64;
 
-/// The personalities (personality(2)) a program may ask for: Linux's
-/// own (0), with its address space in a 32-bit window (0x0008,
-/// ADDR_LIMIT_32BIT), without randomised addresses (0x20000,
-/// ADDR_NO_RANDOMIZE), both, and 0xffffffff, which only asks what the
-/// personality is. Others change how the kernel treats the process in
-/// ways a container has no need for.
+/// The personalities (personality(2)) a program may ask for, from
+/// <linux/personality.h>: Linux's own (PER_LINUX, 0), the one `linux32`
+/// asks for, where uname says i686 (PER_LINUX32, 0x0008), the one where
+/// uname says 2.6 (UNAME26, 0x20000), both (0x20008), and 0xffffffff, which
+/// only asks what the personality is. Others change how the kernel treats
+/// the process in ways a container has no need for.
 const PERSONALITIES: [u64; 5] = [0x0, 0x0008, 0x20000, 0x20008, 0xffff_ffff];
 
 fn allow(names: &[&str]) -> SyscallRule {

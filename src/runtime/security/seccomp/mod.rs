@@ -7,11 +7,12 @@
 //! "allow"), and between two errors the filter installed last.
 //!
 //! ```text
-//!   1. the allow-list (your seccomp_program, chapter 8): the calls the
-//!      profile lets through pass; any other gets the default (EPERM)
+//!   1. the allow-list: the calls the profile lets through pass; any
+//!      other gets the default (EPERM)
 //!   2. one filter per other outcome the profile gives some calls
 //!      (clone3: the error ENOSYS, so that the C library falls back to
 //!      clone)
+//!   (both made by your seccomp_program, chapter 8)
 //!   3. calls newer than the profile: a number above the highest it
 //!      names gets ENOSYS, not EPERM (runc does the same), so a new C
 //!      library that tries a new call falls back to the old one
@@ -26,7 +27,7 @@ pub mod resolve;
 pub mod syscalls;
 
 use anyhow::{Context, Result};
-use seccompiler::{sock_filter, BpfProgram, SeccompAction, SeccompFilter, SeccompRule, TargetArch};
+use seccompiler::{sock_filter, BpfProgram, SeccompAction};
 
 use super::chapter;
 use crate::runtime::kernel;
@@ -55,13 +56,22 @@ pub fn filters(profile: &SeccompProfile, capabilities: &[String]) -> Result<Vec<
     let default = resolved.default.context("a profile without a default")?;
     let mut filters = Vec::new();
     if !default.lets_through() {
+        // The allow-list: what the profile lets through passes, anything
+        // else gets its default.
         filters.push(chapter::seccomp_program(
             &resolved.let_through,
+            SeccompAction::Allow,
             action(default),
         )?);
     }
+    // One filter per other outcome: its calls get it, every other call
+    // passes, for the other filters to decide.
     for (outcome, calls) in &resolved.others {
-        filters.push(outcome_filter(calls, *outcome)?);
+        filters.push(chapter::seccomp_program(
+            calls,
+            action(*outcome),
+            SeccompAction::Allow,
+        )?);
     }
     if !default.lets_through() {
         if let Some(highest) = resolved.highest_named {
@@ -85,32 +95,6 @@ fn action(outcome: Outcome) -> SeccompAction {
         // resolve.rs refuses a profile that asks for it.
         RuleAction::Notify => SeccompAction::Errno(libc::ENOSYS as u32),
     }
-}
-
-/// A filter that gives `outcome` to the calls of `calls` (under their
-/// checks), and lets every other call through, for the other filters to
-/// decide. Written by the frame with seccompiler, as your allow-list is,
-/// and with your seccomp_condition.
-fn outcome_filter(calls: &resolve::Calls, outcome: Outcome) -> Result<BpfProgram> {
-    let mut rules = std::collections::BTreeMap::new();
-    for (number, alternatives) in calls {
-        let mut call_rules = Vec::new();
-        for checks in alternatives {
-            let conditions = checks
-                .iter()
-                .map(chapter::seccomp_condition)
-                .collect::<Result<Vec<_>>>()?;
-            call_rules.push(SeccompRule::new(conditions)?);
-        }
-        rules.insert(*number, call_rules);
-    }
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        action(outcome),
-        TargetArch::try_from(std::env::consts::ARCH)?,
-    )?;
-    Ok(filter.try_into()?)
 }
 
 // Classic BPF, as in <linux/filter.h> and <linux/seccomp.h>, for the two
