@@ -979,8 +979,18 @@ pub fn static_program(source: &str, name: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os("BOCKER_STATIC_PROGRAMS") {
         return PathBuf::from(dir).join(name);
     }
-    let output = cache_dir().join(name);
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
+    // Named after its source's contents too: two checkouts of the course
+    // on one machine (a student's and a teacher's, or a changed attack
+    // program) never take each other's builds.
+    let output = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        fs::read(&source)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()))
+            .hash(&mut hasher);
+        cache_dir().join(format!("{name}-{:016x}", hasher.finish()))
+    };
     // rustc sits next to cargo (both are rustup's proxies).
     let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
     // In a folder of this process's own: rustc writes its intermediate
@@ -1318,7 +1328,15 @@ pub fn mount_table_of(env: &TestEnv) -> Vec<String> {
     fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
         .lines()
-        .filter(|line| !line.contains("bocker-test-") || line.contains(&ours))
+        // Other tests' folders (bocker-test-…), and other test programs'
+        // tmpfs (bocker-tests-PID) and btrfs (bocker-btrfs-PID), come and
+        // go meanwhile.
+        .filter(|line| {
+            let others = ["bocker-test-", "bocker-tests-", "bocker-btrfs-"]
+                .iter()
+                .any(|name| line.contains(name));
+            !others || line.contains(&ours)
+        })
         .map(str::to_string)
         .collect()
 }
