@@ -28,12 +28,14 @@
 //! `sudo -E`. Whatever it makes as root in the project is given back to the
 //! project's owner. Everything it starts (containers, chapter 7's
 //! registry) is stopped and its scratch folder removed when it ends, also
-//! on an error or Ctrl-C.
+//! on an error or Ctrl-C. (A test suite that runs then is let finish, as
+//! its tests clean up after themselves; a second Ctrl-C ends it at once.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -268,9 +270,10 @@ fn run_suite(
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
+        .process_group(0)
         .spawn()
         .with_context(|| format!("running {}", suite.display()))?;
-    signals::wait(&mut child)?;
+    signals::wait_letting_finish(&mut child, &format!("the tests of {name}"))?;
     let raw = fs::read_to_string(&path)?;
     if !suites::result_is(&raw, want_ok) {
         eprintln!("{raw}");

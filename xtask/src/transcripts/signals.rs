@@ -4,15 +4,17 @@
 
 use std::io;
 use std::process::{Child, ExitStatus};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
 
 extern "C" fn note(signal: libc::c_int) {
     CAUGHT.store(signal, Ordering::SeqCst);
+    COUNT.fetch_add(1, Ordering::SeqCst);
 }
 
 /// From now on, SIGINT, SIGTERM and SIGHUP are noted instead of ending
@@ -63,6 +65,39 @@ pub fn wait(child: &mut Child) -> Result<ExitStatus> {
             unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
             child.wait()?;
             check()?;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Wait for `child`, which leads a process group of its own (so that a
+/// terminal's Ctrl-C does not reach it), and let it finish if a signal
+/// asks the run to stop: a test suite cut short leaves its containers
+/// behind, its tests clean up after themselves. A second signal ends it
+/// (SIGTERM to its group). Fails if a signal came.
+pub fn wait_letting_finish(child: &mut Child, what: &str) -> Result<ExitStatus> {
+    let mut told = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            check()?;
+            return Ok(status);
+        }
+        match COUNT.load(Ordering::SeqCst) {
+            0 => {}
+            1 => {
+                if !told {
+                    super::say(&format!(
+                        "letting {what} finish, so that they clean up after themselves (again to stop them now)"
+                    ));
+                    told = true;
+                }
+            }
+            _ => {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGTERM) };
+                child.wait()?;
+                check()?;
+            }
         }
         std::thread::sleep(Duration::from_millis(50));
     }
