@@ -265,7 +265,8 @@ fn run_suite(
     let path = dir.join(format!("{name}.out"));
     let file = fs::File::create(&path)?;
     let bocker = work.root.join("bin").join(name);
-    let mut child = suites::run(suite, &bocker, repo, &toolchain.cargo)
+    let stage = Build::parse(name)?.stage;
+    let mut child = suites::run(suite, stage, &bocker, repo, &toolchain.cargo)
         .env("PATH", &toolchain.path)
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)

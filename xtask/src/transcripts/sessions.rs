@@ -249,7 +249,8 @@ pub fn run_all(repo: &Path, work: &Work, dirs: &[String]) -> Result<()> {
 /// in new mount and network namespaces where every mount is private, the
 /// project is bind-mounted read-only on WORK/repo (the current folder;
 /// also when it lives under /tmp), and the chapter's scratch folder is
-/// mounted over /tmp; with a clean environment, as in a fresh root shell.
+/// mounted over /tmp; with a clean environment, no supplementary groups
+/// and the umask 022, whoever started xtask and how.
 fn start(repo: &Path, work: &Work, dir: &str) -> Result<Child> {
     let tmp = work.root.join(format!("tmp-{dir}"));
     fs::create_dir(&tmp)?;
@@ -290,6 +291,11 @@ fn start(repo: &Path, work: &Work, dir: &str) -> Result<Child> {
                 }
             };
             check(libc::setsid())?;
+            // As the book's root shell: no supplementary groups (chapter
+            // 1's `id` in a chroot shows the caller's, and sudo gives
+            // root `groups=0(root)`), files made rw-r--r--.
+            check(libc::setgroups(0, std::ptr::null()))?;
+            libc::umask(0o022);
             check(libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET))?;
             let none = std::ptr::null();
             // Every mount private (unshare(1)'s default): nothing made

@@ -66,12 +66,14 @@ pub fn suite_executable(json: &str, stage: u8) -> Option<PathBuf> {
         .find_map(|line| executable.captures(line).map(|c| PathBuf::from(&c[1])))
 }
 
-/// Run a suite's test binary as `cargo test` would (from the project's
-/// folder, as root), against `bocker`: the tests' support code runs the
-/// binary that BOCKER_UNDER_TEST names (as scripts/v2-guest.sh does), not
-/// target/debug/bocker, which the next build replaces meanwhile.
-pub fn run(executable: &Path, bocker: &Path, repo: &Path, cargo: &Path) -> Command {
+/// Run stage `stage`'s test binary as `cargo test` would (from the
+/// project's folder, as root), against `bocker`: the tests' support code
+/// runs the binary that BOCKER_UNDER_TEST names (as scripts/v2-guest.sh
+/// does), not target/debug/bocker, which the next build replaces
+/// meanwhile.
+pub fn run(executable: &Path, stage: u8, bocker: &Path, repo: &Path, cargo: &Path) -> Command {
     let mut command = Command::new(executable);
+    command.args(filter(stage));
     // 16 at a time, as scripts/test.sh runs the reference's tests: they
     // are written to be independent, and most of their time is waiting
     // for containers.
@@ -89,6 +91,14 @@ pub fn run(executable: &Path, bocker: &Path, repo: &Path, cargo: &Path) -> Comma
         .env("RUST_BACKTRACE", "0")
         .env("INSTA_UPDATE", "no");
     command
+}
+
+/// Which of the binary's tests stage `stage`'s suite is: all of them, as
+/// each stage has a binary of its own. (After the switch to one binary:
+/// `Some(format!("{}::", MODULES[stage]))`, its module's.)
+fn filter(stage: u8) -> Option<String> {
+    let _ = stage;
+    None
 }
 
 /// A test's name as the pages show it. (After the switch to one binary:
