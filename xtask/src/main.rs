@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 mod transcripts;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "The project's own tasks")]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "The project's own tasks"
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,

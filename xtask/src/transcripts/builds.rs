@@ -3,12 +3,12 @@
 //!
 //! A build is named as the sessions name it (`use stage5`):
 //!
-//! | name          | features                        | what it is                         |
-//! |---------------|---------------------------------|------------------------------------|
-//! | `stage0`      | none                            | the frame alone                    |
+//! | name          | features                        | what it is                              |
+//! |---------------|---------------------------------|-----------------------------------------|
+//! | `stage0`      | none                            | the frame alone                         |
 //! | `stageN-todo` | `stageN`, `solved1`…`solvedN-1` | chapter N untouched, the ones before done |
-//! | `stageN`      | `stageN`, `solved1`…`solvedN`   | chapter N done                     |
-//! | `reference`   | `reference`                     | the finished runtime               |
+//! | `stageN`      | `stageN`, `solved1`…`solvedN`   | chapter N done, and the ones before     |
+//! | `reference`   | `reference`                     | the finished runtime                    |
 //!
 //! `stage8` is the reference: `reference` is `stage8` with every chapter
 //! solved (its `full` only turns on `stage8`), so one build serves both.
@@ -27,10 +27,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use regex::Regex;
 
 use super::{say, signals, suites};
+
+const BUILD_NAMES: &str = "the builds are stage0 … stage8, stage1-todo … stage8-todo and reference";
 
 /// A build of bocker: its name in the sessions, its stage, its features.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +53,9 @@ impl Build {
         if name == "reference" || name == "stage8" {
             return Ok(build(8, vec!["reference".to_string()]));
         }
-        let stage_of = |digits: &str| {
-            match digits.parse::<u8>() {
+        let stage_of = |digits: &str| match digits.parse::<u8>() {
             Ok(n) if n <= 8 => Ok(n),
-            _ => bail!("no build named {name:?}: the builds are stage0 … stage8, stage1-todo … stage8-todo and reference"),
-        }
+            _ => Err(anyhow!("no build named {name:?}: {BUILD_NAMES}")),
         };
         if let Some(digits) = name
             .strip_prefix("stage")
@@ -79,7 +79,7 @@ impl Build {
             };
             return Ok(build(n, features));
         }
-        bail!("no build named {name:?}: the builds are stage0 … stage8, stage1-todo … stage8-todo and reference")
+        bail!("no build named {name:?}: {BUILD_NAMES}")
     }
 
     /// The order they are built in: by stage, the untouched chapter first.

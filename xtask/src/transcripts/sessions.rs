@@ -26,12 +26,14 @@ use super::{say, signals};
 /// The run's scratch folder, /var/tmp/bocker-transcripts.XXXXXX:
 ///
 /// ```text
-/// bin/NAME         the builds of bocker, by name
-/// programs/NAME    chapter 1's escape, chapter 8's attacks
-/// tests/NAME.out   what the test suites printed
-/// new/chapters/NN-topic/transcripts/*.txt    the transcripts made
-/// repo/            where the sessions see the project
-/// tmp-NN-topic/    a chapter's /tmp
+/// bin/NAME          the builds of bocker, by name
+/// build-NAME.json   what cargo said when it made one
+/// programs/NAME     chapter 1's escape, chapter 8's attacks
+/// tests/NAME.out    what a test suite printed
+/// new/chapters/NN-topic/transcripts/*.txt   the transcripts made
+/// repo/             where the sessions see the project
+/// tmp-NN-topic/     a chapter's /tmp
+/// repo6/            chapter 6's stand-in for a checkout (strace)
 /// ```
 pub struct Work {
     pub root: PathBuf,
