@@ -22,12 +22,16 @@ scripts/install-deps.sh --with-book
 step "cargo fmt --check"
 cargo fmt --check
 
-step "cargo clippy (frame only, and reference) -D warnings"
+step "cargo clippy (frame only, reference, and xtask) -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 cargo clippy --quiet --all-targets --features reference -- -D warnings
+cargo clippy --quiet --package xtask --all-targets -- -D warnings
 
 step "the frame's tests (no chapter compiled in)"
 cargo test
+
+step "xtask's tests (the transcripts' normalisation rules)"
+cargo test --package xtask
 
 step "every test against the reference runtime, 16 at a time"
 cargo test --features reference -- --test-threads=16
@@ -61,7 +65,7 @@ step "the book"
 scripts/check-book.sh
 
 step "book transcripts are current"
-scripts/transcripts.sh --check
+cargo xtask transcripts --check
 
 step "leak check"
 scripts/check-leaks.sh
