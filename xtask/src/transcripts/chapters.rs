@@ -65,7 +65,7 @@ pub fn suite_transcripts(number: u8) -> Vec<SuiteTranscript> {
         // exercise; the page shows one failure.
         0 => vec![Failing {
             build: "stage1-todo",
-            test: "the_root_is_the_images_root",
+            test: "stage1_chroot::the_root_is_the_images_root",
             file: "stage1-failures",
         }],
         // Chapter 1 shows the report of its todo!() from that same run.

@@ -2,18 +2,14 @@
 //! knows how a stage's tests are built and run, and which lines of their
 //! output a page keeps.
 //!
-//! Today each stage has a test binary of its own, `tests/stageN_topic.rs`,
-//! built by `cargo test --no-run --features F --test stageN_topic`
-//! ([`cargo_build`]), found among cargo's messages ([`suite_executable`])
-//! and run ([`run`]) against a copy of the bocker it was built with, as
-//! `cargo test --features F --test stageN_topic` would run it. Once tests/
-//! is one binary (`--test course`, a module per stage), only this file
-//! changes: [`SUITES`] names `course` for every stage, [`run`] passes the
-//! filter `stageN_topic::` (before `--test-threads`), and [`test_name`]
-//! strips that `stageN_topic::` from the names it finds, so that the pages
-//! keep showing `test name ... ok`. (The summary line then counts the other
-//! stages' tests as `filtered out`, and a failure's panic location names
-//! the module's file: see the comments at those places.)
+//! The tests are one test binary, `tests/course/main.rs`, with a module
+//! per stage (`stage5_network`, …). A stage's suite is that binary built by
+//! `cargo test --no-run --features F --test course` ([`cargo_build`]),
+//! found among cargo's messages ([`suite_executable`]) and run ([`run`])
+//! with the module's name as the filter, against a copy of the bocker it
+//! was built with: as a student's `cargo test --features F stage5_network`
+//! runs it. The pages show its output as it is: test names with their
+//! module, and the other stages' tests counted as `filtered out`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,9 +17,12 @@ use std::process::Command;
 use anyhow::{bail, Result};
 use regex::Regex;
 
-/// Each stage's test binary: `tests/NAME.rs`, by stage number (0: the
-/// frame's, which needs no chapter).
-const SUITES: [&str; 9] = [
+/// The one test binary, `tests/course/main.rs`.
+const TEST_BINARY: &str = "course";
+
+/// Each stage's module of it, by stage number (0: the frame's, which
+/// needs no chapter).
+const MODULES: [&str; 9] = [
     "frame",
     "stage1_chroot",
     "stage2_namespaces",
@@ -49,7 +48,8 @@ pub fn cargo_build(cargo: &Path, features: &[String], stage: u8) -> Command {
     if !features.is_empty() {
         command.args(["--features", &features.join(",")]);
     }
-    command.args(["--test", SUITES[stage as usize]]);
+    let _ = stage; // one binary for every stage; run() picks the module
+    command.args(["--test", TEST_BINARY]);
     command.env("CARGO_TERM_COLOR", "never");
     command
 }
@@ -57,9 +57,9 @@ pub fn cargo_build(cargo: &Path, features: &[String], stage: u8) -> Command {
 /// The test binary of stage `stage`'s suite among cargo's JSON messages.
 pub fn suite_executable(json: &str, stage: u8) -> Option<PathBuf> {
     let target = format!(
-        r#""target":{{"kind":["test"],"crate_types":["bin"],"name":"{}""#,
-        SUITES[stage as usize]
+        r#""target":{{"kind":["test"],"crate_types":["bin"],"name":"{TEST_BINARY}""#
     );
+    let _ = stage;
     let executable = Regex::new(r#""executable":"([^"]+)""#).ok()?;
     json.lines()
         .filter(|line| line.contains(&target))
@@ -93,16 +93,13 @@ pub fn run(executable: &Path, stage: u8, bocker: &Path, repo: &Path, cargo: &Pat
     command
 }
 
-/// Which of the binary's tests stage `stage`'s suite is: all of them, as
-/// each stage has a binary of its own. (After the switch to one binary:
-/// `Some(format!("{}::", MODULES[stage]))`, its module's.)
+/// Which of the binary's tests stage `stage`'s suite is: its module's,
+/// `stage5_network::` (as a filter, a name's beginning is enough).
 fn filter(stage: u8) -> Option<String> {
-    let _ = stage;
-    None
+    Some(format!("{}::", MODULES[stage as usize]))
 }
 
-/// A test's name as the pages show it. (After the switch to one binary:
-/// without the stage's module, `stage5_network::`.)
+/// A test's name as the pages show it: as the test binary prints it.
 fn test_name(name: &str) -> &str {
     name
 }
@@ -141,8 +138,7 @@ pub fn passing(raw: &str) -> String {
         out.push('\n');
     }
     out.push('\n');
-    // (After the switch: the count of `filtered out` tests is the other
-    // stages'; the pages show 0.)
+    // (Its `filtered out` count is the other stages' tests.)
     for line in raw.lines().filter(|line| line.starts_with("test result:")) {
         out.push_str(&untimed(line));
         out.push('\n');
@@ -204,9 +200,8 @@ pub fn failing(raw: &str, want: &str) -> Result<String> {
             continue;
         }
         if in_block || in_tail {
-            // (After the switch: a block names the test with its module,
-            // `---- stage1_chroot::NAME stdout ----`, and so does the
-            // list of failures.)
+            // (A block names the test with its module, `---- stage1_
+            // chroot::NAME stdout ----`, and so does the list of failures.)
             out.push(untimed(line));
         }
         if in_tail && line.starts_with("test result:") {
@@ -309,12 +304,13 @@ test result: FAILED. 0 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; 
     #[test]
     fn the_suite_among_cargo_messages() {
         let json = r#"{"reason":"compiler-artifact","target":{"kind":["bin"],"crate_types":["bin"],"name":"bocker"},"executable":"/p/target/debug/bocker"}
-{"reason":"compiler-artifact","target":{"kind":["test"],"crate_types":["bin"],"name":"stage3_mounts","src_path":"/p/tests/stage3_mounts.rs"},"executable":"/p/target/debug/deps/stage3_mounts-1"}"#;
+{"reason":"compiler-artifact","target":{"kind":["test"],"crate_types":["bin"],"name":"course","src_path":"/p/tests/course/main.rs"},"executable":"/p/target/debug/deps/course-1"}"#;
         assert_eq!(
             suite_executable(json, 3),
-            Some(PathBuf::from("/p/target/debug/deps/stage3_mounts-1"))
+            Some(PathBuf::from("/p/target/debug/deps/course-1"))
         );
-        assert_eq!(suite_executable(json, 2), None);
+        assert_eq!(suite_executable(json.lines().next().unwrap(), 3), None);
+        assert_eq!(filter(3).as_deref(), Some("stage3_mounts::"));
     }
 
     #[test]
