@@ -56,9 +56,8 @@ pub fn cargo_build(cargo: &Path, features: &[String], stage: u8) -> Command {
 
 /// The test binary of stage `stage`'s suite among cargo's JSON messages.
 pub fn suite_executable(json: &str, stage: u8) -> Option<PathBuf> {
-    let target = format!(
-        r#""target":{{"kind":["test"],"crate_types":["bin"],"name":"{TEST_BINARY}""#
-    );
+    let target =
+        format!(r#""target":{{"kind":["test"],"crate_types":["bin"],"name":"{TEST_BINARY}""#);
     let _ = stage;
     let executable = Regex::new(r#""executable":"([^"]+)""#).ok()?;
     json.lines()
