@@ -79,7 +79,17 @@ fn the_command_starts_inside_its_cgroup_with_the_limits_asked_for() {
         "10",
     ];
     let mut args = limits.to_vec();
-    args.extend_from_slice(&["--name", "limited", &image, "cat", "/proc/self/cgroup"]);
+    // The host's cgroup namespace, so that the path shows where the
+    // child is (on v2 the default is a namespace of its own: `0::/`).
+    args.extend_from_slice(&[
+        "--cgroupns",
+        "host",
+        "--name",
+        "limited",
+        &image,
+        "cat",
+        "/proc/self/cgroup",
+    ]);
     let seen = run_ok(&env, &args);
     let id = env.container_ids().pop().unwrap();
     let wanted = format!("/{}/{id}", env.cgroup_parent());
@@ -371,7 +381,7 @@ fn update_changes_the_limits_of_a_running_container() {
 fn exec_lands_in_the_containers_cgroup() {
     let env = TestEnv::new();
     let image = env.busybox_image();
-    let id = start(&env, &[&image, "sleep", "1000"]);
+    let id = start(&env, &["--cgroupns", "host", &image, "sleep", "1000"]);
     let out = env.run_bocker(&["exec", &id, "cat", "/proc/self/cgroup"]);
     env.stop(&id);
     let wanted = format!("/{}/{id}", env.cgroup_parent());
