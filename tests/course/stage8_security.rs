@@ -11,7 +11,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::support::{describe, static_program, text, Hint, TestEnv};
+use crate::support::{self, describe, static_program, text, Hint, TestEnv};
 
 const HINT: Hint = Hint::chapter(8);
 
@@ -655,6 +655,48 @@ fn privileged_turns_every_protection_off_and_says_so() {
             && said.contains("NoNewPrivs:\t0")
             && said.contains("Seccomp:\t0"),
         "--privileged: every capability bocker has, no no_new_privs, no filter\n{said}"
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_container_run_as_another_user_dies_with_its_keeper() {
+    // The kernel forgets a process's parent-death signal when its user
+    // changes: after switching to --user (in lock_in, between the
+    // capabilities and no_new_privs), the child must ask again, or the
+    // container outlives the bocker that watches it.
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = run_ok(&env, &["-d", "--user", "1000", &image, "sleep", "1000"])
+        .trim()
+        .to_string();
+    let pid = env.running_pid(&id).expect("the container runs");
+    let keeper = env.record(&id).unwrap()["keeper"]["pid"].as_i64().unwrap() as i32;
+    // Until the switch has happened: the container's process runs as 1000.
+    for _ in 0..100 {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if status
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.contains("1000"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(keeper),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        support::wait_until_ended(pid),
+        "with its keeper killed, the container's process (run as user 1000) should die too: is PR_SET_PDEATHSIG set again after setuid?"
+    );
+    let ps = text(&env.run_bocker(&["ps"]).stdout);
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&id) && l.contains("Exited (?)")),
+        "ps: {ps}"
     );
     env.assert_no_leaks();
 }
