@@ -2,7 +2,8 @@
 # Benchmark: how long does starting a container take, whole process?
 #   scripts/bench.sh [RUNS]          (default 30 runs per command)
 #   BOCKER_BASELINE=/path/to/bocker scripts/bench.sh
-#                                    (also times another build, to compare)
+#                                    (also times another build, to compare:
+#                                    with and without its seccomp filter)
 #   BENCH_SCALE=N scripts/bench.sh   (the scaling part with N containers,
 #                                    default 100; 0 to skip it)
 #
@@ -22,7 +23,8 @@
 #     first nor the last on it, which add or remove the NAT rules). Once
 #     more with --privileged, which leaves out chapter 8's profile (masks,
 #     capabilities, no_new_privs, seccomp, devices): the difference is
-#     what the profile costs.
+#     what the profile costs; and with --security-opt seccomp=unconfined,
+#     for what the seccomp filters alone cost.
 # Then the start alone (`run -d`), --net none against --net bridge; and
 # `run --rm … true` alone on the bridge, which then adds and removes the
 # NAT rules every time.
@@ -80,7 +82,14 @@ if [ "${1:-}" = "--in-namespace" ]; then
         "reference|$snapshots|busybox, snapshot, --net bridge|--net bridge $busybox_snap"
         "reference|$snapshots|debian, snapshot, --net bridge|--net bridge $debian_snap"
     )
-    [ -x "$work/bocker-baseline" ] && lines+=("baseline|$copies|busybox, copy|$busybox_copy")
+    # The seccomp filter alone: the same run without it.
+    lines+=("reference|$snapshots|busybox, snapshot, --net none, no seccomp|--net none --security-opt seccomp=unconfined $busybox_snap")
+    if [ -x "$work/bocker-baseline" ]; then
+        lines+=(
+            "baseline|$snapshots|busybox, snapshot, --net none|--net none $busybox_snap"
+            "baseline|$snapshots|busybox, snapshot, --net none, no seccomp|--net none --security-opt seccomp=unconfined $busybox_snap"
+        )
+    fi
     for line in "${lines[@]}"; do
         IFS='|' read -r build root label args <<<"$line"
         commands+=(-n "bocker run --rm $build ($label)" "$work/bocker-$build --root $root run --rm $args true")
