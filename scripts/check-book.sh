@@ -13,7 +13,8 @@
 #   * any link between pages whose page or #fragment does not exist;
 #   * any file or folder of the project that a page or README.md names in
 #     backquotes (`src/runtime/exec.rs`, `tests/`, `scripts/demo.sh`) and
-#     that does not exist: files move, and the text must follow.
+#     that does not exist: files move, and the text must follow;
+#   * a chapter that is not a lesson (section 6 says what one has).
 # It prints every problem it finds, then exits 1; or prints "book ok".
 set -euo pipefail
 
@@ -133,6 +134,76 @@ while IFS= read -r -d '' page; do
     done < <(grep -noE '`(src|tests|scripts|chapters|solutions|book|\.ci)/[^` ]*`' "$page" |
         sed -E 's/^([0-9]+):`(.*)`$/\1:\2/' || true)
 done < <(find chapters -name '*.md' -print0; printf 'README.md\0')
+
+# 6. Every chapter is a lesson (chapters 01 and up; 00-setup is not one):
+#    * its core page, README.md, has at most 550 lines: what a student
+#      reads in about 30 minutes;
+#    * it has an "Under the hood" page, under-the-hood.md, that the core
+#      links to and SUMMARY.md lists just below the chapter (indented);
+#    * the core ends with "## What you built" and "## Check yourself",
+#      whose questions (three to five) keep their answers in <details>;
+#    * every exercise's hints come in three folds, "Hint 1" (the idea),
+#      "Hint 2" (the calls and flags) and "Hint 3" (the code);
+#    * every test of the chapter's module (tests/course/stageN_*.rs) is
+#      named on its core page, and every test of an optional exercise
+#      (tests/course/extraN_*.rs) on the chapter's extra.md.
+#    And on every page: a ```rust block is marked `ignore`, so that
+#    `mdbook test` does not try to compile an exercise out of its crate.
+names_of_tests() {
+    # The function after each #[test], whatever attributes come between.
+    awk '/^#\[test\]/ {want=1; next} want && /^(pub )?fn / {sub(/^(pub )?fn /, ""); sub(/\(.*/, ""); print; want=0}' "$1"
+}
+for dir in chapters/[0-9][0-9]-*/; do
+    dir=${dir%/}
+    chapter=${dir#chapters/}
+    number=${chapter%%-*}
+    [ "$number" = "00" ] && continue
+    core="$dir/README.md"
+    [ -f "$core" ] || { problem "$dir has no README.md"; continue; }
+    lines=$(wc -l <"$core")
+    [ "$lines" -le 550 ] || problem "$core has $lines lines; a chapter's core has at most 550 (move the frame's details to under-the-hood.md)"
+    if [ ! -f "$dir/under-the-hood.md" ]; then
+        problem "$dir has no under-the-hood.md"
+    else
+        grep -q '(under-the-hood\.md' "$core" || problem "$core does not link to under-the-hood.md"
+        grep -A1 -F "]($chapter/README.md)" chapters/SUMMARY.md | tail -n 1 |
+            grep -Eq "^[[:space:]]+- \[.*\]\($chapter/under-the-hood\.md\)" ||
+            problem "chapters/SUMMARY.md does not list $chapter/under-the-hood.md just below the chapter, indented"
+    fi
+    grep -q '^## What you built$' "$core" || problem "$core has no '## What you built'"
+    if ! grep -q '^## Check yourself$' "$core"; then
+        problem "$core has no '## Check yourself'"
+    else
+        questions=$(sed -n '/^## Check yourself$/,/^## /p' "$core" | grep -c '^<details>' || true)
+        if [ "$questions" -lt 3 ] || [ "$questions" -gt 5 ]; then
+            problem "$core: 'Check yourself' has $questions folded answers; it needs three to five"
+        fi
+    fi
+    for page in "$core" "$dir/extra.md"; do
+        [ -f "$page" ] || continue
+        one=$(grep -c '<summary>Hint 1' "$page" || true)
+        two=$(grep -c '<summary>Hint 2' "$page" || true)
+        three=$(grep -c '<summary>Hint 3' "$page" || true)
+        if [ "$one" -eq 0 ] || [ "$one" -ne "$two" ] || [ "$one" -ne "$three" ]; then
+            problem "$page: hints come in three folds per exercise (Hint 1, 2, 3); found $one, $two and $three"
+        fi
+    done
+    for tests in tests/course/stage$((10#$number))_*.rs tests/course/extra$((10#$number))_*.rs; do
+        [ -f "$tests" ] || continue
+        case "$tests" in
+            */extra*) page="$dir/extra.md" ;;
+            *) page="$core" ;;
+        esac
+        while IFS= read -r test; do
+            grep -qF "$test" "$page" 2>/dev/null || problem "$page does not name the test $test (${tests})"
+        done < <(names_of_tests "$tests")
+    done
+done
+while IFS= read -r -d '' page; do
+    while IFS=: read -r line fence; do
+        problem "$page:$line: '$fence' is not marked ignore (write \`\`\`rust,ignore)"
+    done < <(grep -nE '^[[:space:]]*```rust' "$page" | grep -v 'ignore' || true)
+done < <(find chapters -name '*.md' -print0)
 
 if [ "$problems" -gt 0 ]; then
     echo "check-book: $problems problem(s)" >&2

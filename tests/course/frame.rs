@@ -9,7 +9,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::support::{assert_success, describe, redacted, stage, text, Hint, TestEnv, TmpfsMount};
+use crate::support::{
+    assert_success, describe, idea, redacted, stage, text, Hint, TestEnv, TmpfsMount,
+};
 
 /// The frame's tests pass whatever the chapters hold: their failures point
 /// at no exercise.
@@ -22,18 +24,24 @@ fn assert_help_snapshot(name: &str, out: &std::process::Output) {
 
 #[test]
 fn help_lists_the_verbs() {
+    let _idea = idea(
+        "`bocker --help` lists every verb this stage has (its snapshot grows with the stages)",
+    );
     let env = TestEnv::new();
     assert_help_snapshot("help", &env.bocker_ok(&["--help"], HINT));
 }
 
 #[test]
 fn run_help_lists_this_stages_flags() {
+    let _idea = idea("`bocker run --help` lists the flags this stage's chapters have added");
     let env = TestEnv::new();
     assert_help_snapshot("run_help", &env.bocker_ok(&["run", "--help"], HINT));
 }
 
 #[test]
 fn init_creates_an_image_listed_by_images() {
+    let _idea =
+        idea("`bocker init DIR` makes an image of a directory, and `bocker images` lists it");
     let env = TestEnv::new();
     let id = env.busybox_image();
     assert!(
@@ -50,6 +58,7 @@ fn init_creates_an_image_listed_by_images() {
 
 #[test]
 fn init_copies_modes_links_and_devices() {
+    let _idea = idea("an image keeps its files' modes, owners, symlinks, hard links and device nodes as they were");
     let env = TestEnv::new();
     let rootfs = env.busybox_rootfs();
     // A setuid file, a hard link, a fifo and a device node: all must survive.
@@ -104,6 +113,7 @@ fn init_copies_modes_links_and_devices() {
 
 #[test]
 fn init_copies_what_it_opened_never_what_a_swapped_symlink_points_to() {
+    let _idea = idea("init copies the file it opened: swapping a path for a symlink while it copies cannot make it read a host file");
     // Whoever can write the directory given to `init` can swap a file for a
     // symlink to a root-only host file at any moment. A copier that looks
     // (lstat: "a file") and then opens the path would copy the secret.
@@ -172,6 +182,9 @@ fn init_copies_what_it_opened_never_what_a_swapped_symlink_points_to() {
 
 #[test]
 fn init_leaves_out_the_state_directory_and_other_filesystems() {
+    let _idea = idea(
+        "an image of / holds neither bocker's own state nor other filesystems mounted below it",
+    );
     let env = TestEnv::new();
     let source = env.busybox_rootfs();
     // Something else mounted inside the directory (as /proc and /sys are
@@ -208,6 +221,7 @@ fn init_leaves_out_the_state_directory_and_other_filesystems() {
 
 #[test]
 fn init_of_a_missing_directory_fails_with_bockers_message() {
+    let _idea = idea("a missing directory gets one line from bocker and a non-zero exit");
     let env = TestEnv::new();
     let out = env.run_bocker(&["init", "/no/such/dir"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -216,6 +230,7 @@ fn init_of_a_missing_directory_fails_with_bockers_message() {
 
 #[test]
 fn empty_ps_prints_only_the_header() {
+    let _idea = idea("with no containers, `bocker ps` prints its header and nothing else");
     let env = TestEnv::new();
     env.busybox_image();
     let out = env.bocker_ok(&["ps"], HINT);
@@ -230,6 +245,8 @@ fn empty_ps_prints_only_the_header() {
 
 #[test]
 fn run_with_an_unknown_image_fails_with_one_line() {
+    let _idea =
+        idea("running an image that is not in the store is one clear line and a non-zero exit");
     let env = TestEnv::new();
     let out = env.run_bocker(&["run", "img_000000000000", "true"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -242,6 +259,8 @@ fn run_with_an_unknown_image_fails_with_one_line() {
 
 #[test]
 fn unknown_container_or_image_errors() {
+    let _idea =
+        idea("every verb that names a container or image that does not exist says so in one line");
     let env = TestEnv::new();
     env.busybox_image();
     let logs = env.run_bocker(&["logs", "ps_000000000000"]);
@@ -256,6 +275,7 @@ fn unknown_container_or_image_errors() {
 
 #[test]
 fn rm_removes_an_image() {
+    let _idea = idea("`bocker rm` removes an image from the store and from `bocker images`");
     let env = TestEnv::new();
     let id = env.busybox_image();
     let out = env.bocker_ok(&["rm", &id], HINT);
@@ -273,6 +293,7 @@ fn rm_removes_an_image() {
 
 #[test]
 fn bad_command_lines_get_usage_errors_not_panics() {
+    let _idea = idea("a bad command line gets a usage error, never a panic or a backtrace");
     let env = TestEnv::new();
     let image = env.busybox_image();
     for args in [
@@ -319,6 +340,9 @@ fn bad_command_lines_get_usage_errors_not_panics() {
 #[cfg(feature = "stage2")]
 #[test]
 fn a_bad_hostname_is_refused_before_anything_is_made() {
+    let _idea = idea(
+        "a hostname the kernel would refuse is refused before any container, record or name exists",
+    );
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_bocker(&["run", "--hostname", "bad name!", &image, "true"]);
@@ -336,6 +360,8 @@ fn a_bad_hostname_is_refused_before_anything_is_made() {
 
 #[test]
 fn an_unusable_state_root_is_one_clear_line() {
+    let _idea =
+        idea("a state root that cannot be used (a file, no permission) is one line, not a panic");
     let env = TestEnv::new();
     let file = env.scratch().join("a-file");
     std::fs::write(&file, "").unwrap();
@@ -358,6 +384,7 @@ fn an_unusable_state_root_is_one_clear_line() {
 
 #[test]
 fn read_only_commands_on_a_missing_state_root_create_nothing() {
+    let _idea = idea("ps, images, logs and rm on a missing state root say there is none (exit 1) and create nothing");
     let env = TestEnv::new();
     let missing = env.dir().join("mistyped-root");
     for verb in [&["ps"][..], &["images"], &["logs", "web"], &["rm", "web"]] {
@@ -386,6 +413,9 @@ fn read_only_commands_on_a_missing_state_root_create_nothing() {
 
 #[test]
 fn a_closed_pipe_on_stdout_is_not_a_panic() {
+    let _idea = idea(
+        "`bocker ps | true` (stdout closed before bocker writes) ends quietly, without a panic",
+    );
     let env = TestEnv::new();
     env.busybox_image();
     let bin = assert_cmd::cargo::cargo_bin("bocker");
@@ -409,6 +439,8 @@ fn a_closed_pipe_on_stdout_is_not_a_panic() {
 
 #[test]
 fn leftovers_of_a_killed_init_are_swept() {
+    let _idea =
+        idea("what a killed `bocker init` left half-built is swept away by the next command");
     let env = TestEnv::new();
     env.busybox_image();
     // What a SIGKILLed init leaves: a staging directory whose pid is gone.
@@ -424,6 +456,7 @@ fn leftovers_of_a_killed_init_are_swept() {
 
 #[test]
 fn leftovers_of_a_killed_run_are_swept_and_its_name_freed() {
+    let _idea = idea("what a killed `bocker run` or `rm` left is swept away, and the name it claimed is free again");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // What a run SIGKILLed while building its container leaves: a staging
@@ -455,6 +488,7 @@ fn leftovers_of_a_killed_run_are_swept_and_its_name_freed() {
 
 #[test]
 fn a_name_is_claimed_once_even_by_concurrent_runs() {
+    let _idea = idea("of many runs that ask for the same --name at once, exactly one gets it");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // Three bursts of 20 runs that all want the same name.
@@ -487,6 +521,8 @@ fn a_name_is_claimed_once_even_by_concurrent_runs() {
 
 #[test]
 fn rm_removes_a_container_or_image_whose_record_is_damaged() {
+    let _idea =
+        idea("a container or image whose record is damaged can still be removed, with a warning");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // At stage 0 this runs; before a chapter is done it fails to start.
@@ -526,6 +562,7 @@ fn rm_removes_a_container_or_image_whose_record_is_damaged() {
 
 #[test]
 fn control_characters_are_escaped_in_tables_and_errors() {
+    let _idea = idea("control characters in names and commands are escaped, so output cannot move the terminal's cursor");
     let env = TestEnv::new();
     let rootfs = env.busybox_rootfs();
     let odd = env.dir().join("two\nlines \u{1b}[31mred");
@@ -556,6 +593,7 @@ fn control_characters_are_escaped_in_tables_and_errors() {
 
 #[test]
 fn an_older_kernel_gets_one_line_saying_what_is_needed() {
+    let _idea = idea("on a kernel older than bocker needs, one line says which version is needed and nothing is created");
     // Under the personality UNAME26 (what `setarch --uname-2.6` asks
     // for), uname(2) says 2.6.N, as on a kernel of 2011.
     use std::os::unix::process::CommandExt;
@@ -583,4 +621,52 @@ fn an_older_kernel_gets_one_line_saying_what_is_needed() {
         describe(&out)
     );
     assert!(!env.root().exists(), "and create nothing");
+}
+
+#[test]
+fn every_test_says_the_idea_it_checks() {
+    let _idea = idea(
+        "every test starts with `let _idea = idea(\"…\")`, so a failure anywhere in it says what it checks",
+    );
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/course");
+    let mut silent = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() > 3,
+        "no test files found in {}",
+        folder.display()
+    );
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let mut lines = source.lines().map(str::trim);
+        while let Some(line) = lines.next() {
+            if line != "#[test]" {
+                continue;
+            }
+            // Attributes may come between #[test] and the function.
+            let Some(signature) = lines.by_ref().find(|l| !l.starts_with("#[")) else {
+                break;
+            };
+            let first = lines
+                .by_ref()
+                .find(|l| !l.is_empty() && !l.starts_with("//"));
+            let says_it = first.is_some_and(|l| {
+                l.starts_with("let _idea = idea(") && !l.starts_with("let _idea = idea(\"\")")
+            });
+            if !says_it {
+                let name = file.file_name().unwrap().to_string_lossy();
+                silent.push(format!("{name}: {signature}"));
+            }
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "these tests do not start with `let _idea = idea(\"…\");`:\n{}",
+        silent.join("\n")
+    );
 }

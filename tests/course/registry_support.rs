@@ -7,7 +7,7 @@ use std::fs;
 use std::process::Command;
 
 use crate::support::registry::*;
-use crate::support::{describe, text};
+use crate::support::{describe, idea, text};
 
 /// `skopeo inspect --raw` of REFERENCE: the manifest's bytes as served.
 fn skopeo_inspect_raw(reference: &str, credentials: Option<String>) -> Vec<u8> {
@@ -35,6 +35,7 @@ fn skopeo_inspect_raw(reference: &str, credentials: Option<String>) -> Vec<u8> {
 
 #[test]
 fn an_open_registry_serves_every_fixture_back() {
+    let _idea = idea("the test registry (docker-registry on 127.0.0.1) gives skopeo back every fixture pushed to it, byte for byte");
     let registry = TestRegistry::open();
     for (image, repo) in [
         (one_layer_image(), "test/one:latest"),
@@ -77,6 +78,9 @@ fn an_open_registry_serves_every_fixture_back() {
 
 #[test]
 fn a_basic_auth_registry_wants_its_credentials() {
+    let _idea = idea(
+        "the test registry with basic auth answers 401 without credentials and serves with them",
+    );
     let registry = TestRegistry::with_basic_auth("alice", "wonderland");
     registry.push_image(one_layer_image(), "test/one:latest");
     let anonymous = http_get(&registry.host(), "/v2/test/one/manifests/latest", &[]).unwrap();
@@ -99,6 +103,7 @@ fn a_basic_auth_registry_wants_its_credentials() {
 
 #[test]
 fn a_token_auth_registry_sends_clients_to_the_token_server() {
+    let _idea = idea("the test registry with token auth answers 401 with a Bearer challenge naming its token server, which wants credentials");
     let registry = TestRegistry::with_token_auth("bob", "builder");
     registry.push_image(one_layer_image(), "test/one:latest");
     let anonymous = http_get(&registry.host(), "/v2/test/one/manifests/latest", &[]).unwrap();
@@ -143,6 +148,7 @@ fn a_token_auth_registry_sends_clients_to_the_token_server() {
 
 #[test]
 fn the_fixtures_unpack_as_documented() {
+    let _idea = idea("the test images unpack (umoci) into the files their documentation lists, malicious layers included");
     let dir = tempfile::tempdir().unwrap();
     let three = three_layer_image();
     let rootfs = umoci_unpack(&three.layout, &three.tag, &dir.path().join("three"));

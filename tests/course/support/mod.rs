@@ -45,6 +45,31 @@ pub fn stage() -> u32 {
     stages.iter().filter(|on| **on).count() as u32
 }
 
+/// The idea a test checks, said when the test fails wherever it fails.
+///
+/// A test's last `assert!` usually explains what went wrong, but a step
+/// before it (a `run_ok`, a helper that panics) can fail first and print
+/// only what a command wrote. Every test therefore starts with
+/// `let _idea = idea("…");`: when the test panics, the guard's `Drop`
+/// runs while the panic unwinds and prints the idea under the panic's
+/// own message. (libtest captures what a test prints and shows it for the
+/// tests that failed.)
+#[must_use = "keep the guard alive for the whole test: `let _idea = idea(\"…\");`"]
+pub struct Idea(&'static str);
+
+/// Say the idea a test checks (see [`Idea`]).
+pub fn idea(text: &'static str) -> Idea {
+    Idea(text)
+}
+
+impl Drop for Idea {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("\nThis test checks: {}", self.0);
+        }
+    }
+}
+
 /// What a failing test tells the student to look at, when bocker stopped
 /// at an unfinished exercise: the chapter's exercise file. Each chapter's
 /// tests have one (`const HINT: Hint = Hint::chapter(N)`), write it into
