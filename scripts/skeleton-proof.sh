@@ -2,6 +2,13 @@
 # The skeleton proof: no stage test passes by accident, and every exercise
 # is pinned by the tests.
 #   scripts/skeleton-proof.sh          (as root, or it re-runs itself with sudo)
+#   scripts/skeleton-proof.sh 4 6      (chapters 4 and 6 only)
+#
+# A chapter may have an optional exercise (see book/README.md): its files
+# are chapters/NN-*/extra*.rs, its tests tests/course/extraN_*.rs, and the
+# feature extraN switches it on. It is proved like a chapter, on top of
+# its chapter solved: features stageN,extraN,solved1..N (and, for the
+# wrong answers, solved-extraN: the extra's own solution).
 #
 # 0. Given code. What the exercise files give the student outside the
 #    exercise functions (constants, helpers such as mount_at) is the same
@@ -92,6 +99,32 @@ splice() { # splice CHAPTER SOLUTION ANCHOR
 }
 
 chapter_dirs=$(ls -d chapters/[0-9][0-9]-*/ | sed 's#/$##' | grep -v '/00-')
+# Chapters named on the command line: only those are proved.
+wanted() { # wanted N
+    [ -z "$only" ] && return 0
+    case " $only " in *" $((10#$1)) "*) return 0 ;; esac
+    return 1
+}
+only="$*"
+if [ -n "$only" ]; then
+    keep=""
+    for dir in $chapter_dirs; do
+        n=${dir#chapters/}; n=${n%%-*}
+        wanted "$n" && keep="$keep $dir"
+    done
+    chapter_dirs=$keep
+fi
+
+# The test module of an exercise file: extra*.rs belongs to the optional
+# exercise's module (extraN_*), any other file to the chapter's (stageN_*).
+module_of() { # module_of CHAPTER_FILE
+    local n
+    n=${1#chapters/}; n=$((10#${n%%-*}))
+    case "$(basename "$1")" in
+        extra*) basename "$(ls tests/course/extra"$n"_*.rs)" .rs ;;
+        *) basename "$(ls tests/course/stage"$n"_*.rs)" .rs ;;
+    esac
+}
 
 echo "== 0. given code is the same in chapters/ and solutions/ ($(elapsed))"
 for dir in $chapter_dirs; do
@@ -113,11 +146,20 @@ echo "== a. untouched exercises fail every test of their stage, for the right re
 solved=""
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for test_file in tests/course/stage[0-9]_*.rs; do
-    module=$(basename "$test_file" .rs)      # stage2_namespaces
-    n=${module#stage}; n=${n%%_*}            # 2
+for test_file in tests/course/stage[0-9]_*.rs tests/course/extra[0-9]_*.rs; do
+    [ -f "$test_file" ] || continue # no optional exercise yet: the pattern stays
+    module=$(basename "$test_file" .rs)      # stage2_namespaces, extra5_ports
+    n=${module#stage}; n=${n#extra}; n=${n%%_*} # 2
     chapter=$(ls -d chapters/0"$n"-* | head -n 1)
-    features="stage$n$solved"
+    case "$module" in
+        # The optional exercise: its chapter solved, the extra untouched.
+        extra*) features="stage$n,extra$n$(seq -s '' -f ',solved%g' 1 "$n")" ;;
+        *) features="stage$n$solved" ;;
+    esac
+    if ! wanted "$n"; then
+        [ "${module%%_*}" = "stage$n" ] && solved="$solved,solved$n"
+        continue
+    fi
     # The chapter's tests and the frame's, in one run of the test program.
     cargo test --features "$features" --test course -- --test-threads=16 "$module::" frame:: >"$log" 2>&1 || true
     passed=$(results "$log" "$module" ok); failed=$(results "$log" "$module" FAILED)
@@ -148,7 +190,7 @@ for test_file in tests/course/stage[0-9]_*.rs; do
         fail "the frame's tests at stage $n: $frame_passed passed, $frame_failed failed"
         grep -E '^test frame::.* FAILED$' "$log" | head -10 | sed 's/^/     | /'
     fi
-    solved="$solved,solved$n"
+    [ "${module%%_*}" = "stage$n" ] && solved="$solved,solved$n"
 done
 
 # ---------------------------------------------------------------- mutants
@@ -172,10 +214,16 @@ reset_tree() {
 # The features of the stage a test module belongs to, every chapter solved:
 # stage3_mounts → stage3,solved1,solved2,solved3. (Not `reference`: from
 # chapter 3 on, chapter 1's chroot is no longer called.)
+# An optional exercise's module adds its features: extra5_ports →
+# stage5,extra5,solved1,…,solved5,solved-extra5.
 stage_features() { # stage_features MODULE
     local n=${1#stage}
+    n=${n#extra}
     n=${n%%_*}
-    echo "stage$n$(seq -s '' -f ',solved%g' 1 "$n")"
+    case "$1" in
+        extra*) echo "stage$n,extra$n$(seq -s '' -f ',solved%g' 1 "$n"),solved-extra$n" ;;
+        *) echo "stage$n$(seq -s '' -f ',solved%g' 1 "$n")" ;;
+    esac
 }
 
 # run_mutant MODULE [TEST]: build, then run the tests of MODULE (a file of
@@ -200,11 +248,10 @@ run_mutant() {
 
 echo "== b. each exercise function, alone put back as the exercise, fails a test ($(elapsed))"
 for dir in $chapter_dirs; do
-    n=${dir#chapters/0}; n=${n%%-*}
-    module=$(basename "$(ls tests/course/stage"$n"_*.rs)" .rs)
     for file in "$dir"/*.rs; do
         solution=solutions/${file#chapters/}
         [ -f "$solution" ] || continue
+        module=$(module_of "$file")
         for anchor in $(exercise_anchors "$file"); do
             reset_tree
             splice "$file" "$solution" "$anchor" >"$tree/$solution"
@@ -222,6 +269,8 @@ done
 
 echo "== c. plausible wrong answers are caught by the tests named for them ($(elapsed))"
 for patch in tests/mutants/*/*.patch; do
+    topic=$(basename "$(dirname "$patch")") # 04-cgroups
+    wanted "${topic%%-*}" || continue
     caught_by=$(sed -n 's/^Caught-by: //p' "$patch") # stage1_chroot::the_root_is_the_images_root
     module=${caught_by%%::*}
     test_name=${caught_by#*::}
