@@ -7,7 +7,7 @@
 //! | trace                                      | what happened                   | the sweep                       |
 //! |--------------------------------------------|---------------------------------|---------------------------------|
 //! | `.tmp-PID-…` whose PID is gone             | killed while building           | tears down*, deletes            |
-//! | `.trash-…`                                 | killed while removing           | tears down, deletes             |
+//! | `.trash-PID-…` whose PID is gone           | killed while removing           | tears down, deletes             |
 //! | `names/N` whose container does not exist   | killed between claim and build  | gives the name back             |
 //! | `keeper.lock` that nobody holds            | killed while watching           | kills, tears down, records exit |
 //! | lease marked draining, its veth pair gone  | (not a crash: see network/)     | gives the address back          |
@@ -92,9 +92,15 @@ fn sweep_directory(store: &Store, dir: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(id) = name.strip_prefix(".trash-") {
-            // rm renames first, then deletes: finish the job. The teardown
-            // runs before the rename, but may have been cut short too.
+        if let Some((remover, id)) = hidden_parts(".trash-", &name) {
+            // rm renames first, then deletes: if the remover was killed,
+            // finish the job. The teardown runs before the rename, but may
+            // have been cut short too. A remover still alive is still
+            // deleting: two deletions of one tree would race, each finding
+            // files gone under it.
+            if process_exists(remover) {
+                continue;
+            }
             if ids::looks_like(ids::CONTAINER_PREFIX, id) {
                 let _ = teardown::release(store, id);
             }
@@ -114,7 +120,12 @@ fn sweep_directory(store: &Store, dir: &Path) {
 
 /// `.tmp-4242-ps_0123456789ab` → (4242, "ps_0123456789ab").
 fn staging_parts(name: &str) -> Option<(i32, &str)> {
-    let rest = name.strip_prefix(".tmp-")?;
+    hidden_parts(".tmp-", name)
+}
+
+/// A hidden name `PREFIX` + `PID-ID` → (PID, ID).
+fn hidden_parts<'a>(prefix: &str, name: &'a str) -> Option<(i32, &'a str)> {
+    let rest = name.strip_prefix(prefix)?;
     let (pid, id) = rest.split_once('-')?;
     Some((pid.parse().ok()?, id))
 }

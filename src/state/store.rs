@@ -17,7 +17,7 @@
 //!
 //! Nothing is ever half there. A new image or container is built under a
 //! hidden name (`.tmp-PID-…`) and renamed into place, record included, once
-//! it is complete. A removed one is first renamed to `.trash-…`, then
+//! it is complete. A removed one is first renamed to `.trash-PID-…`, then
 //! deleted. What a killed bocker leaves behind keeps these hidden names, and
 //! the next command sweeps it away (runtime/sweep.rs).
 
@@ -193,7 +193,7 @@ impl Store {
     }
 
     pub fn remove_image(&self, id: &str) -> Result<()> {
-        let trash = self.images_dir().join(format!(".trash-{id}"));
+        let trash = self.images_dir().join(trash_name(id));
         fs::rename(self.images_dir().join(id), &trash)
             .with_context(|| format!("cannot remove {id}"))?;
         delete_tree(&trash).with_context(|| format!("cannot delete the files of {id}"))
@@ -303,7 +303,7 @@ impl Store {
     /// is the runtime's to release first: `runtime::teardown::remove`
     /// does both, in that order.
     pub fn remove_container(&self, id: &str) -> Result<()> {
-        let trash = self.containers_dir().join(format!(".trash-{id}"));
+        let trash = self.containers_dir().join(trash_name(id));
         fs::rename(self.containers_dir().join(id), &trash)
             .with_context(|| format!("cannot remove {id}"))?;
         self.release_names_of(id);
@@ -400,6 +400,14 @@ fn make_private_directory(dir: &Path) -> Result<()> {
 /// Delete an image's or a container's directory, its root filesystem first
 /// (from chapter 6 that is a btrfs subvolume, which needs its own call).
 /// The runtime's sweep uses it for what a killed bocker left.
+/// The hidden name an entry takes while it is being deleted:
+/// `.trash-PID-ID`, with the pid of the bocker that deletes it. Another
+/// bocker's sweep then knows the deletion is still under way, and leaves it
+/// alone, as long as that pid is alive (runtime/sweep.rs).
+fn trash_name(id: &str) -> String {
+    format!(".trash-{}-{id}", std::process::id())
+}
+
 pub fn delete_tree(dir: &Path) -> Result<()> {
     let rootfs = dir.join("rootfs");
     if fs::symlink_metadata(&rootfs).is_ok() {

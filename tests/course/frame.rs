@@ -456,7 +456,7 @@ fn leftovers_of_a_killed_init_are_swept() {
 
 #[test]
 fn leftovers_of_a_killed_run_are_swept_and_its_name_freed() {
-    let _idea = idea("what a killed `bocker run` or `rm` left is swept away, and the name it claimed is free again");
+    let _idea = idea("what a killed `bocker run` or `rm` left is swept away (not what a live one is doing), and the name it claimed is free again");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // What a run SIGKILLed while building its container leaves: a staging
@@ -466,8 +466,17 @@ fn leftovers_of_a_killed_run_are_swept_and_its_name_freed() {
     std::fs::create_dir_all(staging.join("rootfs/etc")).unwrap();
     std::fs::write(env.root().join("names/web"), id).unwrap();
     // And a removal cut short after its rename.
-    let trash = env.root().join("containers/.trash-ps_ba9876543210");
+    let trash = env
+        .root()
+        .join("containers/.trash-999999999-ps_ba9876543210");
     std::fs::create_dir_all(trash.join("rootfs")).unwrap();
+    // And a removal still under way: its remover (here, this test) is
+    // alive, so the sweep must leave it to finish.
+    let under_way = env.root().join(format!(
+        "containers/.trash-{}-ps_aaaabbbbcccc",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(under_way.join("rootfs")).unwrap();
 
     env.bocker_ok(&["ps"], HINT);
     assert!(
@@ -477,6 +486,10 @@ fn leftovers_of_a_killed_run_are_swept_and_its_name_freed() {
     assert!(
         !trash.exists(),
         "the half-removed container was not swept away"
+    );
+    assert!(
+        under_way.exists(),
+        "the sweep deleted a container that a live bocker is removing: two deletions race"
     );
     let again = env.run_bocker(&["run", "--name", "web", &image, "true"]);
     assert!(
