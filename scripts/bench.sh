@@ -132,6 +132,35 @@ EOF
     "$work/bocker-reference" --root "$snapshots" rm "${started[@]}" >/dev/null
     "$work/bocker-reference" --root "$snapshots" stop -t 0 "$resident" >/dev/null
 
+    # What the seccomp filters cost a run: the same run with and without
+    # them, alternated run by run (one hyperfine line after another drifts
+    # with the machine by more than the filters cost), and the baseline
+    # build the same two ways if there is one.
+    echo
+    echo "seccomp's cost (run --rm … true, busybox, snapshots, --net none; medians of $runs, alternated):"
+    builds=(reference)
+    [ -x "$work/bocker-baseline" ] && builds+=(baseline)
+    variants=()
+    for build in "${builds[@]}"; do
+        variants+=("$build|default" "$build|unconfined")
+    done
+    for variant in "${variants[@]}"; do : >"$work/seccomp-${variant/|/-}"; done
+    for _ in $(seq "$runs"); do
+        for variant in "${variants[@]}"; do
+            build=${variant%|*}
+            profile=${variant#*|}
+            options=()
+            [ "$profile" = unconfined ] && options=(--security-opt seccomp=unconfined)
+            t0=$(date +%s%N)
+            "$work/bocker-$build" --root "$snapshots" run --rm --net none "${options[@]}" "$busybox_snap" true
+            t1=$(date +%s%N)
+            echo $(( (t1 - t0) / 1000 )) >>"$work/seccomp-${variant/|/-}"
+        done
+    done
+    for variant in "${variants[@]}"; do
+        printf '  %-22s %7.2f ms\n' "${variant/|/, }" "$(sort -n "$work/seccomp-${variant/|/-}" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)] / 1000}')"
+    done
+
     # Alone on the bridge: each run is the bridge's first and last
     # container, so it also installs and removes the way out (NAT).
     echo
