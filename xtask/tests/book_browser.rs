@@ -62,8 +62,18 @@ fn the_clean_fixture_book_passes_every_check() {
     let scratch = copy_of_fixture("clean");
     let (passed, output) = check(&scratch, &[]);
     assert!(passed, "the clean book failed:\n{output}");
-    for check in ["console and requests", "folds", "box drawings", "tables", "search", "screenshots"] {
-        assert!(output.contains(&format!("ok    {check}")), "no `ok {check}`:\n{output}");
+    for check in [
+        "console and requests",
+        "folds",
+        "box drawings",
+        "tables",
+        "search",
+        "screenshots",
+    ] {
+        assert!(
+            output.contains(&format!("ok    {check}")),
+            "no `ok {check}`:\n{output}"
+        );
     }
     for shot in ["introduction.png", "02-pears-README.png"] {
         assert!(scratch.join("out").join(shot).is_file(), "no {shot}");
@@ -87,10 +97,14 @@ fn each_planted_problem_fails_its_check() {
         "\n<details><summary>Planted empty fold</summary></details>\n\nLeft outside.\n\n\
          <details>\n\nNo summary here.\n\n</details>\n",
     );
-    // A box drawing with a double-width glyph from a fallback font.
+    // Box drawings: one with a glyph in another font (a proportional one,
+    // as a fallback font would be), one with a zero-width space. (A CJK
+    // glyph or an emoji would depend on the fonts installed: without a CJK
+    // font Chromium draws a one-column box in its place.)
     append(
         &src.join("02-pears/README.md"),
-        "\n```text\n┌──────┐\n│ 梨子 │\n└──────┘\n```\n",
+        "\n<pre><code>┌───┐\n│ <span style=\"font-family: 'DejaVu Sans', sans-serif\">W</span> │\n└───┘\n</code></pre>\n\n\
+         ```text\n┌───┐\n│ a\u{200b} │\n└───┘\n```\n",
     );
     // A table far wider than the content column.
     let wide_row = |cell: &str| format!("| {} |\n", vec![cell; 12].join(" | "));
@@ -108,7 +122,10 @@ fn each_planted_problem_fails_its_check() {
         &src.join("introduction.md"),
         "\n<style>body { visibility: hidden; }</style>\n",
     );
-    let (passed, output) = check(&scratch, &["--search-term", "02-pears/README.md=plantedabsentword"]);
+    let (passed, output) = check(
+        &scratch,
+        &["--search-term", "02-pears/README.md=plantedabsentword"],
+    );
     assert!(!passed, "the planted book passed:\n{output}");
     for expected in [
         "FAIL  console and requests",
@@ -119,8 +136,10 @@ fn each_planted_problem_fails_its_check() {
         "FAIL  folds: 2 problem(s)",
         "(\"Planted empty fold\") opens to nothing",
         "has no <summary> to click",
-        "FAIL  box drawings: 1 problem(s)",
-        "02-pears/README.html: code block 2, line 2 (\"│ 梨子 │\")",
+        "FAIL  box drawings: 2 problem(s)",
+        "02-pears/README.html: code block 2, line 2 (\"│ W │\")",
+        "02-pears/README.html: code block 3, line 2 (\"│ a\u{200b} │\")",
+        "(-1.00 characters)",
         "FAIL  tables: 1 problem(s)",
         "02-pears/README.html: table 1",
         "FAIL  search: 1 problem(s)",

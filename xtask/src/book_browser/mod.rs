@@ -119,9 +119,7 @@ pub fn run(args: &Args) -> Result<bool> {
     let browser = Browser::new(options)
         .map_err(|e| anyhow::anyhow!("{e:#}"))
         .with_context(|| format!("starting {}", chromium.display()))?;
-    let tab = browser
-        .new_tab()
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let tab = browser.new_tab().map_err(|e| anyhow::anyhow!("{e:#}"))?;
     tab.set_default_timeout(Duration::from_secs(20));
     let events = listen(&tab)?;
     let launched = started.elapsed();
@@ -157,12 +155,7 @@ pub fn run(args: &Args) -> Result<bool> {
             let name = page.source.trim_end_matches(".md").replace('/', "-");
             let file = out.join(format!("{name}.png"));
             let png = tab
-                .capture_screenshot(
-                    Page::CaptureScreenshotFormatOption::Png,
-                    None,
-                    None,
-                    true,
-                )
+                .capture_screenshot(Page::CaptureScreenshotFormatOption::Png, None, None, true)
                 .map_err(|e| anyhow::anyhow!("{e:#}"))?;
             std::fs::write(&file, &png)?;
             if let Err(why) = screenshot_is_a_page(&png) {
@@ -516,7 +509,11 @@ mod tests {
         let tiny = png_of(100, 50, |x, _| (x * 2) as u8);
         assert!(screenshot_is_a_page(&tiny).unwrap_err().contains("smaller"));
         // White with lines of dark "text" on a tenth of it.
-        let page = png_of(1280, 900, |x, y| if y % 20 < 2 && x % 7 < 5 { 30 } else { 255 });
+        let page = png_of(
+            1280,
+            900,
+            |x, y| if y % 20 < 2 && x % 7 < 5 { 30 } else { 255 },
+        );
         assert_eq!(screenshot_is_a_page(&page), Ok(()));
     }
 }
