@@ -147,10 +147,7 @@ pub fn run(args: &Args) -> Result<bool> {
         let html = page.html();
         let url = format!("{base}{html}");
         events.lock().unwrap().clear();
-        tab.navigate_to(&url)
-            .and_then(|tab| tab.wait_until_navigated())
-            .map_err(|e| anyhow::anyhow!("{e:#}"))
-            .with_context(|| format!("opening {url}"))?;
+        open(&tab, &url)?;
         if screenshots.contains(&page.source) {
             let name = page.source.trim_end_matches(".md").replace('/', "-");
             let file = out.join(format!("{name}.png"));
@@ -216,9 +213,7 @@ pub fn run(args: &Args) -> Result<bool> {
                 .unwrap_or_else(|| page.search_term())
         })
         .collect();
-    tab.navigate_to(&format!("{base}{}", pages[0].html()))
-        .and_then(|tab| tab.wait_until_navigated())
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    open(&tab, &format!("{base}{}", pages[0].html()))?;
     let call = format!("bookBrowserSearch({})", serde_json::to_string(&terms)?);
     let answer: serde_json::Value = serde_json::from_str(&evaluate(&tab, &call)?)?;
     if let Some(error) = answer["error"].as_str() {
@@ -296,6 +291,31 @@ pub fn run(args: &Args) -> Result<bool> {
         out.display()
     );
     Ok(problems.is_empty())
+}
+
+/// Opens `url` in the tab and waits for its `load` event (its scripts have
+/// run, its styles and images are in). headless_chrome's own
+/// wait_until_navigated waits for the network to be quiet for 500 ms more:
+/// this is twice as fast.
+fn open(tab: &Tab, url: &str) -> Result<()> {
+    tab.navigate_to(url)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .with_context(|| format!("opening {url}"))?;
+    let loaded = format!(
+        "location.href === {} && document.readyState === 'complete'",
+        serde_json::to_string(url)?
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        // While the page changes, an evaluation may fail: try again.
+        if let Ok(result) = tab.evaluate(&loaded, false) {
+            if result.value == Some(serde_json::Value::Bool(true)) {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!("{url} did not load within 30 s")
 }
 
 /// Evaluates `call` (a call of a function in page.js) in the tab's page and
