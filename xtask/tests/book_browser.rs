@@ -71,9 +71,19 @@ fn the_clean_fixture_book_passes_every_check() {
         "screenshots",
     ] {
         assert!(
-            output.contains(&format!("ok    {check}")),
+            output.contains(&format!("ok    {check} (")),
             "no `ok {check}`:\n{output}"
         );
+    }
+    // Each check looked at something: the fixture has 3 folds, 8 lines
+    // of box drawings, 1 table, 3 chapters.
+    for counted in [
+        "(3 opened)",
+        "(8 lines measured)",
+        "(1 measured)",
+        "(3 chapters searched)",
+    ] {
+        assert!(output.contains(counted), "no `{counted}`:\n{output}");
     }
     for shot in ["introduction.png", "02-pears-README.png"] {
         assert!(scratch.join("out").join(shot).is_file(), "no {shot}");
@@ -107,7 +117,7 @@ fn each_planted_problem_fails_its_check() {
          ```text\n┌───┐\n│ a\u{200b} │\n└───┘\n```\n",
     );
     // A table far wider than the content column.
-    let wide_row = |cell: &str| format!("| {} |\n", vec![cell; 12].join(" | "));
+    let wide_row = |cell: &str| format!("| {} |\n", [cell; 12].join(" | "));
     append(
         &src.join("02-pears/README.md"),
         &format!(

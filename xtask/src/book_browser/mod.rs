@@ -125,6 +125,8 @@ pub fn run(args: &Args) -> Result<bool> {
     let launched = started.elapsed();
 
     let mut problems = Vec::new();
+    // What was looked at: folds opened, lines of box drawings measured...
+    let mut counts: HashMap<String, u64> = HashMap::new();
     let screenshots = if args.screenshots.is_empty() {
         vec![
             "introduction.md".to_string(),
@@ -164,8 +166,11 @@ pub fn run(args: &Args) -> Result<bool> {
             }
         }
         let found = evaluate(&tab, "bookBrowserChecks()")?;
-        let found: Vec<serde_json::Value> = serde_json::from_str(&found)?;
-        for problem in found {
+        let found: serde_json::Value = serde_json::from_str(&found)?;
+        for (what, count) in found["counts"].as_object().into_iter().flatten() {
+            *counts.entry(what.clone()).or_default() += count.as_u64().unwrap_or(0);
+        }
+        for problem in found["problems"].as_array().into_iter().flatten() {
             let check = match problem["check"].as_str() {
                 Some("folds") => "folds",
                 Some("boxes") => "box drawings",
@@ -254,13 +259,14 @@ pub fn run(args: &Args) -> Result<bool> {
     drop(tab);
     drop(browser);
 
+    let count = |what: &str| counts.get(what).copied().unwrap_or(0);
     let checks = [
-        "console and requests",
-        "folds",
-        "box drawings",
-        "tables",
-        "search",
-        "screenshots",
+        ("console and requests", format!("{} pages", pages.len())),
+        ("folds", format!("{} opened", count("folds"))),
+        ("box drawings", format!("{} lines measured", count("lines"))),
+        ("tables", format!("{} measured", count("tables"))),
+        ("search", format!("{} chapters searched", chapters.len())),
+        ("screenshots", format!("{} taken", screenshots.len())),
     ];
     println!(
         "book-browser: {} pages of {} in {} ({}), search for {} chapters",
@@ -270,10 +276,10 @@ pub fn run(args: &Args) -> Result<bool> {
         base,
         chapters.len()
     );
-    for check in checks {
+    for (check, looked_at) in checks {
         let mine: Vec<&Problem> = problems.iter().filter(|p| p.check == check).collect();
         if mine.is_empty() {
-            println!("ok    {check}");
+            println!("ok    {check} ({looked_at})");
         } else {
             println!("FAIL  {check}: {} problem(s)", mine.len());
             for problem in mine {

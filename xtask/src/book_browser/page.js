@@ -1,9 +1,12 @@
 // The checks `cargo xtask book-browser` runs inside each page of the book.
-// bookBrowserChecks() resolves to a JSON string: a list of problems, each
-// {check, message}. It opens every fold first: the code blocks and tables
+// bookBrowserChecks() resolves to a JSON string: {problems, counts}, the
+// problems a list of {check, message}, the counts what was looked at
+// ({folds, lines, tables}: folds opened, lines of box drawings measured,
+// tables measured). It opens every fold first: the code blocks and tables
 // inside a closed fold have no layout to measure.
 async function bookBrowserChecks() {
     const problems = [];
+    const counts = { folds: 0, lines: 0, tables: 0 };
     const say = (check, message) => problems.push({ check, message });
     const main = document.querySelector('main') || document.body;
     const short = (text, n = 50) => {
@@ -16,6 +19,7 @@ async function bookBrowserChecks() {
     // and what the fold holds then takes room on the page.
     const folds = Array.from(main.querySelectorAll('details'));
     folds.forEach((details, i) => {
+        counts.folds += 1;
         const summary = details.querySelector(':scope > summary');
         const name = `fold ${i + 1}` + (summary ? ` ("${short(summary.textContent, 40)}")` : '');
         if (!summary) {
@@ -92,6 +96,7 @@ async function bookBrowserChecks() {
             if (width === 0) {
                 return; // a hidden line (mdBook hides some lines of Rust)
             }
+            counts.lines += 1;
             const expected = columns * one;
             if (Math.abs(width - expected) > one / 4) {
                 const off = (width - expected) / one;
@@ -106,6 +111,7 @@ async function bookBrowserChecks() {
     // Tables: none wider than the page's content column.
     const column = main.getBoundingClientRect();
     Array.from(main.querySelectorAll('table')).forEach((table, t) => {
+        counts.tables += 1;
         const box = table.parentElement;
         const head = short(table.rows.length ? table.rows[0].textContent : '', 40);
         const right = table.getBoundingClientRect().right;
@@ -114,7 +120,7 @@ async function bookBrowserChecks() {
                 `the content column ${Math.round(column.width)}px: split it or make it a list`);
         }
     });
-    return JSON.stringify(problems);
+    return JSON.stringify({ problems, counts });
 }
 
 // Opens mdBook's search, searches each term and resolves to a JSON string:
