@@ -108,13 +108,15 @@ fn each_planted_problem_fails_its_check() {
          <details>\n\nNo summary here.\n\n</details>\n",
     );
     // Box drawings: one with a glyph in another font (a proportional one,
-    // as a fallback font would be), one with a zero-width space. (A CJK
-    // glyph or an emoji would depend on the fonts installed: without a CJK
-    // font Chromium draws a one-column box in its place.)
+    // as a fallback font would be), one with a zero-width space, one with
+    // a CJK character and an emoji (two columns wide where a font has them;
+    // without one, Chromium draws a one-column box, so these are caught by
+    // their code points, not measured).
     append(
         &src.join("02-pears/README.md"),
         "\n<pre><code>┌───┐\n│ <span style=\"font-family: 'DejaVu Sans', sans-serif\">W</span> │\n└───┘\n</code></pre>\n\n\
-         ```text\n┌───┐\n│ a\u{200b} │\n└───┘\n```\n",
+         ```text\n┌───┐\n│ a\u{200b} │\n└───┘\n```\n\n\
+         ```text\n┌────┐\n│ 梨 │\n│ 🍐 │\n└────┘\n```\n",
     );
     // A table far wider than the content column.
     let wide_row = |cell: &str| format!("| {} |\n", [cell; 12].join(" | "));
@@ -146,7 +148,9 @@ fn each_planted_problem_fails_its_check() {
         "FAIL  folds: 2 problem(s)",
         "(\"Planted empty fold\") opens to nothing",
         "has no <summary> to click",
-        "FAIL  box drawings: 2 problem(s)",
+        "FAIL  box drawings: 4 problem(s)",
+        "code block 4, line 2 (\"│ 梨 │\") has \"梨\", two columns wide",
+        "code block 4, line 3 (\"│ 🍐 │\") has \"🍐\", two columns wide",
         "02-pears/README.html: code block 2, line 2 (\"│ W │\")",
         "02-pears/README.html: code block 3, line 2 (\"│ a\u{200b} │\")",
         "(-1.00 characters)",

@@ -48,6 +48,10 @@ async function bookBrowserChecks() {
     // Box drawings: in a code block with box-drawing characters or arrows,
     // every line is as wide as its characters times one character's width.
     const special = /[\u2190-\u21FF\u2500-\u259F\u25A0-\u25FF\u27F0-\u27FF\u2900-\u297F]/;
+    // Characters two columns wide in a terminal (CJK, Hangul, fullwidth
+    // forms, emoji): a browser without a font for them draws a one-column
+    // box, which measures right here and breaks the drawing elsewhere.
+    const wide = /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]|\p{Emoji_Presentation}/u;
     const segmenter = new Intl.Segmenter();
     const blocks = Array.from(main.querySelectorAll('pre'));
     blocks.forEach((pre, b) => {
@@ -97,6 +101,12 @@ async function bookBrowserChecks() {
                 return; // a hidden line (mdBook hides some lines of Rust)
             }
             counts.lines += 1;
+            const wideOne = line.match(wide);
+            if (wideOne) {
+                say('boxes', `code block ${b + 1}, line ${l + 1} ("${short(line)}") has "${wideOne[0]}", ` +
+                    `two columns wide in a terminal and in fonts that have it: the drawing breaks`);
+                return;
+            }
             const expected = columns * one;
             if (Math.abs(width - expected) > one / 4) {
                 const off = (width - expected) / one;
