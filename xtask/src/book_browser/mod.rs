@@ -104,8 +104,14 @@ pub fn run(args: &Args) -> Result<bool> {
     let chromium = chromium(args)?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
+    // Chromium's profile: in `out`, made fresh, removed at the end (the
+    // crate's own temporary one is sometimes left in /tmp when Chromium's
+    // helpers still write to it as it is removed).
+    let profile = std::path::absolute(out.join("chromium-profile"))?;
+    let _ = std::fs::remove_dir_all(&profile);
     let options = LaunchOptions::default_builder()
         .path(Some(chromium.clone()))
+        .user_data_dir(Some(profile.clone()))
         // Chromium refuses to run as root with its sandbox on.
         .sandbox(!root)
         .window_size(Some((1280, 900)))
@@ -256,8 +262,16 @@ pub fn run(args: &Args) -> Result<bool> {
         }
     }
     let searched = started.elapsed();
+    // Close Chromium as a user would, then let the crate end the process.
+    let _ = tab.call_method(headless_chrome::protocol::cdp::Browser::Close(None));
     drop(tab);
     drop(browser);
+    for _ in 0..50 {
+        if std::fs::remove_dir_all(&profile).is_ok() || !profile.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let count = |what: &str| counts.get(what).copied().unwrap_or(0);
     let checks = [
