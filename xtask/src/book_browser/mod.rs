@@ -157,6 +157,9 @@ pub fn run(args: &Args) -> Result<bool> {
         events.lock().unwrap().clear();
         open(&tab, &url)?;
         if screenshots.contains(&page.source) {
+            // The page as a reader sees it: with its web fonts in.
+            tab.evaluate("document.fonts.ready.then(() => true)", true)
+                .map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let name = page.source.trim_end_matches(".md").replace('/', "-");
             let file = out.join(format!("{name}.png"));
             let png = tab
