@@ -59,9 +59,24 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-# mdbook, to build the book (only when asked: the demo does not need it).
-if [ "${1:-}" = "--with-book" ] && ! command -v mdbook >/dev/null 2>&1; then
-    echo "install-deps: installing mdbook 0.5.4 (cargo install, a few minutes)"
-    cargo install mdbook --version 0.5.4 --locked --quiet
+# mdbook, to build the book, and Debian's Chromium with a fixed set of
+# fonts, to check it in a browser (`cargo xtask book-browser`); only when
+# asked: the demo needs neither.
+if [ "${1:-}" = "--with-book" ]; then
+    book_packages=(chromium fonts-dejavu-core)
+    missing=()
+    for package in "${book_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "install-deps: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+    if ! command -v mdbook >/dev/null 2>&1; then
+        echo "install-deps: installing mdbook 0.5.4 (cargo install, a few minutes)"
+        cargo install mdbook --version 0.5.4 --locked --quiet
+    fi
 fi
 echo "install-deps: ok"

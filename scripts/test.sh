@@ -4,7 +4,8 @@
 # It installs what the tests need (Debian packages, mdbook), then checks
 # formatting and lints, runs the frame's tests, every test against the
 # reference runtime (16 at a time, as on a classroom's big laptop), the
-# skeleton proof, a student's non-root run, the book and its transcripts,
+# skeleton proof, a student's non-root run, the book (built, then checked in
+# headless Chromium) and its transcripts,
 # and a final check for leaks. Each step prints when it started.
 set -euo pipefail
 self=$(readlink -f "$0")
@@ -30,7 +31,7 @@ cargo clippy --quiet --package xtask --all-targets -- -D warnings
 step "the frame's tests (no chapter compiled in)"
 cargo test
 
-step "xtask's tests (the transcripts' normalisation rules)"
+step "xtask's tests (the transcripts' normalisation rules; the browser check on a tiny book, clean and with planted problems)"
 cargo test --package xtask
 
 step "every test against the reference runtime, 16 at a time"
@@ -62,6 +63,11 @@ scripts/as-a-student.sh
 
 step "the book"
 scripts/check-book.sh
+
+step "the book in a browser"
+# Every page in headless Chromium: console errors, folds, search, box
+# drawings, tables; screenshots kept in target/book-browser/.
+cargo xtask book-browser
 
 step "book transcripts are current"
 cargo xtask transcripts --check
