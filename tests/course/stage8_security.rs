@@ -11,7 +11,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::support::{self, describe, static_program, text, Hint, TestEnv};
+use crate::support::{self, describe, idea, static_program, text, Hint, TestEnv};
 
 const HINT: Hint = Hint::chapter(8);
 
@@ -157,6 +157,7 @@ fn assert_default_profile(status: &BTreeMap<String, String>, who: &str) {
 
 #[test]
 fn the_command_has_dockers_default_capabilities_no_new_privs_and_a_seccomp_filter() {
+    let _idea = idea("the container's command keeps Docker's default capabilities in its bounding, permitted and effective sets (inheritable and ambient empty, even when bocker started with some), runs with no_new_privs and under a seccomp filter");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let status = status_of(&env, &["run", "--rm", &image]);
@@ -202,6 +203,7 @@ fn kernel() -> (u32, u32) {
 
 #[test]
 fn the_filter_allows_its_list_only_and_answers_newer_calls_with_enosys() {
+    let _idea = idea("the seccomp allow-list lets its calls through (clone only without namespace flags), refuses every other call with EPERM, not a kill, and answers calls newer than the profile with ENOSYS");
     let env = TestEnv::new();
     let image = attack_image(&env);
     // The everyday calls go through: a shell forks (clone without
@@ -263,6 +265,7 @@ fn the_filter_allows_its_list_only_and_answers_newer_calls_with_enosys() {
 
 #[test]
 fn cap_add_sys_admin_brings_back_the_calls_docker_allows_with_it() {
+    let _idea = idea("with --cap-add SYS_ADMIN the filter lets through the calls Docker's profile allows with that capability (unshare, mount, setns, clone with namespace flags), and still refuses the others");
     let env = TestEnv::new();
     let image = attack_image(&env);
     let out = run_ok(
@@ -292,6 +295,7 @@ fn cap_add_sys_admin_brings_back_the_calls_docker_allows_with_it() {
 
 #[test]
 fn a_profile_file_replaces_the_default_and_a_bad_one_is_refused() {
+    let _idea = idea("a seccomp profile file replaces the default (a deny-list with its own errno works), and a profile bocker cannot honour is a one-line usage error that makes no container");
     let env = TestEnv::new();
     let image = attack_image(&env);
     // A deny-list, in Docker's JSON: everything allowed, but keyctl, which
@@ -348,6 +352,7 @@ fn a_profile_file_replaces_the_default_and_a_bad_one_is_refused() {
 
 #[test]
 fn the_kernels_files_are_hidden_and_proc_sys_is_read_only() {
+    let _idea = idea("masked files read as /dev/null, a masked directory is an empty read-only tmpfs, and /proc/sys is a read-only bind that keeps nosuid, nodev and noexec");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let script = "for f in /proc/keys /proc/timer_list; do echo \"$f $(wc -c < $f)\"; done; \
@@ -396,6 +401,7 @@ fn the_kernels_files_are_hidden_and_proc_sys_is_read_only() {
 
 #[test]
 fn a_device_node_made_inside_cannot_be_opened() {
+    let _idea = idea("the devices cgroup stops a container from opening a device node it made for a host device, even with CAP_MKNOD, while /dev/zero still works");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // /dev/kmsg is character device 1:11: the host's kernel log. Made in
@@ -451,6 +457,7 @@ fn a_device_node_made_inside_cannot_be_opened() {
 
 #[test]
 fn sys_cannot_be_remounted_writable_unless_privileged() {
+    let _idea = idea("a container cannot remount /sys read-write (no CAP_SYS_ADMIN, and the filter refuses mount); a --privileged one can");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // In a network namespace of its own, the container's /sys is a sysfs
@@ -481,6 +488,7 @@ fn sys_cannot_be_remounted_writable_unless_privileged() {
 
 #[test]
 fn cap_add_gives_a_capability_back_and_cap_drop_takes_one_away() {
+    let _idea = idea("--cap-add NET_ADMIN gives the container a capability it lacked, and --cap-drop CHOWN takes one of the defaults away");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // Taking lo down needs CAP_NET_ADMIN (in the container's own network
@@ -519,6 +527,7 @@ fn cap_add_gives_a_capability_back_and_cap_drop_takes_one_away() {
 
 #[test]
 fn exec_and_init_processes_get_the_same_profile() {
+    let _idea = idea("a process started by bocker exec, and the command under run --init, get the same capabilities, no_new_privs and filter as a container's command");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_ok(&["-d", &image, "sleep", "60"], HINT);
@@ -533,6 +542,7 @@ fn exec_and_init_processes_get_the_same_profile() {
 
 #[test]
 fn a_setuid_program_gains_nothing_under_no_new_privs() {
+    let _idea = idea("under no_new_privs a set-user-ID root program run by user 1000 stays user 1000; with no-new-privileges=false it becomes root");
     let env = TestEnv::new();
     let image = attack_image(&env);
     assert_eq!(
@@ -596,6 +606,7 @@ fn file_handle(path: &Path) -> (i32, String) {
 
 #[test]
 fn shocker_reads_a_host_file_only_with_the_protections_off() {
+    let _idea = idea("open_by_handle_at (shocker) cannot reach a file outside the container's root unless both CAP_DAC_READ_SEARCH is given back and the filter is off");
     let env = TestEnv::new();
     let image = attack_image(&env);
     // The "host file": in the test's own directory, outside the container's
@@ -634,6 +645,7 @@ fn shocker_reads_a_host_file_only_with_the_protections_off() {
 
 #[test]
 fn privileged_turns_every_protection_off_and_says_so() {
+    let _idea = idea("--privileged gives every capability bocker holds, no no_new_privs and no filter, and says so on stderr");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let mut args = vec!["run", "--rm", "--privileged", &image];
@@ -661,6 +673,7 @@ fn privileged_turns_every_protection_off_and_says_so() {
 
 #[test]
 fn a_container_run_as_another_user_dies_with_its_keeper() {
+    let _idea = idea("a container run as another user still dies with its keeper: after the user switch the child sets its parent-death signal again");
     // The kernel forgets a process's parent-death signal when its user
     // changes: after switching to --user (in lock_in, between the
     // capabilities and no_new_privs), the child must ask again, or the
