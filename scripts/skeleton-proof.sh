@@ -22,7 +22,10 @@
 #    (`stageN_topic::` and `frame::`).
 # b. One function at a time. For every exercise function, the reference
 #    with only that function put back as the exercise (its todo!()) fails
-#    at least one test of its chapter.
+#    at least one test of its chapter. A section of declarations (marked
+#    `// EXERCISE: declarations`, see exercise_anchors) put back as given
+#    must fail to compile instead: the solved functions use what it leaves
+#    out, and the compiler names each missing item.
 # c. Wrong answers. Each tests/mutants/NN-topic/NAME.patch is a plausible
 #    student mistake, applied to the reference; the test named on its
 #    `Caught-by:` line must fail.
@@ -58,12 +61,23 @@ results() { # results LOG MODULE ok|FAILED
     grep -cE "^test $2::[A-Za-z0-9_]+ \.\.\. $3\$" "$1" || true
 }
 
-# The anchors of an exercise file whose section holds a todo!(): the
-# exercise functions.
+# The anchors of an exercise file whose section holds a todo!() (the
+# exercise functions) or the marker comment `// EXERCISE: declarations`
+# (a section of declarations the student writes: structs, constants,
+# ioctl macros; it has no body to leave as todo!()).
 exercise_anchors() { # exercise_anchors CHAPTER_FILE
     awk '
         /\/\/ ANCHOR: / { name = $NF; body = ""; inside = 1; next }
-        /\/\/ ANCHOR_END: / { if (inside && body ~ /todo!\(/) print name; inside = 0; next }
+        /\/\/ ANCHOR_END: / { if (inside && (body ~ /todo!\(/ || body ~ /\/\/ EXERCISE: declarations/)) print name; inside = 0; next }
+        inside { body = body $0 "\n" }
+    ' "$1"
+}
+
+# Of those, the sections of declarations only.
+declaration_anchors() { # declaration_anchors CHAPTER_FILE
+    awk '
+        /\/\/ ANCHOR: / { name = $NF; body = ""; inside = 1; next }
+        /\/\/ ANCHOR_END: / { if (inside && body ~ /\/\/ EXERCISE: declarations/) print name; inside = 0; next }
         inside { body = body $0 "\n" }
     ' "$1"
 }
@@ -260,6 +274,11 @@ for dir in $chapter_dirs; do
                 failed=$(count "$log" failed)
                 first=$(grep -E '^test .* FAILED$' "$log" | awk '{print $2}' | sort | head -n 2 | tr '\n' ' ' || true)
                 echo "   ok: $file: $anchor → $failed tests of $module fail (${first}…)"
+            elif [ "$outcome" = "does not compile" ] && declaration_anchors "$file" | grep -qx "$anchor"; then
+                # Left out, declarations are missed by the compiler: the
+                # exercise functions name what is not declared.
+                missing=$(grep -oE 'cannot find [a-z, ]+ `[A-Za-z0-9_]+`' "$log" | grep -oE '`[A-Za-z0-9_]+`' | sort -u | tr '\n' ' ' || true)
+                echo "   ok: $file: $anchor left as given does not compile (missing: ${missing:-see the build})"
             else
                 fail "$file: $anchor put back as todo!() is $outcome by $module"
             fi

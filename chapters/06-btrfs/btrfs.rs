@@ -3,7 +3,7 @@
 //! whatever the image's size.
 //!
 //! Your exercise. Read `chapters/06-btrfs/README.md` (or the chapter in
-//! the book), fill in the three functions, then run:
+//! the book), write the declarations and the three functions, then run:
 //!
 //! ```text
 //! cargo test --features stage6
@@ -19,42 +19,22 @@ use nix::sys::stat::fstat;
 use nix::sys::statfs::{fstatfs, BTRFS_SUPER_MAGIC};
 
 // ANCHOR: ioctls
-/// `struct btrfs_ioctl_vol_args` of <linux/btrfs.h>: 4096 bytes. `fd` is
-/// unused by the two calls that take it here; `name` is the new (or
-/// doomed) subvolume's name in the directory the ioctl is sent to, ended
-/// by a NUL byte.
-#[repr(C)]
-pub struct VolArgs {
-    pub fd: i64,
-    pub name: [u8; 4088],
-}
-
-/// `struct btrfs_ioctl_vol_args_v2`: also 4096 bytes. For a snapshot,
-/// `fd` is an open descriptor of the *source* subvolume, and `flags` may
-/// ask for a read-only one.
-#[repr(C)]
-pub struct VolArgsV2 {
-    pub fd: i64,
-    pub transid: u64,
-    pub flags: u64,
-    pub unused: [u64; 4],
-    pub name: [u8; 4040],
-}
-
-/// BTRFS_SUBVOL_RDONLY: the snapshot can never be written to.
-pub const SUBVOL_RDONLY: u64 = 1 << 1;
+// EXERCISE: declarations. Your first part: declare here, from the
+// kernel's <linux/btrfs.h> (quoted in chapters/06-btrfs/README.md,
+// section 'The header'), what the three functions below send:
+//   - `VolArgs`, the `#[repr(C)]` struct `btrfs_ioctl_vol_args`;
+//   - `VolArgsV2`, the `#[repr(C)]` struct `btrfs_ioctl_vol_args_v2`;
+//   - `SUBVOL_RDONLY`, the flag BTRFS_SUBVOL_RDONLY, a `u64`;
+//   - with nix's ioctl macros, the three functions btrfs_subvol_create,
+//     btrfs_snap_destroy and btrfs_snap_create_v2 (BTRFS_IOC_SUBVOL_CREATE,
+//     BTRFS_IOC_SNAP_DESTROY, BTRFS_IOC_SNAP_CREATE_V2).
+// ANCHOR_END: ioctls
 
 /// The inode number of the top directory of every subvolume
 /// (BTRFS_FIRST_FREE_OBJECTID): each subvolume numbers its own inodes.
 pub const SUBVOLUME_TOP_INODE: u64 = 256;
 
-// Each macro writes an `unsafe fn NAME(fd, *const ARGS)` that calls
-// ioctl(2) with the request number _IOW(0x94, NR, ARGS): "write", because
-// we hand the kernel the arguments. 0x94 is btrfs's magic number.
-nix::ioctl_write_ptr!(btrfs_subvol_create, 0x94, 14, VolArgs);
-nix::ioctl_write_ptr!(btrfs_snap_destroy, 0x94, 15, VolArgs);
-nix::ioctl_write_ptr!(btrfs_snap_create_v2, 0x94, 23, VolArgsV2);
-
+// ANCHOR: name_field
 /// `name` as the kernel wants it in `VolArgs::name` or `VolArgsV2::name`:
 /// its bytes, then zeros. One name inside the directory, never a path: no
 /// `/`, not `.` nor `..`, no NUL, and short enough to leave the final NUL.
@@ -69,7 +49,7 @@ pub fn name_field<const N: usize>(name: &str) -> Result<[u8; N]> {
     field[..name.len()].copy_from_slice(name.as_bytes());
     Ok(field)
 }
-// ANCHOR_END: ioctls
+// ANCHOR_END: name_field
 
 // ANCHOR: create_subvolume
 /// `btrfs subvolume create PARENT/NAME`: a new, empty subvolume `name` in

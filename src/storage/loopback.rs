@@ -156,12 +156,26 @@ pub fn unmount(root: &Path) -> Result<bool> {
         return Ok(false);
     }
     let backing = std::fs::canonicalize(file(root)).unwrap_or_else(|_| file(root));
-    umount2(&mount_point(root), MntFlags::empty()).with_context(|| {
-        format!(
-            "cannot unmount {} (is a shell or a program still using it?)",
-            mount_point(root).display()
-        )
-    })?;
+    // EBUSY may only mean that a container stopped a moment ago: the
+    // kernel lets go of a dead process's root and mount namespace a
+    // little after the process is reaped. Ask again, for a while.
+    let deadline = std::time::Instant::now() + DETACH_WAIT;
+    loop {
+        match umount2(&mount_point(root), MntFlags::empty()) {
+            Err(Errno::EBUSY) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            done => {
+                done.with_context(|| {
+                    format!(
+                        "cannot unmount {} (is a shell or a program still using it?)",
+                        mount_point(root).display()
+                    )
+                })?;
+                break;
+            }
+        }
+    }
     let deadline = std::time::Instant::now() + DETACH_WAIT;
     while !devices_backed_by(&backing).is_empty() {
         if std::time::Instant::now() >= deadline {
@@ -176,7 +190,8 @@ pub fn unmount(root: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// How long [`unmount`] waits for the loop device to detach.
+/// How long [`unmount`] asks again while the mount is busy, and then
+/// waits for the loop device to detach.
 const DETACH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The loop devices (`loop3`, …) whose blocks are the file `backing`:

@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{self, assert_success, describe, text, Hint, TestEnv};
+use crate::support::{self, assert_success, describe, idea, text, Hint, TestEnv};
 
 const HINT: Hint = Hint::chapter(6);
 
@@ -63,6 +63,9 @@ fn is_subvolume(path: &Path) -> bool {
 
 #[test]
 fn the_containers_root_is_a_writable_snapshot_of_its_read_only_image() {
+    let _idea = idea(
+        "an image is a read-only subvolume and a container's root a writable snapshot of it (SUBVOL_CREATE, SNAP_CREATE_V2 with and without BTRFS_SUBVOL_RDONLY)",
+    );
     let env = TestEnv::with_btrfs();
     let image = env.busybox_image();
     let image_rootfs = env.image_rootfs(&image);
@@ -111,6 +114,9 @@ fn the_containers_root_is_a_writable_snapshot_of_its_read_only_image() {
 
 #[test]
 fn a_containers_writes_reach_neither_its_image_nor_another_container() {
+    let _idea = idea(
+        "a snapshot is a tree of its own: what a container writes or deletes stays in its snapshot",
+    );
     let env = TestEnv::with_btrfs();
     let image = env.busybox_image();
     let passwd = fs::read_to_string(env.busybox_rootfs().join("etc/passwd")).unwrap();
@@ -153,6 +159,9 @@ fn a_containers_writes_reach_neither_its_image_nor_another_container() {
 
 #[test]
 fn commit_replaces_the_image_and_its_new_containers_find_the_installed_program() {
+    let _idea = idea(
+        "commit makes a read-only snapshot of a container's subvolume, and new containers snapshot that",
+    );
     let env = TestEnv::with_btrfs();
     let image = env.busybox_image();
     // Bocker's own test: install a program, commit, and `which` finds it.
@@ -206,6 +215,9 @@ fn commit_replaces_the_image_and_its_new_containers_find_the_installed_program()
 
 #[test]
 fn rm_deletes_subvolumes_and_keeps_the_image_of_a_removed_container() {
+    let _idea = idea(
+        "SNAP_DESTROY deletes a container's subvolume (and one made inside it) and a read-only image, sent to the right directory with the right name",
+    );
     let env = TestEnv::with_btrfs();
     let image = env.busybox_image();
     let id = run_ok(&env, &["-d", &image, "sleep", "1000"])
@@ -278,6 +290,9 @@ fn total_and_exclusive(path: &Path) -> (u64, u64) {
 
 #[test]
 fn a_new_snapshot_has_no_data_of_its_own_for_a_small_or_a_200_mb_image() {
+    let _idea = idea(
+        "a snapshot shares every block with its source: a new container has no data of its own, whatever the image's size",
+    );
     let env = TestEnv::with_btrfs();
     let small = env.busybox_image();
     // The same files and 200 MB more, of real data (a sparse file would
@@ -317,6 +332,9 @@ fn a_new_snapshot_has_no_data_of_its_own_for_a_small_or_a_200_mb_image() {
 
 #[test]
 fn diff_lists_what_the_container_added_changed_and_deleted() {
+    let _idea = idea(
+        "a snapshot keeps its image's inodes, so bocker diff can tell what a container added, changed and deleted",
+    );
     let env = TestEnv::with_btrfs();
     let image = env.busybox_image();
     run_ok(&env, &["--name", "fresh", &image, "true"]);
@@ -345,6 +363,9 @@ fn diff_lists_what_the_container_added_changed_and_deleted() {
 
 #[test]
 fn a_state_root_off_btrfs_gets_a_btrfs_file_once_and_system_reset_removes_it() {
+    let _idea = idea(
+        "a state folder off btrfs gets a btrfs in a file, on a loop device, once; system reset deletes the subvolumes and frees file and device",
+    );
     let env = TestEnv::with_btrfs_file();
     let rootfs = env.busybox_rootfs();
     let first = env.bocker().arg("init").arg(&rootfs).output().unwrap();
@@ -421,6 +442,9 @@ fn a_state_root_off_btrfs_gets_a_btrfs_file_once_and_system_reset_removes_it() {
 
 #[test]
 fn system_reset_deletes_the_bridge_it_made_and_no_other() {
+    let _idea = idea(
+        "system reset deletes the bridge this state folder made, and leaves a bridge that was there before",
+    );
     let env = TestEnv::with_btrfs_and_network();
     let bridge_exists = |name: &str| {
         env.in_test_host(&["ip", "link", "show", "dev", name])
