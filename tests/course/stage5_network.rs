@@ -10,7 +10,8 @@
 //! Published ports and the way beyond the host (NAT) are the optional
 //! exercise's: their tests are in `extra5_nat.rs` (feature `extra5`).
 
-use std::net::Ipv4Addr;
+use std::io::Read;
+use std::net::{Ipv4Addr, TcpStream};
 use std::time::Duration;
 
 use crate::support::{self, assert_success, describe, idea, list_dir, text, Hint, TestEnv};
@@ -116,10 +117,62 @@ fn a_container_pings_its_gateway_and_the_bridge_has_it() {
 }
 
 #[test]
-fn two_containers_on_the_bridge_reach_each_other() {
+fn the_host_and_a_container_reach_each_other() {
     let _idea = idea(
-        "Two containers plugged into the same bridge reach each other at their addresses.",
+        "The host reaches a container at its address, by the route to the subnet that came with the bridge's address; a container reaches every address of the host through its gateway.",
     );
+    let env = TestEnv::with_network();
+    let image = env.busybox_image();
+    let id = start(
+        &env,
+        &[&image, "nc -l -p 9000 -e echo hello from the container"],
+    );
+    let address = address_of(&env, &id);
+    // From the test host, to the container's own address.
+    let answer = env.in_test_host_thread(move || {
+        for _ in 0..25 {
+            if let Ok(mut stream) = TcpStream::connect((address, 9000)) {
+                stream.set_read_timeout(Some(Duration::from_secs(3))).ok();
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if !answer.is_empty() {
+                    return answer;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        String::new()
+    });
+    // From a container, to the test host's address on another link.
+    let ping = env.run_bocker(&[
+        "run",
+        "--rm",
+        &image,
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "3",
+        support::TEST_HOST_ADDRESS,
+    ]);
+    env.stop(&id);
+    assert_eq!(
+        answer, "hello from the container\n",
+        "the test host should reach the container at {address}, port 9000: has the bridge its address, and the host's end its place on the bridge?\n{HINT}"
+    );
+    assert!(
+        ping.status.success(),
+        "a container should reach the test host's address {} through its gateway\n{HINT}\n{}",
+        support::TEST_HOST_ADDRESS,
+        describe(&ping)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn two_containers_on_the_bridge_reach_each_other() {
+    let _idea =
+        idea("Two containers plugged into the same bridge reach each other at their addresses.");
     let env = TestEnv::with_network();
     let image = env.busybox_image();
     let server = start(
@@ -210,9 +263,7 @@ fn each_network_mode_sees_what_it_should() {
 
 #[test]
 fn thirty_containers_started_at_once_get_thirty_addresses() {
-    let _idea = idea(
-        "Containers started at the same moment never get the same address.",
-    );
+    let _idea = idea("Containers started at the same moment never get the same address.");
     let env = TestEnv::with_network();
     let image = env.busybox_image();
     let runs: Vec<_> = (0..30)
@@ -245,7 +296,12 @@ fn thirty_containers_started_at_once_get_thirty_addresses() {
 /// `iptables -S` prints them.
 fn iptables_rules(env: &TestEnv) -> String {
     ["filter", "nat"]
-        .map(|table| text(&env.in_test_host(&["iptables", "-w", "-t", table, "-S"]).stdout))
+        .map(|table| {
+            text(
+                &env.in_test_host(&["iptables", "-w", "-t", table, "-S"])
+                    .stdout,
+            )
+        })
         .concat()
 }
 
@@ -551,9 +607,8 @@ fn a_bridge_serves_one_state_directory_and_teardown_knows_which_bridge() {
 
 #[test]
 fn a_link_that_is_not_a_bridge_is_refused_and_left_alone() {
-    let _idea = idea(
-        "A host link that is not a bridge is refused as BOCKER_BRIDGE and left as it was.",
-    );
+    let _idea =
+        idea("A host link that is not a bridge is refused as BOCKER_BRIDGE and left as it was.");
     let env = TestEnv::with_network();
     let image = env.busybox_image();
     let before = text(

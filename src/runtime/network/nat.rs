@@ -91,7 +91,10 @@ impl Batch {
     #[cfg(feature = "extra5")]
     fn add_rule(&mut self, rule: Rule, tag: &str) -> Result<()> {
         let Some(table) = TABLES.into_iter().find(|t| *t == rule.table) else {
-            bail!("a rule for table {:?}: bocker writes only to {TABLES:?}", rule.table);
+            bail!(
+                "a rule for table {:?}: bocker writes only to {TABLES:?}",
+                rule.table
+            );
         };
         let mut spec: Vec<&str> = rule.matches.iter().map(String::as_str).collect();
         spec.extend(["-m", "comment", "--comment", tag, "-j"]);
