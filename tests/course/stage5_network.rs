@@ -171,8 +171,9 @@ fn the_host_and_a_container_reach_each_other() {
 
 #[test]
 fn two_containers_on_the_bridge_reach_each_other() {
-    let _idea =
-        idea("Two containers plugged into the same bridge reach each other at their addresses.");
+    let _idea = idea(
+        "Two containers plugged into the same bridge reach each other at their addresses, with no router between.",
+    );
     let env = TestEnv::with_network();
     let image = env.busybox_image();
     let server = start(
@@ -607,8 +608,9 @@ fn a_bridge_serves_one_state_directory_and_teardown_knows_which_bridge() {
 
 #[test]
 fn a_link_that_is_not_a_bridge_is_refused_and_left_alone() {
-    let _idea =
-        idea("A host link that is not a bridge is refused as BOCKER_BRIDGE and left as it was.");
+    let _idea = idea(
+        "A link of the host that is not a bridge is refused as BOCKER_BRIDGE, and left with the addresses it had.",
+    );
     let env = TestEnv::with_network();
     let image = env.busybox_image();
     let before = text(
