@@ -12,6 +12,7 @@
 //! | 3 mounts and /proc | `03-mounts/mounts.rs` | `runtime::process::mounts` |
 //! | 4 cgroups | `04-cgroups/cgroups.rs` | `runtime::cgroup::chapter` |
 //! | 5 network | `05-network/network.rs` | `runtime::network::chapter` |
+//! | 5, optional (`extra5`) | `05-network/extra_nat.rs` | `runtime::network::extra_nat` |
 //! | 6 btrfs | `06-btrfs/btrfs.rs` | `storage::btrfs` |
 //! | 7 registry pull | `07-registry/registry.rs` | `registry::chapter` |
 //! | 8 locking it in | `08-security/security.rs` | `runtime::security::chapter` |

@@ -1,6 +1,7 @@
-//! Published ports: `run -p 8080:80` (chapter 5 makes them reachable).
+//! Published ports: `run -p 8080:80` (chapter 5's optional exercise makes
+//! them reachable: feature `extra5`).
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{Failure, USAGE};
@@ -14,9 +15,28 @@ pub struct Port {
     pub protocol: String,
 }
 
+/// Publishing a port is chapter 5's optional exercise: without feature
+/// `extra5` it is not in the runtime, and `-p` says so in one line.
+pub fn check_available() -> Result<()> {
+    if cfg!(feature = "extra5") {
+        return Ok(());
+    }
+    bail!(Failure::new(
+        USAGE,
+        "-p: publishing a port is chapter 5's optional exercise (NAT, chapters/05-network/extra.md); build bocker with --features extra5"
+    ))
+}
+
 impl Port {
-    /// `8080:80`, `8080:80/udp`.
+    /// `8080:80`, `8080:80/udp`: a port to publish, if publishing is in
+    /// this build (see [`check_available`]).
     pub fn parse(text: &str) -> Result<Port> {
+        check_available()?;
+        Port::read(text)
+    }
+
+    /// `8080:80`, `8080:80/udp`.
+    pub fn read(text: &str) -> Result<Port> {
         let invalid = || {
             Failure::new(
                 USAGE,
@@ -50,16 +70,16 @@ mod tests {
     #[test]
     fn ports_read_like_dockers() {
         assert_eq!(
-            Port::parse("8080:80").unwrap(),
+            Port::read("8080:80").unwrap(),
             Port {
                 host: 8080,
                 container: 80,
                 protocol: "tcp".into()
             }
         );
-        assert_eq!(Port::parse("5353:53/udp").unwrap().protocol, "udp");
+        assert_eq!(Port::read("5353:53/udp").unwrap().protocol, "udp");
         for bad in ["80", "0:80", "8080:80/sctp", "a:b", "70000:80"] {
-            assert!(Port::parse(bad).is_err(), "{bad}");
+            assert!(Port::read(bad).is_err(), "{bad}");
         }
     }
 }

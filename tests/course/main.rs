@@ -26,6 +26,9 @@ mod stage4_cgroups;
 #[cfg(feature = "stage5")]
 mod stage5_network;
 
+#[cfg(feature = "extra5")]
+mod extra5_nat;
+
 #[cfg(feature = "stage6")]
 mod stage6_btrfs;
 

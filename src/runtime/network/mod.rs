@@ -9,7 +9,8 @@
 //!   lock around it;
 //! * `bridge_owner`: which state directory owns a bridge, and `system
 //!   reset` deleting the one it made;
-//! * `nat`: the way out and published ports (iptables);
+//! * `nat`: the way out and published ports (iptables), with the rules of
+//!   chapter 5's optional exercise (`extra_nat`, feature `extra5`);
 //! * `etc_files`: the container's /etc/hosts and /etc/resolv.conf.
 
 pub mod bookkeeping;
@@ -29,6 +30,21 @@ pub mod settings;
 )]
 #[cfg_attr(feature = "solved5", path = "../../../solutions/05-network/network.rs")]
 pub mod chapter;
+
+/// Chapter 5's optional exercise: the `nat` rules of the way out
+/// (MASQUERADE) and of published ports (DNAT), as [`nat::Rule`]s. Compiled
+/// with feature `extra5` from `chapters/05-network/extra_nat.rs`, or with
+/// `solved-extra5` from `solutions/`.
+#[cfg(feature = "extra5")]
+#[cfg_attr(
+    not(feature = "solved-extra5"),
+    path = "../../../chapters/05-network/extra_nat.rs"
+)]
+#[cfg_attr(
+    feature = "solved-extra5",
+    path = "../../../solutions/05-network/extra_nat.rs"
+)]
+pub mod extra_nat;
 
 use std::net::Ipv4Addr;
 
@@ -102,15 +118,28 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
             if config.ports.is_empty() {
                 return Ok(());
             }
-            // Written before the rules: the teardown looks for rules only
-            // where this says there may be some.
-            let published = bridge_dir(&config.state_root, &bridge).join("published");
-            std::fs::create_dir_all(&published)
-                .and_then(|()| std::fs::write(published.join(&config.id), ""))
-                .context("cannot record the published ports")?;
-            nat::publish(&config.id, address, &config.ports)
+            publish(config, &bridge, address)
         }
     }
+}
+
+/// The ports container `config.id` publishes, at `address` on `bridge`
+/// (chapter 5's optional exercise).
+#[cfg(feature = "extra5")]
+fn publish(config: &ContainerConfig, bridge: &str, address: Ipv4Addr) -> Result<()> {
+    // Written before the rules: the teardown looks for rules only where
+    // this says there may be some.
+    let published = bridge_dir(&config.state_root, bridge).join("published");
+    std::fs::create_dir_all(&published)
+        .and_then(|()| std::fs::write(published.join(&config.id), ""))
+        .context("cannot record the published ports")?;
+    nat::publish(&config.id, address, &config.ports)
+}
+
+/// Without `extra5`, no port is published (`run -p` is refused before).
+#[cfg(not(feature = "extra5"))]
+fn publish(_: &ContainerConfig, _: &str, _: Ipv4Addr) -> Result<()> {
+    crate::spec::ports::check_available()
 }
 
 /// Undo what [`set_up`] made for container `id`, knowing only its id: its

@@ -15,6 +15,12 @@
 //!   that arrive from elsewhere, one in OUTPUT for connections the host
 //!   itself makes to one of its own addresses.
 //!
+//! The `nat` rules (MASQUERADE, DNAT) are chapter 5's optional exercise,
+//! `chapters/05-network/extra_nat.rs` (feature `extra5`): its functions
+//! say each rule as a [`Rule`], and this file writes them. Without
+//! `extra5` the containers reach the host and each other, not beyond, and
+//! `run -p` is refused.
+//!
 //! Why iptables and not netlink? The rules live in the kernel's nf_tables,
 //! and could be written over netlink, but not with a well-kept Rust crate
 //! today; iptables is what Docker itself runs, it works with both of the
@@ -32,15 +38,38 @@
 //! applies them as one transaction: all of them, or none.
 
 use std::io::Write;
+#[cfg(feature = "extra5")]
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::spec::{Port, Subnet};
+#[cfg(feature = "extra5")]
+use crate::spec::Port;
+use crate::spec::Subnet;
 
 /// The tables bocker writes to, in the order a batch lists them.
 const TABLES: [&str; 2] = ["nat", "filter"];
+
+// ANCHOR: rule
+/// One iptables rule, as the optional exercise says it: the table and
+/// chain it goes in, what a packet must match, and what then happens to
+/// it. `iptables -t TABLE -A CHAIN MATCHES… -j TARGET…` is the command a
+/// person would type; bocker adds a comment (its tag) before `-j`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "extra5"), allow(dead_code))]
+pub struct Rule {
+    /// `"nat"`: the table whose chains change addresses.
+    pub table: &'static str,
+    /// `"PREROUTING"`, `"OUTPUT"` or `"POSTROUTING"`.
+    pub chain: &'static str,
+    /// The matches, word by word: `["-p", "tcp", "--dport", "8080"]`.
+    pub matches: Vec<String>,
+    /// The target and its options, word by word, without `-j`:
+    /// `["DNAT", "--to-destination", "172.30.0.2:80"]`.
+    pub target: Vec<String>,
+}
+// ANCHOR_END: rule
 
 /// Changes for one run of `iptables-restore`.
 #[derive(Default)]
@@ -54,6 +83,24 @@ impl Batch {
     fn add(&mut self, table: &'static str, chain: &str, spec: &[&str]) {
         self.lines
             .push((table, format!("-A {chain} {}", spec.join(" "))));
+    }
+
+    /// Append `rule` (from the optional exercise), tagged with `tag`.
+    /// A table bocker does not write to is refused: its rule would be
+    /// left out of the batch without a word.
+    #[cfg(feature = "extra5")]
+    fn add_rule(&mut self, rule: Rule, tag: &str) -> Result<()> {
+        let Some(table) = TABLES.into_iter().find(|t| *t == rule.table) else {
+            bail!(
+                "a rule for table {:?}: bocker writes only to {TABLES:?}",
+                rule.table
+            );
+        };
+        let mut spec: Vec<&str> = rule.matches.iter().map(String::as_str).collect();
+        spec.extend(["-m", "comment", "--comment", tag, "-j"]);
+        spec.extend(rule.target.iter().map(String::as_str));
+        self.add(table, rule.chain, &spec);
+        Ok(())
     }
 
     /// Delete every rule of the tables that carries the comment `tag`,
@@ -173,27 +220,22 @@ fn container_tag(id: &str) -> String {
     format!("bocker:{id}")
 }
 
-/// The way out for containers of `bridge`: forwarding on, MASQUERADE for
-/// their subnet, FORWARD allowed to and from the bridge. Rules a bocker
-/// killed halfway may have left are replaced, in the same transaction.
+/// The way out for containers of `bridge`: forwarding on, FORWARD allowed
+/// to and from the bridge, and with `extra5` MASQUERADE for their subnet.
+/// Rules a bocker killed halfway may have left are replaced, in the same
+/// transaction.
 pub fn ensure_outbound(bridge: &str, subnet: &Subnet) -> Result<()> {
     std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")
         .context("cannot turn IP forwarding on (/proc/sys/net/ipv4/ip_forward)")?;
+    #[cfg(not(feature = "extra5"))]
+    let _ = subnet;
     let tag = bridge_tag(bridge);
-    let subnet = subnet.to_string();
     let comment = ["-m", "comment", "--comment", tag.as_str()];
     let mut batch = Batch::default();
     batch.delete_tagged(&iptables_save()?, &tag);
-    batch.add(
-        "nat",
-        "POSTROUTING",
-        &[
-            &["-s", subnet.as_str(), "!", "-o", bridge][..],
-            &comment,
-            &["-j", "MASQUERADE"],
-        ]
-        .concat(),
-    );
+    // The way beyond the host: your rule (the optional exercise).
+    #[cfg(feature = "extra5")]
+    batch.add_rule(super::extra_nat::masquerade(bridge, subnet), &tag)?;
     batch.add(
         "filter",
         "FORWARD",
@@ -226,30 +268,23 @@ pub fn remove_outbound(bridge: &str) -> Result<()> {
     batch.apply()
 }
 
-/// Publish `ports` of container `id`, whose address is `address`. (A new
-/// container's id is new: no rule carries it yet, nothing to read first.)
+/// Publish `ports` of container `id`, whose address is `address`: your
+/// DNAT rules (the optional exercise), and FORWARD allowed to the
+/// container's port. (A new container's id is new: no rule carries it
+/// yet, nothing to read first.)
+#[cfg(feature = "extra5")]
 pub fn publish(id: &str, address: Ipv4Addr, ports: &[Port]) -> Result<()> {
     let tag = container_tag(id);
     let comment = ["-m", "comment", "--comment", tag.as_str()];
     let mut batch = Batch::default();
     for port in ports {
-        let to = format!("{address}:{}", port.container);
-        let host_port = port.host.to_string();
-        let container_port = port.container.to_string();
-        let protocol = port.protocol.as_str();
-        let dnat = [
-            &["-p", protocol, "-m", "addrtype", "--dst-type", "LOCAL"][..],
-            &["--dport", host_port.as_str()],
-            &comment,
-            &["-j", "DNAT", "--to-destination", to.as_str()],
-        ]
-        .concat();
-        // From elsewhere, and from the host itself.
-        batch.add("nat", "PREROUTING", &dnat);
-        batch.add("nat", "OUTPUT", &dnat);
+        for rule in super::extra_nat::publish_port(address, port) {
+            batch.add_rule(rule, &tag)?;
+        }
         let address = address.to_string();
+        let container_port = port.container.to_string();
         let forward = [
-            &["-d", address.as_str(), "-p", protocol][..],
+            &["-d", address.as_str(), "-p", port.protocol.as_str()][..],
             &["--dport", container_port.as_str()],
             &comment,
             &["-j", "ACCEPT"],
