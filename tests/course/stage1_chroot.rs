@@ -137,13 +137,22 @@ fn a_missing_command_exits_127_with_a_clear_message() {
 fn two_containers_of_one_image_do_not_share_writes() {
     let _idea = idea("each container writes to its own copy of the image: neither the image, its source folder nor the next container sees the writes");
     // /etc, not /tmp: from chapter 3 on, /tmp is a tmpfs of each container's
-    // own, which would hide containers that share the image's files.
+    // own, which would hide containers that share the image's files. The
+    // writes only happen where /etc is the image's: an enter_root that
+    // forgot chroot must not let the test write into the host's /etc.
     let env = TestEnv::new();
     let image = env.busybox_image();
-    run_ok(
-        &env,
+    let first = env.run_bocker(&[
+        "run",
         &image,
-        &["echo first > /etc/note; echo changed > /etc/os-release"],
+        "grep -q 'busybox rootfs' /etc/os-release || exit 99; \
+         echo first > /etc/note; echo changed > /etc/os-release",
+    ]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "the container's /etc should be the image's (exit 99: it is not, did enter_root chroot?)\n{HINT}\n{}",
+        describe(&first)
     );
     let out = run_ok(&env, &image, &["cat /etc/note 2>&1; cat /etc/os-release"]);
     assert_eq!(
