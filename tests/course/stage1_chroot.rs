@@ -266,8 +266,7 @@ fn bockers_session_works() {
 
 #[test]
 fn logs_keep_stdout_and_stderr_apart() {
-    let _idea =
-        idea("bocker logs replays the container's stdout on stdout and its stderr on stderr");
+    let _idea = idea("bocker logs replays the container's stdout to stdout and stderr to stderr");
     let env = TestEnv::new();
     let image = env.busybox_image();
     env.run_ok(

@@ -181,8 +181,7 @@ fn the_chroot_escape_no_longer_works() {
 
 #[test]
 fn sys_is_read_only() {
-    let _idea =
-        idea("sysfs is mounted read-only: mkdir in /sys fails with `Read-only file system`");
+    let _idea = idea("/sys is a read-only sysfs: mkdir in it fails with `Read-only file system`");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_bocker(&["run", &image, "mkdir /sys/bocker-was-here"]);
