@@ -7,7 +7,7 @@
 
 use std::fs;
 
-use crate::support::{self, assert_success, describe, redacted, text, Hint, TestEnv};
+use crate::support::{self, assert_success, describe, idea, redacted, text, Hint, TestEnv};
 
 const HINT: Hint = Hint::chapter(1);
 
@@ -21,6 +21,7 @@ fn run_ok(env: &TestEnv, image: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn stdout_and_stderr_arrive_exactly_and_apart() {
+    let _idea = idea("the container's stdout and stderr reach bocker's stdout and stderr, byte for byte, each on its own");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = run_ok(&env, &image, &["echo to-stdout; echo to-stderr >&2"]);
@@ -41,6 +42,7 @@ fn stdout_and_stderr_arrive_exactly_and_apart() {
 
 #[test]
 fn exit_codes_pass_through() {
+    let _idea = idea("bocker run exits with the command's exit code, and with 128 + N when signal N kills the command");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_bocker(&["run", &image, "exit 3"]);
@@ -71,6 +73,9 @@ fn exit_codes_pass_through() {
 
 #[test]
 fn the_root_is_the_images_root() {
+    let _idea = idea(
+        "after enter_root, `/` is the image's root (chroot) and the command starts there (chdir(\"/\"))",
+    );
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = run_ok(&env, &image, &["ls", "/"]);
@@ -95,6 +100,7 @@ fn the_root_is_the_images_root() {
 
 #[test]
 fn host_files_outside_the_rootfs_are_invisible() {
+    let _idea = idea("an absolute path to a host file outside the container's root leads nowhere inside the container");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let marker = env.scratch().join("host-secret");
@@ -116,6 +122,7 @@ fn host_files_outside_the_rootfs_are_invisible() {
 
 #[test]
 fn a_missing_command_exits_127_with_a_clear_message() {
+    let _idea = idea("the command is looked up in the image, after the root changed: one only the host has exits 127 with a clear message");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // `bash` exists on the host but not in the busybox image: the search
@@ -128,14 +135,24 @@ fn a_missing_command_exits_127_with_a_clear_message() {
 
 #[test]
 fn two_containers_of_one_image_do_not_share_writes() {
+    let _idea = idea("each container writes to its own copy of the image: neither the image, its source folder nor the next container sees the writes");
     // /etc, not /tmp: from chapter 3 on, /tmp is a tmpfs of each container's
-    // own, which would hide containers that share the image's files.
+    // own, which would hide containers that share the image's files. The
+    // writes only happen where /etc is the image's: an enter_root that
+    // forgot chroot must not let the test write into the host's /etc.
     let env = TestEnv::new();
     let image = env.busybox_image();
-    run_ok(
-        &env,
+    let first = env.run_bocker(&[
+        "run",
         &image,
-        &["echo first > /etc/note; echo changed > /etc/os-release"],
+        "grep -q 'busybox rootfs' /etc/os-release || exit 99; \
+         echo first > /etc/note; echo changed > /etc/os-release",
+    ]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "the container's /etc should be the image's (exit 99: it is not, did enter_root chroot?)\n{HINT}\n{}",
+        describe(&first)
     );
     let out = run_ok(&env, &image, &["cat /etc/note 2>&1; cat /etc/os-release"]);
     assert_eq!(
@@ -157,6 +174,7 @@ fn two_containers_of_one_image_do_not_share_writes() {
 
 #[test]
 fn the_environment_is_the_containers_not_the_hosts() {
+    let _idea = idea("the command gets a fresh environment (PATH, HOME, HOSTNAME, the -e variables) and none of bocker's own variables");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env
@@ -194,6 +212,9 @@ fn the_environment_is_the_containers_not_the_hosts() {
 
 #[test]
 fn bockers_session_works() {
+    let _idea = idea(
+        "Bocker's README session works: run, /etc/hostname, ps, logs, a duplicate name refused, rm",
+    );
     // From Bocker's README: init an image, run `cat /etc/hostname`, see it in
     // ps and logs, remove it.
     let env = TestEnv::new();
@@ -245,6 +266,7 @@ fn bockers_session_works() {
 
 #[test]
 fn logs_keep_stdout_and_stderr_apart() {
+    let _idea = idea("bocker logs replays the container's stdout to stdout and stderr to stderr");
     let env = TestEnv::new();
     let image = env.busybox_image();
     env.run_ok(
@@ -259,6 +281,7 @@ fn logs_keep_stdout_and_stderr_apart() {
 
 #[test]
 fn run_rm_removes_the_container_after_exit() {
+    let _idea = idea("run --rm removes the container once its command has exited");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_ok(&["--rm", &image, "echo bye"], HINT);
@@ -272,6 +295,7 @@ fn run_rm_removes_the_container_after_exit() {
 
 #[test]
 fn signals_to_bocker_reach_the_container() {
+    let _idea = idea("SIGTERM sent to bocker run is passed on to the container, and its end (143 or 137) is recorded");
     // SIGTERM to `bocker run` is passed on to the container, and a second
     // one kills it (from chapter 2 the container is a pid 1, which ignores
     // SIGTERM). Either way bocker records the exit and leaves nothing behind.
@@ -303,6 +327,7 @@ fn signals_to_bocker_reach_the_container() {
 
 #[test]
 fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
+    let _idea = idea("when bocker is killed the kernel kills its container (PR_SET_PDEATHSIG), and the next bocker command records the end");
     // SIGKILL cannot be caught: bocker dies at once. The kernel then kills
     // the container (PR_SET_PDEATHSIG), ps notices the process is gone, and
     // rm can remove the container.
@@ -344,6 +369,7 @@ fn a_killed_bocker_leaves_a_state_the_next_command_cleans_up() {
 
 #[test]
 fn the_command_gets_only_descriptors_0_1_2() {
+    let _idea = idea("the command starts with descriptors 0, 1 and 2 only: a descriptor left open by bocker's caller would be a way out of the root");
     // Whatever bocker's caller left open, and whatever bocker opened for
     // itself, must not reach the command: a directory descriptor is a way
     // out of the container's root (runc's CVE-2024-21626).
@@ -375,6 +401,7 @@ fn the_command_gets_only_descriptors_0_1_2() {
 
 #[test]
 fn the_command_has_its_own_session_and_never_the_terminal() {
+    let _idea = idea("the command leads a session of its own with no controlling terminal, and its stdin is /dev/null, never the user's terminal");
     // With the user's terminal as stdin and in the same session, the
     // container could push keystrokes into the user's shell (TIOCSTI).
     let env = TestEnv::new();
@@ -418,6 +445,9 @@ fn the_command_has_its_own_session_and_never_the_terminal() {
 
 #[test]
 fn stdin_reaches_the_command_only_with_dash_i() {
+    let _idea = idea(
+        "bocker's stdin reaches the command only with -i; without it the command reads /dev/null",
+    );
     let env = TestEnv::new();
     let image = env.busybox_image();
     let feed = |args: &[&str]| {
@@ -457,6 +487,7 @@ fn stdin_reaches_the_command_only_with_dash_i() {
 
 #[test]
 fn a_log_is_rotated_at_its_size_and_logs_reads_every_file() {
+    let _idea = idea("--log-opt max-size and max-file rotate the log, and bocker logs replays every file in order with no line lost");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_ok(
@@ -516,6 +547,7 @@ fn a_log_is_rotated_at_its_size_and_logs_reads_every_file() {
 
 #[test]
 fn a_full_disk_stops_the_log_not_the_container() {
+    let _idea = idea("a full disk stops the log, not the container: every byte still reaches the terminal, with one warning");
     let env = TestEnv::new();
     // The state folder on a 24 MiB disk: the image takes a few MiB, and
     // the container prints 12 MB, whose log (one JSON line per line of 11
@@ -545,6 +577,7 @@ fn a_full_disk_stops_the_log_not_the_container() {
 
 #[test]
 fn a_container_that_outlives_its_keeper_is_ended_by_the_next_command() {
+    let _idea = idea("a container that outlived its killed keeper (its parent-death signal lost when its user changed) is ended by the next bocker command");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // start-stop-daemon -c changes its user, then becomes `sleep`; the
@@ -578,6 +611,9 @@ fn a_container_that_outlives_its_keeper_is_ended_by_the_next_command() {
         support::wait_until_ended(pid),
         "the container's process, whose keeper was killed, should have been killed by the next command's sweep"
     );
+    // A process that is still on its way out when the sweep has killed it
+    // (a busy machine) is recorded by the sweep of the command after.
+    env.bocker_ok(&["ps"], HINT);
     let record = env.record(&env.container_ids()[0]).unwrap();
     assert_eq!(record["status"], "exited", "and its end recorded: {record}");
     env.assert_no_leaks();

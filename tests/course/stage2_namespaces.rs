@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use crate::support::{self, assert_success, describe, text, Hint, TestEnv};
+use crate::support::{self, assert_success, describe, idea, text, Hint, TestEnv};
 
 const HINT: Hint = Hint::chapter(2);
 
@@ -32,6 +32,7 @@ pub(crate) fn start_sleeper(env: &TestEnv, image: &str, extra: &[&str]) -> Strin
 
 #[test]
 fn the_command_is_pid_1() {
+    let _idea = idea("with CLONE_NEWPID the container's command is pid 1 of a new PID namespace");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = run_ok(&env, &[&image, "echo $$"]);
@@ -41,6 +42,7 @@ fn the_command_is_pid_1() {
 
 #[test]
 fn the_hostname_is_the_containers_and_the_hosts_is_untouched() {
+    let _idea = idea("in its own UTS namespace the child sets the hostname (--hostname, or the container's id) and the host's hostname stays as it was");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let host_before = nix::unistd::gethostname().unwrap();
@@ -68,6 +70,7 @@ fn the_hostname_is_the_containers_and_the_hosts_is_untouched() {
 
 #[test]
 fn host_ipc_objects_are_invisible_inside() {
+    let _idea = idea("with CLONE_NEWIPC a System V shared-memory segment made on the host is not visible in the container");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // A System V shared-memory segment, made on the host; the guard
@@ -109,6 +112,7 @@ fn host_ipc_objects_are_invisible_inside() {
 
 #[test]
 fn a_new_network_namespace_has_only_lo() {
+    let _idea = idea("a new network namespace has only `lo`, and --net host leaves CLONE_NEWNET out so the host's interfaces show");
     let env = TestEnv::new();
     let image = env.busybox_image();
     // `ip -o link` prints one line per link: "1: lo: <LOOPBACK> …".
@@ -149,6 +153,7 @@ fn a_new_network_namespace_has_only_lo() {
 
 #[test]
 fn exec_joins_a_detached_container() {
+    let _idea = idea("bocker exec runs a command in a running container: pid 2 of its PID namespace (setns, then fork), with its hostname");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let id = start_sleeper(&env, &image, &["--name", "sleeper", "--hostname", "sleepy"]);
@@ -191,6 +196,7 @@ fn exec_joins_a_detached_container() {
 
 #[test]
 fn exec_on_an_exited_or_unknown_container_fails_with_bockers_message() {
+    let _idea = idea("exec on a container that has exited or does not exist fails with Bocker's message and exit code 1");
     let env = TestEnv::new();
     let image = env.busybox_image();
     run_ok(&env, &["--name", "done", &image, "true"]);
@@ -220,6 +226,7 @@ const KINDS: [&str; 5] = ["uts", "ipc", "mnt", "pid", "net"];
 
 #[test]
 fn every_namespace_is_new_but_the_network_with_net_host() {
+    let _idea = idea("a container's uts, ipc, mnt, pid and net namespaces all differ from the host's, except net with --net host");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let own = start_sleeper(&env, &image, &[]);
@@ -247,6 +254,7 @@ fn every_namespace_is_new_but_the_network_with_net_host() {
 
 #[test]
 fn exec_joins_all_five_namespaces() {
+    let _idea = idea("exec's command is in the same uts, ipc, mnt, pid and net namespaces as the container's pid 1");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let id = start_sleeper(&env, &image, &[]);
@@ -292,6 +300,7 @@ fn exec_joins_all_five_namespaces() {
 
 #[test]
 fn a_command_that_cannot_start_is_reported_and_reaped() {
+    let _idea = idea("a child that fails before execve is still reaped (clone's exit signal is SIGCHLD) and the failure is reported with exit code 127");
     // The child fails before execve: its exit signal is still the one
     // clone was given, and only SIGCHLD lets bocker collect it.
     let env = TestEnv::new();
@@ -361,6 +370,7 @@ fn parent_of(pid: i32) -> i32 {
 
 #[test]
 fn exec_hands_over_only_pipes_and_a_session_of_its_own() {
+    let _idea = idea("exec's command gets descriptors 0, 1 and 2 only, none of them the terminal, and a session of its own");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let id = start_sleeper(&env, &image, &[]);
@@ -401,6 +411,7 @@ fn exec_hands_over_only_pipes_and_a_session_of_its_own() {
 
 #[test]
 fn a_detached_container_and_its_monitor_drop_inherited_descriptors() {
+    let _idea = idea("with run -d neither the command nor its monitor keeps a descriptor that bocker's caller left open");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let secret_dir = env.scratch();
@@ -437,6 +448,7 @@ fn identity(path: &std::path::Path) -> (u64, u64) {
 
 #[test]
 fn exec_never_runs_the_host_binary_where_the_container_can_see_it() {
+    let _idea = idea("exec's processes run from a sealed copy of bocker, never from the host's binary, which /proc/PID/exe would let the container overwrite");
     // exec's command is a copy of bocker until its execve, inside the
     // container's PID namespace. Its /proc/PID/exe must not lead to
     // bocker's binary on the host (runc's CVE-2019-5736).
@@ -474,6 +486,7 @@ fn exec_never_runs_the_host_binary_where_the_container_can_see_it() {
 
 #[test]
 fn run_init_reaps_orphans_passes_signals_on_and_hides_the_host_binary() {
+    let _idea = idea("with --init, pid 1 is a sealed bocker-init that reaps orphans and passes SIGTERM on to the command");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let id = start_sleeper(&env, &image, &["--init"]);
@@ -516,6 +529,7 @@ fn run_init_reaps_orphans_passes_signals_on_and_hides_the_host_binary() {
 
 #[test]
 fn a_dying_pid_1_is_not_running_for_ps_and_exec() {
+    let _idea = idea("a pid 1 that has begun to exit counts as not running, for ps and for exec");
     // Pid 1 that has begun to exit waits until every process of its PID
     // namespace is collected. An exec'd process whose parent (outside the
     // namespace) is stopped keeps it in that state.

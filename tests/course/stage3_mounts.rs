@@ -6,7 +6,7 @@
 //! `chapters/03-mounts/mounts.rs` is done.
 
 use crate::support::{
-    self, describe, escape_binary, mount_table_of, text, Hint, SharedMount, TestEnv,
+    self, describe, escape_binary, idea, mount_table_of, text, Hint, SharedMount, TestEnv,
 };
 
 use super::stage2_namespaces::{start_sleeper, unique_seconds, wait_for_process};
@@ -28,6 +28,7 @@ fn is_chapter_8_mask(point: &str) -> bool {
 
 #[test]
 fn ps_lists_only_the_containers_processes() {
+    let _idea = idea("a proc mounted from inside the container's PID namespace shows only its processes: ps sees itself as pid 1");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = run_ok(&env, &[&image, "ps", "-o", "pid,comm"]);
@@ -46,6 +47,9 @@ fn ps_lists_only_the_containers_processes() {
 
 #[test]
 fn proc_self_stat_shows_the_containers_pid() {
+    let _idea = idea(
+        "/proc/self in the container names the caller by its pid in the container's PID namespace",
+    );
     // Bocker's own test: under a shell, `cat /proc/self/stat` is pid 3.
     // Here the shell is pid 1, the first /bin/true pid 2, cat pid 3.
     let env = TestEnv::new();
@@ -57,6 +61,7 @@ fn proc_self_stat_shows_the_containers_pid() {
 
 #[test]
 fn the_containers_mount_table_is_its_own() {
+    let _idea = idea("after pivot_root and the detach of the old root, the container's mount table holds its own seven mounts and no host path");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let mounts = run_ok(&env, &[&image, "cat", "/proc/mounts"]);
@@ -81,6 +86,9 @@ fn the_containers_mount_table_is_its_own() {
 
 #[test]
 fn the_hosts_mount_table_is_unchanged() {
+    let _idea = idea(
+        "the container's mounts never show up in the host's mount table, during a run or after rm",
+    );
     let env = TestEnv::new();
     let image = env.busybox_image();
     // Only this test's lines: other tests mount in their own directories
@@ -108,6 +116,7 @@ fn the_hosts_mount_table_is_unchanged() {
 
 #[test]
 fn mounts_stay_inside_even_when_the_host_tree_is_shared() {
+    let _idea = idea("with the host's tree shared, MS_REC | MS_PRIVATE made first keeps every container mount from propagating to the host");
     // This machine's `/` may be private, which would hide a missing
     // make_mounts_private. Make the test's own directory shared, so that a
     // mount made in a copy of it would travel back to the host.
@@ -131,6 +140,7 @@ fn mounts_stay_inside_even_when_the_host_tree_is_shared() {
 
 #[test]
 fn dev_has_working_device_nodes() {
+    let _idea = idea("/dev holds working character devices made with mknod (null is 1,3 with mode 666), and /dev/pts and /dev/shm exist");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let script = "echo gone > /dev/null && cat < /dev/null && head -c 5 /dev/zero | wc -c \
@@ -151,6 +161,7 @@ fn dev_has_working_device_nodes() {
 
 #[test]
 fn the_chroot_escape_no_longer_works() {
+    let _idea = idea("after pivot_root and detaching the old root, chapter 1's chroot escape finds no host tree to climb to");
     let env = TestEnv::new();
     let rootfs = env.busybox_rootfs();
     std::fs::copy(escape_binary(), rootfs.join("bin/escape")).unwrap();
@@ -170,6 +181,7 @@ fn the_chroot_escape_no_longer_works() {
 
 #[test]
 fn sys_is_read_only() {
+    let _idea = idea("/sys is a read-only sysfs: mkdir in it fails with `Read-only file system`");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_bocker(&["run", &image, "mkdir /sys/bocker-was-here"]);
@@ -189,6 +201,7 @@ fn sys_is_read_only() {
 
 #[test]
 fn exec_enters_the_same_root_and_proc() {
+    let _idea = idea("exec's command sees the container's root, its /proc (pid 1 is the command) and its seven mounts");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let id = run_ok(&env, &["-d", "--name", "box", &image, "sleep", "1000"])
@@ -217,6 +230,7 @@ fn exec_enters_the_same_root_and_proc() {
 
 #[test]
 fn proc_and_sys_allow_no_setuid_devices_or_programs() {
+    let _idea = idea("/proc and /sys are mounted nosuid, nodev and noexec");
     // A filesystem the kernel makes up has no business holding setuid
     // programs, device nodes or programs to run: nosuid, nodev, noexec.
     let env = TestEnv::new();
@@ -240,6 +254,7 @@ fn proc_and_sys_allow_no_setuid_devices_or_programs() {
 
 #[test]
 fn dev_has_ptmx_and_the_links_to_a_processs_own_descriptors() {
+    let _idea = idea("/dev/ptmx links to the container's own devpts, and /dev/fd, stdin, stdout, stderr link into /proc/self/fd");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let script = "for l in ptmx fd stdin stdout stderr; do readlink /dev/$l; done; \
@@ -275,6 +290,7 @@ fn ignored_signals(env: &TestEnv, args: &[&str]) -> String {
 
 #[test]
 fn every_signal_starts_at_its_default_action_with_or_without_init() {
+    let _idea = idea("the command starts with no signal ignored (run, run --init, exec), so a pipeline's writer dies quietly of SIGPIPE");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let nothing_ignored = "SigIgn:\t0000000000000000";
@@ -315,6 +331,7 @@ fn every_signal_starts_at_its_default_action_with_or_without_init() {
 
 #[test]
 fn the_inits_command_line_shows_no_host_path_and_its_descriptors_are_checked() {
+    let _idea = idea("bocker-init's command line shows no host path, and it writes to fd 3 only when fd 3 is the report pipe");
     use std::os::unix::process::CommandExt;
     let env = TestEnv::new();
     let image = env.busybox_image();
@@ -359,6 +376,7 @@ fn the_inits_command_line_shows_no_host_path_and_its_descriptors_are_checked() {
 
 #[test]
 fn a_signal_to_exec_reaches_its_command() {
+    let _idea = idea("SIGTERM sent to bocker exec reaches the command in the container");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let id = start_sleeper(&env, &image, &[]);
