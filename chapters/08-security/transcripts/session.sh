@@ -131,6 +131,6 @@ EOF
 out end
 cmds <<'EOF'
 bocker system reset --force
-rm -r /tmp/book-ch8 /tmp/bb8 /tmp/host-secret
+rm -rf /tmp/book-ch8 /tmp/bb8 /tmp/host-secret
 unset BOCKER_STORAGE
 EOF

@@ -1033,10 +1033,17 @@ pub fn static_program(source: &str, name: &str) -> PathBuf {
         .arg(&source)
         .output()
         .expect("cannot run rustc");
+    let stderr = text(&out.stderr);
+    // The linker's "cannot find -lc" means no static C library: Debian's
+    // libc6-dev has it. Any other error (a full disk, say) speaks for itself.
+    let advice = if stderr.contains("cannot find -lc") {
+        " (is libc6-dev installed?)"
+    } else {
+        ""
+    };
     assert!(
         out.status.success(),
-        "building the static program {name} failed (is libc6-dev installed?):\n{}",
-        text(&out.stderr)
+        "building the static program {name} failed{advice}:\n{stderr}"
     );
     fs::rename(&staging, &output).unwrap();
     output
