@@ -4,7 +4,7 @@
 //! book), fill in the two functions, then run:
 //!
 //! ```text
-//! cargo test --features stage1
+//! cargo test --features stage1 stage1_chroot
 //! ```
 
 use std::path::Path;

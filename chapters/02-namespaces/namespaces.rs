@@ -5,7 +5,7 @@
 //! in the book), fill in the five functions, then run:
 //!
 //! ```text
-//! cargo test --features stage2
+//! cargo test --features stage2 stage2_namespaces
 //! ```
 
 // Until you write the bodies, some parameters are unused.

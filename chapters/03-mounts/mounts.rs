@@ -6,7 +6,7 @@
 //! book), fill in the four functions, then run:
 //!
 //! ```text
-//! cargo test --features stage3
+//! cargo test --features stage3 stage3_mounts
 //! ```
 
 use std::fs;

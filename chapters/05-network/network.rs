@@ -6,7 +6,7 @@
 //! the book), fill in the five functions, then run:
 //!
 //! ```text
-//! cargo test --features stage5
+//! cargo test --features stage5 stage5_network
 //! ```
 
 // Until you write the bodies, some parameters and imports are unused.

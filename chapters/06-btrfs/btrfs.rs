@@ -6,7 +6,7 @@
 //! the book), write the declarations and the three functions, then run:
 //!
 //! ```text
-//! cargo test --features stage6
+//! cargo test --features stage6 stage6_btrfs
 //! ```
 
 // Until you write the bodies, some parameters and imports are unused.

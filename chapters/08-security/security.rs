@@ -6,7 +6,7 @@
 //! the book), fill in the six functions, then run:
 //!
 //! ```text
-//! cargo test --features stage8
+//! cargo test --features stage8 stage8_security
 //! ```
 
 // Until you write the bodies, some parameters and imports are unused.
