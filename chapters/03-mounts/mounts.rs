@@ -59,8 +59,9 @@ pub fn mount_pseudo_filesystems() -> Result<()> {
 // ANCHOR_END: mount_pseudo_filesystems
 
 // ANCHOR: create_dev
-/// Build a minimal /dev: a few device nodes, /dev/pts and /dev/shm.
+/// Build a minimal /dev: a few device nodes, /dev/pts and /dev/shm, and
+/// the links /dev/ptmx, /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr.
 pub fn create_dev() -> Result<()> {
-    todo!("chapter 3: a tmpfs on /dev, a node for each of DEVICES, devpts on /dev/pts, tmpfs on /dev/shm — see chapters/03-mounts/README.md, section 'A minimal /dev'")
+    todo!("chapter 3: a tmpfs on /dev, a node for each of DEVICES, devpts on /dev/pts, tmpfs on /dev/shm, the links ptmx, fd, stdin, stdout, stderr — see chapters/03-mounts/README.md, section 'A minimal /dev'")
 }
 // ANCHOR_END: create_dev

@@ -102,7 +102,8 @@ pub fn mount_pseudo_filesystems() -> Result<()> {
 // ANCHOR_END: mount_pseudo_filesystems
 
 // ANCHOR: create_dev
-/// Build a minimal /dev: a few device nodes, /dev/pts and /dev/shm.
+/// Build a minimal /dev: a few device nodes, /dev/pts and /dev/shm, and
+/// the links /dev/ptmx, /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr.
 pub fn create_dev() -> Result<()> {
     // A tmpfs of our own, so nothing we create lands in the image.
     mount_at("tmpfs", "/dev", MsFlags::MS_NOSUID, Some("mode=755"))?;
