@@ -716,7 +716,7 @@ pub fn http_get(
     })
 }
 
-fn percent_decode(value: &str) -> String {
+pub fn percent_decode(value: &str) -> String {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -781,7 +781,7 @@ fn base64url(bytes: &[u8]) -> String {
         .replace('/', "_")
 }
 
-fn base64_decode(encoded: &str) -> Option<Vec<u8>> {
+pub fn base64_decode(encoded: &str) -> Option<Vec<u8>> {
     let mut bits = 0u32;
     let mut count = 0;
     let mut out = Vec::new();
