@@ -22,7 +22,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use base64::Engine;
 
 use crate::errors::Failure;
@@ -145,6 +145,7 @@ fn bearer(
     repository: &str,
 ) -> Result<String> {
     use super::token;
+    use anyhow::Context as _;
     crate::course::exercise::yours(1, || {
         let read = token::parse_challenge(challenge)
             .with_context(|| format!("cannot read the challenge of {registry}: {challenge}"))?;
