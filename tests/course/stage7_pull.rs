@@ -712,8 +712,7 @@ fn a_registry_that_wants_a_token_names_the_optional_exercise() {
 
 #[test]
 fn a_layer_already_in_the_store_is_not_downloaded_again() {
-    let _idea =
-        idea("blobs are kept by digest: a layer already in the store is not downloaded again");
+    let _idea = idea("blobs are kept by their digest: a layer already in the store is never downloaded again by a later pull");
     let env = TestEnv::with_btrfs();
     let registry = registry_with_busybox();
     let zstd = zstd_image();
@@ -902,8 +901,7 @@ fn docker_hub_images_are_taken_from_a_mirror_first() {
 
 #[test]
 fn layers_redirected_to_another_host_never_get_the_password() {
-    let _idea =
-        idea("a blob redirected to another host is fetched there without the Authorization header");
+    let _idea = idea("a blob redirected to another host (a CDN) is fetched there without the Authorization header of the registry");
     let env = TestEnv::with_btrfs();
     let registry =
         RedirectingRegistry::start(one_layer_image(), "test/cdn:latest", "ann", "s3cret");
@@ -1116,8 +1114,7 @@ fn an_absolute_layer_path_is_refused() {
 
 #[test]
 fn a_file_through_a_symlink_to_outside_is_refused() {
-    let _idea =
-        idea("a layer file written through a symlink that points outside the image is refused");
+    let _idea = idea("a layer file written through a symlink that points outside the image is refused, and nothing outside changes");
     a_malicious_layer_is_refused(Malicious::FileThroughSymlink);
 }
 
@@ -1129,15 +1126,13 @@ fn a_hard_link_to_a_file_outside_is_refused() {
 
 #[test]
 fn a_hard_link_to_an_absolute_path_is_refused() {
-    let _idea =
-        idea("a layer hard link to an absolute path is refused rather than linking a host file");
+    let _idea = idea("a layer hard link to an absolute path is refused rather than giving the image a second name for a host file");
     a_malicious_layer_is_refused(Malicious::HardLinkAbsolute);
 }
 
 #[test]
 fn a_whiteout_outside_the_image_is_refused() {
-    let _idea =
-        idea("a whiteout whose path leaves the image is refused and deletes nothing outside");
+    let _idea = idea("a whiteout whose path leaves the image is refused, and deletes nothing outside the image's root");
     a_malicious_layer_is_refused(Malicious::WhiteoutOutside);
 }
 
