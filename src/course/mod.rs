@@ -15,6 +15,7 @@
 //! | 5, optional (`extra5`) | `05-network/extra_nat.rs` | `runtime::network::extra_nat` |
 //! | 6 btrfs | `06-btrfs/btrfs.rs` | `storage::btrfs` |
 //! | 7 registry pull | `07-registry/registry.rs` | `registry::chapter` |
+//! | 7 extra: tokens | `07-registry/extra_token.rs` | `registry::token` |
 //! | 8 locking it in | `08-security/security.rs` | `runtime::security::chapter` |
 //!
 //! A chapter's module sits beside the frame code that calls it, so each

@@ -15,11 +15,14 @@
 //! `service` and `scope` (anonymously, or with the user's password), then
 //! send the token with every request. Docker Hub gives anonymous tokens
 //! for public images; private registries want a password first.
+//!
+//! Basic is here. Bearer is chapter 7's optional exercise
+//! (`chapters/07-registry/extra_token.rs`, feature `extra7`): without it, a
+//! registry that wants a token stops the pull with a line that says so.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use base64::Engine;
 
 use crate::errors::Failure;
@@ -95,60 +98,17 @@ impl Credentials {
     }
 }
 
-/// What a `WWW-Authenticate` header asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Challenge {
-    /// `basic` or `bearer` (lowercase).
-    pub scheme: String,
-    /// `realm`, `service`, `scope`, …
-    pub params: HashMap<String, String>,
-}
-
-impl Challenge {
-    /// Read `Bearer realm="…",service="…",scope="…"`. Values are quoted
-    /// strings, which may hold commas (`scope="repository:a:pull,push"`).
-    pub fn parse(header: &str) -> Option<Challenge> {
-        let header = header.trim();
-        let (scheme, mut rest) = match header.split_once(' ') {
-            Some((scheme, rest)) => (scheme, rest),
-            None => (header, ""),
-        };
-        let mut params = HashMap::new();
-        loop {
-            rest = rest.trim_start_matches([' ', ',']);
-            let Some((key, after)) = rest.split_once('=') else {
-                break;
-            };
-            let (value, after) = match after.strip_prefix('"') {
-                Some(quoted) => {
-                    let end = quoted.find('"')?;
-                    (&quoted[..end], &quoted[end + 1..])
-                }
-                None => match after.find(',') {
-                    Some(end) => (&after[..end], &after[end..]),
-                    None => (after, ""),
-                },
-            };
-            params.insert(key.trim().to_ascii_lowercase(), value.to_string());
-            rest = after;
-        }
-        Some(Challenge {
-            scheme: scheme.to_ascii_lowercase(),
-            params,
-        })
-    }
-}
-
 /// The `Authorization` header to send to `registry` after it answered
-/// with `challenge`, for pulling `repository`.
+/// `401` with the `WWW-Authenticate` header `challenge`, for pulling
+/// `repository`.
 pub fn answer(
     agent: &ureq::Agent,
     registry: &str,
-    challenge: &Challenge,
+    challenge: &str,
     credentials: Option<&Credentials>,
     repository: &str,
 ) -> Result<String> {
-    match challenge.scheme.as_str() {
+    match scheme(challenge).as_str() {
         "basic" => match credentials {
             Some(credentials) => Ok(credentials.basic_header()),
             None => bail!(Failure::new(
@@ -159,75 +119,69 @@ pub fn answer(
                 )
             )),
         },
-        "bearer" => fetch_token(agent, registry, challenge, credentials, repository),
+        "bearer" => bearer(agent, registry, challenge, credentials, repository),
         other => bail!("{registry} asks for authentication of an unknown kind: {other}"),
     }
 }
 
-/// Ask the token server for a token (the Docker token protocol): `GET
-/// <realm>?service=<service>&scope=<scope>`, with Basic credentials when
-/// we have some; the answer is JSON with `token` (or `access_token`).
-fn fetch_token(
+/// The scheme of a `WWW-Authenticate` header (its first word), lowercase.
+fn scheme(challenge: &str) -> String {
+    challenge
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// A token for a registry that asked for one: read the challenge, ask the
+/// token server it names. Chapter 7's optional exercise
+/// (`chapters/07-registry/extra_token.rs`).
+#[cfg(feature = "extra7")]
+fn bearer(
     agent: &ureq::Agent,
     registry: &str,
-    challenge: &Challenge,
+    challenge: &str,
     credentials: Option<&Credentials>,
     repository: &str,
 ) -> Result<String> {
-    let realm = challenge
-        .params
-        .get("realm")
-        .with_context(|| format!("{registry} asked for a token but named no token server"))?;
-    let scope = challenge
-        .params
-        .get("scope")
-        .cloned()
-        .unwrap_or_else(|| format!("repository:{repository}:pull"));
-    let mut request = agent.get(realm.as_str()).query("scope", &scope);
-    if let Some(service) = challenge.params.get("service") {
-        request = request.query("service", service);
-    }
-    if let Some(credentials) = credentials {
-        request = request.header("Authorization", &credentials.basic_header());
-    }
-    let response = request
-        .call()
-        .with_context(|| format!("cannot reach the token server {realm}"))?;
-    let status = response.status().as_u16();
-    if status == 401 || status == 403 {
-        let who = match credentials {
-            Some(credentials) => format!("refused the credentials of {}", credentials.user),
-            None => {
-                "wants credentials: give them with `bocker pull --user USER:PASSWORD …`".to_string()
-            }
-        };
-        bail!(Failure::new(
-            1,
-            format!("unauthorized: the token server of {registry} {who}")
-        ));
-    }
-    if status != 200 {
-        bail!("the token server {realm} answered {status}");
-    }
-    let body =
-        super::client::read_small(&mut response.into_body().into_reader(), 1 << 20, "token")?;
-    let answer: serde_json::Value =
-        serde_json::from_slice(&body).context("the token server's answer is not JSON")?;
-    let token = answer
-        .get("token")
-        .or_else(|| answer.get("access_token"))
-        .and_then(|t| t.as_str())
-        .context("the token server's answer holds no token")?;
-    Ok(format!("Bearer {token}"))
+    use super::token;
+    use anyhow::Context as _;
+    crate::course::exercise::yours(1, || {
+        let read = token::parse_challenge(challenge)
+            .with_context(|| format!("cannot read the challenge of {registry}: {challenge}"))?;
+        token::fetch_token(agent, registry, &read, credentials, repository)
+    })
+}
+
+/// Without the optional exercise, a registry that wants a token is where
+/// the pull stops, saying so.
+#[cfg(not(feature = "extra7"))]
+fn bearer(
+    _agent: &ureq::Agent,
+    registry: &str,
+    _challenge: &str,
+    _credentials: Option<&Credentials>,
+    _repository: &str,
+) -> Result<String> {
+    bail!(Failure::new(
+        1,
+        format!(
+            "{registry} wants a token (WWW-Authenticate: Bearer): token authentication is \
+             chapter 7's optional exercise (chapters/07-registry/extra.md); build bocker with \
+             --features extra7 to pull from it"
+        )
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The optional exercise's reading of a challenge (when it is solved).
+    #[cfg(all(feature = "extra7", feature = "solved-extra7"))]
     #[test]
     fn a_bearer_challenge_is_read_with_commas_inside_quotes() {
-        let c = Challenge::parse(
+        let c = super::super::token::parse_challenge(
             r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#,
         )
         .unwrap();
@@ -239,8 +193,8 @@ mod tests {
 
     #[test]
     fn a_basic_challenge_and_credentials() {
-        let c = Challenge::parse(r#"Basic realm="Registry Realm""#).unwrap();
-        assert_eq!(c.scheme, "basic");
+        assert_eq!(scheme(r#"Basic realm="Registry Realm""#), "basic");
+        assert_eq!(scheme(r#"Bearer realm="https://a/token""#), "bearer");
         let credentials = Credentials::parse("ann:se:cret").unwrap();
         assert_eq!(credentials.password, "se:cret");
         assert_eq!(credentials.basic_header(), "Basic YW5uOnNlOmNyZXQ=");

@@ -2,8 +2,8 @@
 //! API, version 2) and turning what it sends into an image.
 //!
 //! * `reference`: `busybox:1.36` → which registry, repository and tag;
-//! * `client` and `auth`: HTTP requests, with the tokens and passwords
-//!   registries ask for;
+//! * `client` and `auth`: HTTP requests, with the passwords registries
+//!   ask for (and `token`, the optional exercise: the tokens);
 //! * `platform`: which os/architecture this machine runs;
 //! * `image_root`: writing a layer's files inside an image, and nowhere
 //!   else;
@@ -30,6 +30,19 @@ pub mod platform;
 pub mod progress;
 pub mod pull;
 pub mod reference;
+/// Chapter 7's optional exercise: the bearer-token challenge. Compiled
+/// with feature `extra7`, from your `chapters/07-registry/extra_token.rs`,
+/// or with `solved-extra7` from `solutions/`.
+#[cfg(feature = "extra7")]
+#[cfg_attr(
+    not(feature = "solved-extra7"),
+    path = "../../chapters/07-registry/extra_token.rs"
+)]
+#[cfg_attr(
+    feature = "solved-extra7",
+    path = "../../solutions/07-registry/extra_token.rs"
+)]
+pub mod token;
 
 pub use client::{Fetched, Registry};
 pub use image_root::ImageRoot;

@@ -38,5 +38,8 @@ mod stage7_pull;
 #[cfg(feature = "stage7")]
 mod registry_support;
 
+#[cfg(feature = "extra7")]
+mod extra7_token;
+
 #[cfg(feature = "stage8")]
 mod stage8_security;

@@ -20,16 +20,16 @@ use crate::support::registry::{
     Malicious, Outside, Platform, RedirectingRegistry, TarLayer, TestRegistry, HARMLESS_FILE,
     HOST_PLATFORM_OUTPUT, LARGE_FILES, ONE_LAYER_OUTPUT, ZSTD_FILE,
 };
-use crate::support::{self, describe, text, Hint, TestEnv};
+use crate::support::{self, describe, idea, text, Hint, TestEnv};
 
 const HINT: Hint = Hint::chapter(7);
 
 /// The repository and tag most tests push to.
-const BUSYBOX: &str = "test/busybox:latest";
+pub(crate) const BUSYBOX: &str = "test/busybox:latest";
 
 /// `bocker pull ARGS…`. DOCKER_CONFIG points at an empty directory of the
 /// test's own, so that no config.json of the machine's lends credentials.
-fn pull(env: &TestEnv, args: &[&str]) -> Output {
+pub(crate) fn pull(env: &TestEnv, args: &[&str]) -> Output {
     let empty = env.dir().join("docker-config-empty");
     fs::create_dir_all(&empty).unwrap();
     pull_with_docker_config(env, args, &empty)
@@ -37,7 +37,11 @@ fn pull(env: &TestEnv, args: &[&str]) -> Output {
 
 /// `bocker pull ARGS…` with DOCKER_CONFIG=`docker_config` (and HOME an
 /// empty directory: no ~/.docker/config.json either).
-fn pull_with_docker_config(env: &TestEnv, args: &[&str], docker_config: &Path) -> Output {
+pub(crate) fn pull_with_docker_config(
+    env: &TestEnv,
+    args: &[&str],
+    docker_config: &Path,
+) -> Output {
     let home = env.dir().join("home-empty");
     fs::create_dir_all(&home).unwrap();
     env.bocker()
@@ -64,13 +68,13 @@ fn pull_with_home(env: &TestEnv, args: &[&str], home: &Path) -> Output {
 /// `bocker pull ARGS…`, which must succeed and print exactly one line on
 /// stdout, `Created: img_…`; the image id.
 #[track_caller]
-fn pull_ok(env: &TestEnv, args: &[&str]) -> String {
+pub(crate) fn pull_ok(env: &TestEnv, args: &[&str]) -> String {
     let out = pull(env, args);
     image_id_of(&out, args)
 }
 
 #[track_caller]
-fn image_id_of(out: &Output, args: &[&str]) -> String {
+pub(crate) fn image_id_of(out: &Output, args: &[&str]) -> String {
     assert!(
         out.status.success(),
         "`bocker pull {}` failed.\n{HINT}\n{}",
@@ -95,7 +99,7 @@ fn image_id_of(out: &Output, args: &[&str]) -> String {
 /// and a line on stderr that starts with `bocker: ` and holds every one of
 /// `words` (compared in lower case); that line.
 #[track_caller]
-fn pull_fails(env: &TestEnv, args: &[&str], words: &[&str], hint: &str) -> String {
+pub(crate) fn pull_fails(env: &TestEnv, args: &[&str], words: &[&str], hint: &str) -> String {
     let out = pull(env, args);
     assert_fails_saying(
         &out,
@@ -106,7 +110,7 @@ fn pull_fails(env: &TestEnv, args: &[&str], words: &[&str], hint: &str) -> Strin
 }
 
 #[track_caller]
-fn assert_fails_saying(out: &Output, what: &str, words: &[&str], hint: &str) -> String {
+pub(crate) fn assert_fails_saying(out: &Output, what: &str, words: &[&str], hint: &str) -> String {
     assert!(
         !out.status.success(),
         "`{what}` should fail.\n{hint}\n{}",
@@ -140,7 +144,7 @@ fn assert_fails_saying(out: &Output, what: &str, words: &[&str], hint: &str) -> 
 
 /// `bocker run ARGS…`, which must succeed; its stdout.
 #[track_caller]
-fn run_ok(env: &TestEnv, args: &[&str]) -> String {
+pub(crate) fn run_ok(env: &TestEnv, args: &[&str]) -> String {
     text(&env.run_ok(args, HINT).stdout)
 }
 
@@ -213,7 +217,7 @@ fn subvolumes(env: &TestEnv) -> Vec<String> {
 
 /// What a failed pull must not leave behind: a new line in `bocker
 /// images`, an entry in images/ (a staged image), a subvolume.
-struct StoreSnapshot {
+pub(crate) struct StoreSnapshot {
     /// `bocker images`'s rows (none before the state root exists: a pull
     /// may make it, and then it must list no image).
     rows: Vec<Vec<String>>,
@@ -223,7 +227,7 @@ struct StoreSnapshot {
 
 impl StoreSnapshot {
     #[track_caller]
-    fn take(env: &TestEnv) -> StoreSnapshot {
+    pub(crate) fn take(env: &TestEnv) -> StoreSnapshot {
         StoreSnapshot {
             rows: listed_images(env),
             dirs: image_dirs(env),
@@ -232,7 +236,7 @@ impl StoreSnapshot {
     }
 
     #[track_caller]
-    fn assert_unchanged(&self, env: &TestEnv, what: &str) {
+    pub(crate) fn assert_unchanged(&self, env: &TestEnv, what: &str) {
         assert_eq!(
             listed_images(env),
             self.rows,
@@ -253,7 +257,7 @@ impl StoreSnapshot {
 }
 
 /// A registry with the one-layer busybox image as test/busybox:latest.
-fn registry_with_busybox() -> TestRegistry {
+pub(crate) fn registry_with_busybox() -> TestRegistry {
     let registry = TestRegistry::open();
     registry.push_image(one_layer_image(), BUSYBOX);
     registry
@@ -261,6 +265,7 @@ fn registry_with_busybox() -> TestRegistry {
 
 #[test]
 fn pull_prints_the_image_id_and_run_uses_the_images_cmd_env_and_working_directory() {
+    let _idea = idea("a pulled image holds its layer's files, is listed by its reference, and runs with its config's Entrypoint, Cmd, Env and WorkingDir");
     let env = TestEnv::with_btrfs();
     let registry = registry_with_busybox();
     let reference = registry.reference(BUSYBOX);
@@ -308,6 +313,7 @@ fn pull_prints_the_image_id_and_run_uses_the_images_cmd_env_and_working_director
 
 #[test]
 fn bockers_two_argument_form_and_a_reference_without_tag_pull_into_plain_copies() {
+    let _idea = idea("`pull NAME TAG` is `pull NAME:TAG`, no tag means `latest`, and a pull works on plain copies as on btrfs");
     // Copies (no btrfs): chapter 7 works on either storage.
     let env = TestEnv::new();
     let registry = registry_with_busybox();
@@ -338,6 +344,7 @@ fn bockers_two_argument_form_and_a_reference_without_tag_pull_into_plain_copies(
 
 #[test]
 fn run_reference_uses_the_newest_image_pulled_with_it() {
+    let _idea = idea("every pull makes a new image, and `run REFERENCE` takes the newest one pulled with that reference");
     let env = TestEnv::with_btrfs();
     let registry = registry_with_busybox();
     let reference = registry.reference(BUSYBOX);
@@ -357,6 +364,7 @@ fn run_reference_uses_the_newest_image_pulled_with_it() {
 
 #[test]
 fn the_images_entrypoint_and_user_are_applied() {
+    let _idea = idea("the image config's Entrypoint and User (a name from the image's /etc/passwd, or uid:gid) apply to run, run --init and exec");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     for (tag, expected, hint) in [
@@ -410,11 +418,13 @@ fn the_images_entrypoint_and_user_are_applied() {
 
 #[test]
 fn a_three_layer_image_has_exactly_the_files_umoci_unpacks() {
+    let _idea = idea("applying the layers in order, whiteouts included, gives exactly the files umoci unpacks (on btrfs)");
     same_files_as_umoci(TestEnv::with_btrfs());
 }
 
 #[test]
 fn a_three_layer_image_has_exactly_the_files_umoci_unpacks_as_plain_copies() {
+    let _idea = idea("applying the layers in order, whiteouts included, gives exactly the files umoci unpacks (on plain copies)");
     same_files_as_umoci(TestEnv::new());
 }
 
@@ -440,6 +450,7 @@ fn same_files_as_umoci(env: TestEnv) {
 
 #[test]
 fn whiteouts_delete_a_file_and_an_opaque_directory_keeps_only_the_top_layers_entries() {
+    let _idea = idea("a whiteout `.wh.NAME` deletes NAME of lower layers and is not itself written; an opaque marker empties its directory of what lower layers put there only");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     registry.push_image(three_layer_image(), "test/three:latest");
@@ -482,6 +493,7 @@ fn whiteouts_delete_a_file_and_an_opaque_directory_keeps_only_the_top_layers_ent
 
 #[test]
 fn an_index_resolves_to_this_machines_platform_and_platform_picks_another() {
+    let _idea = idea("an image index is resolved to the manifest of this machine's os/architecture, and --platform picks another entry");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     registry.push_image(two_platform_index(), "test/multi:latest");
@@ -514,6 +526,7 @@ fn an_index_resolves_to_this_machines_platform_and_platform_picks_another() {
 
 #[test]
 fn an_attestation_entry_is_never_chosen() {
+    let _idea = idea("an index entry annotated vnd.docker.reference.type is an attestation, not an image: it is skipped whatever its platform, so --platform unknown/unknown finds nothing");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     registry.push_image(two_platform_index(), "test/multi:latest");
@@ -531,6 +544,7 @@ fn an_attestation_entry_is_never_chosen() {
 
 #[test]
 fn a_platform_the_index_does_not_have_is_a_clear_error() {
+    let _idea = idea("a platform the image does not have (another architecture, another variant, or a single-platform image) is refused with an error naming it");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     registry.push_image(two_platform_index(), "test/multi:latest");
@@ -572,6 +586,7 @@ fn a_platform_the_index_does_not_have_is_a_clear_error() {
 
 #[test]
 fn a_blob_that_does_not_match_its_digest_is_refused_and_leaves_no_image() {
+    let _idea = idea("a blob whose sha256 is not the digest the manifest gives is refused, and the failed pull leaves nothing behind");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     let image = uncompressed_layer_image();
@@ -606,6 +621,7 @@ fn a_blob_that_does_not_match_its_digest_is_refused_and_leaves_no_image() {
 
 #[test]
 fn a_missing_tag_and_an_unknown_repository_are_clear_errors() {
+    let _idea = idea("the registry's 404 for an unknown tag or repository becomes an error saying `not found` and naming it");
     let env = TestEnv::with_btrfs();
     let registry = registry_with_busybox();
     let before = StoreSnapshot::take(&env);
@@ -627,6 +643,7 @@ fn a_missing_tag_and_an_unknown_repository_are_clear_errors() {
 
 #[test]
 fn basic_auth_wants_credentials_from_user_or_docker_config() {
+    let _idea = idea("a registry with Basic authentication gets the user's credentials from --user or from docker's config.json, and refuses a pull without them");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::with_basic_auth("alice", "wonderland");
     registry.push_image(one_layer_image(), BUSYBOX);
@@ -671,41 +688,31 @@ fn basic_auth_wants_credentials_from_user_or_docker_config() {
     env.assert_no_leaks();
 }
 
+/// Without the optional exercise, a registry that wants a token stops the
+/// pull with one line that says where token authentication is taught.
+/// (With feature `extra7` it pulls: tests/course/extra7_token.rs.)
+#[cfg(not(feature = "extra7"))]
 #[test]
-fn token_auth_gets_a_token_for_the_repository_and_pulls() {
+fn a_registry_that_wants_a_token_names_the_optional_exercise() {
+    let _idea = idea("without the optional exercise (feature extra7), a registry's Bearer challenge ends the pull with one line saying it wants a token and where that is taught, leaving nothing behind");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::with_token_auth("bob", "builder");
     registry.push_image(one_layer_image(), BUSYBOX);
     let reference = registry.reference(BUSYBOX);
-    let pushed = registry.token_requests().len();
-    let id = pull_ok(&env, &["--user", "bob:builder", &reference]);
-    let requests = registry.token_requests()[pushed..].to_vec();
-    assert!(
-        requests.iter().any(|r| r.status == 200
-            && r.user.as_deref() == Some("bob")
-            && r.service.as_deref() == Some(support::registry::TOKEN_SERVICE)
-            && r.scopes.iter().any(|s| s == "repository:test/busybox:pull")),
-        "bocker should have asked the token server (the realm of the registry's `WWW-Authenticate: Bearer` challenge) for a token with the challenge's service and scope `repository:test/busybox:pull`, with Basic credentials. It asked: {requests:#?}"
-    );
-    assert_eq!(run_ok(&env, &[&id]), ONE_LAYER_OUTPUT);
     let before = StoreSnapshot::take(&env);
-    let out = pull(&env, &[&reference]);
-    let line = assert_fails_saying(
-        &out,
-        "bocker pull REFERENCE (no credentials for the token server)",
-        &[],
-        "the token server answers 401 without credentials: no token, no pull",
+    pull_fails(
+        &env,
+        &["--user", "bob:builder", &reference],
+        &["token", "optional exercise", "extra7"],
+        "the registry answers 401 with `WWW-Authenticate: Bearer …`: without feature extra7, say in one line that it wants a token, that this is chapter 7's optional exercise, and that feature extra7 brings it",
     );
-    assert!(
-        line.to_lowercase().contains("unauthorized") || line.to_lowercase().contains("credentials"),
-        "without a token the error should say `unauthorized` or `credentials`, not:\n{line}"
-    );
-    before.assert_unchanged(&env, "a pull without a token");
+    before.assert_unchanged(&env, "a pull from a registry that wants a token");
     env.assert_no_leaks();
 }
 
 #[test]
 fn a_layer_already_in_the_store_is_not_downloaded_again() {
+    let _idea = idea("blobs are kept by their digest: a layer already in the store is never downloaded again by a later pull");
     let env = TestEnv::with_btrfs();
     let registry = registry_with_busybox();
     let zstd = zstd_image();
@@ -742,6 +749,9 @@ fn a_layer_already_in_the_store_is_not_downloaded_again() {
 
 #[test]
 fn a_zstd_compressed_layer_is_pulled() {
+    let _idea = idea(
+        "a layer's media type says how it is compressed: a +zstd layer is decompressed with zstd",
+    );
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     registry.push_image(zstd_image(), "test/zstd:latest");
@@ -758,6 +768,7 @@ fn a_zstd_compressed_layer_is_pulled() {
 
 #[test]
 fn a_pull_killed_midway_leaves_nothing_the_next_command_does_not_clean_up() {
+    let _idea = idea("an image appears only once complete: a pull killed at any moment leaves only what the next command sweeps away");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     registry.push_image(large_image(), "test/large:latest");
@@ -843,6 +854,7 @@ fn a_pull_killed_midway_leaves_nothing_the_next_command_does_not_clean_up() {
 
 #[test]
 fn docker_hub_images_are_taken_from_a_mirror_first() {
+    let _idea = idea("a Docker Hub image is asked of BOCKER_REGISTRY_MIRROR first, then of Docker Hub, and keeps its Docker Hub name");
     let env = TestEnv::with_btrfs();
     let mirror = TestRegistry::open();
     mirror.push_image(one_layer_image(), "library/busybox:latest");
@@ -889,6 +901,7 @@ fn docker_hub_images_are_taken_from_a_mirror_first() {
 
 #[test]
 fn layers_redirected_to_another_host_never_get_the_password() {
+    let _idea = idea("a blob redirected to another host (a CDN) is fetched there without the Authorization header of the registry");
     let env = TestEnv::with_btrfs();
     let registry =
         RedirectingRegistry::start(one_layer_image(), "test/cdn:latest", "ann", "s3cret");
@@ -916,6 +929,9 @@ fn layers_redirected_to_another_host_never_get_the_password() {
 
 #[test]
 fn a_whiteout_hides_only_what_lower_layers_wrote() {
+    let _idea = idea(
+        "a whiteout applies to lower layers only: it never deletes a file its own layer wrote",
+    );
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     let layout = Layout::create(&env.scratch().join("layout"));
@@ -948,6 +964,7 @@ fn a_whiteout_hides_only_what_lower_layers_wrote() {
 
 #[test]
 fn an_image_with_dockers_own_media_types_is_pulled() {
+    let _idea = idea("the manifest request accepts Docker's media types as well as OCI's, so an image pushed in Docker's schema 2 pulls and runs");
     let env = TestEnv::with_btrfs();
     let registry = TestRegistry::open();
     registry.push_as_docker_schema2(one_layer_image(), "test/docker-format:latest");
@@ -976,6 +993,7 @@ fn an_image_with_dockers_own_media_types_is_pulled() {
 
 #[test]
 fn images_digests_shows_the_manifest_digest_the_registry_serves() {
+    let _idea = idea("a manifest's digest is the sha256 of its bytes as served: `images --digests` shows it and REPOSITORY@DIGEST names the image");
     let env = TestEnv::with_btrfs();
     let registry = registry_with_busybox();
     let reference = registry.reference(BUSYBOX);
@@ -1082,40 +1100,50 @@ fn find_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
 
 #[test]
 fn a_layer_path_with_dotdot_is_refused() {
+    let _idea = idea("a layer entry whose path climbs out with `..` is refused and changes nothing outside the image");
     a_malicious_layer_is_refused(Malicious::DotDotPath);
 }
 
 #[test]
 fn an_absolute_layer_path_is_refused() {
+    let _idea = idea(
+        "a layer entry with an absolute path is refused and changes nothing outside the image",
+    );
     a_malicious_layer_is_refused(Malicious::AbsolutePath);
 }
 
 #[test]
 fn a_file_through_a_symlink_to_outside_is_refused() {
+    let _idea = idea("a layer file written through a symlink that points outside the image is refused, and nothing outside changes");
     a_malicious_layer_is_refused(Malicious::FileThroughSymlink);
 }
 
 #[test]
 fn a_hard_link_to_a_file_outside_is_refused() {
+    let _idea = idea("a layer hard link whose target is outside the image is refused");
     a_malicious_layer_is_refused(Malicious::HardLinkOutside);
 }
 
 #[test]
 fn a_hard_link_to_an_absolute_path_is_refused() {
+    let _idea = idea("a layer hard link to an absolute path is refused rather than giving the image a second name for a host file");
     a_malicious_layer_is_refused(Malicious::HardLinkAbsolute);
 }
 
 #[test]
 fn a_whiteout_outside_the_image_is_refused() {
+    let _idea = idea("a whiteout whose path leaves the image is refused, and deletes nothing outside the image's root");
     a_malicious_layer_is_refused(Malicious::WhiteoutOutside);
 }
 
 #[test]
 fn a_whiteout_of_the_parent_directory_is_refused() {
+    let _idea = idea("a whiteout naming `..` is refused: it must not delete the directory above");
     a_malicious_layer_is_refused(Malicious::WhiteoutOfParent);
 }
 
 #[test]
 fn a_whiteout_through_a_symlink_to_outside_is_refused() {
+    let _idea = idea("a whiteout through a symlink that points outside the image is refused and deletes nothing there");
     a_malicious_layer_is_refused(Malicious::WhiteoutThroughSymlink);
 }
