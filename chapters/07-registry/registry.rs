@@ -5,7 +5,7 @@
 //! the book), fill in the four functions, then run:
 //!
 //! ```text
-//! cargo test --features stage7
+//! cargo test --features stage7 stage7_pull
 //! ```
 
 // Until you write the bodies, some parameters and imports are unused.
