@@ -665,9 +665,14 @@ fn every_test_says_the_idea_it_checks() {
             let Some(signature) = lines.by_ref().find(|l| !l.starts_with("#[")) else {
                 break;
             };
-            let first = lines
+            let mut first = lines
                 .by_ref()
-                .find(|l| !l.is_empty() && !l.starts_with("//"));
+                .find(|l| !l.is_empty() && !l.starts_with("//"))
+                .map(String::from);
+            // rustfmt breaks a long one after the `=`: read it as one line.
+            if first.as_deref() == Some("let _idea =") {
+                first = lines.next().map(|next| format!("let _idea = {next}"));
+            }
             let says_it = first.is_some_and(|l| {
                 l.starts_with("let _idea = idea(") && !l.starts_with("let _idea = idea(\"\")")
             });
