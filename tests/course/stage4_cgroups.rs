@@ -220,8 +220,9 @@ fn a_sigkill_that_is_not_the_oom_killer_is_not_called_oom() {
 
 #[test]
 fn with_pids_limit_10_the_eleventh_process_cannot_be_forked() {
-    let _idea =
-        idea("pids.max caps the processes of a cgroup: at the limit, fork(2) fails with EAGAIN.");
+    let _idea = idea(
+        "pids.max caps the number of processes (and threads) of a cgroup: at the limit, fork(2) fails with EAGAIN.",
+    );
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_bocker(&[
