@@ -297,9 +297,12 @@ fn half_a_cpu_is_about_half_a_cpu_by_the_cgroups_own_accounting() {
         "the busy loops hardly ran ({:.0}%)",
         share * 100.0
     );
+    // On a machine so busy that the loops got less than their quota,
+    // there was nothing to throttle.
     assert!(
-        throttled > 0,
-        "the kernel never throttled the cgroup (cpu.stat nr_throttled)"
+        throttled > 0 || share < 0.4,
+        "the loops used {:.0}% of a CPU, and the kernel never throttled the cgroup (cpu.stat nr_throttled)",
+        share * 100.0
     );
     env.assert_no_leaks();
 }
