@@ -24,12 +24,12 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
     #[cfg(feature = "stage4")]
     {
         use super::cgroup;
-        use anyhow::Context;
         cgroup::prepare_parent()?;
         // Your part one makes the directory and writes the memory limit,
         // then your part two's cgroups-rs the other limits (cgroup/mod.rs).
-        cgroup::create(&config.id, &config.limits)
-            .context("cannot create the container's cgroup")?;
+        // Each error names its cgroup; an unfinished exercise is its
+        // one-line report alone.
+        cgroup::create(&config.id, &config.limits)?;
         // Chapter 8: which devices it may open (v1; before it runs).
         #[cfg(feature = "stage8")]
         if config.profile.devices_limited && cgroup::controls_devices() {
