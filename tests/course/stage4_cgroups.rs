@@ -867,9 +867,12 @@ fn stats_shows_the_memory_in_use_that_memory_usage_reads() {
     } else {
         cgroup_file(&env, "memory", &id, "memory.usage_in_bytes")
     };
+    // Done when the variable is filled and only the shell and its sleep
+    // are left (a slow virtual machine takes most of a minute).
+    let pids = cgroup_file(&env, "pids", &id, "pids.current");
     let started = Instant::now();
-    while read(&file).parse::<u64>().unwrap_or(0) < 30_000_000
-        && started.elapsed() < Duration::from_secs(20)
+    while (read(&file).parse::<u64>().unwrap_or(0) < 30_000_000 || read(&pids) != "2")
+        && started.elapsed() < Duration::from_secs(180)
     {
         std::thread::sleep(Duration::from_millis(100));
     }
