@@ -1,12 +1,13 @@
-//! Chapter 4 — cgroups: the container's processes get limits on memory,
-//! CPU and the number of processes, the kernel counts what they use, and
-//! they can be frozen and killed as a group.
+//! Chapter 4, part two — the rest of the cgroup with the cgroups-rs
+//! crate: swap, CPU and process limits, the freezer, and removal. (Part
+//! one, the directory, the memory limit, joining and reading the usage, is
+//! `files.rs`.)
 //!
 //! Your exercise. Read `chapters/04-cgroups/README.md` (or the chapter in
-//! the book), fill in the five functions, then run:
+//! the book), fill in the three functions, then run:
 //!
 //! ```text
-//! cargo test --features stage4
+//! cargo test --features stage4,solved1,solved2,solved3 --test course stage4_
 //! ```
 
 // Until you write the bodies, some parameters and imports are unused.
@@ -16,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use cgroups_rs::fs::freezer::FreezerController;
-use cgroups_rs::fs::{Cgroup, Hierarchy, MaxValue, Resources};
-use cgroups_rs::CgroupPid;
+use cgroups_rs::fs::{Cgroup, MaxValue, Resources};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -44,10 +44,11 @@ pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
 // ANCHOR_END: wait_for
 
 // ANCHOR: resources
-/// The limits `run` asked for, in the form cgroups-rs applies. `v2`: the
-/// hierarchy is cgroup v2 (one tree), not v1 (one tree per controller).
+/// The limits `run` asked for, but the memory limit (your
+/// `set_memory_limit` writes that), in the form cgroups-rs applies. `v2`:
+/// the hierarchy is cgroup v2 (one tree), not v1 (one tree per controller).
 pub fn resources(limits: &Limits, v2: bool) -> Resources {
-    todo!("chapter 4: turn {limits:?} into cgroups_rs::fs::Resources (memory and swap, CPU quota, shares (weight_of on v2), pids) for cgroup v{} — see chapters/04-cgroups/README.md, section 'Limits'", if v2 { 2 } else { 1 })
+    todo!("chapter 4: turn {limits:?} into cgroups_rs::fs::Resources (swap, CPU quota, shares (weight_of on v2), pids) for cgroup v{} — see chapters/04-cgroups/README.md, section 'Part two'", if v2 { 2 } else { 1 })
 }
 // ANCHOR_END: resources
 
@@ -65,32 +66,16 @@ pub fn weight_of(shares: u64) -> u64 {
 }
 // ANCHOR_END: weight_of
 
-// ANCHOR: create_cgroup
-/// Create the cgroup at `path` (such as `bocker/ps_…`) in `hierarchy`, and
-/// apply `limits` to it.
-pub fn create_cgroup(hierarchy: Box<dyn Hierarchy>, path: &str, limits: &Limits) -> Result<Cgroup> {
-    todo!("chapter 4: Cgroup::new the cgroup {path:?}, then apply resources(limits, …) to it — see chapters/04-cgroups/README.md, section 'A cgroup per container'")
-}
-// ANCHOR_END: create_cgroup
-
-// ANCHOR: join_cgroup
-/// Move the calling process into `cgroup`. Its children will be born
-/// there. The caller has a single thread (bocker checks before it forks).
-pub fn join_cgroup(cgroup: &Cgroup) -> Result<()> {
-    todo!("chapter 4: move this very process into the cgroup, on v1 and on v2 — see chapters/04-cgroups/README.md, section 'Joining a cgroup'")
-}
-// ANCHOR_END: join_cgroup
-
 // ANCHOR: set_frozen
 /// Freeze every process of `cgroup` (`frozen`), or let them go on.
 pub fn set_frozen(cgroup: &Cgroup, frozen: bool) -> Result<()> {
-    todo!("chapter 4: freeze or thaw the cgroup with its FreezerController, then wait until cgroup::is_frozen says so (frozen: {frozen}) — see chapters/04-cgroups/README.md, section 'The freezer'")
+    todo!("chapter 4: freeze or thaw the cgroup with its FreezerController, then wait until cgroup::is_frozen says so (frozen: {frozen}) — see chapters/04-cgroups/README.md, section 'Part two'")
 }
 // ANCHOR_END: set_frozen
 
 // ANCHOR: remove_cgroup
 /// Kill every process still in `cgroup`, then delete it.
 pub fn remove_cgroup(cgroup: &Cgroup) -> Result<()> {
-    todo!("chapter 4: kill what is left in the cgroup (cgroup.kill on v2; else freeze, SIGKILL each task, thaw), wait until it is empty, delete it — see chapters/04-cgroups/README.md, section 'Removing a cgroup'")
+    todo!("chapter 4: kill what is left in the cgroup (cgroup.kill on v2; else freeze, SIGKILL each task, thaw), wait until it is empty, delete it — see chapters/04-cgroups/README.md, section 'Part two'")
 }
 // ANCHOR_END: remove_cgroup

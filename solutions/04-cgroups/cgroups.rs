@@ -1,6 +1,7 @@
-//! Chapter 4 — cgroups: the container's processes get limits on memory,
-//! CPU and the number of processes, the kernel counts what they use, and
-//! they can be frozen and killed as a group.
+//! Chapter 4, part two — the rest of the cgroup with the cgroups-rs
+//! crate: swap, CPU and process limits, the freezer, and removal. (Part
+//! one, the directory, the memory limit, joining and reading the usage, is
+//! `files.rs`.)
 //!
 //! The reference solution. Compare it with your
 //! `chapters/04-cgroups/cgroups.rs`.
@@ -9,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use cgroups_rs::fs::freezer::FreezerController;
-use cgroups_rs::fs::{Cgroup, Hierarchy, MaxValue, Resources};
-use cgroups_rs::CgroupPid;
+use cgroups_rs::fs::{Cgroup, MaxValue, Resources};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -37,14 +37,15 @@ pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
 // ANCHOR_END: wait_for
 
 // ANCHOR: resources
-/// The limits `run` asked for, in the form cgroups-rs applies. `v2`: the
-/// hierarchy is cgroup v2 (one tree), not v1 (one tree per controller).
+/// The limits `run` asked for, but the memory limit (your
+/// `set_memory_limit` writes that), in the form cgroups-rs applies. `v2`:
+/// the hierarchy is cgroup v2 (one tree), not v1 (one tree per controller).
 pub fn resources(limits: &Limits, v2: bool) -> Resources {
     let mut resources = Resources::default();
     if let Some(bytes) = limits.memory {
         let bytes = bytes as i64;
-        resources.memory.memory_hard_limit = Some(bytes);
-        // Without a swap limit, a container over its memory limit would be
+        // The memory limit itself is yours (files.rs), written before
+        // this is applied. Without a swap limit, a container over its memory limit would be
         // swapped out instead of stopped. The two versions count swap
         // differently: v1's memory.memsw.limit_in_bytes is memory + swap,
         // so "no swap" means the same number; v2's memory.swap.max is swap
@@ -81,48 +82,6 @@ pub fn weight_of(shares: u64) -> u64 {
     10f64.powf(exponent).ceil() as u64
 }
 // ANCHOR_END: weight_of
-
-// ANCHOR: create_cgroup
-/// Create the cgroup at `path` (such as `bocker/ps_…`) in `hierarchy`, and
-/// apply `limits` to it.
-pub fn create_cgroup(hierarchy: Box<dyn Hierarchy>, path: &str, limits: &Limits) -> Result<Cgroup> {
-    // Cgroup::new makes the directory: in v1 one in every controller's
-    // tree, in v2 one in the single tree. The kernel fills it with the
-    // controllers' files.
-    let group =
-        Cgroup::new(hierarchy, path).with_context(|| format!("cannot create cgroup {path}"))?;
-    let resources = resources(limits, group.v2());
-    // apply writes each limit into its file: memory.limit_in_bytes or
-    // memory.max, cpu.cfs_quota_us or cpu.max, pids.max, …
-    if let Err(error) = group.apply(&resources) {
-        let _ = group.delete();
-        return Err(error).with_context(|| format!("cannot set the limits of cgroup {path}"));
-    }
-    Ok(group)
-}
-// ANCHOR_END: create_cgroup
-
-// ANCHOR: join_cgroup
-/// Move the calling process into `cgroup`. Its children will be born
-/// there. The caller has a single thread (bocker checks before it forks).
-pub fn join_cgroup(cgroup: &Cgroup) -> Result<()> {
-    // Pid 0 means "the process that writes". Which file depends on the
-    // version:
-    // - v1: `tasks` (cgroups-rs's add_task), which moves one thread: the
-    //   caller's only one. The kernel lets a thread that moves itself skip
-    //   the global lock that moving a whole process takes, and that lock
-    //   waits for an RCU grace period, several milliseconds.
-    // - v2: `cgroup.procs` (add_task_by_tgid), the whole process. An
-    //   ordinary v2 cgroup refuses single threads (cgroup.threads).
-    let me = CgroupPid::from(0);
-    let joined = if cgroup.v2() {
-        cgroup.add_task_by_tgid(me)
-    } else {
-        cgroup.add_task(me)
-    };
-    joined.with_context(|| format!("cannot join cgroup {}", cgroup.path()))
-}
-// ANCHOR_END: join_cgroup
 
 // ANCHOR: set_frozen
 /// Freeze every process of `cgroup` (`frozen`), or let them go on.

@@ -2,6 +2,7 @@
 //!
 //! CPU % is the CPU time a container used during an interval, divided by
 //! the interval (100% = one CPU busy all the time, as in `docker stats`).
+//! MEM USAGE is read by your chapter 4 `memory_usage` (files.rs).
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use anyhow::Result;
 
 use super::running;
 use crate::errors;
-use crate::runtime::cgroup::{self, Usage};
+use crate::runtime::cgroup;
 use crate::state::records::Status;
 use crate::state::Store;
 use crate::table;
@@ -45,7 +46,7 @@ pub fn stats(store: &Store, wanted: &[String], no_stream: bool) -> Result<u8> {
         } else {
             Duration::from_secs(1)
         };
-        let rows = sample(&ids, interval);
+        let rows = sample(&ids, interval)?;
         let mut out = std::io::stdout().lock();
         if clear_screen {
             // ANSI: cursor home, clear the screen.
@@ -71,39 +72,51 @@ pub fn stats(store: &Store, wanted: &[String], no_stream: bool) -> Result<u8> {
     }
 }
 
-/// Read every container's counters twice, `interval` apart.
-fn sample(ids: &[(String, String)], interval: Duration) -> Vec<Vec<String>> {
-    let groups: Vec<_> = ids
-        .iter()
-        .filter_map(|(id, name)| Some((id, name, cgroup::existing(id)?)))
-        .collect();
-    let before: Vec<Usage> = groups.iter().map(|(_, _, g)| cgroup::usage(g)).collect();
+/// Read every container's counters twice, `interval` apart. A container
+/// whose cgroup goes meanwhile is left out; one whose counters cannot be
+/// read is an error (an unfinished exercise, for instance).
+fn sample(ids: &[(String, String)], interval: Duration) -> Result<Vec<Vec<String>>> {
+    let mut groups = Vec::new();
+    for (id, name) in ids {
+        let Some(group) = cgroup::existing(id) else {
+            continue;
+        };
+        match cgroup::usage(&group) {
+            Ok(before) => groups.push((id, name, group, before)),
+            Err(_) if !group.exists() => {}
+            Err(error) => return Err(error),
+        }
+    }
     let started = Instant::now();
     std::thread::sleep(interval);
     let wall = started.elapsed().as_nanos().max(1) as f64;
-    groups
-        .iter()
-        .zip(before)
-        .filter_map(|((id, name, group), before)| {
-            // Gone meanwhile: its cgroup was removed.
-            group.exists().then_some(())?;
-            let now = cgroup::usage(group);
-            let cpu_percent = (now.cpu_ns.saturating_sub(before.cpu_ns)) as f64 / wall * 100.0;
-            Some(vec![
-                id.to_string(),
-                name.to_string(),
-                format!("{cpu_percent:.1}%"),
-                format!("{:.2}s", now.cpu_ns as f64 / 1e9),
-                format!(
-                    "{} / {}",
-                    bytes(now.memory),
-                    now.memory_limit.map_or("-".to_string(), bytes)
-                ),
-                now.memory_peak.map_or("-".to_string(), bytes),
-                now.pids.to_string(),
-            ])
-        })
-        .collect()
+    let mut rows = Vec::new();
+    for (id, name, group, before) in &groups {
+        // Gone meanwhile: its cgroup was removed.
+        if !group.exists() {
+            continue;
+        }
+        let now = match cgroup::usage(group) {
+            Ok(now) => now,
+            Err(_) if !group.exists() => continue,
+            Err(error) => return Err(error),
+        };
+        let cpu_percent = (now.cpu_ns.saturating_sub(before.cpu_ns)) as f64 / wall * 100.0;
+        rows.push(vec![
+            id.to_string(),
+            name.to_string(),
+            format!("{cpu_percent:.1}%"),
+            format!("{:.2}s", now.cpu_ns as f64 / 1e9),
+            format!(
+                "{} / {}",
+                bytes(now.memory),
+                now.memory_limit.map_or("-".to_string(), bytes)
+            ),
+            now.memory_peak.map_or("-".to_string(), bytes),
+            now.pids.to_string(),
+        ]);
+    }
+    Ok(rows)
 }
 
 /// 1536 → "1.5KiB".

@@ -10,7 +10,7 @@
 //! | 1 chroot | `01-chroot/chroot.rs` | `runtime::process::chroot` |
 //! | 2 namespaces | `02-namespaces/namespaces.rs` | `runtime::process::namespaces` |
 //! | 3 mounts and /proc | `03-mounts/mounts.rs` | `runtime::process::mounts` |
-//! | 4 cgroups | `04-cgroups/cgroups.rs` | `runtime::cgroup::chapter` |
+//! | 4 cgroups | `04-cgroups/files.rs`, `04-cgroups/cgroups.rs` | `runtime::cgroup::files`, `runtime::cgroup::chapter` |
 //! | 5 network | `05-network/network.rs` | `runtime::network::chapter` |
 //! | 5, optional (`extra5`) | `05-network/extra_nat.rs` | `runtime::network::extra_nat` |
 //! | 6 btrfs | `06-btrfs/btrfs.rs` | `storage::btrfs` |

@@ -106,8 +106,8 @@ fn joiner(
     // paths), so the command is born there: under the same limits, and
     // killed with the container.
     #[cfg(feature = "stage4")]
-    if let Some(group) = super::cgroup::existing(&config.id) {
-        super::cgroup::chapter::join_cgroup(&group).map_err(|e| Failure::start_failed(&e))?;
+    if super::cgroup::existing(&config.id).is_some() {
+        super::cgroup::join(&config.id).map_err(|e| Failure::start_failed(&e))?;
     }
     namespaces::join_namespaces(pid).map_err(|e| Failure::start_failed(&e))?;
     // Your join opened /proc/PID/ns/… by number. It reached the

@@ -33,9 +33,22 @@ findmnt -R -o TARGET,FSTYPE,OPTIONS /sys/fs/cgroup
 cat /proc/cgroups
 cat /sys/fs/cgroup/unified/cgroup.controllers
 EOF
-# A cgroup made by hand (and none left over from an interrupted run).
-rmdir /sys/fs/cgroup/pids/demo 2>/dev/null || true
+# A cgroup made by hand, in the memory tree (and none left over from an
+# interrupted run): part one's four files, on the command line.
+rmdir /sys/fs/cgroup/memory/demo /sys/fs/cgroup/pids/demo 2>/dev/null || true
 out by-hand
+cmds <<'EOF'
+mkdir /sys/fs/cgroup/memory/demo
+ls /sys/fs/cgroup/memory/demo | grep -E '^(cgroup.procs|tasks|memory.(limit|usage|max_usage)_in_bytes)$'
+cat /sys/fs/cgroup/memory/demo/memory.limit_in_bytes
+echo 67108864 > /sys/fs/cgroup/memory/demo/memory.limit_in_bytes
+cat /sys/fs/cgroup/memory/demo/memory.limit_in_bytes
+sh -c 'echo $$ > /sys/fs/cgroup/memory/demo/cgroup.procs; grep memory /proc/self/cgroup; x=$(head -c 20000000 /dev/zero | tr "\0" x); cat /sys/fs/cgroup/memory/demo/memory.usage_in_bytes'
+cat /sys/fs/cgroup/memory/demo/cgroup.procs
+rmdir /sys/fs/cgroup/memory/demo
+EOF
+# The same with the pids controller (Under the hood).
+out pids-by-hand
 cmds <<'EOF'
 mkdir /sys/fs/cgroup/pids/demo
 ls /sys/fs/cgroup/pids/demo

@@ -1,10 +1,14 @@
 //! The frame's side of chapter 4: where a container's cgroup lives, what
 //! `run` asked for, and reading back what the kernel counts in it.
 //!
-//! Chapter 4 (`chapters/04-cgroups/cgroups.rs`) creates the cgroup,
-//! applies the limits, moves processes in, freezes and removes it. This
-//! module only finds things and reads them. Where the two versions of
-//! cgroups differ, `v1.rs` and `v2.rs` each say it their way.
+//! Chapter 4 is two files. Part one, `chapters/04-cgroups/files.rs`, by
+//! hand on the cgroup filesystem: it makes the container's cgroup
+//! directory, writes its memory limit, joins it and reads the memory in
+//! use. Part two, `chapters/04-cgroups/cgroups.rs`, with cgroups-rs: the
+//! other limits, the freezer, removal. This module finds the directories,
+//! calls the two parts in order ([`create`], [`join`], [`usage`]) and
+//! reads the other counters. Where the two versions of cgroups differ,
+//! `v1.rs` and `v2.rs` each say it their way.
 //!
 //! # Which hierarchy
 //!
@@ -16,8 +20,19 @@
 //! /sys/fs/cgroup/unified) that holds no controller. auto() then picks v1,
 //! which is right: that is where the controllers are.
 
-/// Chapter 4: cgroups, with the cgroups-rs crate: making a container's
-/// cgroup with its limits, joining it, freezing it, removing it. Compiled
+/// Chapter 4, part one: the cgroup filesystem by hand (std::fs): the
+/// directory, the memory limit, joining, the memory in use. Compiled from
+/// your `chapters/04-cgroups/files.rs`, or with feature `solved4` from
+/// `solutions/`.
+#[cfg_attr(
+    not(feature = "solved4"),
+    path = "../../../chapters/04-cgroups/files.rs"
+)]
+#[cfg_attr(feature = "solved4", path = "../../../solutions/04-cgroups/files.rs")]
+pub mod files;
+
+/// Chapter 4, part two: with the cgroups-rs crate, the other limits (swap,
+/// CPU, processes), freezing, removing. Compiled
 /// from your exercise, `chapters/04-cgroups/cgroups.rs`, or with feature
 /// `solved4` from `solutions/`. (`path` is relative to this folder,
 /// `src/runtime/cgroup/`.)
@@ -96,15 +111,79 @@ pub fn remove_parent_if_empty() {
     }
 }
 
-/// Make sure the parent exists and, on v2, that the controllers are
-/// enabled for its children (v2.rs says why). On v1, `Cgroup::new`
-/// creates the parents in every tree.
+/// Make sure the parent exists: on v2, with the controllers enabled for
+/// its children (v2.rs says why); on v1, in each tree bocker uses.
 pub fn prepare_parent() -> Result<()> {
     let hierarchy = hierarchy();
     if !hierarchy.v2() {
-        return Ok(());
+        return v1::prepare_parent(&parent());
     }
     v2::prepare_parent(hierarchy.root(), &parent())
+}
+
+/// The directories of container `id`'s cgroup: on v2 its one directory;
+/// on v1 one in each tree bocker uses, the memory tree's first.
+pub fn directories(id: &str) -> Vec<PathBuf> {
+    let hierarchy = hierarchy();
+    if hierarchy.v2() {
+        return vec![hierarchy.root().join(path_of(id))];
+    }
+    v1::trees()
+        .into_iter()
+        .map(|tree| tree.join(path_of(id)))
+        .collect()
+}
+
+/// Create container `id`'s cgroup with its `limits`: part one makes each
+/// directory and writes the memory limit, then part two's cgroups-rs
+/// writes the rest into the same directories (it creates nothing:
+/// `Cgroup::load`). The frame reads the limits back. On error nothing is
+/// left.
+pub fn create(id: &str, limits: &Limits) -> Result<Cgroup> {
+    use crate::course::exercise::yours;
+    use crate::errors::START_FAILED;
+    let v2 = hierarchy().v2();
+    let mut made = Vec::new();
+    let result = (|| -> Result<Cgroup> {
+        for dir in directories(id) {
+            yours(START_FAILED, || files::make_cgroup(&dir))?;
+            made.push(dir);
+        }
+        let group = Cgroup::load(hierarchy(), path_of(id));
+        if let Some(bytes) = limits.memory {
+            let memory = directory(&group, Controllers::Mem)
+                .context("this machine's cgroups have no memory controller")?;
+            yours(START_FAILED, || files::set_memory_limit(&memory, bytes, v2))?;
+        }
+        group
+            .apply(&chapter::resources(limits, v2))
+            .with_context(|| format!("cannot set the limits of cgroup {}", path_of(id)))?;
+        verify_limits(&group, limits)?;
+        Ok(group)
+    })();
+    if result.is_err() {
+        // The kernel refuses rmdir while a process is inside: none is yet.
+        for dir in made.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result
+}
+
+/// Move the calling process into container `id`'s cgroup, with part one's
+/// join_cgroup: on v1 into its directory in every tree.
+pub fn join(id: &str) -> Result<()> {
+    let v2 = hierarchy().v2();
+    for dir in directories(id) {
+        chapter_step(|| files::join_cgroup(&dir, v2))?;
+    }
+    Ok(())
+}
+
+/// Run a step of the student's: a todo!() panic becomes an error naming
+/// it (the one-line report), so the caller decides what to do.
+fn chapter_step<T>(step: impl FnOnce() -> Result<T>) -> Result<T> {
+    crate::course::exercise::catch_panic(step).map_err(anyhow::Error::msg)?
 }
 
 /// Check that the kernel took `limits`.
@@ -206,16 +285,22 @@ pub struct Usage {
 }
 
 /// Read `cgroup`'s counters. Each is a plain text file: accounting is the
-/// kernel adding up, and bocker reading.
-pub fn usage(cgroup: &Cgroup) -> Usage {
-    if cgroup.v2() {
-        return v2::usage(&directory(cgroup, Controllers::Mem));
-    }
-    v1::usage(
-        &directory(cgroup, Controllers::Mem),
-        &directory(cgroup, Controllers::CpuAcct),
-        &directory(cgroup, Controllers::Pids),
-    )
+/// kernel adding up, and bocker reading. The memory in use is read by
+/// part one's memory_usage; the rest by the frame.
+pub fn usage(cgroup: &Cgroup) -> Result<Usage> {
+    let memory_dir = directory(cgroup, Controllers::Mem);
+    let mut usage = if cgroup.v2() {
+        v2::usage(&memory_dir)
+    } else {
+        v1::usage(
+            &memory_dir,
+            &directory(cgroup, Controllers::CpuAcct),
+            &directory(cgroup, Controllers::Pids),
+        )
+    };
+    let memory_dir = memory_dir.context("this machine's cgroups have no memory controller")?;
+    usage.memory = chapter_step(|| files::memory_usage(&memory_dir, cgroup.v2()))?;
+    Ok(usage)
 }
 
 /// The number after `key` in a file of "key value" lines.

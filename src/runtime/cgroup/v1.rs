@@ -49,6 +49,41 @@ fn mounts() -> V1 {
     MOUNTS.get_or_init(V1::new).clone()
 }
 
+/// Where the trees of [`CONTROLLERS`] are mounted, the memory tree's
+/// first; a tree that holds two of them (`cpu,cpuacct`) once.
+pub fn trees() -> Vec<PathBuf> {
+    let mut trees: Vec<PathBuf> = Vec::new();
+    for name in CONTROLLERS {
+        let controller = match *name {
+            "memory" => Controllers::Mem,
+            "cpu" => Controllers::Cpu,
+            "cpuacct" => Controllers::CpuAcct,
+            "pids" => Controllers::Pids,
+            "freezer" => Controllers::Freezer,
+            _ => Controllers::Devices,
+        };
+        let Some(tree) = mount_point(controller) else {
+            continue;
+        };
+        let real = fs::canonicalize(&tree).unwrap_or(tree);
+        if !trees.contains(&real) {
+            trees.push(real);
+        }
+    }
+    trees
+}
+
+/// Make the parent `bocker` (and those above it) in every tree.
+pub fn prepare_parent(parent: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    for tree in trees() {
+        let dir = tree.join(parent);
+        fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the parent cgroup {}", dir.display()))?;
+    }
+    Ok(())
+}
+
 /// Where `controller`'s tree is mounted.
 pub fn mount_point(controller: Controllers) -> Option<PathBuf> {
     Some(mounts().get_mount_point(controller)?.0)
@@ -91,7 +126,7 @@ pub fn is_frozen(dir: &std::path::Path) -> bool {
 /// and pids trees.
 pub fn usage(memory: &Option<PathBuf>, cpuacct: &Option<PathBuf>, pids: &Option<PathBuf>) -> Usage {
     Usage {
-        memory: number(memory, "memory.usage_in_bytes").unwrap_or(0),
+        memory: 0, // yours: files.rs, memory_usage
         memory_peak: number(memory, "memory.max_usage_in_bytes"),
         // v1 shows "no limit" as a huge number (a page count's worth).
         memory_limit: number(memory, MEMORY_LIMIT).filter(|l| *l < 1 << 62),

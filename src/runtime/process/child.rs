@@ -116,13 +116,13 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
 /// its only thread, is what the kernel does fastest (see your join_cgroup).
 #[cfg(feature = "stage4")]
 fn join_own_cgroup(id: &str) -> Result<(), Failure> {
-    let group = crate::runtime::cgroup::existing(id).ok_or_else(|| {
+    crate::runtime::cgroup::existing(id).ok_or_else(|| {
         Failure::new(
             START_FAILED,
             format!("the cgroup of container {id} is missing"),
         )
     })?;
-    crate::runtime::cgroup::chapter::join_cgroup(&group).map_err(|e| Failure::start_failed(&e))
+    crate::runtime::cgroup::join(id).map_err(|e| Failure::start_failed(&e))
 }
 
 /// Chapter 7: enter the working directory and become the user the image

@@ -83,7 +83,7 @@ const EXERCISES: [&str; 8] = [
     "chapters/01-chroot/chroot.rs",
     "chapters/02-namespaces/namespaces.rs",
     "chapters/03-mounts/mounts.rs",
-    "chapters/04-cgroups/cgroups.rs",
+    "chapters/04-cgroups/files.rs and cgroups.rs",
     "chapters/05-network/network.rs",
     "chapters/06-btrfs/btrfs.rs",
     "chapters/07-registry/registry.rs",
