@@ -7,7 +7,7 @@
 //! the book), fill in the three functions, then run:
 //!
 //! ```text
-//! cargo test --features stage4,solved1,solved2,solved3 --test course stage4_
+//! cargo test --features stage4 stage4_cgroups
 //! ```
 
 // Until you write the bodies, some parameters and imports are unused.
@@ -48,7 +48,7 @@ pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
 /// `set_memory_limit` writes that), in the form cgroups-rs applies. `v2`:
 /// the hierarchy is cgroup v2 (one tree), not v1 (one tree per controller).
 pub fn resources(limits: &Limits, v2: bool) -> Resources {
-    todo!("chapter 4: turn {limits:?} into cgroups_rs::fs::Resources (swap, CPU quota, shares (weight_of on v2), pids) for cgroup v{} — see chapters/04-cgroups/README.md, section 'Part two'", if v2 { 2 } else { 1 })
+    todo!("chapter 4: turn {limits:?} into cgroups_rs::fs::Resources (swap, CPU quota, shares (weight_of on v2), pids) for cgroup v{} — see chapters/04-cgroups/README.md, section 'Part two: the rest with cgroups-rs'", if v2 { 2 } else { 1 })
 }
 // ANCHOR_END: resources
 
@@ -69,13 +69,13 @@ pub fn weight_of(shares: u64) -> u64 {
 // ANCHOR: set_frozen
 /// Freeze every process of `cgroup` (`frozen`), or let them go on.
 pub fn set_frozen(cgroup: &Cgroup, frozen: bool) -> Result<()> {
-    todo!("chapter 4: freeze or thaw the cgroup with its FreezerController, then wait until cgroup::is_frozen says so (frozen: {frozen}) — see chapters/04-cgroups/README.md, section 'Part two'")
+    todo!("chapter 4: freeze or thaw the cgroup with its FreezerController, then wait until cgroup::is_frozen says so (frozen: {frozen}) — see chapters/04-cgroups/README.md, section 'Part two: the rest with cgroups-rs'")
 }
 // ANCHOR_END: set_frozen
 
 // ANCHOR: remove_cgroup
 /// Kill every process still in `cgroup`, then delete it.
 pub fn remove_cgroup(cgroup: &Cgroup) -> Result<()> {
-    todo!("chapter 4: kill what is left in the cgroup (cgroup.kill on v2; else freeze, SIGKILL each task, thaw), wait until it is empty, delete it — see chapters/04-cgroups/README.md, section 'Part two'")
+    todo!("chapter 4: kill what is left in the cgroup (cgroup.kill on v2; else freeze, SIGKILL each task, thaw), wait until it is empty, delete it — see chapters/04-cgroups/README.md, section 'Part two: the rest with cgroups-rs'")
 }
 // ANCHOR_END: remove_cgroup

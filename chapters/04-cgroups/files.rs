@@ -6,7 +6,7 @@
 //! the book), fill in the four functions (std::fs only), then run:
 //!
 //! ```text
-//! cargo test --features stage4,solved1,solved2,solved3 --test course stage4_
+//! cargo test --features stage4 stage4_cgroups
 //! ```
 
 // Until you write the bodies, some parameters and imports are unused.
@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 /// Make the cgroup `dir`, such as /sys/fs/cgroup/bocker/ID (v2) or
 /// /sys/fs/cgroup/memory/bocker/ID (v1). Its parent exists.
 pub fn make_cgroup(dir: &Path) -> Result<()> {
-    todo!("chapter 4: make the cgroup {dir:?} — see chapters/04-cgroups/README.md, section 'Part one'")
+    todo!("chapter 4: make the cgroup {dir:?} — see chapters/04-cgroups/README.md, section 'Part one: the exercise'")
 }
 // ANCHOR_END: make_cgroup
 
@@ -29,7 +29,7 @@ pub fn make_cgroup(dir: &Path) -> Result<()> {
 /// Limit the cgroup `dir` to `bytes` of memory. `v2`: the cgroup is in a
 /// cgroup v2 hierarchy; else in v1's memory hierarchy.
 pub fn set_memory_limit(dir: &Path, bytes: u64, v2: bool) -> Result<()> {
-    todo!("chapter 4: write the memory limit {bytes} into the right file of {dir:?} (cgroup v{}) — see chapters/04-cgroups/README.md, section 'Part one'", if v2 { 2 } else { 1 })
+    todo!("chapter 4: write the memory limit {bytes} into the right file of {dir:?} (cgroup v{}) — see chapters/04-cgroups/README.md, section 'Part one: the exercise'", if v2 { 2 } else { 1 })
 }
 // ANCHOR_END: set_memory_limit
 
@@ -37,13 +37,13 @@ pub fn set_memory_limit(dir: &Path, bytes: u64, v2: bool) -> Result<()> {
 /// Move the calling process into the cgroup `dir`. Its children will be
 /// born there. The caller has a single thread.
 pub fn join_cgroup(dir: &Path, v2: bool) -> Result<()> {
-    todo!("chapter 4: move this very process into {dir:?} (cgroup v{}) — see chapters/04-cgroups/README.md, section 'Part one'", if v2 { 2 } else { 1 })
+    todo!("chapter 4: move this very process into {dir:?} (cgroup v{}) — see chapters/04-cgroups/README.md, section 'Part one: the exercise'", if v2 { 2 } else { 1 })
 }
 // ANCHOR_END: join_cgroup
 
 // ANCHOR: memory_usage
 /// The bytes of memory the processes of cgroup `dir` use now.
 pub fn memory_usage(dir: &Path, v2: bool) -> Result<u64> {
-    todo!("chapter 4: read the memory in use from the right file of {dir:?} (cgroup v{}) — see chapters/04-cgroups/README.md, section 'Part one'", if v2 { 2 } else { 1 })
+    todo!("chapter 4: read the memory in use from the right file of {dir:?} (cgroup v{}) — see chapters/04-cgroups/README.md, section 'Part one: the exercise'", if v2 { 2 } else { 1 })
 }
 // ANCHOR_END: memory_usage
