@@ -23,18 +23,9 @@ fi
 #   and with tokens (a certificate, and signed tokens).
 # curl, jq: chapter 7's transcripts show the raw HTTP exchange.
 # zstd: the tests make a zstd-compressed layer.
-packages=(busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs strace
-          docker-registry skopeo umoci apache2-utils openssl curl jq zstd)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "install-deps: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+source "$(dirname "$(readlink -f "$0")")/lib/packages.sh"
+install_missing busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs strace \
+    docker-registry skopeo umoci apache2-utils openssl curl jq zstd
 
 # Docker's default seccomp profile, which chapter 8's tests compare
 # bocker's with: the one file, from Debian's package of moby's sources (the
@@ -63,17 +54,7 @@ fi
 # fonts, to check it in a browser (`cargo xtask book-browser`); only when
 # asked: the demo needs neither.
 if [ "${1:-}" = "--with-book" ]; then
-    book_packages=(chromium fonts-dejavu-core)
-    missing=()
-    for package in "${book_packages[@]}"; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        echo "install-deps: installing ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -q
-        apt-get install -y -q --no-install-recommends "${missing[@]}"
-    fi
+    install_missing chromium fonts-dejavu-core
     if ! command -v mdbook >/dev/null 2>&1; then
         echo "install-deps: installing mdbook 0.5.4 (cargo install, a few minutes)"
         cargo install mdbook --version 0.5.4 --locked --quiet

@@ -166,16 +166,8 @@ trap 'echo "v2-guest: terminated" >&2; exit 143' TERM
 # tools (the tests need it on the host anyway), and its cpio and depmod,
 # which we use to pack the initramfs and index the kernel modules.
 # Only what is missing is installed, as scripts/install-deps.sh does.
-missing=()
-for package in qemu-system-x86 busybox-static; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "v2-guest: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+source "$repo/scripts/lib/packages.sh"
+install_missing qemu-system-x86 busybox-static
 busybox=$(command -v busybox)
 
 # --- 2. the guest's kernel (downloaded once, cached) ---------------------------
