@@ -6,7 +6,7 @@
 //! page in the book), fill in the two functions, then run:
 //!
 //! ```text
-//! cargo test --features extra7,solved1,solved2,solved3,solved4,solved5,solved6,solved7 --test course extra7_
+//! cargo test --features stage7,extra7 extra7_token
 //! ```
 
 // Until you write the bodies, some parameters and imports are unused.
