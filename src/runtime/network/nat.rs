@@ -63,7 +63,8 @@ pub struct Rule {
     pub table: &'static str,
     /// `"PREROUTING"`, `"OUTPUT"` or `"POSTROUTING"`.
     pub chain: &'static str,
-    /// The matches, word by word: `["-p", "tcp", "--dport", "8080"]`.
+    /// The matches, word by word, for example `["-p", "tcp", "--dport",
+    /// "8080"]` (a port alone; the exercise's rules need more).
     pub matches: Vec<String>,
     /// The target and its options, word by word, without `-j`:
     /// `["DNAT", "--to-destination", "172.30.0.2:80"]`.
