@@ -1,5 +1,5 @@
 //! Chapter 7's optional exercise — the bearer-token challenge. Run with
-//! `cargo test --features extra7,solved1,…,solved7 --test course extra7_`.
+//! `cargo test --features stage7,extra7 extra7_token`.
 //!
 //! Two kinds of registry: Debian's `docker-registry` with token
 //! authentication and the test's own token server (`TestRegistry::
