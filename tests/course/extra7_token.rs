@@ -7,18 +7,17 @@
 //! challenges a test chooses and writes down every request it gets, so
 //! that a test can see what went where.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crate::stage7_pull::{
     assert_fails_saying, pull, pull_fails, pull_ok, run_ok, StoreSnapshot, BUSYBOX,
 };
 use crate::support::registry::{
-    base64_decode, one_layer_image, percent_decode, TestRegistry, ONE_LAYER_OUTPUT, TOKEN_SERVICE,
+    base64_decode, one_layer_image, percent_decode, serve, Headers, SmallRequest, TestRegistry,
+    ONE_LAYER_OUTPUT, TOKEN_SERVICE,
 };
 use crate::support::{idea, text, TestEnv};
 
@@ -197,7 +196,8 @@ impl Seen {
 /// A registry on 127.0.0.1 that answers every /v2/ request with 401 and
 /// the challenge chosen by the test — or, given `Bearer FAKE_TOKEN`, with
 /// 404 MANIFEST_UNKNOWN — and is its own token server at /auth/token (a
-/// token for bob:builder, 401 to anyone else).
+/// token for bob:builder, 401 to anyone else). It runs on the support's
+/// `serve`, as the redirecting registry does.
 struct FakeRegistry {
     port: u16,
     challenge: String,
@@ -214,16 +214,9 @@ impl FakeRegistry {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (challenge, requests, stop) = (challenge.clone(), requests.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let (challenge, requests) = (challenge.clone(), requests.clone());
-                    std::thread::spawn(move || serve_fake(stream, &challenge, &requests));
-                }
+            let (challenge, requests) = (challenge.clone(), requests.clone());
+            serve(listener, stop.clone(), move |request: SmallRequest| {
+                answer_fake(request, &challenge, &requests)
             })
         };
         FakeRegistry {
@@ -266,66 +259,32 @@ impl Drop for FakeRegistry {
     }
 }
 
-fn serve_fake(stream: TcpStream, challenge: &str, requests: &Mutex<Vec<Seen>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(&stream);
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() || request_line.is_empty() {
-        return;
-    }
-    let mut authorization = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("authorization") {
-                authorization = Some(value.trim().to_string());
-            }
-        }
-    }
+/// The fake's answer to one request, written down first.
+fn answer_fake(
+    request: SmallRequest,
+    challenge: &str,
+    requests: &Mutex<Vec<Seen>>,
+) -> (u16, Headers, Vec<u8>) {
     let seen = Seen {
-        path: request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("")
-            .to_string(),
-        authorization,
+        authorization: request.header("authorization").map(String::from),
+        path: request.path,
     };
     requests.lock().unwrap().push(seen.clone());
-    let json = "Content-Type: application/json\r\n";
-    let (status, headers, body) = if seen.path.starts_with("/auth/token") {
+    let json = ("Content-Type".to_string(), "application/json".to_string());
+    if seen.path.starts_with("/auth/token") {
         if seen.basic_user().as_deref() == Some("bob:builder") {
-            (
-                "200 OK",
-                json.to_string(),
-                format!("{{\"token\":\"{FAKE_TOKEN}\"}}"),
-            )
+            let token = format!("{{\"token\":\"{FAKE_TOKEN}\"}}");
+            (200, vec![json], token.into_bytes())
         } else {
-            (
-                "401 Unauthorized",
-                json.to_string(),
-                r#"{"errors":[{"code":"UNAUTHORIZED","message":"bob:builder only"}]}"#.to_string(),
-            )
+            let refusal = r#"{"errors":[{"code":"UNAUTHORIZED","message":"bob:builder only"}]}"#;
+            (401, vec![json], refusal.as_bytes().to_vec())
         }
     } else if seen.authorization.as_deref() == Some(&format!("Bearer {FAKE_TOKEN}")) {
-        (
-            "404 Not Found",
-            json.to_string(),
-            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"the fake registry holds no image"}]}"#
-                .to_string(),
-        )
+        let unknown = r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"the fake registry holds no image"}]}"#;
+        (404, vec![json], unknown.as_bytes().to_vec())
     } else {
-        (
-            "401 Unauthorized",
-            format!("{json}WWW-Authenticate: {challenge}\r\n"),
-            r#"{"errors":[{"code":"UNAUTHORIZED","message":"a token, please"}]}"#.to_string(),
-        )
-    };
-    let _ = write!(
-        &stream,
-        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+        let asked = ("WWW-Authenticate".to_string(), challenge.to_string());
+        let refusal = r#"{"errors":[{"code":"UNAUTHORIZED","message":"a token, please"}]}"#;
+        (401, vec![json, asked], refusal.as_bytes().to_vec())
+    }
 }

@@ -2075,12 +2075,24 @@ pub struct RedirectingRegistry {
 }
 
 /// An HTTP request's or answer's headers, (name, value).
-type Headers = Vec<(String, String)>;
+pub type Headers = Vec<(String, String)>;
 
 /// A request as the little servers read it: path and headers.
-struct SmallRequest {
-    path: String,
-    headers: Headers,
+pub struct SmallRequest {
+    /// The path with its query, percent-encoded as sent.
+    pub path: String,
+    pub headers: Headers,
+}
+
+impl SmallRequest {
+    /// The first header `name` (case-insensitive).
+    #[cfg_attr(not(feature = "extra7"), allow(dead_code))]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl RedirectingRegistry {
@@ -2201,8 +2213,9 @@ impl Drop for RedirectingRegistry {
 }
 
 /// Answer each connection on `listener` with `answer(request)` = (status,
-/// extra headers, body), until `stop`.
-fn serve(
+/// extra headers, body), until `stop`. (Also the fake registry of chapter
+/// 7's optional exercise, tests/course/extra7_token.rs.)
+pub fn serve(
     listener: TcpListener,
     stop: Arc<AtomicBool>,
     answer: impl Fn(SmallRequest) -> (u16, Headers, Vec<u8>) + Send + 'static,
