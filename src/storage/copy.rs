@@ -206,28 +206,14 @@ impl Copier {
             Mode::from_bits_truncate(0o600),
             stat.st_rdev,
         )?;
-        fchownat(
-            target_dir,
-            name,
-            Some(Uid::from_raw(stat.st_uid)),
-            Some(Gid::from_raw(stat.st_gid)),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )?;
+        chown_at(target_dir, name, stat)?;
         fchmodat(
             target_dir,
             name,
             Mode::from_bits_truncate(stat.st_mode & 0o7777),
             FchmodatFlags::FollowSymlink, // a node, not a link: nothing to follow
         )?;
-        let (accessed, modified) = times(stat);
-        utimensat(
-            target_dir,
-            name,
-            &accessed,
-            &modified,
-            UtimensatFlags::NoFollowSymlink,
-        )?;
-        Ok(())
+        set_times_at(target_dir, name, stat)
     }
 
     /// A file with several names whose first name was copied already
@@ -281,18 +267,31 @@ fn copy_symlink(
 ) -> Result<()> {
     let text = readlinkat(source_dir, name)?;
     symlinkat(text.as_os_str(), target_dir, name)?;
-    // AT_SYMLINK_NOFOLLOW: the link itself, not its target. (A symlink's
-    // own mode means nothing on Linux and cannot be changed.)
+    // The link itself, not its target. (A symlink's own mode means nothing
+    // on Linux and cannot be changed.)
+    chown_at(target_dir, name, stat)?;
+    set_times_at(target_dir, name, stat)
+}
+
+/// `stat`'s owner on the entry `name` of `dir`, never on what it points
+/// to (AT_SYMLINK_NOFOLLOW): for nodes and links, which we do not open.
+fn chown_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat) -> Result<()> {
     fchownat(
-        target_dir,
+        dir,
         name,
         Some(Uid::from_raw(stat.st_uid)),
         Some(Gid::from_raw(stat.st_gid)),
         AtFlags::AT_SYMLINK_NOFOLLOW,
     )?;
+    Ok(())
+}
+
+/// `stat`'s access and modification times on the entry `name` of `dir`,
+/// never on what it points to.
+fn set_times_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat) -> Result<()> {
     let (accessed, modified) = times(stat);
     utimensat(
-        target_dir,
+        dir,
         name,
         &accessed,
         &modified,
