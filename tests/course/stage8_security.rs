@@ -83,13 +83,13 @@ fn run_ok(env: &TestEnv, args: &[&str]) -> String {
 /// with the image or container) sees them.
 #[track_caller]
 fn status_of(env: &TestEnv, args: &[&str]) -> BTreeMap<String, String> {
+    status_in(env, args, "/proc/self/status")
+}
+
+/// The same lines of another process's status file, read from inside.
+fn status_in(env: &TestEnv, args: &[&str], file: &str) -> BTreeMap<String, String> {
     let mut all = args.to_vec();
-    all.extend([
-        "grep",
-        "-E",
-        "^(Cap|NoNewPrivs|Seccomp:)",
-        "/proc/self/status",
-    ]);
+    all.extend(["grep", "-E", "^(Cap|NoNewPrivs|Seccomp:)", file]);
     text(&env.bocker_ok(&all, HINT).stdout)
         .lines()
         .filter_map(|line| line.split_once(':'))
@@ -527,7 +527,7 @@ fn cap_add_gives_a_capability_back_and_cap_drop_takes_one_away() {
 
 #[test]
 fn exec_and_init_processes_get_the_same_profile() {
-    let _idea = idea("a process started by bocker exec, and the command under run --init, get the same capabilities, no_new_privs and filter as a container's command");
+    let _idea = idea("a process started by bocker exec, the command under run --init and that init itself get the same capabilities, no_new_privs and filter as a container's command");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.run_ok(&["-d", &image, "sleep", "60"], HINT);
@@ -537,6 +537,13 @@ fn exec_and_init_processes_get_the_same_profile() {
     assert_default_profile(&status, "a process started by `bocker exec`");
     let status = status_of(&env, &["run", "--rm", "--init", &image]);
     assert_default_profile(&status, "the command started by `run --init`'s init");
+    // The init locks itself in before its command may run: the command
+    // must never see (or act on) a pid 1 that still has every capability.
+    let status = status_in(&env, &["run", "--rm", "--init", &image], "/proc/1/status");
+    assert_default_profile(
+        &status,
+        "`run --init`'s init itself, pid 1, seen by its command",
+    );
     env.assert_no_leaks();
 }
 

@@ -38,12 +38,15 @@ pub mod launch;
 pub mod sealed;
 
 use std::fs::File;
+use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::process::ExitCode;
 
+use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::{fork, pipe2, ForkResult, Pid};
 
 use launch::Arguments;
 
@@ -112,17 +115,39 @@ fn start(
     #[cfg(feature = "stage8")]
     crate::runtime::security::hide_kernel_files(&args.profile)?;
 
+    // The command must not run before the init is locked in (chapter 8):
+    // it could read /proc/1/status, or worse, act on pid 1, while the init
+    // still has every capability. So the child waits for one byte on this
+    // pipe, which the init writes once it is done.
+    let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(child::setup_error)?;
     // SAFETY: the init is single-threaded; the child only makes system
     // calls before it executes the command.
     match unsafe { fork() }.map_err(child::setup_error)? {
-        ForkResult::Child => run_command(args, command, report),
+        ForkResult::Child => {
+            drop(go_write);
+            wait_for_go(go_read);
+            run_command(args, command, report)
+        }
         ForkResult::Parent { child } => {
+            drop(go_read);
             // Chapter 8: the init itself runs under the container's
             // profile too (as root: it only waits and passes signals on).
             #[cfg(feature = "stage8")]
             crate::runtime::security::lock_in(&args.profile, || Ok(()))?;
+            nix::unistd::write(&go_write, b"g").map_err(child::setup_error)?;
             Ok((child, signals))
         }
+    }
+}
+
+/// In the command's process: block until the init writes its byte. If the
+/// init failed instead, the pipe ends empty; the init reports why, so the
+/// command only leaves.
+fn wait_for_go(go: OwnedFd) {
+    let mut byte = [0u8; 1];
+    match File::from(go).read(&mut byte) {
+        Ok(1) => {}
+        _ => child::exit_now(START_FAILED),
     }
 }
 
@@ -136,8 +161,8 @@ fn run_command(args: &Arguments, command: &[String], report: &mut File) -> ! {
         send_report(report, &failure);
         child::exit_now(failure.code)
     }
-    // Chapter 8: the command gets the container's profile (the init, pid
-    // 1, keeps its privileges: it only waits and passes signals on).
+    // Chapter 8: the command gets the container's profile, after its user
+    // (the init locked itself in already, with nothing to do in between).
     #[cfg(feature = "stage8")]
     let locked = crate::runtime::security::lock_in(&args.profile, || {
         crate::runtime::process::user::enter_workdir_and_become_user(
