@@ -24,7 +24,8 @@
 #     more with --privileged, which leaves out chapter 8's profile (masks,
 #     capabilities, no_new_privs, seccomp, devices): the difference is
 #     what the profile costs; and with --security-opt seccomp=unconfined,
-#     for what the seccomp filters alone cost.
+#     for what the seccomp filters alone cost (and the same measured alone,
+#     by examples/seccomp_cost.rs: building them, installing them).
 # Then the start alone (`run -d`), --net none against --net bridge; and
 # `run --rm … true` alone on the bridge, which then adds and removes the
 # NAT rules every time.
@@ -160,6 +161,16 @@ EOF
     for variant in "${variants[@]}"; do
         printf '  %-22s %7.2f ms\n' "${variant/|/, }" "$(sort -n "$work/seccomp-${variant/|/-}" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)] / 1000}')"
     done
+    # The cost itself: run by run, default minus unconfined (the two ran
+    # one after the other), and the median of those differences; steadier
+    # than the difference of two medians.
+    # The same cost measured alone, in fresh processes: building the
+    # filters from the default profile, and installing them
+    # (examples/seccomp_cost.rs).
+    echo "  $("$work/seccomp-cost" "$runs")"
+    for build in "${builds[@]}"; do
+        printf '  %-22s %7.2f ms\n' "$build, filters' cost" "$(paste "$work/seccomp-$build-default" "$work/seccomp-$build-unconfined" | awk '{print $1 - $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)] / 1000}')"
+    done
 
     # Alone on the bridge: each run is the bridge's first and last
     # container, so it also installs and removes the way out (NAT).
@@ -251,8 +262,9 @@ for stage in 1 3 4; do
     cargo build --release --quiet --features "stage$stage,$solved"
     cp target/release/bocker "$work/bocker-stage$stage"
 done
-cargo build --release --quiet --features reference
+cargo build --release --quiet --features reference --bin bocker --example seccomp_cost
 cp target/release/bocker "$work/bocker-reference"
+cp target/release/examples/seccomp_cost "$work/seccomp-cost"
 if [ -n "${BOCKER_BASELINE:-}" ]; then
     cp "$BOCKER_BASELINE" "$work/bocker-baseline"
 fi

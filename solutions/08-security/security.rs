@@ -11,12 +11,9 @@ use std::fs;
 use anyhow::{Context, Result};
 use caps::{CapSet, CapsHashSet};
 use nix::mount::{mount, MsFlags};
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
-};
 
-use crate::spec::seccomp::{ArgCheck, CompareOp};
+use crate::runtime::security::seccomp::bpf::{native_arch, Field, Filter, Program, Test};
+use crate::spec::seccomp::ArgCheck;
 
 // ANCHOR: drop_capabilities
 /// Keep only the capabilities `keep`: in the bounding set (what this
@@ -54,71 +51,71 @@ pub fn set_no_new_privs() -> Result<()> {
 }
 // ANCHOR_END: set_no_new_privs
 
-// ANCHOR: seccomp_condition
-/// One check of a profile's rule as a condition seccompiler understands:
-/// argument `check.index`, taken as 64 bits, compared with `check.value`.
-/// For `MaskedEqual` the check holds when `argument & value == value_two`.
-pub fn seccomp_condition(check: &ArgCheck) -> Result<SeccompCondition> {
-    let operator = match check.op {
-        CompareOp::NotEqual => SeccompCmpOp::Ne,
-        CompareOp::Less => SeccompCmpOp::Lt,
-        CompareOp::LessOrEqual => SeccompCmpOp::Le,
-        CompareOp::Equal => SeccompCmpOp::Eq,
-        CompareOp::GreaterOrEqual => SeccompCmpOp::Ge,
-        CompareOp::Greater => SeccompCmpOp::Gt,
-        // seccompiler puts the mask in the operator, and compares the
-        // masked argument with the value: here, `value_two`.
-        CompareOp::MaskedEqual => SeccompCmpOp::MaskedEq(check.value),
-    };
-    let value = match check.op {
-        CompareOp::MaskedEqual => check.value_two,
-        _ => check.value,
-    };
-    // Qword: the arguments are registers of 64 bits (clone's flags are an
-    // unsigned long); a Dword check would look at half of one.
-    Ok(SeccompCondition::new(
-        check.index,
-        SeccompCmpArgLen::Qword,
-        operator,
-        value,
-    )?)
-}
-// ANCHOR_END: seccomp_condition
-
 // ANCHOR: seccomp_program
-/// A seccomp filter, as a BPF program: a call of `calls` gets `matched`
-/// when one of its rules holds (a rule: checks that must all hold; no
-/// rules at all: whatever the arguments); every other call gets
-/// `otherwise`. The allow-list is `matched` Allow, `otherwise` the
-/// profile's default (EPERM).
+/// A seccomp filter: a call of `calls` gets `matched` when one of its
+/// rules holds (a rule: checks that must all hold; no rules at all:
+/// whatever the arguments); every other call gets `otherwise`; a call
+/// made with another architecture's numbers is killed. The allow-list is
+/// `matched` SECCOMP_RET_ALLOW, `otherwise` the profile's default
+/// (SECCOMP_RET_ERRNO | EPERM).
 pub fn seccomp_program(
     calls: &BTreeMap<i64, Vec<Vec<ArgCheck>>>,
-    matched: SeccompAction,
-    otherwise: SeccompAction,
-) -> Result<BpfProgram> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for (number, alternatives) in calls {
-        // seccompiler's rules combine as a profile's do: a call matches
-        // when any of its rules matches, a rule when all its conditions
-        // hold. An empty list of rules matches always.
-        let mut call_rules = Vec::new();
-        for checks in alternatives {
-            let conditions = checks
-                .iter()
-                .map(seccomp_condition)
-                .collect::<Result<Vec<_>>>()?;
-            call_rules.push(SeccompRule::new(conditions)?);
+    matched: u32,
+    otherwise: u32,
+) -> Result<Filter> {
+    let mut program = Program::new();
+    let give_matched = program.new_label();
+    let give_otherwise = program.new_label();
+    let kill = program.new_label();
+
+    // 1. The arch first: the same number means another call in another
+    //    table (i386's 288 is keyctl, x86_64's is accept4).
+    let native = program.new_label();
+    let arch = native_arch().context("no seccomp filter for this architecture")?;
+    program.load(Field::Arch);
+    program.jump_if(Test::Equal, arch, native, kill);
+    program.place(native);
+
+    // 2. The number: a call without rules goes straight to `matched`, a
+    //    call with rules to its own block; any other to `otherwise`.
+    program.load(Field::Number);
+    let mut targets = Vec::new();
+    let mut blocks = Vec::new();
+    for (number, rules) in calls {
+        if rules.is_empty() {
+            targets.push((*number as u32, give_matched));
+        } else {
+            let block = program.new_label();
+            targets.push((*number as u32, block));
+            blocks.push((block, rules));
         }
-        rules.insert(*number, call_rules);
     }
-    let filter = SeccompFilter::new(
-        rules,
-        // seccompiler takes the action for calls that match no rule first.
-        otherwise,
-        matched,
-        TargetArch::try_from(std::env::consts::ARCH)?,
-    )?;
-    Ok(filter.try_into()?)
+    program.dispatch(&targets, give_otherwise);
+
+    // 3. A call's block: its rules one after another. A check that fails
+    //    jumps to the next rule; a rule whose checks all hold returns
+    //    `matched`; after the last rule, `otherwise`.
+    for (block, rules) in blocks {
+        program.place(block);
+        for checks in rules {
+            let next_rule = program.new_label();
+            for check in checks {
+                program.check_argument(check, next_rule);
+            }
+            program.ret(matched);
+            program.place(next_rule);
+        }
+        program.ret(otherwise);
+    }
+
+    // 4. The answers the jumps above lead to.
+    program.place(give_matched);
+    program.ret(matched);
+    program.place(give_otherwise);
+    program.ret(otherwise);
+    program.place(kill);
+    program.ret(libc::SECCOMP_RET_KILL_PROCESS);
+    program.assemble()
 }
 // ANCHOR_END: seccomp_program
 

@@ -203,7 +203,7 @@ fn kernel() -> (u32, u32) {
 
 #[test]
 fn the_filter_allows_its_list_only_and_answers_newer_calls_with_enosys() {
-    let _idea = idea("the seccomp allow-list lets its calls through (clone only without namespace flags), refuses every other call with EPERM, not a kill, and answers calls newer than the profile with ENOSYS");
+    let _idea = idea("the seccomp allow-list lets its calls through (clone only without namespace flags, personality under any of its rules), refuses every other call with EPERM, not a kill, kills a call made with another architecture's numbers, and answers calls newer than the profile with ENOSYS");
     let env = TestEnv::new();
     let image = attack_image(&env);
     // The everyday calls go through: a shell forks (clone without
@@ -221,7 +221,18 @@ fn the_filter_allows_its_list_only_and_answers_newer_calls_with_enosys() {
         "EPERM",
         "clone is in the list, with a check: it passes only when argument 0 has none of the namespace flags (MaskedEq: the namespace flags as the mask, 0 as the value). A clone with CLONE_NEWUSER must fail with EPERM\n{out}"
     );
-    for line in out.lines().filter(|line| !line.starts_with("cachestat:")) {
+    // A call with several rules passes when any one holds: personality's
+    // last rule allows asking for the current persona.
+    assert_eq!(
+        answer(&out, "personality(query)"),
+        "ok",
+        "personality has five rules (one per allowed persona); 0xffffffff (a query) matches the last one. A check that fails must go on to the call's next rule, and only after the last give the default\n{out}"
+    );
+    let allowed = ["cachestat:", "personality(query):", "keyctl(i386 numbers):"];
+    for line in out
+        .lines()
+        .filter(|line| !allowed.iter().any(|name| line.starts_with(name)))
+    {
         assert!(
             line.ends_with(": EPERM"),
             "with the default profile, every other call dangerous-calls tries should fail with EPERM: the allow-list does not list them, and a call that matches no rule gets the default, EPERM (not a kill): `{line}`\n{out}"
@@ -251,6 +262,16 @@ fn the_filter_allows_its_list_only_and_answers_newer_calls_with_enosys() {
             answer(&out, name),
             "ok",
             "with --security-opt seccomp=unconfined, {name} (which no capability guards) should work: the filter is what refused it\n{out}"
+        );
+    }
+    // i386's numbers, through int 0x80, where this kernel takes them
+    // (x86_64 only: dangerous-calls tries it there).
+    if out.contains("keyctl(i386 numbers): ok") {
+        let confined = run_ok(&env, &["--rm", &image, "dangerous-calls"]);
+        assert_eq!(
+            answer(&confined, "keyctl(i386 numbers)"),
+            "killed by SIGSYS",
+            "a call made with another architecture's numbers (int 0x80: i386's keyctl is 288, x86_64's accept4) must be killed: check seccomp_data.arch before the number\n{confined}"
         );
     }
     if kernel() >= (6, 5) {

@@ -119,6 +119,54 @@ fn main() {
         report("reboot", syscall(nr::REBOOT, 0i64, 0i64, 0i64, 0i64));
         report("io_uring_setup", syscall(IO_URING_SETUP, 0i64, 0i64));
         report("personality(PER_BSD)", syscall(nr::PERSONALITY, PER_BSD));
+        // The last of personality's five rules: 0xffffffff only asks
+        // for the current persona, and is allowed.
+        report("personality(query)", syscall(nr::PERSONALITY, PERSONALITY_QUERY));
         report("cachestat", syscall(CACHESTAT, -1i64, 0i64, 0i64, 0i64));
+    }
+    #[cfg(target_arch = "x86_64")]
+    keyctl_with_i386_numbers();
+}
+
+const PERSONALITY_QUERY: i64 = 0xffff_ffff;
+
+/// `int 0x80` makes a call with i386's table of numbers, where 288 is
+/// keyctl; in x86_64's, 288 is accept4, which the profile allows. A
+/// filter that reads the number without checking the arch lets keyctl
+/// through. The filter kills the process instead, so a child tries it.
+#[cfg(target_arch = "x86_64")]
+fn keyctl_with_i386_numbers() {
+    extern "C" {
+        fn fork() -> i32;
+        fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
+    }
+    const I386_KEYCTL: i32 = 288;
+    // SAFETY: the child only makes the call and leaves; the parent waits.
+    unsafe {
+        let pid = fork();
+        if pid == 0 {
+            let result: i32;
+            // i386 passes arguments in ebx, ecx, edx. (Rust keeps rbx for
+            // itself, so the first one is swapped in and out around the call.)
+            std::arch::asm!(
+                "xchg ebx, {first:e}",
+                "int 0x80",
+                "xchg ebx, {first:e}",
+                first = inout(reg) KEYCTL_GET_KEYRING_ID as i32 => _,
+                inlateout("eax") I386_KEYCTL => result,
+                in("ecx") KEY_SPEC_SESSION_KEYRING as i32,
+                in("edx") 0,
+            );
+            _exit(if result >= 0 { 0 } else { 1 });
+        }
+        let mut status = 0;
+        waitpid(pid, &mut status, 0);
+        let answer = match (status & 0x7f, (status >> 8) & 0xff) {
+            (0, 0) => "ok".to_string(),
+            (0, _) => "refused".to_string(),
+            (31, _) => "killed by SIGSYS".to_string(),
+            (signal, _) => format!("killed by signal {signal}"),
+        };
+        println!("keyctl(i386 numbers): {answer}");
     }
 }

@@ -290,15 +290,11 @@ pub fn lock_in(
     Ok(())
 }
 
-/// Install each filter with seccomp(2). (Not seccompiler's apply_filter:
-/// it always sets no_new_privs first, which `--security-opt
-/// no-new-privileges=false` must not.)
-fn install(filters: &[seccompiler::BpfProgram]) -> Result<(), Failure> {
+/// Install each filter with seccomp(2), in order.
+pub fn install(filters: &[seccomp::bpf::Filter]) -> Result<(), Failure> {
     for filter in filters {
         let program = libc::sock_fprog {
             len: filter.len() as u16,
-            // seccompiler's sock_filter has the kernel's layout (u16, u8,
-            // u8, u32), the same as libc's.
             filter: filter.as_ptr() as *mut libc::sock_filter,
         };
         // SAFETY: `program` points at `filter`'s instructions, alive for the

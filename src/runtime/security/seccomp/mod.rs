@@ -22,16 +22,17 @@
 //! `default.rs` is bocker's own profile, `syscalls.rs` turns names into
 //! this machine's numbers, `resolve.rs` picks the rules that apply.
 
+pub mod bpf;
 pub mod default;
 pub mod resolve;
 pub mod syscalls;
 
 use anyhow::{Context, Result};
-use seccompiler::{sock_filter, BpfProgram, SeccompAction};
 
 use super::chapter;
 use crate::runtime::kernel;
 use crate::spec::seccomp::{RuleAction, SeccompProfile};
+use bpf::{Field, Filter, Program, Test};
 use resolve::{Outcome, Resolved, Target};
 
 /// Check a profile the user gave (`--security-opt seccomp=FILE`) before
@@ -50,7 +51,7 @@ fn target(capabilities: &[String]) -> Target<'_> {
 
 /// The filters for `profile`, for a container with `capabilities`, in
 /// the order they are to be installed.
-pub fn filters(profile: &SeccompProfile, capabilities: &[String]) -> Result<Vec<BpfProgram>> {
+pub fn filters(profile: &SeccompProfile, capabilities: &[String]) -> Result<Vec<Filter>> {
     let resolved: Resolved = resolve::resolve(profile, &target(capabilities))
         .map_err(|reason| anyhow::anyhow!("the seccomp profile: {reason}"))?;
     let default = resolved.default.context("a profile without a default")?;
@@ -60,7 +61,7 @@ pub fn filters(profile: &SeccompProfile, capabilities: &[String]) -> Result<Vec<
         // else gets its default.
         filters.push(chapter::seccomp_program(
             &resolved.let_through,
-            SeccompAction::Allow,
+            libc::SECCOMP_RET_ALLOW,
             action(default),
         )?);
     }
@@ -70,96 +71,92 @@ pub fn filters(profile: &SeccompProfile, capabilities: &[String]) -> Result<Vec<
         filters.push(chapter::seccomp_program(
             calls,
             action(*outcome),
-            SeccompAction::Allow,
+            libc::SECCOMP_RET_ALLOW,
         )?);
     }
     if !default.lets_through() {
         if let Some(highest) = resolved.highest_named {
-            filters.push(newer_calls_filter(highest));
+            filters.push(newer_calls_filter(highest)?);
         }
     }
-    filters.extend(x32_filter());
+    filters.extend(x32_filter()?);
     Ok(filters)
 }
 
-/// seccompiler's name for an outcome.
-fn action(outcome: Outcome) -> SeccompAction {
+/// The value a filter returns for an outcome: a `SECCOMP_RET_…` action
+/// (<linux/seccomp.h>) in the high 16 bits, its data (an errno, or a
+/// number for the tracer) in the low 16.
+pub fn action(outcome: Outcome) -> u32 {
+    let data = outcome.errno & libc::SECCOMP_RET_DATA;
     match outcome.action {
-        RuleAction::Allow => SeccompAction::Allow,
-        RuleAction::Errno => SeccompAction::Errno(outcome.errno),
-        RuleAction::Log => SeccompAction::Log,
-        RuleAction::KillThread => SeccompAction::KillThread,
-        RuleAction::KillProcess => SeccompAction::KillProcess,
-        RuleAction::Trap => SeccompAction::Trap,
-        RuleAction::Trace => SeccompAction::Trace(outcome.errno),
+        RuleAction::Allow => libc::SECCOMP_RET_ALLOW,
+        RuleAction::Errno => libc::SECCOMP_RET_ERRNO | data,
+        RuleAction::Log => libc::SECCOMP_RET_LOG,
+        RuleAction::KillThread => libc::SECCOMP_RET_KILL_THREAD,
+        RuleAction::KillProcess => libc::SECCOMP_RET_KILL_PROCESS,
+        RuleAction::Trap => libc::SECCOMP_RET_TRAP,
+        RuleAction::Trace => libc::SECCOMP_RET_TRACE | data,
         // resolve.rs refuses a profile that asks for it.
-        RuleAction::Notify => SeccompAction::Errno(libc::ENOSYS as u32),
+        RuleAction::Notify => libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
     }
-}
-
-// Classic BPF, as in <linux/filter.h> and <linux/seccomp.h>, for the two
-// filters seccompiler cannot say: it compares call numbers one by one,
-// and these compare ranges and bits.
-const LOAD_WORD_AT: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
-const JUMP_IF_EQUAL: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
-const JUMP_IF_GREATER: u16 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
-const RETURN: u16 = 0x06; // BPF_RET | BPF_K
-const ARCH_OFFSET: u32 = 4; // struct seccomp_data: nr at 0, arch at 4
-
-/// This machine's AUDIT_ARCH_… (what `arch` holds for its own calls).
-fn audit_arch() -> Option<u32> {
-    match std::env::consts::ARCH {
-        "x86_64" => Some(0xC000_003E),  // AUDIT_ARCH_X86_64
-        "aarch64" => Some(0xC000_00B7), // AUDIT_ARCH_AARCH64
-        _ => None,
-    }
-}
-
-fn step(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
-    sock_filter { code, jt, jf, k }
 }
 
 /// Calls newer than the profile: a number above `highest` (the highest
 /// the profile names) fails with ENOSYS, "no such call". A program then
 /// does what it does on an older kernel. Calls of another architecture
 /// are left to the allow-list, which kills them.
-fn newer_calls_filter(highest: i64) -> BpfProgram {
-    let Some(arch) = audit_arch() else {
-        return vec![step(RETURN, 0, 0, libc::SECCOMP_RET_ALLOW)];
-    };
-    vec![
-        step(LOAD_WORD_AT, 0, 0, ARCH_OFFSET),
-        step(JUMP_IF_EQUAL, 0, 3, arch), // another arch: allow
-        step(LOAD_WORD_AT, 0, 0, 0),     // the call's number
-        step(JUMP_IF_GREATER, 0, 1, highest as u32),
-        step(RETURN, 0, 0, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
-        step(RETURN, 0, 0, libc::SECCOMP_RET_ALLOW),
-    ]
+fn newer_calls_filter(highest: i64) -> Result<Filter> {
+    let mut program = Program::new();
+    let allow = program.new_label();
+    if let Some(arch) = bpf::native_arch() {
+        let native = program.new_label();
+        let newer = program.new_label();
+        program.load(Field::Arch);
+        program.jump_if(Test::Equal, arch, native, allow);
+        program.place(native);
+        program.load(Field::Number);
+        program.jump_if(Test::Greater, highest as u32, newer, allow);
+        program.place(newer);
+        program.ret(libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32);
+    }
+    program.place(allow);
+    program.ret(libc::SECCOMP_RET_ALLOW);
+    program.assemble()
 }
 
-/// A filter written by hand because seccompiler cannot say it: on
-/// x86_64, a kernel built with the x32 ABI accepts every call a second
+/// On x86_64, a kernel built with the x32 ABI accepts every call a second
 /// time under its number with bit 30 set (0x40000000). A filter that lists
-/// numbers would miss `keyctl` called as `0x40000000 | 250`. This one
-/// refuses any call with that bit, whatever the kernel. Installed last:
-/// its EPERM is the answer such a call gets.
+/// numbers must not mistake `keyctl` called as `0x40000000 | 250` for a
+/// number it does not list and so let it through. This one refuses any
+/// call with that bit, whatever the kernel. Installed last: its EPERM is
+/// the answer such a call gets.
 #[cfg(target_arch = "x86_64")]
-fn x32_filter() -> Option<BpfProgram> {
-    const JUMP_IF_BITS_SET: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+fn x32_filter() -> Result<Option<Filter>> {
     const X32_BIT: u32 = 0x4000_0000;
-    Some(vec![
-        step(LOAD_WORD_AT, 0, 0, ARCH_OFFSET),
-        step(JUMP_IF_EQUAL, 0, 3, audit_arch()?), // another arch: allow
-        step(LOAD_WORD_AT, 0, 0, 0),              // the call's number
-        step(JUMP_IF_BITS_SET, 0, 1, X32_BIT),
-        step(RETURN, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
-        step(RETURN, 0, 0, libc::SECCOMP_RET_ALLOW),
-    ])
+    let Some(arch) = bpf::native_arch() else {
+        return Ok(None);
+    };
+    let mut program = Program::new();
+    let (native, x32, allow) = (
+        program.new_label(),
+        program.new_label(),
+        program.new_label(),
+    );
+    program.load(Field::Arch);
+    program.jump_if(Test::Equal, arch, native, allow);
+    program.place(native);
+    program.load(Field::Number);
+    program.jump_if(Test::AnyBitSet, X32_BIT, x32, allow);
+    program.place(x32);
+    program.ret(libc::SECCOMP_RET_ERRNO | libc::EPERM as u32);
+    program.place(allow);
+    program.ret(libc::SECCOMP_RET_ALLOW);
+    Ok(Some(program.assemble()?))
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn x32_filter() -> Option<BpfProgram> {
-    None
+fn x32_filter() -> Result<Option<Filter>> {
+    Ok(None)
 }
 
 #[cfg(test)]
