@@ -7,17 +7,15 @@
 //! challenges a test chooses and writes down every request it gets, so
 //! that a test can see what went where.
 
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use crate::stage7_pull::{
     assert_fails_saying, pull, pull_fails, pull_ok, run_ok, StoreSnapshot, BUSYBOX,
 };
 use crate::support::registry::{
-    base64_decode, one_layer_image, percent_decode, serve, Headers, SmallRequest, TestRegistry,
-    ONE_LAYER_OUTPUT, TOKEN_SERVICE,
+    base64_decode, one_layer_image, percent_decode, Headers, SmallRequest, SmallServer,
+    TestRegistry, ONE_LAYER_OUTPUT, TOKEN_SERVICE,
 };
 use crate::support::{idea, text, TestEnv};
 
@@ -197,13 +195,11 @@ impl Seen {
 /// the challenge chosen by the test — or, given `Bearer FAKE_TOKEN`, with
 /// 404 MANIFEST_UNKNOWN — and is its own token server at /auth/token (a
 /// token for bob:builder, 401 to anyone else). It runs on the support's
-/// `serve`, as the redirecting registry does.
+/// `SmallServer`, as the redirecting registry does.
 struct FakeRegistry {
-    port: u16,
+    server: SmallServer,
     challenge: String,
     requests: Arc<Mutex<Vec<Seen>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl FakeRegistry {
@@ -212,24 +208,21 @@ impl FakeRegistry {
         let port = listener.local_addr().unwrap().port();
         let challenge = challenge(port);
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
+        let server = {
             let (challenge, requests) = (challenge.clone(), requests.clone());
-            serve(listener, stop.clone(), move |request: SmallRequest| {
+            SmallServer::start(listener, move |request: SmallRequest| {
                 answer_fake(request, &challenge, &requests)
             })
         };
         FakeRegistry {
-            port,
+            server,
             challenge,
             requests,
-            stop,
-            thread: Some(thread),
         }
     }
 
     fn reference(&self) -> String {
-        format!("127.0.0.1:{}/{BUSYBOX}", self.port)
+        format!("{}/{BUSYBOX}", self.server.address())
     }
 
     fn challenge(&self) -> &str {
@@ -245,17 +238,6 @@ impl FakeRegistry {
             .into_iter()
             .filter(|r| r.path.starts_with("/auth/token"))
             .collect()
-    }
-}
-
-impl Drop for FakeRegistry {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accepting thread up.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -94,7 +94,7 @@ impl TestRegistry {
         let auth = match (&credentials, &token_server) {
             (_, Some(server)) => format!(
                 "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: {TOKEN_SERVICE}\n    issuer: {TOKEN_ISSUER}\n    rootcertbundle: {}\n",
-                server.port,
+                server.port(),
                 token_keys().cert_pem.display()
             ),
             (Some((user, password)), None) => {
@@ -295,7 +295,7 @@ impl TestRegistry {
                         .map(|(name, _)| format!("repository:{name}:pull"))
                         .unwrap_or_default();
                     let token = http_get(
-                        &format!("127.0.0.1:{}", server.port),
+                        &format!("127.0.0.1:{}", server.port()),
                         &format!("/token?service={TOKEN_SERVICE}&scope={scope}"),
                         &[("Authorization".to_string(), basic)],
                     )
@@ -438,87 +438,40 @@ pub struct TokenRequest {
 
 /// A token server: answers `GET /token?service=…&scope=repository:NAME:ACTIONS`
 /// with `{"token": JWT, "access_token": JWT}` for the right Basic
-/// credentials, and 401 to anyone else. One thread per connection.
+/// credentials, and 401 to anyone else, one request after another.
 struct TokenServer {
-    port: u16,
-    stop: Arc<AtomicBool>,
+    server: SmallServer,
     requests: Arc<Mutex<Vec<TokenRequest>>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl TokenServer {
     fn start(credentials: (String, String)) -> TokenServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind the token server");
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let keys = token_keys();
-        let thread = {
-            let stop = stop.clone();
-            let requests = requests.clone();
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let requests = requests.clone();
-                    let credentials = credentials.clone();
-                    std::thread::spawn(move || {
-                        serve_token(stream, &credentials, keys, &requests);
-                    });
-                }
+        let server = {
+            let requests = Arc::clone(&requests);
+            SmallServer::start(listener, move |request: SmallRequest| {
+                answer_token(&request, &credentials, keys, &requests)
             })
         };
-        TokenServer {
-            port,
-            stop,
-            requests,
-            thread: Some(thread),
-        }
+        TokenServer { server, requests }
+    }
+
+    fn port(&self) -> u16 {
+        self.server.address().port()
     }
 }
 
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accepting thread up.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve_token(
-    stream: TcpStream,
+/// A token for the right Basic credentials at /token, with the access the
+/// scopes ask for; 401 to anyone else. Each request is written down.
+fn answer_token(
+    request: &SmallRequest,
     credentials: &(String, String),
     keys: &TokenKeys,
     requests: &Mutex<Vec<TokenRequest>>,
-) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(&stream);
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() || request_line.is_empty() {
-        return;
-    }
-    let mut authorization = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("authorization") {
-                authorization = Some(value.trim().to_string());
-            }
-        }
-    }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .to_string();
+) -> (u16, Headers, Vec<u8>) {
+    let path = &request.path;
     let query = path.split_once('?').map(|(_, q)| q).unwrap_or("");
     let mut scopes = Vec::new();
     let mut service = None;
@@ -531,8 +484,8 @@ fn serve_token(
             _ => {}
         }
     }
-    let user = authorization
-        .as_deref()
+    let user = request
+        .header("authorization")
         .and_then(|a| a.strip_prefix("Basic "))
         .and_then(|b| base64_decode(b.trim()))
         .map(|decoded| text(&decoded));
@@ -568,20 +521,14 @@ fn serve_token(
         user: user.map(|u| u.split(':').next().unwrap_or("").to_string()),
         status,
     });
-    let reason = if status == 200 { "OK" } else { "Unauthorized" };
-    let challenge = if status == 401 {
-        "WWW-Authenticate: Basic realm=\"bocker-test-token-server\"\r\n"
-    } else {
-        ""
-    };
-    let mut stream = &stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{challenge}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.flush();
-    let _ = stream.shutdown(Shutdown::Write);
+    let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    if status == 401 {
+        headers.push((
+            "WWW-Authenticate".to_string(),
+            "Basic realm=\"bocker-test-token-server\"".to_string(),
+        ));
+    }
+    (status, headers, body.into_bytes())
 }
 
 /// A JWT (RS256) as the registry's `auth: token` wants: the signing
@@ -2067,11 +2014,9 @@ pub fn listing_diff(left: &[String], right: &[String]) -> String {
 /// request's headers, so a test can check that the password never went
 /// there.
 pub struct RedirectingRegistry {
-    registry: String,
-    cdn: String,
+    registry: SmallServer,
+    cdn: SmallServer,
     cdn_requests: Arc<Mutex<Vec<Headers>>>,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
 }
 
 /// An HTTP request's or answer's headers, (name, value).
@@ -2086,7 +2031,6 @@ pub struct SmallRequest {
 
 impl SmallRequest {
     /// The first header `name` (case-insensitive).
-    #[cfg_attr(not(feature = "extra7"), allow(dead_code))]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -2109,18 +2053,12 @@ impl RedirectingRegistry {
             .unwrap()
             .to_string();
         let (repo, tag) = repo_and_tag.split_once(':').expect("REPO:TAG");
-        let stop = Arc::new(AtomicBool::new(false));
 
         let cdn_listener = TcpListener::bind("127.0.0.2:0").expect("cannot listen on 127.0.0.2");
-        let cdn = cdn_listener.local_addr().unwrap().to_string();
         let cdn_requests = Arc::new(Mutex::new(Vec::new()));
-        let cdn_thread = {
-            let (stop, requests, layout_dir) = (
-                Arc::clone(&stop),
-                Arc::clone(&cdn_requests),
-                image.layout.clone(),
-            );
-            serve(cdn_listener, stop, move |request: SmallRequest| {
+        let cdn_server = {
+            let (requests, layout_dir) = (Arc::clone(&cdn_requests), image.layout.clone());
+            SmallServer::start(cdn_listener, move |request: SmallRequest| {
                 requests.lock().unwrap().push(request.headers.clone());
                 let digest = request.path.rsplit('/').next().unwrap_or("");
                 match fs::read(Layout::open(&layout_dir).blob_path(digest)) {
@@ -2131,16 +2069,15 @@ impl RedirectingRegistry {
         };
 
         let registry_listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let registry = registry_listener.local_addr().unwrap().to_string();
         let expected = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
-        let registry_thread = {
-            let (stop, cdn, layout_dir) = (Arc::clone(&stop), cdn.clone(), image.layout.clone());
+        let registry_server = {
+            let (cdn, layout_dir) = (cdn_server.address(), image.layout.clone());
             let manifest_paths = [
                 format!("/v2/{repo}/manifests/{tag}"),
                 format!("/v2/{repo}/manifests/{manifest_digest}"),
             ];
             let blob_prefix = format!("/v2/{repo}/blobs/");
-            serve(registry_listener, stop, move |request: SmallRequest| {
+            SmallServer::start(registry_listener, move |request: SmallRequest| {
                 let authorized = request
                     .headers
                     .iter()
@@ -2176,22 +2113,20 @@ impl RedirectingRegistry {
             })
         };
         RedirectingRegistry {
-            registry,
-            cdn,
+            registry: registry_server,
+            cdn: cdn_server,
             cdn_requests,
-            stop,
-            threads: vec![cdn_thread, registry_thread],
         }
     }
 
     /// `127.0.0.1:PORT/REPO:TAG`.
     pub fn reference(&self, repo_and_tag: &str) -> String {
-        format!("{}/{repo_and_tag}", self.registry)
+        format!("{}/{repo_and_tag}", self.registry.address())
     }
 
     /// The CDN's address, `127.0.0.2:PORT`.
-    pub fn cdn(&self) -> &str {
-        &self.cdn
+    pub fn cdn(&self) -> String {
+        self.cdn.address().to_string()
     }
 
     /// The headers of every request the CDN got.
@@ -2200,56 +2135,84 @@ impl RedirectingRegistry {
     }
 }
 
-impl Drop for RedirectingRegistry {
+/// A little HTTP server of a test's own: it answers each connection on
+/// its listener with `answer(request)` = (status, extra headers, body),
+/// one after another, until it is dropped. (The redirecting registry, the
+/// token server, and the fake registry of chapter 7's optional exercise,
+/// tests/course/extra7_token.rs.)
+pub struct SmallServer {
+    address: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SmallServer {
+    pub fn start(
+        listener: TcpListener,
+        answer: impl Fn(SmallRequest) -> (u16, Headers, Vec<u8>) + Send + 'static,
+    ) -> SmallServer {
+        let address = listener.local_addr().expect("the listener's address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Ok(stream) = stream {
+                        answer_one(stream, &answer);
+                    }
+                }
+            })
+        };
+        SmallServer {
+            address,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Where it listens, `127.0.0.1:PORT`.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl Drop for SmallServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loops.
-        let _ = TcpStream::connect(&self.registry);
-        let _ = TcpStream::connect(&self.cdn);
-        for thread in self.threads.drain(..) {
+        // Wake the accepting thread up, so that it sees `stop`.
+        let _ = TcpStream::connect(self.address);
+        if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-/// Answer each connection on `listener` with `answer(request)` = (status,
-/// extra headers, body), until `stop`. (Also the fake registry of chapter
-/// 7's optional exercise, tests/course/extra7_token.rs.)
-pub fn serve(
-    listener: TcpListener,
-    stop: Arc<AtomicBool>,
-    answer: impl Fn(SmallRequest) -> (u16, Headers, Vec<u8>) + Send + 'static,
-) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let Some(request) = read_small_request(&mut stream) else {
-                continue;
-            };
-            let (status, headers, body) = answer(request);
-            let reason = match status {
-                200 => "OK",
-                307 => "Temporary Redirect",
-                401 => "Unauthorized",
-                _ => "Not Found",
-            };
-            let mut head = format!(
-                "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n",
-                body.len()
-            );
-            for (key, value) in headers {
-                head.push_str(&format!("{key}: {value}\r\n"));
-            }
-            head.push_str("\r\n");
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    })
+fn answer_one(mut stream: TcpStream, answer: &impl Fn(SmallRequest) -> (u16, Headers, Vec<u8>)) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let Some(request) = read_small_request(&mut stream) else {
+        return;
+    };
+    let (status, headers, body) = answer(request);
+    let reason = match status {
+        200 => "OK",
+        307 => "Temporary Redirect",
+        401 => "Unauthorized",
+        _ => "Not Found",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (key, value) in headers {
+        head.push_str(&format!("{key}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(&body);
+    let _ = stream.shutdown(Shutdown::Both);
 }
 
 fn read_small_request(stream: &mut TcpStream) -> Option<SmallRequest> {
