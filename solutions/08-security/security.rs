@@ -55,7 +55,8 @@ pub fn set_no_new_privs() -> Result<()> {
 /// A seccomp filter: a call of `calls` gets `matched` when one of its
 /// rules holds (a rule: checks that must all hold; no rules at all:
 /// whatever the arguments); every other call gets `otherwise`; a call
-/// made with another architecture's numbers is killed. The allow-list is
+/// made with another architecture's numbers is killed
+/// (SECCOMP_RET_KILL_PROCESS). The allow-list is
 /// `matched` SECCOMP_RET_ALLOW, `otherwise` the profile's default
 /// (SECCOMP_RET_ERRNO | EPERM).
 pub fn seccomp_program(
@@ -151,7 +152,8 @@ pub fn mask_path(path: &str) -> Result<()> {
 // ANCHOR: make_read_only
 /// Make `path` read-only inside the container: bind it onto itself (a
 /// mount of its own), then remount that bind read-only. (A bind mount
-/// ignores MS_RDONLY on the first call: the kernel wants the remount.)
+/// ignores MS_RDONLY on the first call: the kernel wants the remount.) A
+/// path the kernel does not have is left alone.
 pub fn make_read_only(path: &str) -> Result<()> {
     if fs::symlink_metadata(path).is_err() {
         return Ok(());
