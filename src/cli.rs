@@ -31,8 +31,35 @@ pub struct Cli {
     )]
     pub root: PathBuf,
 
+    #[cfg(feature = "oci")]
+    #[command(flatten)]
+    pub oci: OciGlobalArgs,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The global flags of runc's command line, which engines pass to any OCI
+/// runtime. Hidden from --help (they matter to engines, not to people);
+/// `create --help` says what they do.
+#[cfg(feature = "oci")]
+#[derive(Debug, Args)]
+pub struct OciGlobalArgs {
+    /// Also write errors to FILE (the OCI verbs; engines read it)
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// The format of --log: text or json
+    #[arg(
+        long = "log-format",
+        global = true,
+        hide = true,
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: String,
+    /// Manage cgroups through systemd (refused: bocker writes cgroupfs)
+    #[arg(long = "systemd-cgroup", global = true, hide = true)]
+    pub systemd_cgroup: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +189,49 @@ pub enum Command {
         /// Image ids, container ids or container names
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
+    },
+    /// OCI: make a container from a bundle (config.json and its root), and
+    /// leave it waiting for `start`
+    #[cfg(feature = "oci")]
+    #[command(
+        after_help = "The OCI verbs (create, start, state, kill, delete) are the command line \
+                      runc has, for engines such as podman (--runtime) and containerd \
+                      (--runc-binary). They also take runc's global flags: --log FILE (errors \
+                      are written there too), --log-format text|json, and --systemd-cgroup \
+                      (refused: bocker manages cgroups itself)."
+    )]
+    Create(OciCreateArgs),
+    /// OCI: let a created container run its process
+    #[cfg(feature = "oci")]
+    Start {
+        /// The container's id
+        id: String,
+    },
+    /// OCI: print a container's state as JSON (status, pid, bundle)
+    #[cfg(feature = "oci")]
+    State {
+        /// The container's id
+        id: String,
+    },
+    /// OCI: send a signal to a container's process [default: SIGTERM]
+    #[cfg(feature = "oci")]
+    Kill {
+        /// To every process of the container, not only its first
+        #[arg(short, long)]
+        all: bool,
+        /// The container's id
+        id: String,
+        /// KILL, SIGKILL or 9
+        signal: Option<String>,
+    },
+    /// OCI: remove a stopped (or created) container's cgroup and state
+    #[cfg(feature = "oci")]
+    Delete {
+        /// Kill a running container first
+        #[arg(short, long)]
+        force: bool,
+        /// The container's id
+        id: String,
     },
 }
 
@@ -357,4 +427,24 @@ pub struct LimitArgs {
     /// At most this many processes
     #[arg(long, value_name = "N")]
     pub pids_limit: Option<String>,
+}
+
+/// `create`'s flags, as runc has them.
+#[cfg(feature = "oci")]
+#[derive(Debug, Args)]
+pub struct OciCreateArgs {
+    /// The bundle: a directory with config.json and the root filesystem
+    #[arg(short, long, default_value = ".", value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// Write the container's pid here
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Send the terminal's master here (refused: no terminals yet)
+    #[arg(long = "console-socket", value_name = "SOCKET")]
+    pub console_socket: Option<PathBuf>,
+    /// Use chroot-like mount moves instead of pivot_root (refused)
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// The container's id
+    pub id: String,
 }

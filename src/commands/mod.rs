@@ -9,6 +9,8 @@ mod exec;
 mod images;
 mod init;
 mod logs;
+#[cfg(feature = "oci")]
+mod oci;
 #[cfg(feature = "stage4")]
 mod pause;
 #[cfg(feature = "stage5")]
@@ -55,6 +57,10 @@ fn create_store(root: &Path) -> Result<Store> {
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
     crate::runtime::kernel::check()?;
+    #[cfg(feature = "oci")]
+    if oci::is_oci_verb(&cli.command) {
+        return oci::dispatch(&cli.root, &cli.oci, cli.command);
+    }
     let root = &cli.root;
     match cli.command {
         // The two verbs that make something create the state directory.
@@ -103,5 +109,11 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::System {
             action: crate::cli::SystemAction::Reset { force },
         } => system::reset(&open_store(root)?, force),
+        #[cfg(feature = "oci")]
+        Command::Create(_)
+        | Command::Start { .. }
+        | Command::State { .. }
+        | Command::Kill { .. }
+        | Command::Delete { .. } => unreachable!("the OCI verbs are dispatched above"),
     }
 }

@@ -58,6 +58,8 @@ pub mod init;
 pub mod kernel;
 #[cfg(feature = "stage5")]
 pub mod network;
+#[cfg(feature = "oci")]
+pub mod oci;
 pub mod outside;
 pub mod process;
 #[cfg(feature = "stage8")]

@@ -12,6 +12,8 @@ pub mod keeper_lock;
 pub mod leases;
 pub mod logs;
 pub mod names;
+#[cfg(feature = "oci")]
+pub mod oci;
 pub mod records;
 pub mod store;
 

@@ -17,9 +17,11 @@ use crate::support::{
 /// at no exercise.
 const HINT: Hint = Hint::NONE;
 
-/// `--help` grows with the stages, so each stage has its own snapshot.
+/// `--help` grows with the stages, so each stage has its own snapshot (and
+/// the OCI verbs, after the last chapter, one more).
 fn assert_help_snapshot(name: &str, out: &std::process::Output) {
-    insta::assert_snapshot!(format!("{name}@stage{}", stage()), text(&out.stdout));
+    let oci = if cfg!(feature = "oci") { "-oci" } else { "" };
+    insta::assert_snapshot!(format!("{name}@stage{}{oci}", stage()), text(&out.stdout));
 }
 
 #[test]

@@ -43,3 +43,6 @@ mod extra7_token;
 
 #[cfg(feature = "stage8")]
 mod stage8_security;
+
+#[cfg(feature = "oci")]
+mod oci;

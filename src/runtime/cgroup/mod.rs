@@ -89,10 +89,16 @@ pub fn controls_devices() -> bool {
 /// in the language of this machine's cgroups.
 #[cfg(feature = "stage8")]
 pub fn restrict_devices(id: &str) -> Result<()> {
+    restrict_devices_at(&path_of(id))
+}
+
+/// The same for the cgroup at `path` (relative to the hierarchy's root).
+#[cfg(feature = "stage8")]
+pub fn restrict_devices_at(path: &str) -> Result<()> {
     if hierarchy().v2() {
-        v2::restrict_devices(id)
+        v2::restrict_devices(path)
     } else {
-        v1::restrict_devices(id)
+        v1::restrict_devices(path)
     }
 }
 
@@ -114,23 +120,35 @@ pub fn remove_parent_if_empty() {
 /// Make sure the parent exists: on v2, with the controllers enabled for
 /// its children (v2.rs says why); on v1, in each tree bocker uses.
 pub fn prepare_parent() -> Result<()> {
+    prepare_parent_at(&parent())
+}
+
+/// The same for any parent `path` (relative to the hierarchy's root): an
+/// OCI bundle's cgroupsPath has parents of its own.
+pub fn prepare_parent_at(path: &str) -> Result<()> {
     let hierarchy = hierarchy();
     if !hierarchy.v2() {
-        return v1::prepare_parent(&parent());
+        return v1::prepare_parent(path);
     }
-    v2::prepare_parent(hierarchy.root(), &parent())
+    v2::prepare_parent(hierarchy.root(), path)
 }
 
 /// The directories of container `id`'s cgroup: on v2 its one directory;
 /// on v1 one in each tree bocker uses, the memory tree's first.
 pub fn directories(id: &str) -> Vec<PathBuf> {
+    directories_at(&path_of(id))
+}
+
+/// The directories of the cgroup at `path`, relative to the hierarchy's
+/// root.
+pub fn directories_at(path: &str) -> Vec<PathBuf> {
     let hierarchy = hierarchy();
     if hierarchy.v2() {
-        return vec![hierarchy.root().join(path_of(id))];
+        return vec![hierarchy.root().join(path)];
     }
     v1::trees()
         .into_iter()
-        .map(|tree| tree.join(path_of(id)))
+        .map(|tree| tree.join(path))
         .collect()
 }
 
@@ -140,16 +158,22 @@ pub fn directories(id: &str) -> Vec<PathBuf> {
 /// `Cgroup::load`). The frame reads the limits back. On error nothing is
 /// left.
 pub fn create(id: &str, limits: &Limits) -> Result<Cgroup> {
+    create_at(&path_of(id), limits)
+}
+
+/// The same for the cgroup at `path` (relative to the hierarchy's root),
+/// whose parent exists.
+pub fn create_at(path: &str, limits: &Limits) -> Result<Cgroup> {
     use crate::course::exercise::yours;
     use crate::errors::START_FAILED;
     let v2 = hierarchy().v2();
     let mut made = Vec::new();
     let result = (|| -> Result<Cgroup> {
-        for dir in directories(id) {
+        for dir in directories_at(path) {
             yours(START_FAILED, || files::make_cgroup(&dir))?;
             made.push(dir);
         }
-        let group = Cgroup::load(hierarchy(), path_of(id));
+        let group = Cgroup::load(hierarchy(), path);
         if let Some(bytes) = limits.memory {
             let memory = directory(&group, Controllers::Mem)
                 .context("this machine's cgroups have no memory controller")?;
@@ -157,7 +181,7 @@ pub fn create(id: &str, limits: &Limits) -> Result<Cgroup> {
         }
         group
             .apply(&chapter::resources(limits, v2))
-            .with_context(|| format!("cannot set the limits of cgroup {}", path_of(id)))?;
+            .with_context(|| format!("cannot set the limits of cgroup {path}"))?;
         verify_limits(&group, limits)?;
         Ok(group)
     })();
@@ -173,8 +197,13 @@ pub fn create(id: &str, limits: &Limits) -> Result<Cgroup> {
 /// Move the calling process into container `id`'s cgroup, with part one's
 /// join_cgroup: on v1 into its directory in every tree.
 pub fn join(id: &str) -> Result<()> {
+    join_at(&path_of(id))
+}
+
+/// Move the calling process into the cgroup at `path`.
+pub fn join_at(path: &str) -> Result<()> {
     let v2 = hierarchy().v2();
-    for dir in directories(id) {
+    for dir in directories_at(path) {
         chapter_step(|| files::join_cgroup(&dir, v2))?;
     }
     Ok(())
@@ -229,7 +258,12 @@ pub fn verify_limits(cgroup: &Cgroup, limits: &Limits) -> Result<()> {
 
 /// Container `id`'s cgroup, if it exists.
 pub fn existing(id: &str) -> Option<Cgroup> {
-    let group = Cgroup::load(hierarchy(), path_of(id));
+    existing_at(&path_of(id))
+}
+
+/// The cgroup at `path`, if it exists.
+pub fn existing_at(path: &str) -> Option<Cgroup> {
+    let group = Cgroup::load(hierarchy(), path);
     group.exists().then_some(group)
 }
 

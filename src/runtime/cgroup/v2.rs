@@ -97,14 +97,14 @@ pub fn oom_kills(dir: &Path) -> Option<u64> {
     counter(&dir.join(OOM_EVENTS), "oom_kill")
 }
 
-/// Limit container `id`'s cgroup to the devices of devices.rs: load the
+/// Limit the cgroup at `cgroup_path` to the devices of devices.rs: load the
 /// program devices.rs writes (bpf(2), BPF_PROG_LOAD, of type
 /// BPF_PROG_TYPE_CGROUP_DEVICE), and attach it to the cgroup's directory
 /// (BPF_PROG_ATTACH, BPF_CGROUP_DEVICE). The attachment holds the program:
 /// our descriptors can close, and it goes when the cgroup is removed.
 #[cfg(feature = "stage8")]
-pub fn restrict_devices(id: &str) -> Result<()> {
-    attach_devices_program(&Path::new("/sys/fs/cgroup").join(super::path_of(id)))
+pub fn restrict_devices(cgroup_path: &str) -> Result<()> {
+    attach_devices_program(&Path::new("/sys/fs/cgroup").join(cgroup_path))
 }
 
 /// Load the devices program and attach it to the cgroup at `dir`.

@@ -1,0 +1,123 @@
+//! The OCI runtime verbs (runtime/oci/): `create`, `start`, `state`,
+//! `kill`, `delete`, as runc spells them, for podman and containerd.
+//! Their errors also go to `--log`, where engines look for them.
+
+use std::io::Write;
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{bail, Result};
+use nix::sys::signal::Signal;
+
+use crate::cli::{Command, OciGlobalArgs};
+use crate::errors::{Failure, USAGE};
+use crate::runtime::oci::{self, CreateOptions};
+use crate::state::oci::OciStore;
+
+pub fn is_oci_verb(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Create(_)
+            | Command::Start { .. }
+            | Command::State { .. }
+            | Command::Kill { .. }
+            | Command::Delete { .. }
+    )
+}
+
+pub fn dispatch(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
+    let result = run(root, global, command);
+    if let (Err(error), Some(log)) = (&result, &global.log) {
+        write_log(log, &global.log_format, &format!("{error:#}"));
+    }
+    result
+}
+
+fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
+    if !matches!(global.log_format.as_str(), "text" | "json") {
+        bail!(Failure::new(USAGE, "--log-format: text or json"));
+    }
+    if global.systemd_cgroup {
+        bail!(Failure::new(
+            USAGE,
+            "--systemd-cgroup: bocker manages cgroups itself (cgroupfs); use the cgroupfs manager"
+        ));
+    }
+    let store = OciStore::open(root)?;
+    match command {
+        Command::Create(args) => {
+            if args.console_socket.is_some() {
+                bail!(Failure::new(
+                    USAGE,
+                    "--console-socket: bocker has no terminals for OCI containers yet"
+                ));
+            }
+            if args.no_pivot {
+                bail!(Failure::new(
+                    USAGE,
+                    "--no-pivot: bocker always uses pivot_root"
+                ));
+            }
+            let options = CreateOptions {
+                bundle: args.bundle,
+                pid_file: args.pid_file,
+            };
+            oci::create(&store, &args.id, &options)?;
+        }
+        Command::Start { id } => oci::start(&store, &id)?,
+        Command::State { id } => {
+            let state = oci::state(&store, &id)?;
+            writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string_pretty(&state)?
+            )?;
+        }
+        Command::Kill { all, id, signal } => {
+            let signal = parse_signal(signal.as_deref().unwrap_or("SIGTERM"))?;
+            oci::kill(&store, &id, signal, all)?;
+        }
+        Command::Delete { force, id } => oci::delete(&store, &id, force)?,
+        _ => unreachable!("not an OCI verb"),
+    }
+    Ok(0)
+}
+
+/// `KILL`, `SIGKILL`, `kill` or `9`.
+fn parse_signal(text: &str) -> Result<Signal> {
+    if let Ok(number) = text.parse::<i32>() {
+        return Signal::try_from(number)
+            .map_err(|_| Failure::new(USAGE, format!("unknown signal {number}")).into());
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    Signal::from_str(&name).map_err(|_| {
+        Failure::new(
+            USAGE,
+            format!("unknown signal '{}'", crate::escape::printable(text)),
+        )
+        .into()
+    })
+}
+
+/// One line in `log`: text, or JSON as runc writes it (`level`, `msg`,
+/// `time`).
+fn write_log(log: &Path, format: &str, message: &str) {
+    let line = if format == "json" {
+        let seconds = crate::state::records::now() / 1_000_000_000;
+        serde_json::json!({"level": "error", "msg": message, "time": seconds}).to_string()
+    } else {
+        format!("bocker: {message}")
+    };
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}

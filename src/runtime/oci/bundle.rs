@@ -1,0 +1,631 @@
+//! An OCI bundle: a directory with the container's root filesystem and
+//! `config.json`, which says everything else (the runtime spec's
+//! config.md). Read with the oci-spec crate, checked, and turned into the
+//! plain values the frame's steps take.
+//!
+//! A field bocker does not honour is refused with one line that names it,
+//! never skipped: a container that silently lacks a limit or a mount its
+//! engine asked for is worse than one that does not start. The check reads
+//! the JSON itself, so that a field the oci-spec crate does not know (a
+//! newer spec's) is refused too.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use serde_json::Value;
+
+use crate::spec::seccomp::SeccompProfile;
+use crate::spec::Limits;
+
+/// What config.json asks for, in the frame's terms.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The bundle directory, absolute.
+    pub dir: PathBuf,
+    pub rootfs: PathBuf,
+    pub rootfs_readonly: bool,
+    pub process: ProcessSpec,
+    pub hostname: Option<String>,
+    pub mounts: Vec<MountSpec>,
+    /// New namespaces (clone flags) and namespaces to join (a path each).
+    pub new_namespaces: CloneFlags,
+    pub joined_namespaces: Vec<(CloneFlags, PathBuf)>,
+    pub limits: Limits,
+    /// The cgroup limits devices to the frame's allow-list
+    /// (cgroup/devices.rs): config.json asked for that or less.
+    pub devices_limited: bool,
+    /// The cgroup, relative to the hierarchy's root; None: bocker's own
+    /// place for it (`bocker/ID`).
+    pub cgroup_path: Option<String>,
+    pub masked_paths: Vec<String>,
+    pub readonly_paths: Vec<String>,
+    pub sysctl: BTreeMap<String, String>,
+    /// How mounts propagate between the container and the host.
+    pub rootfs_propagation: MsFlags,
+    /// None: no filter (the spec's default, as runc).
+    pub seccomp: Option<SeccompProfile>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The container's process.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub umask: Option<u32>,
+    /// Kept in the bounding, effective and permitted sets (CAP_… names).
+    pub capabilities: Vec<String>,
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+    /// (resource, soft, hard).
+    pub rlimits: Vec<(libc::c_int, u64, u64)>,
+}
+
+/// One entry of `mounts`.
+#[derive(Debug, Clone)]
+pub struct MountSpec {
+    /// Inside the container (absolute).
+    pub destination: PathBuf,
+    /// `proc`, `tmpfs`, … or `bind`.
+    pub kind: String,
+    pub source: Option<PathBuf>,
+    pub flags: MsFlags,
+    /// MS_PRIVATE, MS_SLAVE… (with MS_REC), applied after the mount.
+    pub propagation: MsFlags,
+    /// The options the filesystem itself reads (`mode=755`, `size=…`).
+    pub data: String,
+}
+
+impl MountSpec {
+    pub fn is_bind(&self) -> bool {
+        self.flags.contains(MsFlags::MS_BIND)
+    }
+}
+
+/// Read and check `dir`/config.json.
+pub fn read(dir: &Path) -> Result<Bundle> {
+    let dir = fs::canonicalize(dir)
+        .with_context(|| format!("cannot open the bundle {}", dir.display()))?;
+    let path = dir.join("config.json");
+    let text = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json: Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    refuse_unknown_fields(&json, "")?;
+    let spec: Spec = serde_json::from_value(json.clone())
+        .with_context(|| format!("{} is not an OCI runtime config", path.display()))?;
+    from_spec(&dir, &spec, &json)
+}
+
+/// The fields bocker honours, as paths: `a.b` for a member, `a[]` for an
+/// array's elements, `a.*` for a map whose keys are free (annotations).
+const HONOURED: &[&str] = &[
+    "ociVersion",
+    "root",
+    "root.path",
+    "root.readonly",
+    "process",
+    "process.terminal",
+    "process.user",
+    "process.user.uid",
+    "process.user.gid",
+    "process.user.umask",
+    "process.user.additionalGids",
+    "process.args",
+    "process.env",
+    "process.cwd",
+    "process.capabilities",
+    "process.capabilities.bounding",
+    "process.capabilities.effective",
+    "process.capabilities.permitted",
+    "process.capabilities.inheritable",
+    "process.capabilities.ambient",
+    "process.rlimits",
+    "process.rlimits[].type",
+    "process.rlimits[].soft",
+    "process.rlimits[].hard",
+    "process.noNewPrivileges",
+    "process.oomScoreAdj",
+    "hostname",
+    "mounts",
+    "mounts[].destination",
+    "mounts[].type",
+    "mounts[].source",
+    "mounts[].options",
+    "annotations",
+    "annotations.*",
+    "linux",
+    "linux.namespaces",
+    "linux.namespaces[].type",
+    "linux.namespaces[].path",
+    "linux.resources",
+    "linux.resources.memory",
+    "linux.resources.memory.limit",
+    "linux.resources.memory.swap",
+    "linux.resources.cpu",
+    "linux.resources.cpu.shares",
+    "linux.resources.cpu.quota",
+    "linux.resources.cpu.period",
+    "linux.resources.pids",
+    "linux.resources.pids.limit",
+    "linux.resources.devices",
+    "linux.resources.devices[].allow",
+    "linux.resources.devices[].type",
+    "linux.resources.devices[].major",
+    "linux.resources.devices[].minor",
+    "linux.resources.devices[].access",
+    "linux.cgroupsPath",
+    "linux.maskedPaths",
+    "linux.readonlyPaths",
+    "linux.sysctl",
+    "linux.sysctl.*",
+    "linux.rootfsPropagation",
+    "linux.seccomp",
+    "linux.seccomp.defaultAction",
+    "linux.seccomp.defaultErrnoRet",
+    "linux.seccomp.architectures",
+    "linux.seccomp.syscalls",
+    "linux.seccomp.syscalls[].names",
+    "linux.seccomp.syscalls[].action",
+    "linux.seccomp.syscalls[].errnoRet",
+    "linux.seccomp.syscalls[].args",
+    "linux.seccomp.syscalls[].args[].index",
+    "linux.seccomp.syscalls[].args[].value",
+    "linux.seccomp.syscalls[].args[].valueTwo",
+    "linux.seccomp.syscalls[].args[].op",
+];
+
+/// Refuse the first field (depth first) that asks for something bocker
+/// does not honour. A field that asks for nothing (null, false, an empty
+/// list or map) is let through.
+fn refuse_unknown_fields(value: &Value, path: &str) -> Result<()> {
+    match value {
+        Value::Object(members) => {
+            for (key, member) in members {
+                let inner = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let free_map = format!("{path}.*");
+                if HONOURED.contains(&free_map.as_str()) {
+                    continue;
+                }
+                if !HONOURED.contains(&inner.as_str()) {
+                    if asks_for_nothing(member) {
+                        continue;
+                    }
+                    bail!("config.json: {inner} is not supported by bocker");
+                }
+                refuse_unknown_fields(member, &inner)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            for item in items {
+                refuse_unknown_fields(item, &format!("{path}[]"))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn asks_for_nothing(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(members) => members.values().all(asks_for_nothing),
+        _ => false,
+    }
+}
+
+fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
+    let version = spec.version();
+    if !(version.starts_with("1.0.") || version.starts_with("1.1.") || version.starts_with("1.2."))
+    {
+        bail!("config.json: ociVersion {version} is not one bocker knows (1.0 to 1.2)");
+    }
+    let root = spec
+        .root()
+        .as_ref()
+        .context("config.json: root is missing")?;
+    let rootfs = dir.join(root.path());
+    if !rootfs.is_dir() {
+        bail!(
+            "config.json: root.path {} is not a directory",
+            rootfs.display()
+        );
+    }
+    let process = spec
+        .process()
+        .as_ref()
+        .context("config.json: process is missing")?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let (new_namespaces, joined_namespaces) = namespaces(&linux)?;
+    Ok(Bundle {
+        dir: dir.to_path_buf(),
+        rootfs,
+        rootfs_readonly: root.readonly().unwrap_or(false),
+        process: process_spec(process)?,
+        hostname: spec.hostname().clone().filter(|name| !name.is_empty()),
+        mounts: spec
+            .mounts()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(index, mount)| mount_spec(index, mount))
+            .collect::<Result<_>>()?,
+        new_namespaces,
+        joined_namespaces,
+        limits: limits(&linux)?,
+        devices_limited: device_rules(&linux)?,
+        cgroup_path: cgroup_path(&linux)?,
+        masked_paths: linux.masked_paths().clone().unwrap_or_default(),
+        readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
+        sysctl: linux
+            .sysctl()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        rootfs_propagation: propagation(linux.rootfs_propagation().as_deref())?,
+        seccomp: match json.pointer("/linux/seccomp") {
+            None | Some(Value::Null) => None,
+            Some(profile) => Some(
+                serde_json::from_value(profile.clone())
+                    .context("config.json: linux.seccomp is not a profile bocker can read")?,
+            ),
+        },
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+    })
+}
+
+fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec> {
+    if process.terminal().unwrap_or(false) {
+        bail!("config.json: process.terminal is not supported by bocker yet (no --console-socket)");
+    }
+    let args = process.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        bail!("config.json: process.args is empty");
+    }
+    let env = process
+        .env()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => (key.to_string(), value.to_string()),
+            None => (pair, String::new()),
+        })
+        .collect();
+    let user = process.user();
+    Ok(ProcessSpec {
+        args,
+        env,
+        cwd: process.cwd().to_string_lossy().into_owned(),
+        uid: user.uid(),
+        gid: user.gid(),
+        additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        umask: user.umask(),
+        capabilities: capabilities(process)?,
+        no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        oom_score_adj: process.oom_score_adj(),
+        rlimits: process
+            .rlimits()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|limit| {
+                Ok((
+                    rlimit_resource(&limit.typ().to_string())?,
+                    limit.soft(),
+                    limit.hard(),
+                ))
+            })
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// The frame keeps one set of capabilities in the bounding, effective and
+/// permitted sets, and none inheritable or ambient: a config that asks for
+/// anything else is refused.
+fn capabilities(process: &oci_spec::runtime::Process) -> Result<Vec<String>> {
+    let Some(sets) = process.capabilities() else {
+        return Ok(Vec::new());
+    };
+    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        let mut names: Vec<String> = set
+            .iter()
+            .flatten()
+            // oci-spec prints `KILL`; caps and the frame say `CAP_KILL`.
+            .map(|capability| format!("CAP_{capability}"))
+            .collect();
+        names.sort();
+        names
+    };
+    let bounding = names(sets.bounding());
+    // The inheritable and ambient sets pass capabilities through execve.
+    // For root they add nothing beyond the bounding set, as long as they
+    // stay inside it (root's execve gives it the bounding set anyway); for
+    // any other user they would, and bocker keeps them empty.
+    for (field, set) in [
+        ("inheritable", sets.inheritable()),
+        ("ambient", sets.ambient()),
+    ] {
+        let set = names(set);
+        let harmless = process.user().uid() == 0 && set.iter().all(|name| bounding.contains(name));
+        if !set.is_empty() && !harmless {
+            bail!("config.json: process.capabilities.{field} is not supported by bocker (it keeps it empty)");
+        }
+    }
+    if names(sets.effective()) != bounding || names(sets.permitted()) != bounding {
+        bail!(
+            "config.json: process.capabilities: bocker needs the same bounding, effective and permitted sets"
+        );
+    }
+    Ok(bounding)
+}
+
+/// RLIMIT_NOFILE and the others, by the spec's names.
+fn rlimit_resource(name: &str) -> Result<libc::c_int> {
+    let resource = match name.to_ascii_uppercase().as_str() {
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        _ => bail!("config.json: process.rlimits: unknown limit {name}"),
+    };
+    Ok(resource as libc::c_int)
+}
+
+fn mount_spec(index: usize, mount: &oci_spec::runtime::Mount) -> Result<MountSpec> {
+    let destination = mount.destination().clone();
+    if !destination.is_absolute()
+        || destination
+            .components()
+            .any(|part| part == std::path::Component::ParentDir)
+    {
+        bail!(
+            "config.json: mounts[{index}].destination {} must be absolute, without ..",
+            destination.display()
+        );
+    }
+    let mut flags = MsFlags::empty();
+    let mut propagation = MsFlags::empty();
+    let mut data = Vec::new();
+    for option in mount.options().as_deref().unwrap_or_default() {
+        match mount_option(option) {
+            Some(MountOption::Set(flag)) => flags |= flag,
+            Some(MountOption::Clear(flag)) => flags &= !flag,
+            Some(MountOption::Propagation(flag)) => propagation = flag,
+            None => data.push(option.clone()),
+        }
+    }
+    let kind = mount.typ().clone().unwrap_or_else(|| "bind".to_string());
+    if kind == "bind" {
+        flags |= MsFlags::MS_BIND;
+    }
+    if flags.contains(MsFlags::MS_BIND) && mount.source().is_none() {
+        bail!("config.json: mounts[{index}]: a bind mount needs a source");
+    }
+    const KNOWN: [&str; 8] = [
+        "bind", "proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup2", "cgroup",
+    ];
+    if !flags.contains(MsFlags::MS_BIND) && !KNOWN.contains(&kind.as_str()) {
+        bail!("config.json: mounts[{index}].type {kind} is not supported by bocker");
+    }
+    Ok(MountSpec {
+        destination,
+        kind,
+        source: mount.source().clone(),
+        flags,
+        propagation,
+        data: data.join(","),
+    })
+}
+
+enum MountOption {
+    Set(MsFlags),
+    Clear(MsFlags),
+    Propagation(MsFlags),
+}
+
+/// The options mount(8) turns into flags; anything else goes to the
+/// filesystem as data.
+fn mount_option(option: &str) -> Option<MountOption> {
+    use MountOption::{Clear, Propagation, Set};
+    Some(match option {
+        "ro" => Set(MsFlags::MS_RDONLY),
+        "rw" => Clear(MsFlags::MS_RDONLY),
+        "nosuid" => Set(MsFlags::MS_NOSUID),
+        "suid" => Clear(MsFlags::MS_NOSUID),
+        "nodev" => Set(MsFlags::MS_NODEV),
+        "dev" => Clear(MsFlags::MS_NODEV),
+        "noexec" => Set(MsFlags::MS_NOEXEC),
+        "exec" => Clear(MsFlags::MS_NOEXEC),
+        "sync" => Set(MsFlags::MS_SYNCHRONOUS),
+        "async" => Clear(MsFlags::MS_SYNCHRONOUS),
+        "dirsync" => Set(MsFlags::MS_DIRSYNC),
+        "noatime" => Set(MsFlags::MS_NOATIME),
+        "atime" => Clear(MsFlags::MS_NOATIME),
+        "nodiratime" => Set(MsFlags::MS_NODIRATIME),
+        "diratime" => Clear(MsFlags::MS_NODIRATIME),
+        "relatime" => Set(MsFlags::MS_RELATIME),
+        "norelatime" => Clear(MsFlags::MS_RELATIME),
+        "strictatime" => Set(MsFlags::MS_STRICTATIME),
+        "nostrictatime" => Clear(MsFlags::MS_STRICTATIME),
+        "bind" => Set(MsFlags::MS_BIND),
+        "rbind" => Set(MsFlags::MS_BIND | MsFlags::MS_REC),
+        "private" => Propagation(MsFlags::MS_PRIVATE),
+        "rprivate" => Propagation(MsFlags::MS_PRIVATE | MsFlags::MS_REC),
+        "shared" => Propagation(MsFlags::MS_SHARED),
+        "rshared" => Propagation(MsFlags::MS_SHARED | MsFlags::MS_REC),
+        "slave" => Propagation(MsFlags::MS_SLAVE),
+        "rslave" => Propagation(MsFlags::MS_SLAVE | MsFlags::MS_REC),
+        "unbindable" => Propagation(MsFlags::MS_UNBINDABLE),
+        "runbindable" => Propagation(MsFlags::MS_UNBINDABLE | MsFlags::MS_REC),
+        _ => return None,
+    })
+}
+
+/// linux.rootfsPropagation; rprivate if not given (runc's default).
+fn propagation(option: Option<&str>) -> Result<MsFlags> {
+    match option.map(mount_option) {
+        None => Ok(MsFlags::MS_PRIVATE | MsFlags::MS_REC),
+        Some(Some(MountOption::Propagation(flags))) => Ok(flags),
+        Some(_) => bail!(
+            "config.json: linux.rootfsPropagation {} is not a propagation",
+            option.unwrap_or_default()
+        ),
+    }
+}
+
+fn namespaces(
+    linux: &oci_spec::runtime::Linux,
+) -> Result<(CloneFlags, Vec<(CloneFlags, PathBuf)>)> {
+    let mut new = CloneFlags::empty();
+    let mut joined = Vec::new();
+    for namespace in linux.namespaces().as_deref().unwrap_or_default() {
+        let flag = match namespace.typ() {
+            LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+            LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+            LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+            LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+            LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+            LinuxNamespaceType::User => {
+                bail!("config.json: linux.namespaces: a user namespace is not supported by bocker yet")
+            }
+            other => bail!("config.json: linux.namespaces: {other} is not supported by bocker"),
+        };
+        match namespace.path() {
+            None => new |= flag,
+            Some(_) if flag == CloneFlags::CLONE_NEWPID => bail!(
+                "config.json: linux.namespaces: joining a pid namespace by path is not supported by bocker"
+            ),
+            Some(path) => joined.push((flag, path.clone())),
+        }
+    }
+    if !new.contains(CloneFlags::CLONE_NEWNS) {
+        bail!(
+            "config.json: linux.namespaces: bocker needs a mount namespace of the container's own"
+        );
+    }
+    Ok((new, joined))
+}
+
+fn limits(linux: &oci_spec::runtime::Linux) -> Result<Limits> {
+    let mut limits = Limits::default();
+    let Some(resources) = linux.resources() else {
+        return Ok(limits);
+    };
+    if let Some(memory) = resources.memory() {
+        if let Some(limit) = memory.limit().filter(|limit| *limit > 0) {
+            limits.memory = Some(limit as u64);
+            // The frame allows no swap beyond the limit: memory+swap equal
+            // to the limit (or not said) is what it does.
+            if let Some(swap) = memory.swap().filter(|swap| *swap > 0 && *swap != limit) {
+                bail!("config.json: linux.resources.memory.swap {swap}: bocker allows no swap beyond the memory limit ({limit})");
+            }
+        }
+    }
+    if let Some(cpu) = resources.cpu() {
+        limits.cpu_shares = cpu.shares().filter(|shares| *shares > 0);
+        if let Some(quota) = cpu.quota().filter(|quota| *quota > 0) {
+            let period = cpu.period().filter(|period| *period > 0).unwrap_or(100_000);
+            limits.cpus = Some(quota as f64 / period as f64);
+        }
+    }
+    if let Some(pids) = resources.pids() {
+        limits.pids = Some(pids.limit()).filter(|limit| *limit > 0);
+    }
+    Ok(limits)
+}
+
+/// linux.resources.devices: the frame applies one allow-list
+/// (cgroup/devices.rs). Rules that deny, and rules that allow what that
+/// list allows, are what it does; a rule that allows more is refused.
+/// Whether the config limits devices at all (a first rule denying all).
+fn device_rules(linux: &oci_spec::runtime::Linux) -> Result<bool> {
+    use crate::runtime::cgroup::devices::{Kind, ALLOWED};
+    let rules = linux
+        .resources()
+        .as_ref()
+        .and_then(|resources| resources.devices().clone())
+        .unwrap_or_default();
+    let mut limited = false;
+    for (index, rule) in rules.iter().enumerate() {
+        if !rule.allow() {
+            limited |= rule.major().is_none() && rule.minor().is_none();
+            continue;
+        }
+        let kind = rule.typ().map(|kind| kind.as_str().to_string());
+        let access = rule.access().clone().unwrap_or_else(|| "rwm".to_string());
+        let covered = ALLOWED.iter().any(|allowed| {
+            let within = access.chars().all(|wanted| match wanted {
+                'r' => allowed.access.read,
+                'w' => allowed.access.write,
+                'm' => allowed.access.mknod,
+                _ => false,
+            });
+            let same_kind = matches!(
+                (allowed.kind, kind.as_deref()),
+                (Kind::Char, Some("c")) | (Kind::Block, Some("b"))
+            );
+            same_kind
+                && within
+                && (allowed.major.is_none() || allowed.major.map(i64::from) == rule.major())
+                && (allowed.minor.is_none() || allowed.minor.map(i64::from) == rule.minor())
+        });
+        if !covered {
+            bail!("config.json: linux.resources.devices[{index}] allows a device bocker's allow-list does not (cgroup/devices.rs)");
+        }
+    }
+    Ok(limited)
+}
+
+/// linux.cgroupsPath: a path below the hierarchy's root. (With systemd
+/// it would be `slice:prefix:name`; `--systemd-cgroup` is refused.)
+fn cgroup_path(linux: &oci_spec::runtime::Linux) -> Result<Option<String>> {
+    let Some(path) = linux.cgroups_path() else {
+        return Ok(None);
+    };
+    let text = path.to_string_lossy();
+    let relative = text.trim_start_matches('/');
+    if relative.is_empty()
+        || text.contains(':')
+        || relative
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        bail!("config.json: linux.cgroupsPath {text} is not a cgroup path bocker can use");
+    }
+    Ok(Some(relative.to_string()))
+}

@@ -1,0 +1,270 @@
+//! The container's process of an OCI bundle, from clone(2) to execve(2).
+//!
+//! The same steps as bocker's own child (process/child.rs), in the order
+//! runc takes them, with what config.json says instead of `run`'s flags;
+//! then it waits: `create` returns while it sits in open(2) on exec.fifo,
+//! and `start` lets it go on.
+//!
+//! ```text
+//!   create ── clone ──▶ child: cgroup, namespaces, mounts, pivot_root,
+//!     │                        masks, limits, capabilities, user, seccomp
+//!     │ ◀── "ready" ────────── (or why not)
+//!     │ state.json, pid file
+//!     │ ─── "created" ───────▶ no longer dies with create
+//!     exit                     read(exec.fifo): blocks
+//!   start ── one byte into exec.fifo ──▶ execve(process.args)
+//! ```
+
+use std::convert::Infallible;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{anyhow, Context, Result};
+use nix::mount::{mount, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::unistd::{Gid, Uid};
+
+use super::bundle::Bundle;
+use super::devices;
+use super::mounts;
+use crate::runtime::process::{child, execve};
+use crate::runtime::security::{self, chapter};
+
+/// What the child needs, made before clone(2).
+pub struct ChildPlan<'a> {
+    pub bundle: &'a Bundle,
+    pub cgroup_path: &'a str,
+    /// The child reads "created" here; end-of-file: `create` died.
+    pub from_parent: &'a OwnedFd,
+    /// The child writes one zero byte ("ready") or why it failed.
+    pub to_parent: &'a OwnedFd,
+    /// exec.fifo, opened O_PATH before the root changes (the FIFO is
+    /// outside it; /proc/self/fd/N opens it again).
+    pub fifo: &'a OwnedFd,
+}
+
+/// The byte that says "ready".
+pub const READY: u8 = 0;
+
+/// Set once `create` has let go: from then on nobody reads the pipe, and
+/// a failure goes to the container's stderr, where the engine looks.
+static CREATED: AtomicBool = AtomicBool::new(false);
+
+/// The child's whole life: ends in execve or _exit.
+pub fn run(plan: &ChildPlan) -> isize {
+    let error = match become_container(plan) {
+        Ok(never) => match never {},
+        Err(error) => error,
+    };
+    let message = format!("{error:#}");
+    if CREATED.load(Ordering::SeqCst) {
+        eprintln!("bocker: {}", crate::escape::printable(&message));
+    } else if let Ok(pipe) = plan.to_parent.try_clone() {
+        let _ = fs::File::from(pipe).write_all(message.as_bytes());
+    }
+    child::exit_now(1)
+}
+
+fn become_container(plan: &ChildPlan) -> Result<Infallible> {
+    // Die with `create` until it has written the state down. (Had it died
+    // already, before this call, the pipes tell: writing "ready" to a pipe
+    // nobody reads kills with SIGPIPE, and "created" never comes.)
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+    child::restore_signal_defaults().map_err(|failure| anyhow!(failure.message))?;
+    let bundle = plan.bundle;
+
+    // Into the cgroup first: everything it starts is born inside.
+    crate::runtime::cgroup::join_at(plan.cgroup_path)?;
+    for (kind, path) in &bundle.joined_namespaces {
+        let namespace = fs::File::open(path)
+            .with_context(|| format!("cannot open the namespace {}", path.display()))?;
+        nix::sched::setns(namespace, *kind)
+            .with_context(|| format!("cannot join the namespace {}", path.display()))?;
+    }
+    // After the cgroup join: the namespace's root is the cgroup the
+    // process is in when it makes one.
+    if bundle.new_namespaces.contains(CloneFlags::CLONE_NEWCGROUP) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)?;
+    }
+    nix::unistd::setsid()?;
+    if let Some(hostname) = &bundle.hostname {
+        nix::unistd::sethostname(hostname).context("sethostname failed")?;
+    }
+
+    enter_root(bundle)?;
+    set_limits(bundle)?;
+    // exec.fifo, opened for reading and writing while still root (after
+    // setuid this process could not open it again): it never blocks, and
+    // a read waits for the byte `start` writes.
+    let fifo_path = format!("/proc/self/fd/{}", plan.fifo.as_raw_fd());
+    let mut fifo = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo_path)
+        .context("cannot open exec.fifo")?;
+    lock_in(bundle)?;
+
+    // Ready: `create` writes the state down and lets go of us. From here
+    // the pipe, not the parent-death signal, tells if `create` died (its
+    // end-of-file): the signal would also come when `create` exits
+    // normally, which it is about to do.
+    nix::sys::prctl::set_pdeathsig(None)?;
+    fs::File::from(plan.to_parent.try_clone()?).write_all(&[READY])?;
+    let mut created = [0u8; 1];
+    if fs::File::from(plan.from_parent.try_clone()?).read(&mut created)? != 1 {
+        child::exit_now(1);
+    }
+    CREATED.store(true, Ordering::SeqCst);
+
+    // Wait for `start`'s byte.
+    let mut go = [0u8; 1];
+    fifo.read_exact(&mut go).context("cannot read exec.fifo")?;
+    drop(fifo);
+    let failure = execve::execute(&bundle.process.args, &bundle.process.env);
+    Err(anyhow!(failure.message))
+}
+
+/// The mounts of config.json under the root, then pivot_root into it; the
+/// masked and read-only paths; a read-only root if asked.
+fn enter_root(bundle: &Bundle) -> Result<()> {
+    let rootfs = &bundle.rootfs;
+    // linux.rootfsPropagation (rprivate by default) for the whole tree:
+    // nothing mounted here reaches the host.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        bundle.rootfs_propagation,
+        None::<&str>,
+    )
+    .context("cannot set the mounts' propagation")?;
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("cannot bind the root onto itself")?;
+    for spec in &bundle.mounts {
+        mounts::mount_inside(rootfs, spec)?;
+    }
+    if bundle
+        .mounts
+        .iter()
+        .any(|spec| spec.destination == Path::new("/dev"))
+    {
+        devices::make_default_devices(rootfs)?;
+    }
+    // Chapter 3's switch_root: pivot_root, and the host's tree detached.
+    chapter_step(|| crate::runtime::process::mounts::switch_root(rootfs))?;
+    // Chapter 8's functions, on config.json's lists.
+    for path in &bundle.masked_paths {
+        chapter_step(|| chapter::mask_path(path))?;
+    }
+    for path in &bundle.readonly_paths {
+        chapter_step(|| chapter::make_read_only(path))?;
+    }
+    for (key, value) in &bundle.sysctl {
+        set_sysctl(key, value)?;
+    }
+    if bundle.rootfs_readonly {
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
+            .context("cannot make the root read-only")?;
+    }
+    Ok(())
+}
+
+/// A step the student wrote: a todo!() becomes an error naming it.
+fn chapter_step(step: impl FnOnce() -> Result<()>) -> Result<()> {
+    crate::course::exercise::catch_panic(step).map_err(anyhow::Error::msg)?
+}
+
+/// `net.ipv4.ip_forward` is /proc/sys/net/ipv4/ip_forward. Only the
+/// namespaced ones are writable here (/proc/sys of a container is read
+/// only unless config.json leaves it out of readonlyPaths).
+fn set_sysctl(key: &str, value: &str) -> Result<()> {
+    if key.contains("..") || key.contains('/') {
+        anyhow::bail!("linux.sysctl: {key} is not a sysctl name");
+    }
+    let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+    fs::write(&path, value).with_context(|| format!("cannot set the sysctl {key}"))
+}
+
+/// oomScoreAdj, rlimits, umask.
+fn set_limits(bundle: &Bundle) -> Result<()> {
+    let process = &bundle.process;
+    if let Some(adjustment) = process.oom_score_adj {
+        fs::write("/proc/self/oom_score_adj", adjustment.to_string())
+            .context("cannot set oom_score_adj")?;
+    }
+    for (resource, soft, hard) in &process.rlimits {
+        let limit = libc::rlimit {
+            rlim_cur: *soft,
+            rlim_max: *hard,
+        };
+        // SAFETY: setrlimit reads the struct we pass, nothing else.
+        if unsafe { libc::setrlimit(*resource as _, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("cannot set the rlimit {resource} to {soft}/{hard}"));
+        }
+    }
+    if let Some(umask) = process.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as _));
+    }
+    Ok(())
+}
+
+/// The user, the capabilities, no_new_privs and the filter, in runc's
+/// order. The frame's lock_in drops the capabilities before it switches
+/// the user, which needs CAP_SETUID and CAP_SETGID; a config.json may
+/// keep neither (runc's own default keeps three capabilities). So here the
+/// user comes first, with PR_SET_KEEPCAPS: setuid to another user then
+/// keeps the permitted set, and the effective set is raised again from
+/// it, for chapter 8's drop_capabilities to cut both down.
+fn lock_in(bundle: &Bundle) -> Result<()> {
+    let process = &bundle.process;
+    let filters = match &bundle.seccomp {
+        Some(profile) => security::seccomp::filters(profile, &process.capabilities)?,
+        None => Vec::new(),
+    };
+    // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: now.
+    if !process.no_new_privileges {
+        security::install(&filters).map_err(|failure| anyhow!(failure.message))?;
+    }
+    let groups: Vec<Gid> = process
+        .additional_gids
+        .iter()
+        .map(|gid| Gid::from_raw(*gid))
+        .collect();
+    nix::unistd::setgroups(&groups).context("setgroups failed")?;
+    let gid = Gid::from_raw(process.gid);
+    nix::unistd::setresgid(gid, gid, gid).context("setgid failed")?;
+    nix::sys::prctl::set_keepcaps(true)?;
+    let uid = Uid::from_raw(process.uid);
+    nix::unistd::setresuid(uid, uid, uid).context("setuid failed")?;
+    // (setuid also clears the parent-death signal of a non-root user.)
+    let permitted = caps::read(None, caps::CapSet::Permitted)?;
+    caps::set(None, caps::CapSet::Effective, &permitted)?;
+    let keep = process
+        .capabilities
+        .iter()
+        .map(|name| {
+            name.parse::<caps::Capability>()
+                .map_err(|_| anyhow!("process.capabilities: unknown capability {name}"))
+        })
+        .collect::<Result<caps::CapsHashSet>>()?;
+    chapter_step(|| chapter::drop_capabilities(&keep))?;
+    nix::sys::prctl::set_keepcaps(false)?;
+    if process.no_new_privileges {
+        chapter_step(chapter::set_no_new_privs)?;
+        security::install(&filters).map_err(|failure| anyhow!(failure.message))?;
+    }
+    nix::unistd::chdir(process.cwd.as_str())
+        .with_context(|| format!("cannot enter the working directory {}", process.cwd))
+}

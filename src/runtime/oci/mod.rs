@@ -1,0 +1,361 @@
+//! The OCI runtime interface: the command line runc has, which container
+//! engines call. podman (through conmon) and containerd (through its shim)
+//! run any program that answers it, given `--runtime` or
+//! `--runc-binary`.
+//!
+//! A container goes through the runtime spec's states, one command each:
+//!
+//! ```text
+//!   create ──▶ created ── start ──▶ running ── (its process exits) ──▶ stopped
+//!   (bundle:                                                             │
+//!    config.json                               delete ◀──────────────────┘
+//!    + rootfs)   state: prints where it is; kill: sends a signal
+//! ```
+//!
+//! The engine owns what Bocker's verbs do themselves: the image and its
+//! root filesystem (the bundle), the container's name, its logs (it hands
+//! over stdin, stdout and stderr, and keeps reading them), and waiting for
+//! it to end (it is the parent bocker leaves behind). bocker makes the
+//! container with the frame's pieces: the cgroup, the chapters' clone,
+//! pivot_root, masks and lock-in.
+
+pub mod bundle;
+pub mod child;
+pub mod devices;
+pub mod mounts;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
+use serde_json::{json, Value};
+
+use crate::errors::{Failure, USAGE};
+use crate::runtime::cgroup;
+use crate::runtime::process::pidfd::PidFd;
+use crate::spec::{Liveness, ProcessId};
+use crate::state::oci::{OciRecord, OciStore};
+
+/// The runtime spec's version bocker answers with.
+pub const OCI_VERSION: &str = "1.2.0";
+
+/// `create`'s options.
+#[derive(Debug, Default)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+}
+
+/// Make container `id` from `options.bundle`, and leave its process
+/// waiting for `start`. On failure nothing is left: no cgroup, no state.
+pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()> {
+    let bundle = bundle::read(&options.bundle)?;
+    crate::runtime::process::ensure_single_threaded()?;
+    store.make_dir(id)?;
+    let cgroup_path = bundle
+        .cgroup_path
+        .clone()
+        .unwrap_or_else(|| cgroup::path_of(id));
+    let mut record = OciRecord {
+        id: id.to_string(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        process: None,
+        cgroup_path: cgroup_path.clone(),
+        annotations: bundle.annotations.clone(),
+        created: crate::state::records::now(),
+    };
+    let made = (|| -> Result<()> {
+        store.write(&record)?;
+        if let Some((parent, _)) = cgroup_path.rsplit_once('/') {
+            cgroup::prepare_parent_at(parent)?;
+        }
+        cgroup::create_at(&cgroup_path, &bundle.limits)?;
+        if bundle.devices_limited {
+            cgroup::restrict_devices_at(&cgroup_path)?;
+        }
+        let fifo_path = store.fifo_of(id);
+        nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
+            .context("cannot make exec.fifo")?;
+        let pid = start_process(&bundle, &cgroup_path, &fifo_path)?;
+        record.process = ProcessId::of(pid.as_raw());
+        store.write(&record)?;
+        if let Some(pid_file) = &options.pid_file {
+            write_pid_file(pid_file, pid.as_raw())?;
+        }
+        Ok(())
+    })();
+    if let Err(error) = made {
+        undo(store, &record);
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// clone the child, wait for it to be ready, let it go on alone. On any
+/// failure the child is killed.
+fn start_process(
+    bundle: &bundle::Bundle,
+    cgroup_path: &str,
+    fifo_path: &Path,
+) -> Result<nix::unistd::Pid> {
+    let (from_parent, to_child) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (from_child, to_parent) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let fifo = nix::fcntl::open(fifo_path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
+    let plan = child::ChildPlan {
+        bundle,
+        cgroup_path,
+        from_parent: &from_parent,
+        to_parent: &to_parent,
+        fifo: &fifo,
+    };
+    // The cgroup namespace is made by the child after it joins its
+    // cgroup (child.rs); every other new namespace at clone.
+    let flags = bundle.new_namespaces - CloneFlags::CLONE_NEWCGROUP;
+    let pid = chapter_clone(&mut || child::run(&plan), flags)?;
+    drop((from_parent, to_parent, fifo));
+    let ready = read_report(from_child);
+    if let Err(error) = ready {
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(error);
+    }
+    // "created": the child stops dying with us, and waits on exec.fifo.
+    fs::File::from(to_child).write_all(b"c")?;
+    Ok(pid)
+}
+
+/// Chapter 2's start_child: clone(2) into the new namespaces.
+fn chapter_clone(child: &mut dyn FnMut() -> isize, flags: CloneFlags) -> Result<nix::unistd::Pid> {
+    crate::course::exercise::catch_panic(|| {
+        crate::runtime::process::namespaces::start_child(child, flags)
+    })
+    .map_err(anyhow::Error::msg)?
+}
+
+/// The child's answer: one zero byte, or why it failed (end-of-file: it
+/// died without a word).
+fn read_report(from_child: OwnedFd) -> Result<()> {
+    let mut from_child = fs::File::from(from_child);
+    // The first byte decides: "ready" keeps the pipe open (the child waits
+    // for "created"), so only a failure is read to its end.
+    let mut first = [0u8; 1];
+    if from_child.read(&mut first)? == 0 {
+        bail!("the container's process died while it was being set up");
+    }
+    if first[0] == child::READY {
+        return Ok(());
+    }
+    let mut answer = first.to_vec();
+    from_child.read_to_end(&mut answer)?;
+    Err(anyhow!(Failure::start_failed(&anyhow!(
+        String::from_utf8_lossy(&answer).into_owned()
+    ))))
+}
+
+/// The pid file conmon and the shim read: written whole or not at all.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_extension("bocker-tmp");
+    fs::write(&tmp, pid.to_string()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write the pid file {}", path.display()))
+}
+
+/// What a failed `create` or a `delete` takes away: the process (if it
+/// still runs), the cgroup, the state.
+fn undo(store: &OciStore, record: &OciRecord) {
+    kill_everything(record);
+    remove_cgroup(&record.cgroup_path);
+    let _ = store.remove(&record.id);
+}
+
+/// The runtime spec's statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// Where container `record` is now.
+pub fn status(store: &OciStore, record: &OciRecord) -> Status {
+    let Some(process) = record.process else {
+        return Status::Creating;
+    };
+    if process.liveness() != Liveness::Alive {
+        return Status::Stopped;
+    }
+    if store.fifo_of(&record.id).exists() {
+        return Status::Created;
+    }
+    match cgroup::existing_at(&record.cgroup_path) {
+        Some(group) if cgroup::is_frozen(&group) => Status::Paused,
+        _ => Status::Running,
+    }
+}
+
+/// `state ID`: the runtime spec's state, as JSON.
+pub fn state(store: &OciStore, id: &str) -> Result<Value> {
+    let record = store.read(id)?;
+    let status = status(store, &record);
+    let pid = match status {
+        Status::Stopped | Status::Creating => 0,
+        _ => record.process.map_or(0, |process| process.pid),
+    };
+    Ok(json!({
+        "ociVersion": OCI_VERSION,
+        "id": record.id,
+        "status": status.name(),
+        "pid": pid,
+        "bundle": record.bundle,
+        "rootfs": record.rootfs,
+        "annotations": record.annotations,
+    }))
+}
+
+/// `start ID`: let the created container's process execute its command.
+pub fn start(store: &OciStore, id: &str) -> Result<()> {
+    let record = store.read(id)?;
+    let status = status(store, &record);
+    if status != Status::Created {
+        bail!(Failure::new(
+            USAGE,
+            format!(
+                "container {id} is {}, not created: it cannot start",
+                status.name()
+            )
+        ));
+    }
+    let fifo_path = store.fifo_of(id);
+    // The waiting process holds exec.fifo open for reading: O_NONBLOCK
+    // opens for writing at once, or fails with ENXIO if nobody reads any
+    // more (the process has died).
+    let fifo = nix::fcntl::open(
+        &fifo_path,
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    );
+    let mut fifo = match fifo {
+        Ok(fd) => fs::File::from(fd),
+        Err(nix::errno::Errno::ENXIO) => bail!("container {id} ended before it started"),
+        Err(error) => return Err(error).context("cannot open exec.fifo"),
+    };
+    fifo.write_all(&[0]).context("cannot write to exec.fifo")?;
+    fs::remove_file(&fifo_path).context("cannot remove exec.fifo")?;
+    Ok(())
+}
+
+/// `kill ID SIGNAL`: to the container's process, or with `all` to every
+/// process of its cgroup.
+pub fn kill(store: &OciStore, id: &str, signal: Signal, all: bool) -> Result<()> {
+    let record = store.read(id)?;
+    let status = status(store, &record);
+    if !matches!(status, Status::Created | Status::Running | Status::Paused) {
+        bail!(Failure::new(
+            USAGE,
+            format!("container {id} is {}: nothing to signal", status.name())
+        ));
+    }
+    if all {
+        for pid in cgroup_pids(&record.cgroup_path) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        }
+        return Ok(());
+    }
+    let process = record.process.context("no process")?;
+    // A pidfd, opened for this very process (its start time checked):
+    // the signal cannot reach another that took its pid meanwhile.
+    let pidfd =
+        PidFd::open(&process).with_context(|| format!("container {id} has no process any more"))?;
+    pidfd
+        .signal(signal)
+        .with_context(|| format!("cannot send {signal} to container {id}"))
+}
+
+/// `delete ID`: a stopped (or created) container's cgroup and state go;
+/// with `force`, a running one is killed first.
+pub fn delete(store: &OciStore, id: &str, force: bool) -> Result<()> {
+    let record = match store.read(id) {
+        Ok(record) => record,
+        // --force on a container that is not there is not an error (runc).
+        Err(_) if force && crate::state::oci::check_id(id).is_ok() => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    let status = status(store, &record);
+    if matches!(status, Status::Running | Status::Paused) && !force {
+        bail!(Failure::new(
+            USAGE,
+            format!(
+                "container {id} is {}: stop it first, or delete --force",
+                status.name()
+            )
+        ));
+    }
+    kill_everything(&record);
+    remove_cgroup(&record.cgroup_path);
+    store.remove(id)
+}
+
+/// SIGKILL to every process of the container (the cgroup's, and its
+/// first), and wait until they are gone.
+fn kill_everything(record: &OciRecord) {
+    let process = record.process;
+    if let Some(group) = cgroup::existing_at(&record.cgroup_path) {
+        // A frozen process does not die until thawed.
+        let _ = crate::course::exercise::catch_panic(|| cgroup::chapter::set_frozen(&group, false));
+    }
+    for pid in cgroup_pids(&record.cgroup_path) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    if let Some(pidfd) = process.as_ref().and_then(PidFd::open) {
+        let _ = pidfd.signal(Signal::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let first_gone = process.is_none_or(|p| p.liveness() == Liveness::Gone);
+        if first_gone && cgroup_pids(&record.cgroup_path).is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Every pid in the cgroup at `path` (v1: the first tree's).
+fn cgroup_pids(path: &str) -> Vec<i32> {
+    let Some(dir) = cgroup::directories_at(path).into_iter().next() else {
+        return Vec::new();
+    };
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+/// rmdir each of the cgroup's directories (a cgroup is removed with
+/// rmdir, its files go with it).
+fn remove_cgroup(path: &str) {
+    for dir in cgroup::directories_at(path).iter().rev() {
+        let _ = fs::remove_dir(dir);
+    }
+}

@@ -1,0 +1,421 @@
+//! The OCI runtime interface (after the last chapter): `create`, `start`,
+//! `state`, `kill` and `delete`, driven as an engine drives runc, with
+//! bundles (config.json and a busybox root) made in each test's own
+//! directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{describe, idea, text, Hint, TestEnv};
+
+const HINT: Hint = Hint::NONE;
+
+/// A config.json as runc's `runc spec` writes it, with the mounts and
+/// namespaces engines give, running `args`.
+fn base_config(rootfs: &Path, args: &[&str]) -> Value {
+    let capabilities = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": capabilities,
+                "effective": capabilities,
+                "permitted": capabilities
+            },
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": rootfs, "readonly": false},
+        "hostname": "oci-test",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+        ],
+        "linux": {
+            "namespaces": [
+                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
+            ],
+            "maskedPaths": ["/proc/kcore", "/proc/keys", "/sys/firmware"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"]
+        }
+    })
+}
+
+/// A bundle in the test's scratch folder: `config` as config.json, the
+/// busybox root as its root.
+fn bundle(env: &TestEnv, name: &str, config: &Value) -> PathBuf {
+    let dir = env.scratch().join(name);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(config).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+/// What `create` leaves the container: its stdout and stderr, files in
+/// the scratch folder (an engine gives pipes; files let the test read
+/// them after the container is gone, and let `create` return at once).
+struct ContainerOutput {
+    stdout: PathBuf,
+}
+
+/// `bocker create --bundle DIR --pid-file F ID`; the container's output
+/// goes to files. Returns what `create` itself printed.
+fn create(env: &TestEnv, id: &str, bundle: &Path) -> (Output, ContainerOutput) {
+    let stdout = env.scratch().join(format!("{id}.out"));
+    let stderr = env.scratch().join(format!("{id}.err"));
+    let pid_file = env.scratch().join(format!("{id}.pid"));
+    let status = env
+        .bocker()
+        .arg("create")
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&stdout).unwrap())
+        .stderr(fs::File::create(&stderr).unwrap())
+        .status()
+        .expect("cannot start bocker");
+    let out = Output {
+        status,
+        stdout: Vec::new(),
+        stderr: fs::read(&stderr).unwrap_or_default(),
+    };
+    (out, ContainerOutput { stdout })
+}
+
+fn state(env: &TestEnv, id: &str) -> Value {
+    let out = env.bocker_ok(&["state", id], HINT);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("`state {id}` printed no JSON ({e}): {}", describe(&out)))
+}
+
+/// Poll `state` until the container is `status` (10 s at most).
+#[track_caller]
+fn wait_for_status(env: &TestEnv, id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = state(env, id);
+        if now["status"] == status {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "container {id} never became {status}: {now}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_bundle_goes_through_create_start_state_and_delete() {
+    let _idea = idea("create leaves the process waiting (state: created, with the pid of the pid file); start lets it run; once it exits, state says stopped; delete leaves nothing behind");
+    let env = TestEnv::new();
+    let config = base_config(
+        &env.busybox_rootfs(),
+        &["sh", "-c", "echo hello from $(hostname)"],
+    );
+    let bundle = bundle(&env, "b1", &config);
+    let (out, output) = create(&env, "c1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    let created = state(&env, "c1");
+    assert_eq!(created["status"], "created", "{created}");
+    assert_eq!(created["id"], "c1");
+    assert_eq!(created["ociVersion"], "1.2.0");
+    assert_eq!(created["bundle"], json!(fs::canonicalize(&bundle).unwrap()));
+    let pid_file = fs::read_to_string(env.scratch().join("c1.pid")).unwrap();
+    assert_eq!(
+        created["pid"],
+        json!(pid_file.trim().parse::<i64>().unwrap()),
+        "the pid file and state disagree"
+    );
+    assert_eq!(
+        fs::read_to_string(&output.stdout).unwrap(),
+        "",
+        "the command ran before start"
+    );
+
+    env.bocker_ok(&["start", "c1"], HINT);
+    wait_for_status(&env, "c1", "stopped");
+    assert_eq!(
+        fs::read_to_string(&output.stdout).unwrap(),
+        "hello from oci-test\n"
+    );
+    let again = env.run_bocker(&["start", "c1"]);
+    assert!(
+        !again.status.success(),
+        "a stopped container started again: {}",
+        describe(&again)
+    );
+
+    env.bocker_ok(&["delete", "c1"], HINT);
+    let gone = env.run_bocker(&["state", "c1"]);
+    assert!(
+        !gone.status.success() && text(&gone.stderr).contains("does not exist"),
+        "state after delete: {}",
+        describe(&gone)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn the_process_gets_what_config_json_says() {
+    let _idea = idea("user, groups, cwd, env, hostname, rlimits, capabilities, no_new_privs, memory and pids limits, masked and read-only paths come from config.json");
+    let env = TestEnv::new();
+    let script = "id -u; id -g; id -G; pwd; echo $GREETING; hostname; ulimit -n; \
+                  grep -E '^(CapEff|NoNewPrivs):' /proc/self/status; \
+                  cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; \
+                  cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; \
+                  wc -c < /etc/os-release; \
+                  grep -q ' /proc/sys proc ro,' /proc/mounts && echo read-only";
+    let mut config = base_config(&env.busybox_rootfs(), &["sh", "-c", script]);
+    config["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20]});
+    config["process"]["cwd"] = json!("/tmp");
+    config["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("GREETING=bonjour"));
+    config["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 321, "soft": 321}]);
+    config["hostname"] = json!("configured");
+    // A masked file of the image's own: it reads empty (the kernel's
+    // files in maskedPaths differ from one machine to the next).
+    config["linux"]["maskedPaths"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("/etc/os-release"));
+    config["linux"]["resources"] = json!({
+        "memory": {"limit": 67108864},
+        "pids": {"limit": 50}
+    });
+    let bundle = bundle(&env, "b2", &config);
+    let (out, output) = create(&env, "c2", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", "c2"], HINT);
+    wait_for_status(&env, "c2", "stopped");
+    let printed = fs::read_to_string(&output.stdout).unwrap();
+    let lines: Vec<&str> = printed.lines().collect();
+    let expected = [
+        "1000",
+        "1000",
+        "1000 10 20",
+        "/tmp",
+        "bonjour",
+        "configured",
+        "321",
+        // User 1000's execve keeps no capability: it has no ambient set.
+        "CapEff:\t0000000000000000",
+        "NoNewPrivs:\t1",
+        "67108864",
+        "50",
+        "0",
+        "read-only",
+    ];
+    assert_eq!(lines, expected, "the container printed:\n{printed}");
+    env.bocker_ok(&["delete", "c2"], HINT);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn kill_signals_the_process_and_delete_wants_force_while_it_runs() {
+    let _idea = idea("kill sends the signal named (KILL, SIGKILL or 9) to the running container; delete refuses a running container without --force, and --force kills it first");
+    let env = TestEnv::new();
+    let config = base_config(&env.busybox_rootfs(), &["sleep", "100"]);
+    let bundle = bundle(&env, "b3", &config);
+    for id in ["k1", "k2"] {
+        let (out, _) = create(&env, id, &bundle);
+        assert!(out.status.success(), "create failed: {}", describe(&out));
+        env.bocker_ok(&["start", id], HINT);
+        let running = wait_for_status(&env, id, "running");
+        assert!(running["pid"].as_i64().unwrap() > 0, "{running}");
+    }
+    let bad = env.run_bocker(&["kill", "k1", "NOSUCH"]);
+    assert!(
+        !bad.status.success() && text(&bad.stderr).contains("unknown signal"),
+        "{}",
+        describe(&bad)
+    );
+    env.bocker_ok(&["kill", "k1", "KILL"], HINT);
+    wait_for_status(&env, "k1", "stopped");
+    env.bocker_ok(&["delete", "k1"], HINT);
+
+    let refused = env.run_bocker(&["delete", "k2"]);
+    assert!(
+        !refused.status.success() && text(&refused.stderr).contains("running"),
+        "delete of a running container without --force: {}",
+        describe(&refused)
+    );
+    assert_eq!(state(&env, "k2")["status"], "running");
+    env.bocker_ok(&["delete", "--force", "k2"], HINT);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn delete_of_a_created_container_ends_its_waiting_process() {
+    let _idea = idea("a container that was created but never started is deleted without --force: its waiting process is killed, its cgroup and state removed");
+    let env = TestEnv::new();
+    let config = base_config(&env.busybox_rootfs(), &["true"]);
+    let bundle = bundle(&env, "b4", &config);
+    let (out, _) = create(&env, "d1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    let pid = state(&env, "d1")["pid"].as_i64().unwrap();
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    env.bocker_ok(&["delete", "d1"], HINT);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while process_running(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the created process {pid} outlived delete"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    env.assert_no_leaks();
+}
+
+/// Running or sleeping: not gone, not a zombie.
+fn process_running(pid: i64) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// A change made to a config.json.
+type Change = fn(&mut Value);
+
+#[test]
+fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
+    let _idea = idea("config.json fields bocker does not honour (hooks, a terminal, intelRdt, user namespaces, an unknown mount type, a device it does not allow) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
+    let env = TestEnv::new();
+    let rootfs = env.busybox_rootfs();
+    let cases: [(&str, Change); 6] = [
+        ("hooks", |c| {
+            c["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})
+        }),
+        ("process.terminal", |c| {
+            c["process"]["terminal"] = json!(true)
+        }),
+        ("linux.intelRdt", |c| {
+            c["linux"]["intelRdt"] = json!({"closID": "x"})
+        }),
+        ("user namespace", |c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "user"}))
+        }),
+        ("mounts[7].type", |c| {
+            c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"destination": "/mnt", "type": "nfs", "source": "server:/export"}))
+        }),
+        ("linux.resources.devices[1]", |c| {
+            c["linux"]["resources"] = json!({"devices": [
+                {"allow": false, "access": "rwm"},
+                {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "rw"}
+            ]})
+        }),
+    ];
+    for (index, (field, change)) in cases.iter().enumerate() {
+        let mut config = base_config(&rootfs, &["true"]);
+        change(&mut config);
+        let bundle = bundle(&env, &format!("refused{index}"), &config);
+        let log = env.scratch().join(format!("refused{index}.log"));
+        let id = format!("r{index}");
+        let out = env
+            .bocker()
+            .arg("--log")
+            .arg(&log)
+            .args(["--log-format", "json", "create", "--bundle"])
+            .arg(&bundle)
+            .arg(&id)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(field) && stderr.lines().count() == 1,
+            "a config with {field} should be refused in one line naming it: {}",
+            describe(&out)
+        );
+        let logged: Value = serde_json::from_str(fs::read_to_string(&log).unwrap().trim())
+            .expect("--log-format json writes one JSON line");
+        assert!(logged["msg"].as_str().unwrap().contains(field), "{logged}");
+        let state = env.run_bocker(&["state", &id]);
+        assert!(
+            !state.status.success(),
+            "{id} was left: {}",
+            describe(&state)
+        );
+    }
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_mount_destination_is_resolved_inside_the_root() {
+    let _idea = idea("a symlink in the image that points at a host path cannot send a mount there: destinations resolve inside the container's root (openat2 RESOLVE_IN_ROOT)");
+    let env = TestEnv::new();
+    let rootfs = env.busybox_rootfs();
+    // The image's /escape points at a folder of this test, by its host
+    // path: followed on the host, the mount would land there.
+    let host_dir = env.scratch().join("host-dir");
+    fs::create_dir_all(&host_dir).unwrap();
+    std::os::unix::fs::symlink(&host_dir, rootfs.join("escape")).unwrap();
+    let mut config = base_config(&rootfs, &["sh", "-c", "ls -d /escape/inside"]);
+    config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/escape/inside", "type": "tmpfs", "source": "tmpfs"}));
+    let bundle = bundle(&env, "b6", &config);
+    let (out, output) = create(&env, "m1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", "m1"], HINT);
+    wait_for_status(&env, "m1", "stopped");
+    assert_eq!(
+        fs::read_to_string(&output.stdout).unwrap(),
+        "/escape/inside\n"
+    );
+    assert!(
+        fs::read_dir(&host_dir).unwrap().next().is_none(),
+        "the mount point was made in the host's {}",
+        host_dir.display()
+    );
+    let inside = rootfs
+        .join(host_dir.strip_prefix("/").unwrap())
+        .join("inside");
+    assert!(
+        inside.is_dir(),
+        "no mount point at {} inside the root",
+        inside.display()
+    );
+    env.bocker_ok(&["delete", "m1"], HINT);
+    env.assert_no_leaks();
+}
