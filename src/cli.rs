@@ -224,6 +224,13 @@ pub enum Command {
         /// KILL, SIGKILL or 9
         signal: Option<String>,
     },
+    /// OCI: let a paused container go on (`pause ID` freezes one: the same
+    /// verb as Bocker's, for an OCI container's id)
+    #[cfg(feature = "oci")]
+    Resume {
+        /// The container's id
+        id: String,
+    },
     /// OCI: remove a stopped (or created) container's cgroup and state
     #[cfg(feature = "oci")]
     Delete {

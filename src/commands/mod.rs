@@ -58,7 +58,7 @@ fn create_store(root: &Path) -> Result<Store> {
 pub fn dispatch(cli: Cli) -> Result<u8> {
     crate::runtime::kernel::check()?;
     #[cfg(feature = "oci")]
-    if oci::is_oci_verb(&cli.command) {
+    if oci::is_oci_verb(&cli.root, &cli.command) {
         return oci::dispatch(&cli.root, &cli.oci, cli.command);
     }
     let root = &cli.root;
@@ -114,6 +114,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         | Command::Start { .. }
         | Command::State { .. }
         | Command::Kill { .. }
+        | Command::Resume { .. }
         | Command::Delete { .. } => unreachable!("the OCI verbs are dispatched above"),
     }
 }

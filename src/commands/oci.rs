@@ -14,15 +14,22 @@ use crate::errors::{Failure, USAGE};
 use crate::runtime::oci::{self, CreateOptions};
 use crate::state::oci::OciStore;
 
-pub fn is_oci_verb(command: &Command) -> bool {
-    matches!(
-        command,
+/// An OCI verb, or Bocker's `pause` given one OCI container's id (runc's
+/// `pause ID` has the same name as Bocker's verb).
+pub fn is_oci_verb(root: &Path, command: &Command) -> bool {
+    match command {
         Command::Create(_)
-            | Command::Start { .. }
-            | Command::State { .. }
-            | Command::Kill { .. }
-            | Command::Delete { .. }
-    )
+        | Command::Start { .. }
+        | Command::State { .. }
+        | Command::Kill { .. }
+        | Command::Resume { .. }
+        | Command::Delete { .. } => true,
+        Command::Pause { containers } => match containers.as_slice() {
+            [id] => OciStore::open(root).is_ok_and(|store| store.read(id).is_ok()),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 pub fn dispatch(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
@@ -78,6 +85,8 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
             oci::kill(&store, &id, signal, all)?;
         }
         Command::Delete { force, id } => oci::delete(&store, &id, force)?,
+        Command::Pause { containers } => oci::set_paused(&store, &containers[0], true)?,
+        Command::Resume { id } => oci::set_paused(&store, &id, false)?,
         _ => unreachable!("not an OCI verb"),
     }
     Ok(0)

@@ -419,3 +419,29 @@ fn a_mount_destination_is_resolved_inside_the_root() {
     env.bocker_ok(&["delete", "m1"], HINT);
     env.assert_no_leaks();
 }
+
+#[test]
+fn pause_freezes_the_container_and_resume_thaws_it() {
+    let _idea = idea("pause ID (Bocker's verb, given an OCI container's id) freezes its cgroup: state says paused; resume thaws it: running again");
+    let env = TestEnv::new();
+    let config = base_config(&env.busybox_rootfs(), &["sleep", "100"]);
+    let bundle = bundle(&env, "b7", &config);
+    let (out, _) = create(&env, "p1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    let early = env.run_bocker(&["resume", "p1"]);
+    assert!(
+        !early.status.success(),
+        "resume of a created container: {}",
+        describe(&early)
+    );
+    env.bocker_ok(&["start", "p1"], HINT);
+    wait_for_status(&env, "p1", "running");
+    env.bocker_ok(&["pause", "p1"], HINT);
+    assert_eq!(state(&env, "p1")["status"], "paused");
+    env.bocker_ok(&["resume", "p1"], HINT);
+    assert_eq!(state(&env, "p1")["status"], "running");
+    env.bocker_ok(&["pause", "p1"], HINT);
+    // A frozen container is thawed to be killed.
+    env.bocker_ok(&["delete", "--force", "p1"], HINT);
+    env.assert_no_leaks();
+}

@@ -292,6 +292,28 @@ pub fn kill(store: &OciStore, id: &str, signal: Signal, all: bool) -> Result<()>
         .with_context(|| format!("cannot send {signal} to container {id}"))
 }
 
+/// `pause ID` / `resume ID`: freeze or thaw every process of the
+/// container's cgroup (chapter 4's set_frozen).
+pub fn set_paused(store: &OciStore, id: &str, paused: bool) -> Result<()> {
+    let record = store.read(id)?;
+    let status = status(store, &record);
+    let wanted = if paused {
+        Status::Running
+    } else {
+        Status::Paused
+    };
+    if status != wanted {
+        bail!(Failure::new(
+            USAGE,
+            format!("container {id} is {}, not {}", status.name(), wanted.name())
+        ));
+    }
+    let group = cgroup::existing_at(&record.cgroup_path)
+        .with_context(|| format!("container {id} has no cgroup"))?;
+    crate::course::exercise::catch_panic(|| cgroup::chapter::set_frozen(&group, paused))
+        .map_err(anyhow::Error::msg)?
+}
+
 /// `delete ID`: a stopped (or created) container's cgroup and state go;
 /// with `force`, a running one is killed first.
 pub fn delete(store: &OciStore, id: &str, force: bool) -> Result<()> {
