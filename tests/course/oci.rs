@@ -445,3 +445,29 @@ fn pause_freezes_the_container_and_resume_thaws_it() {
     env.bocker_ok(&["delete", "--force", "p1"], HINT);
     env.assert_no_leaks();
 }
+
+#[test]
+fn without_a_cgroup_namespace_the_containers_own_cgroup_is_bound_read_only() {
+    let _idea = idea("a cgroup mount without a cgroup namespace (podman's default on v1) shows the container's own cgroup (its limits), bound read-only, never the host's whole tree");
+    let env = TestEnv::new();
+    let script = "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; \
+                  ls /sys/fs/cgroup/pids/ /sys/fs/cgroup/ 2>/dev/null | grep -c bocker-test; \
+                  mkdir /sys/fs/cgroup/pids/x /sys/fs/cgroup/x 2>/dev/null || echo read-only";
+    let mut config = base_config(&env.busybox_rootfs(), &["sh", "-c", script]);
+    config["linux"]["namespaces"] = json!([
+        {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}
+    ]);
+    config["linux"]["resources"] = json!({"pids": {"limit": 77}});
+    let bundle = bundle(&env, "b8", &config);
+    let (out, output) = create(&env, "g1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", "g1"], HINT);
+    wait_for_status(&env, "g1", "stopped");
+    assert_eq!(
+        fs::read_to_string(&output.stdout).unwrap(),
+        "77\n0\nread-only\n",
+        "the container's /sys/fs/cgroup"
+    );
+    env.bocker_ok(&["delete", "g1"], HINT);
+    env.assert_no_leaks();
+}

@@ -150,8 +150,11 @@ fn enter_root(bundle: &Bundle) -> Result<()> {
         None::<&str>,
     )
     .context("cannot bind the root onto itself")?;
+    let cgroups = mounts::CgroupView {
+        own_namespace: bundle.new_namespaces.contains(CloneFlags::CLONE_NEWCGROUP),
+    };
     for spec in &bundle.mounts {
-        mounts::mount_inside(rootfs, spec)?;
+        mounts::mount_inside(rootfs, spec, &cgroups)?;
     }
     if bundle
         .mounts

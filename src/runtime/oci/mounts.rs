@@ -28,7 +28,7 @@ use super::bundle::MountSpec;
 
 /// Make `mount` below `rootfs` (a directory of the host, already a mount
 /// point in the container's mount namespace).
-pub fn mount_inside(rootfs: &Path, spec: &MountSpec) -> Result<()> {
+pub fn mount_inside(rootfs: &Path, spec: &MountSpec, cgroups: &CgroupView) -> Result<()> {
     let root = nix::fcntl::open(rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())
         .with_context(|| format!("cannot open {}", rootfs.display()))?;
     let destination = spec.destination.display();
@@ -73,7 +73,7 @@ pub fn mount_inside(rootfs: &Path, spec: &MountSpec) -> Result<()> {
     } else {
         let kind = spec.kind.as_str();
         if kind == "cgroup" {
-            return mount_cgroups(&root, &target, spec);
+            return mount_cgroups(&root, &target, spec, cgroups);
         }
         let data = (!spec.data.is_empty()).then_some(spec.data.as_str());
         let source = spec
@@ -221,25 +221,38 @@ fn components(path: &Path) -> VecDeque<OsString> {
         .collect()
 }
 
+/// What a `cgroup` mount shows: the container's cgroups, seen from its
+/// own cgroup namespace (a fresh mount shows them as the root), or from
+/// the host's (then the process's own directory of each hierarchy, as
+/// /proc/self/cgroup names it, is bound instead, as runc does: a fresh
+/// mount would show the whole host's tree).
+pub struct CgroupView {
+    pub own_namespace: bool,
+}
+
 /// A `cgroup` mount: the container's own cgroups, as the host has them.
 /// On a v2 host one cgroup2 filesystem. On a v1 host a tmpfs with one
-/// mount per hierarchy of the host's (`memory`, `cpu`, `name=systemd`…),
-/// made fresh: in the container's cgroup namespace each shows the
-/// container's cgroup as its root. (Without a cgroup namespace it would
-/// show the host's whole tree: bocker wants one, as runc on v1 would bind
-/// the container's directories instead.)
-fn mount_cgroups(root: &OwnedFd, target: &OwnedFd, spec: &MountSpec) -> Result<()> {
+/// mount per hierarchy of the host's (`memory`, `cpu`, `name=systemd`…).
+fn mount_cgroups(
+    root: &OwnedFd,
+    target: &OwnedFd,
+    spec: &MountSpec,
+    view: &CgroupView,
+) -> Result<()> {
     let destination = spec.destination.display();
     let hierarchies = v1_hierarchies();
     if hierarchies.is_empty() {
-        return mount(
-            Some("cgroup2"),
-            fd_path(target).as_str(),
-            Some("cgroup2"),
+        let host = Path::new("/sys/fs/cgroup");
+        return mount_one_hierarchy(
+            root,
+            &spec.destination,
+            target,
             spec.flags,
-            None::<&str>,
+            ("cgroup2", None),
+            host,
+            view,
         )
-        .with_context(|| format!("cannot mount cgroup2 on {destination}"));
+        .with_context(|| format!("cannot mount the cgroups on {destination}"));
     }
     let writable = spec.flags & !MsFlags::MS_RDONLY;
     mount(
@@ -253,19 +266,11 @@ fn mount_cgroups(root: &OwnedFd, target: &OwnedFd, spec: &MountSpec) -> Result<(
     for (name, options, version_2) in &hierarchies {
         let inside = spec.destination.join(name);
         let dir = open_or_create(root, &inside, false)?;
-        let (kind, data) = if *version_2 {
-            ("cgroup2", None)
-        } else {
-            ("cgroup", Some(options.as_str()))
-        };
-        mount(
-            Some(kind),
-            fd_path(&dir).as_str(),
-            Some(kind),
-            spec.flags,
-            data,
-        )
-        .with_context(|| format!("cannot mount the {name} cgroups on {}", inside.display()))?;
+        let kind = if *version_2 { "cgroup2" } else { "cgroup" };
+        let data = (!*version_2).then_some(options.as_str());
+        let host = Path::new("/sys/fs/cgroup").join(name);
+        mount_one_hierarchy(root, &inside, &dir, spec.flags, (kind, data), &host, view)
+            .with_context(|| format!("cannot mount the {name} cgroups on {}", inside.display()))?;
         // `cpu,cpuacct` is also reached as `cpu` and `cpuacct`.
         if name.contains(',') {
             let tmpfs = reopen(root, spec)?;
@@ -285,6 +290,58 @@ fn mount_cgroups(root: &OwnedFd, target: &OwnedFd, spec: &MountSpec) -> Result<(
             Some("mode=755"),
         )
         .with_context(|| format!("cannot make {destination} read-only"))?;
+    }
+    Ok(())
+}
+
+/// One hierarchy at `target` (`inside` the root): a fresh mount of
+/// `filesystem` (type, options) in the container's cgroup namespace; else
+/// its directory in the host's `host` tree, bound (and made read-only
+/// with `ro`).
+fn mount_one_hierarchy(
+    root: &OwnedFd,
+    inside: &Path,
+    target: &OwnedFd,
+    flags: MsFlags,
+    filesystem: (&str, Option<&str>),
+    host: &Path,
+    view: &CgroupView,
+) -> Result<()> {
+    let (kind, data) = filesystem;
+    let at = fd_path(target);
+    if view.own_namespace {
+        return Ok(mount(Some(kind), at.as_str(), Some(kind), flags, data)?);
+    }
+    // The process's own cgroup in this hierarchy: `ID:CONTROLLERS:PATH`
+    // lines of /proc/self/cgroup (CONTROLLERS empty for v2).
+    let controllers = if kind == "cgroup2" { "" } else { data.unwrap_or("") };
+    let own = std::fs::read_to_string("/proc/self/cgroup")?
+        .lines()
+        .filter_map(|line| line.splitn(3, ':').nth(1).zip(line.splitn(3, ':').nth(2)))
+        .find(|(listed, _)| *listed == controllers)
+        .map(|(_, path)| path.trim_start_matches('/').to_string())
+        .with_context(|| format!("/proc/self/cgroup has no line for {kind} {controllers}"))?;
+    let source = host.join(own);
+    mount(
+        Some(&source),
+        at.as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )?;
+    let rest = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+    if !rest.is_empty() {
+        // Opened again by its path: `target` still holds the directory
+        // under the new bind.
+        let bound = resolve(root, inside)?;
+        let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | rest;
+        mount(
+            None::<&str>,
+            fd_path(&bound).as_str(),
+            None::<&str>,
+            remount,
+            None::<&str>,
+        )?;
     }
     Ok(())
 }
