@@ -317,7 +317,11 @@ fn mount_one_hierarchy(
     let controllers = if kind == "cgroup2" { "" } else { data.unwrap_or("") };
     let own = std::fs::read_to_string("/proc/self/cgroup")?
         .lines()
-        .filter_map(|line| line.splitn(3, ':').nth(1).zip(line.splitn(3, ':').nth(2)))
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            fields.next();
+            Some((fields.next()?, fields.next()?))
+        })
         .find(|(listed, _)| *listed == controllers)
         .map(|(_, path)| path.trim_start_matches('/').to_string())
         .with_context(|| format!("/proc/self/cgroup has no line for {kind} {controllers}"))?;
