@@ -406,13 +406,50 @@ pub struct ExecArgs {
     #[arg(short = 'i', long)]
     pub interactive: bool,
 
+    #[cfg(feature = "oci")]
+    #[command(flatten)]
+    pub oci: OciExecArgs,
+
     /// Container id or name
     pub container: String,
 
     /// The command and its arguments (one argument with spaces runs
     /// through `/bin/sh -c`)
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[cfg_attr(
+        not(feature = "oci"),
+        arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)
+    )]
+    #[cfg_attr(
+        feature = "oci",
+        arg(
+            required_unless_present = "process",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )
+    )]
     pub command: Vec<String>,
+}
+
+/// runc's `exec` flags, for an OCI container (engines pass them; a person
+/// gives a command instead).
+#[cfg(feature = "oci")]
+#[derive(Debug, Args)]
+pub struct OciExecArgs {
+    /// OCI: the process to start, as config.json's `process`
+    #[arg(long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// OCI: return once the process has started
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// OCI: write the process's pid here
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// OCI: a terminal (refused: no terminals yet)
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// OCI: where to send the terminal (refused)
+    #[arg(long = "console-socket", value_name = "SOCKET")]
+    pub console_socket: Option<PathBuf>,
 }
 
 /// Limits of chapter 4 (cgroups), for `run` and `update`.

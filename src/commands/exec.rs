@@ -10,6 +10,22 @@ use crate::runtime::{exec as join, ContainerConfig, Stdin};
 use crate::state::Store;
 
 pub fn exec(store: &Store, args: ExecArgs) -> Result<u8> {
+    // runc's flags are for OCI containers (commands/oci.rs takes those).
+    #[cfg(feature = "oci")]
+    if args.oci.process.is_some()
+        || args.oci.detach
+        || args.oci.pid_file.is_some()
+        || args.oci.tty
+        || args.oci.console_socket.is_some()
+    {
+        bail!(Failure::new(
+            crate::errors::USAGE,
+            format!(
+                "--process, --detach, --pid-file, --tty and --console-socket are for OCI containers; {} is not one",
+                crate::escape::printable(&args.container)
+            )
+        ));
+    }
     check_command(&args.command)?;
     // Running means: pid 1 itself is alive, not only the record saying so.
     let container = running::container(store, &args.container)?;

@@ -11,6 +11,7 @@ use nix::sys::signal::Signal;
 
 use crate::cli::{Command, OciGlobalArgs};
 use crate::errors::{Failure, USAGE};
+use crate::runtime::oci::exec::{self, ExecOptions};
 use crate::runtime::oci::{self, CreateOptions};
 use crate::state::oci::OciStore;
 
@@ -25,11 +26,18 @@ pub fn is_oci_verb(root: &Path, command: &Command) -> bool {
         | Command::Resume { .. }
         | Command::Delete { .. } => true,
         Command::Pause { containers } => match containers.as_slice() {
-            [id] => OciStore::open(root).is_ok_and(|store| store.read(id).is_ok()),
+            [id] => is_oci_container(root, id),
             _ => false,
         },
+        Command::Exec(args) => is_oci_container(root, &args.container),
         _ => false,
     }
+}
+
+/// `id` names an OCI container of this state root (Bocker's verbs `pause`
+/// and `exec` share their names with runc's).
+fn is_oci_container(root: &Path, id: &str) -> bool {
+    crate::state::oci::check_id(id).is_ok() && root.join("oci").join(id).join("state.json").exists()
 }
 
 pub fn dispatch(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
@@ -87,6 +95,21 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
         Command::Delete { force, id } => oci::delete(&store, &id, force)?,
         Command::Pause { containers } => oci::set_paused(&store, &containers[0], true)?,
         Command::Resume { id } => oci::set_paused(&store, &id, false)?,
+        Command::Exec(args) => {
+            if args.oci.tty || args.oci.console_socket.is_some() || args.interactive {
+                bail!(Failure::new(
+                    USAGE,
+                    "exec: bocker has no terminals or stdin pipes for OCI containers yet"
+                ));
+            }
+            let options = ExecOptions {
+                process: args.oci.process,
+                args: args.command,
+                detach: args.oci.detach,
+                pid_file: args.oci.pid_file,
+            };
+            return exec::exec(&store, &args.container, &options);
+        }
         _ => unreachable!("not an OCI verb"),
     }
     Ok(0)

@@ -471,3 +471,99 @@ fn without_a_cgroup_namespace_the_containers_own_cgroup_is_bound_read_only() {
     env.bocker_ok(&["delete", "g1"], HINT);
     env.assert_no_leaks();
 }
+
+#[test]
+fn exec_starts_a_process_in_the_running_container() {
+    let _idea = idea("exec --process FILE (as conmon calls it) starts one more process inside the running container's namespaces and cgroup, under its profile: its exit code passes through, --detach returns at once and writes --pid-file; a stopped container refuses");
+    let env = TestEnv::new();
+    let mut config = base_config(&env.busybox_rootfs(), &["sleep", "100"]);
+    config["linux"]["resources"] = json!({"pids": {"limit": 40}});
+    let bundle = bundle(&env, "b9", &config);
+    let (out, _) = create(&env, "e1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", "e1"], HINT);
+    wait_for_status(&env, "e1", "running");
+
+    let mut process = config["process"].clone();
+    process["args"] = json!(["sh", "-c", "hostname; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; ps -o pid,comm | grep -c sleep; exit 7"]);
+    let process_file = env.scratch().join("process.json");
+    fs::write(&process_file, process.to_string()).unwrap();
+    let out = env.run_bocker(&["exec", "--process", process_file.to_str().unwrap(), "e1"]);
+    assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
+    assert_eq!(text(&out.stdout), "oci-test\n40\n1\n", "{}", describe(&out));
+
+    process["args"] = json!(["sleep", "50"]);
+    fs::write(&process_file, process.to_string()).unwrap();
+    let pid_file = env.scratch().join("exec.pid");
+    let started = Instant::now();
+    // Files for its output: the detached process keeps them open (a pipe
+    // would hold the test until it ends, as it holds the engine's).
+    let status = env
+        .bocker()
+        .args(["exec", "--detach", "--pid-file"])
+        .arg(&pid_file)
+        .arg("--process")
+        .arg(&process_file)
+        .arg("e1")
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(env.scratch().join("exec.out")).unwrap())
+        .stderr(fs::File::create(env.scratch().join("exec.err")).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "exec --detach failed: {:?}",
+        fs::read_to_string(env.scratch().join("exec.err"))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "--detach waited for the process"
+    );
+    let pid: i64 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        process_running(pid),
+        "the detached process {pid} is not running"
+    );
+    let first = state(&env, "e1")["pid"].as_i64().unwrap();
+    let namespace = |pid: i64| fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+    assert_eq!(
+        namespace(pid),
+        namespace(first),
+        "the exec'd process is not in the container's PID namespace"
+    );
+
+    env.bocker_ok(&["delete", "--force", "e1"], HINT);
+    let refused = env.run_bocker(&["exec", "--process", process_file.to_str().unwrap(), "e1"]);
+    assert!(
+        !refused.status.success(),
+        "exec into a deleted container: {}",
+        describe(&refused)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
+fn swap_beyond_the_memory_limit_is_what_config_json_says() {
+    let _idea = idea("linux.resources.memory.swap (memory and swap together, as runc reads it) is written to the cgroup: v1 memory.memsw.limit_in_bytes, v2 memory.swap.max (swap alone)");
+    let env = TestEnv::new();
+    let script = "cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null \
+                  || cat /sys/fs/cgroup/memory.swap.max 2>/dev/null || echo no-swap-accounting";
+    let mut config = base_config(&env.busybox_rootfs(), &["sh", "-c", script]);
+    config["linux"]["resources"] = json!({"memory": {"limit": 67108864, "swap": 134217728}});
+    let bundle = bundle(&env, "b10", &config);
+    let (out, output) = create(&env, "s1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", "s1"], HINT);
+    wait_for_status(&env, "s1", "stopped");
+    let printed = fs::read_to_string(&output.stdout).unwrap();
+    assert!(
+        ["134217728\n", "67108864\n", "no-swap-accounting\n"].contains(&printed.as_str()),
+        "memory+swap 128 MiB: v1 shows 134217728, v2 the swap alone, 67108864; the container printed {printed:?}"
+    );
+    env.bocker_ok(&["delete", "s1"], HINT);
+    env.assert_no_leaks();
+}

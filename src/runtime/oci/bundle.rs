@@ -36,6 +36,9 @@ pub struct Bundle {
     pub new_namespaces: CloneFlags,
     pub joined_namespaces: Vec<(CloneFlags, PathBuf)>,
     pub limits: Limits,
+    /// Memory and swap together, where config.json allows swap (-1: no
+    /// limit); None: no swap beyond the memory limit, as the frame does.
+    pub memory_swap: Option<i64>,
     /// The cgroup limits devices to the frame's allow-list
     /// (cgroup/devices.rs): config.json asked for that or less.
     pub devices_limited: bool,
@@ -268,6 +271,7 @@ fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
         new_namespaces,
         joined_namespaces,
         limits: limits(&linux)?,
+        memory_swap: memory_swap(&linux)?,
         devices_limited: device_rules(&linux)?,
         cgroup_path: cgroup_path(&linux)?,
         masked_paths: linux.masked_paths().clone().unwrap_or_default(),
@@ -293,6 +297,17 @@ fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
             .into_iter()
             .collect(),
     })
+}
+
+/// `exec --process FILE`: a process of config.json's shape, alone.
+pub fn read_process(path: &Path) -> Result<ProcessSpec> {
+    let text = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json: Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    refuse_unknown_fields(&json, "process")?;
+    let process: oci_spec::runtime::Process = serde_json::from_value(json)
+        .with_context(|| format!("{} is not an OCI process", path.display()))?;
+    process_spec(&process)
 }
 
 fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec> {
@@ -541,6 +556,26 @@ fn namespaces(
     Ok((new, joined))
 }
 
+/// linux.resources.memory.swap: memory and swap together (runc's
+/// meaning; -1 for no limit), when it allows swap beyond the memory limit.
+/// The frame's limits allow none; `create` writes this one after them.
+fn memory_swap(linux: &oci_spec::runtime::Linux) -> Result<Option<i64>> {
+    let Some(memory) = linux.resources().as_ref().and_then(|r| r.memory().clone()) else {
+        return Ok(None);
+    };
+    match (memory.limit().filter(|l| *l > 0), memory.swap()) {
+        (_, None) => Ok(None),
+        (Some(limit), Some(swap)) if swap == limit => Ok(None),
+        (Some(limit), Some(swap)) if swap == -1 || swap > limit => Ok(Some(swap)),
+        (None, Some(swap)) => {
+            bail!("config.json: linux.resources.memory.swap {swap} without a memory limit")
+        }
+        (Some(limit), Some(swap)) => bail!(
+            "config.json: linux.resources.memory.swap {swap} is below the memory limit {limit}"
+        ),
+    }
+}
+
 fn limits(linux: &oci_spec::runtime::Linux) -> Result<Limits> {
     let mut limits = Limits::default();
     let Some(resources) = linux.resources() else {
@@ -549,11 +584,6 @@ fn limits(linux: &oci_spec::runtime::Linux) -> Result<Limits> {
     if let Some(memory) = resources.memory() {
         if let Some(limit) = memory.limit().filter(|limit| *limit > 0) {
             limits.memory = Some(limit as u64);
-            // The frame allows no swap beyond the limit: memory+swap equal
-            // to the limit (or not said) is what it does.
-            if let Some(swap) = memory.swap().filter(|swap| *swap > 0 && *swap != limit) {
-                bail!("config.json: linux.resources.memory.swap {swap}: bocker allows no swap beyond the memory limit ({limit})");
-            }
         }
     }
     if let Some(cpu) = resources.cpu() {

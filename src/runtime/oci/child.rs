@@ -28,11 +28,12 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
 use nix::unistd::{Gid, Uid};
 
-use super::bundle::Bundle;
+use super::bundle::{Bundle, ProcessSpec};
 use super::devices;
 use super::mounts;
 use crate::runtime::process::{child, execve};
 use crate::runtime::security::{self, chapter};
+use crate::spec::seccomp::SeccompProfile;
 
 /// What the child needs, made before clone(2).
 pub struct ChildPlan<'a> {
@@ -96,7 +97,7 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     }
 
     enter_root(bundle)?;
-    set_limits(bundle)?;
+    set_limits(&bundle.process)?;
     // exec.fifo, opened for reading and writing while still root (after
     // setuid this process could not open it again): it never blocks, and
     // a read waits for the byte `start` writes.
@@ -106,7 +107,7 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
         .write(true)
         .open(&fifo_path)
         .context("cannot open exec.fifo")?;
-    lock_in(bundle)?;
+    lock_in(&bundle.process, bundle.seccomp.as_ref())?;
 
     // Ready: `create` writes the state down and lets go of us. From here
     // the pipe, not the parent-death signal, tells if `create` died (its
@@ -200,8 +201,7 @@ fn set_sysctl(key: &str, value: &str) -> Result<()> {
 }
 
 /// oomScoreAdj, rlimits, umask.
-fn set_limits(bundle: &Bundle) -> Result<()> {
-    let process = &bundle.process;
+pub fn set_limits(process: &ProcessSpec) -> Result<()> {
     if let Some(adjustment) = process.oom_score_adj {
         fs::write("/proc/self/oom_score_adj", adjustment.to_string())
             .context("cannot set oom_score_adj")?;
@@ -230,9 +230,8 @@ fn set_limits(bundle: &Bundle) -> Result<()> {
 /// user comes first, with PR_SET_KEEPCAPS: setuid to another user then
 /// keeps the permitted set, and the effective set is raised again from
 /// it, for chapter 8's drop_capabilities to cut both down.
-fn lock_in(bundle: &Bundle) -> Result<()> {
-    let process = &bundle.process;
-    let filters = match &bundle.seccomp {
+pub fn lock_in(process: &ProcessSpec, seccomp: Option<&SeccompProfile>) -> Result<()> {
+    let filters = match seccomp {
         Some(profile) => security::seccomp::filters(profile, &process.capabilities)?,
         None => Vec::new(),
     };

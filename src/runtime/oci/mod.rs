@@ -22,6 +22,7 @@
 pub mod bundle;
 pub mod child;
 pub mod devices;
+pub mod exec;
 pub mod mounts;
 
 use std::fs;
@@ -78,6 +79,9 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
             cgroup::prepare_parent_at(parent)?;
         }
         cgroup::create_at(&cgroup_path, &bundle.limits)?;
+        if let (Some(limit), Some(swap)) = (bundle.limits.memory, bundle.memory_swap) {
+            allow_swap(&cgroup_path, limit, swap)?;
+        }
         if bundle.devices_limited {
             cgroup::restrict_devices_at(&cgroup_path)?;
         }
@@ -95,6 +99,31 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
     if let Err(error) = made {
         undo(store, &record);
         return Err(error);
+    }
+    Ok(())
+}
+
+/// Raise the swap limit the frame set to "none" (cgroup/chapter.rs) to
+/// what config.json says: v1 counts memory and swap together
+/// (memory.memsw.limit_in_bytes), v2 swap alone (memory.swap.max). A
+/// kernel without swap accounting has neither file: no swap limit at all,
+/// as with runc.
+fn allow_swap(cgroup_path: &str, limit: u64, swap: i64) -> Result<()> {
+    let v2 = cgroup::hierarchy().v2();
+    let Some(group) = cgroup::existing_at(cgroup_path) else {
+        bail!("the cgroup {cgroup_path} vanished");
+    };
+    let Some(dir) = cgroup::directory(&group, cgroups_rs::fs::Controllers::Mem) else {
+        return Ok(());
+    };
+    let (file, value) = match (v2, swap) {
+        (true, -1) => ("memory.swap.max", "max".to_string()),
+        (true, _) => ("memory.swap.max", (swap as u64 - limit).to_string()),
+        (false, _) => ("memory.memsw.limit_in_bytes", swap.to_string()),
+    };
+    let path = dir.join(file);
+    if path.exists() {
+        fs::write(&path, value).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
@@ -161,7 +190,7 @@ fn read_report(from_child: OwnedFd) -> Result<()> {
 }
 
 /// The pid file conmon and the shim read: written whole or not at all.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let tmp = path.with_extension("bocker-tmp");
     fs::write(&tmp, pid.to_string()).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write the pid file {}", path.display()))

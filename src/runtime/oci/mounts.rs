@@ -314,7 +314,11 @@ fn mount_one_hierarchy(
     }
     // The process's own cgroup in this hierarchy: `ID:CONTROLLERS:PATH`
     // lines of /proc/self/cgroup (CONTROLLERS empty for v2).
-    let controllers = if kind == "cgroup2" { "" } else { data.unwrap_or("") };
+    let controllers = if kind == "cgroup2" {
+        ""
+    } else {
+        data.unwrap_or("")
+    };
     let own = std::fs::read_to_string("/proc/self/cgroup")?
         .lines()
         .filter_map(|line| {
