@@ -560,7 +560,7 @@ fn namespaces(
 /// meaning; -1 for no limit), when it allows swap beyond the memory limit.
 /// The frame's limits allow none; `create` writes this one after them.
 fn memory_swap(linux: &oci_spec::runtime::Linux) -> Result<Option<i64>> {
-    let Some(memory) = linux.resources().as_ref().and_then(|r| r.memory().clone()) else {
+    let Some(memory) = linux.resources().as_ref().and_then(|r| *r.memory()) else {
         return Ok(None);
     };
     match (memory.limit().filter(|l| *l > 0), memory.swap()) {
