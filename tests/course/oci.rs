@@ -312,7 +312,7 @@ type Change = fn(&mut Value);
 
 #[test]
 fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
-    let _idea = idea("config.json fields bocker does not honour (hooks, a terminal, intelRdt, user namespaces, an unknown mount type, a device it does not allow) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
+    let _idea = idea("config.json fields bocker does not honour (hooks, a terminal, intelRdt, user namespaces, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
     let env = TestEnv::new();
     let rootfs = env.busybox_rootfs();
     let cases: [(&str, Change); 6] = [
@@ -337,10 +337,11 @@ fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
                 .unwrap()
                 .push(json!({"destination": "/mnt", "type": "nfs", "source": "server:/export"}))
         }),
-        ("linux.resources.devices[1]", |c| {
+        ("linux.resources.devices[2]", |c| {
             c["linux"]["resources"] = json!({"devices": [
                 {"allow": false, "access": "rwm"},
-                {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "rw"}
+                {"allow": true, "type": "c", "major": 240, "minor": 0, "access": "rw"},
+                {"allow": false, "type": "c", "major": 240, "minor": 0, "access": "w"}
             ]})
         }),
     ];
@@ -565,5 +566,39 @@ fn swap_beyond_the_memory_limit_is_what_config_json_says() {
         "memory+swap 128 MiB: v1 shows 134217728, v2 the swap alone, 67108864; the container printed {printed:?}"
     );
     env.bocker_ok(&["delete", "s1"], HINT);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
+    let _idea = idea("linux.resources.devices: every device denied but the usual ones and what config.json allows (here c 240:0): a node for it opens as far as its driver (ENXIO), one for c 240:1 is refused (EPERM)");
+    let env = TestEnv::new();
+    let script = "mknod /dev/allowed c 240 0; mknod /dev/other c 240 1; \
+                  cat /dev/allowed 2>&1; cat /dev/other 2>&1; true";
+    let mut config = base_config(&env.busybox_rootfs(), &["sh", "-c", script]);
+    let caps = json!(["CAP_MKNOD", "CAP_KILL"]);
+    config["process"]["capabilities"] =
+        json!({"bounding": caps, "effective": caps, "permitted": caps});
+    config["linux"]["resources"] = json!({"devices": [
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 240, "minor": 0, "access": "rw"}
+    ]});
+    let bundle = bundle(&env, "b11", &config);
+    let (out, output) = create(&env, "v1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", "v1"], HINT);
+    wait_for_status(&env, "v1", "stopped");
+    let printed = fs::read_to_string(&output.stdout).unwrap();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    assert!(
+        lines[0].contains("No such device"),
+        "c 240:0 is allowed: {printed}"
+    );
+    assert!(
+        lines[1].contains("Operation not permitted"),
+        "c 240:1 is not: {printed}"
+    );
+    env.bocker_ok(&["delete", "v1"], HINT);
     env.assert_no_leaks();
 }

@@ -23,7 +23,7 @@ pub enum Kind {
 }
 
 /// What a rule allows: reading, writing, making the node (mknod).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
     pub read: bool,
     pub write: bool,
@@ -45,7 +45,7 @@ const MKNOD_ONLY: Access = Access {
 };
 
 /// One rule: `c 1:3 rwm` allows reading, writing and making /dev/null.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
     pub kind: Kind,
     /// `None`: any (`*`).

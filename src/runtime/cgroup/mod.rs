@@ -89,16 +89,17 @@ pub fn controls_devices() -> bool {
 /// in the language of this machine's cgroups.
 #[cfg(feature = "stage8")]
 pub fn restrict_devices(id: &str) -> Result<()> {
-    restrict_devices_at(&path_of(id))
+    restrict_devices_at(&path_of(id), &devices::ALLOWED)
 }
 
-/// The same for the cgroup at `path` (relative to the hierarchy's root).
+/// The cgroup at `path` (relative to the hierarchy's root) to the devices
+/// `allowed` (an OCI bundle's rules add to devices.rs's list).
 #[cfg(feature = "stage8")]
-pub fn restrict_devices_at(path: &str) -> Result<()> {
+pub fn restrict_devices_at(path: &str, allowed: &[devices::Rule]) -> Result<()> {
     if hierarchy().v2() {
-        v2::restrict_devices(path)
+        v2::restrict_devices(path, allowed)
     } else {
-        v1::restrict_devices(path)
+        v1::restrict_devices(path, allowed)
     }
 }
 

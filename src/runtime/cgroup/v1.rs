@@ -151,18 +151,18 @@ pub fn controls_devices() -> bool {
     std::path::Path::new("/sys/fs/cgroup/devices/devices.allow").exists()
 }
 
-/// Limit the cgroup at `cgroup_path` to the devices of devices.rs:
+/// Limit the cgroup at `cgroup_path` to the devices `allowed` (devices.rs):
 /// everything denied (`a` in devices.deny), then each allowed. A node for the host's
 /// disk, or /dev/kmsg, made inside, then cannot be opened (EPERM).
 /// Written by the frame: cgroups-rs could, but these two files and their
 /// one-line rules are worth seeing as they are.
 #[cfg(feature = "stage8")]
-pub fn restrict_devices(cgroup_path: &str) -> anyhow::Result<()> {
+pub fn restrict_devices(cgroup_path: &str, allowed: &[super::devices::Rule]) -> anyhow::Result<()> {
     use anyhow::Context;
     let dir = std::path::Path::new("/sys/fs/cgroup/devices").join(cgroup_path);
     fs::write(dir.join("devices.deny"), "a")
         .with_context(|| format!("cannot deny devices in {}", dir.display()))?;
-    for rule in super::devices::ALLOWED.iter().map(|rule| rule.v1_line()) {
+    for rule in allowed.iter().map(|rule| rule.v1_line()) {
         fs::write(dir.join("devices.allow"), &rule)
             .with_context(|| format!("cannot allow '{rule}' in {}", dir.display()))?;
     }

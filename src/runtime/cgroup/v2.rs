@@ -97,21 +97,21 @@ pub fn oom_kills(dir: &Path) -> Option<u64> {
     counter(&dir.join(OOM_EVENTS), "oom_kill")
 }
 
-/// Limit the cgroup at `cgroup_path` to the devices of devices.rs: load the
+/// Limit the cgroup at `cgroup_path` to the devices `allowed`: load the
 /// program devices.rs writes (bpf(2), BPF_PROG_LOAD, of type
 /// BPF_PROG_TYPE_CGROUP_DEVICE), and attach it to the cgroup's directory
 /// (BPF_PROG_ATTACH, BPF_CGROUP_DEVICE). The attachment holds the program:
 /// our descriptors can close, and it goes when the cgroup is removed.
 #[cfg(feature = "stage8")]
-pub fn restrict_devices(cgroup_path: &str) -> Result<()> {
-    attach_devices_program(&Path::new("/sys/fs/cgroup").join(cgroup_path))
+pub fn restrict_devices(cgroup_path: &str, allowed: &[super::devices::Rule]) -> Result<()> {
+    attach_devices_program(&Path::new("/sys/fs/cgroup").join(cgroup_path), allowed)
 }
 
 /// Load the devices program and attach it to the cgroup at `dir`.
 #[cfg(feature = "stage8")]
-fn attach_devices_program(dir: &Path) -> Result<()> {
+fn attach_devices_program(dir: &Path, allowed: &[super::devices::Rule]) -> Result<()> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let program = super::devices::v2_program(&super::devices::ALLOWED);
+    let program = super::devices::v2_program(allowed);
     let license = c"GPL";
     let load = ProgramLoad {
         program_type: BPF_PROG_TYPE_CGROUP_DEVICE,

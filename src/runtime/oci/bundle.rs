@@ -39,9 +39,9 @@ pub struct Bundle {
     /// Memory and swap together, where config.json allows swap (-1: no
     /// limit); None: no swap beyond the memory limit, as the frame does.
     pub memory_swap: Option<i64>,
-    /// The cgroup limits devices to the frame's allow-list
-    /// (cgroup/devices.rs): config.json asked for that or less.
-    pub devices_limited: bool,
+    /// The devices allowed besides chapter 8's list (cgroup/devices.rs);
+    /// None: every device (config.json allows all).
+    pub device_rules: Option<Vec<DeviceRule>>,
     /// The cgroup, relative to the hierarchy's root; None: bocker's own
     /// place for it (`bocker/ID`).
     pub cgroup_path: Option<String>,
@@ -54,6 +54,9 @@ pub struct Bundle {
     pub seccomp: Option<SeccompProfile>,
     pub annotations: BTreeMap<String, String>,
 }
+
+/// One device rule of the frame's (`c 5:1 rwm`).
+pub type DeviceRule = crate::runtime::cgroup::devices::Rule;
 
 /// The container's process.
 #[derive(Debug, Clone)]
@@ -272,7 +275,7 @@ fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
         joined_namespaces,
         limits: limits(&linux)?,
         memory_swap: memory_swap(&linux)?,
-        devices_limited: device_rules(&linux)?,
+        device_rules: device_rules(&linux)?,
         cgroup_path: cgroup_path(&linux)?,
         masked_paths: linux.masked_paths().clone().unwrap_or_default(),
         readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
@@ -599,46 +602,64 @@ fn limits(linux: &oci_spec::runtime::Linux) -> Result<Limits> {
     Ok(limits)
 }
 
-/// linux.resources.devices: the frame applies one allow-list
-/// (cgroup/devices.rs). Rules that deny, and rules that allow what that
-/// list allows, are what it does; a rule that allows more is refused.
-/// Whether the config limits devices at all (a first rule denying all).
-fn device_rules(linux: &oci_spec::runtime::Linux) -> Result<bool> {
-    use crate::runtime::cgroup::devices::{Kind, ALLOWED};
+/// linux.resources.devices, as runc reads them: every device denied, then
+/// the devices every container has (chapter 8's list, cgroup/devices.rs),
+/// then what config.json allows besides (containerd allows /dev/console,
+/// `c 5:1`). A rule that allows everything (`a`, what `--privileged`
+/// gives) lifts the limit; a rule that denies one device, after others
+/// allowed it, is refused: the frame knows "deny all, allow some" only.
+/// Returns the extra rules, or None for no limit at all.
+fn device_rules(linux: &oci_spec::runtime::Linux) -> Result<Option<Vec<DeviceRule>>> {
+    use crate::runtime::cgroup::devices::{Access, Kind, Rule};
     let rules = linux
         .resources()
         .as_ref()
         .and_then(|resources| resources.devices().clone())
         .unwrap_or_default();
-    let mut limited = false;
+    let mut extra = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
-        if !rule.allow() {
-            limited |= rule.major().is_none() && rule.minor().is_none();
-            continue;
-        }
         let kind = rule.typ().map(|kind| kind.as_str().to_string());
-        let access = rule.access().clone().unwrap_or_else(|| "rwm".to_string());
-        let covered = ALLOWED.iter().any(|allowed| {
-            let within = access.chars().all(|wanted| match wanted {
-                'r' => allowed.access.read,
-                'w' => allowed.access.write,
-                'm' => allowed.access.mknod,
-                _ => false,
+        let access_text = rule.access().clone().unwrap_or_else(|| "rwm".to_string());
+        let mut access = Access {
+            read: false,
+            write: false,
+            mknod: false,
+        };
+        for letter in access_text.chars() {
+            match letter {
+                'r' => access.read = true,
+                'w' => access.write = true,
+                'm' => access.mknod = true,
+                _ => bail!("config.json: linux.resources.devices[{index}].access {access_text} is not r, w, m"),
+            }
+        }
+        let any_device = rule.major().is_none() && rule.minor().is_none();
+        if !rule.allow() {
+            if any_device && matches!(kind.as_deref(), None | Some("a")) {
+                continue; // deny all: where the frame starts anyway
+            }
+            bail!("config.json: linux.resources.devices[{index}] denies one device; bocker denies all and allows some only");
+        }
+        let number = |value: Option<i64>| value.filter(|n| *n >= 0).map(|n| n as u32);
+        let kinds: &[Kind] = match kind.as_deref() {
+            Some("c") => &[Kind::Char],
+            Some("b") => &[Kind::Block],
+            None | Some("a") if any_device && access_text.len() == 3 => return Ok(None),
+            None | Some("a") => &[Kind::Char, Kind::Block],
+            Some(other) => {
+                bail!("config.json: linux.resources.devices[{index}].type {other} is not a, b or c")
+            }
+        };
+        for kind in kinds {
+            extra.push(Rule {
+                kind: *kind,
+                major: number(rule.major()),
+                minor: number(rule.minor()),
+                access,
             });
-            let same_kind = matches!(
-                (allowed.kind, kind.as_deref()),
-                (Kind::Char, Some("c")) | (Kind::Block, Some("b"))
-            );
-            same_kind
-                && within
-                && (allowed.major.is_none() || allowed.major.map(i64::from) == rule.major())
-                && (allowed.minor.is_none() || allowed.minor.map(i64::from) == rule.minor())
-        });
-        if !covered {
-            bail!("config.json: linux.resources.devices[{index}] allows a device bocker's allow-list does not (cgroup/devices.rs)");
         }
     }
-    Ok(limited)
+    Ok(Some(extra))
 }
 
 /// linux.cgroupsPath: a path below the hierarchy's root. (With systemd

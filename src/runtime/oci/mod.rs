@@ -82,8 +82,13 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
         if let (Some(limit), Some(swap)) = (bundle.limits.memory, bundle.memory_swap) {
             allow_swap(&cgroup_path, limit, swap)?;
         }
-        if bundle.devices_limited {
-            cgroup::restrict_devices_at(&cgroup_path)?;
+        if let Some(extra) = &bundle.device_rules {
+            let allowed: Vec<_> = cgroup::devices::ALLOWED
+                .iter()
+                .chain(extra)
+                .copied()
+                .collect();
+            cgroup::restrict_devices_at(&cgroup_path, &allowed)?;
         }
         let fifo_path = store.fifo_of(id);
         nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
