@@ -58,7 +58,7 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
             "--systemd-cgroup: bocker manages cgroups itself (cgroupfs); use the cgroupfs manager"
         ));
     }
-    let store = OciStore::open(root)?;
+    let store = OciStore::open(root);
     match command {
         Command::Create(args) => {
             if args.console_socket.is_some() {

@@ -42,15 +42,11 @@ pub struct OciStore {
 }
 
 impl OciStore {
-    /// `root`/oci, made if missing (only root may look inside).
-    pub fn open(root: &Path) -> Result<OciStore> {
-        let dir = root.join("oci");
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(OciStore { dir })
+    /// `root`/oci. Nothing is made until a container is (`make_dir`).
+    pub fn open(root: &Path) -> OciStore {
+        OciStore {
+            dir: root.join("oci"),
+        }
     }
 
     pub fn dir_of(&self, id: &str) -> PathBuf {
@@ -64,6 +60,12 @@ impl OciStore {
     /// Make container `id`'s directory; refused if it exists.
     pub fn make_dir(&self, id: &str) -> Result<PathBuf> {
         check_id(id)?;
+        // Only root may look inside.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let dir = self.dir_of(id);
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => Ok(dir),

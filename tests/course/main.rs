@@ -46,3 +46,6 @@ mod stage8_security;
 
 #[cfg(feature = "oci")]
 mod oci;
+
+#[cfg(feature = "oci")]
+mod oci_podman;
