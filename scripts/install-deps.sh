@@ -23,11 +23,12 @@ fi
 #   and with tokens (a certificate, and signed tokens).
 # curl, jq: chapter 7's transcripts show the raw HTTP exchange.
 # zstd: the tests make a zstd-compressed layer.
-# podman, conmon: the OCI runtime interface's tests (after chapter 8) let
-#   podman drive bocker, with its storage in the test's own folder.
+# podman, conmon, containerd: the OCI runtime interface's tests (after
+#   chapter 8) let podman and containerd's ctr drive bocker, with their
+#   storage in the test's own folder.
 source "$(dirname "$(readlink -f "$0")")/lib/packages.sh"
 install_missing busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs strace \
-    docker-registry skopeo umoci apache2-utils openssl curl jq zstd podman conmon
+    docker-registry skopeo umoci apache2-utils openssl curl jq zstd podman conmon containerd
 
 # Docker's default seccomp profile, which chapter 8's tests compare
 # bocker's with: the one file, from Debian's package of moby's sources (the

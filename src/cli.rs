@@ -89,7 +89,16 @@ pub enum Command {
     )]
     Pull(PullArgs),
     /// List containers
-    Ps,
+    Ps {
+        /// OCI: how to print an OCI container's processes: table or json
+        #[cfg(feature = "oci")]
+        #[arg(short, long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// OCI: an OCI container's id
+        #[cfg(feature = "oci")]
+        #[arg(value_name = "ID")]
+        id: Option<String>,
+    },
     /// Create a container from an image and run a command in it
     #[cfg_attr(
         feature = "stage4",

@@ -77,7 +77,20 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         }
         #[cfg(feature = "stage7")]
         Command::Pull(args) => pull::pull(root, args),
-        Command::Ps => ps::ps(&open_store(root)?),
+        #[cfg(not(feature = "oci"))]
+        Command::Ps {} => ps::ps(&open_store(root)?),
+        #[cfg(feature = "oci")]
+        Command::Ps { format, id: None } => {
+            if format.is_some() {
+                anyhow::bail!(crate::errors::Failure::new(
+                    crate::errors::USAGE,
+                    "ps --format is for an OCI container's processes: ps --format json ID"
+                ));
+            }
+            ps::ps(&open_store(root)?)
+        }
+        #[cfg(feature = "oci")]
+        Command::Ps { id: Some(_), .. } => unreachable!("the OCI verbs are dispatched above"),
         Command::Logs { container } => logs::logs(&open_store(root)?, &container),
         Command::Rm { ids } => rm::rm(&open_store(root)?, &ids),
         #[cfg(feature = "stage2")]

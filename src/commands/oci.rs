@@ -30,6 +30,7 @@ pub fn is_oci_verb(root: &Path, command: &Command) -> bool {
             _ => false,
         },
         Command::Exec(args) => is_oci_container(root, &args.container),
+        Command::Ps { id: Some(_), .. } => true,
         _ => false,
     }
 }
@@ -95,6 +96,29 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
         Command::Delete { force, id } => oci::delete(&store, &id, force)?,
         Command::Pause { containers } => oci::set_paused(&store, &containers[0], true)?,
         Command::Resume { id } => oci::set_paused(&store, &id, false)?,
+        Command::Ps {
+            format,
+            id: Some(id),
+        } => {
+            let pids = oci::processes(&store, &id)?;
+            let mut out = std::io::stdout();
+            match format.as_deref().unwrap_or("table") {
+                "json" => writeln!(out, "{}", serde_json::to_string(&pids)?)?,
+                "table" => {
+                    writeln!(out, "PID")?;
+                    for pid in pids {
+                        writeln!(out, "{pid}")?;
+                    }
+                }
+                other => bail!(Failure::new(
+                    USAGE,
+                    format!(
+                        "ps --format {}: table or json",
+                        crate::escape::printable(other)
+                    )
+                )),
+            }
+        }
         Command::Exec(args) => {
             if args.oci.tty || args.oci.console_socket.is_some() || args.interactive {
                 bail!(Failure::new(

@@ -49,3 +49,6 @@ mod oci;
 
 #[cfg(feature = "oci")]
 mod oci_podman;
+
+#[cfg(feature = "oci")]
+mod oci_containerd;

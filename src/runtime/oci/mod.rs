@@ -326,6 +326,15 @@ pub fn kill(store: &OciStore, id: &str, signal: Signal, all: bool) -> Result<()>
         .with_context(|| format!("cannot send {signal} to container {id}"))
 }
 
+/// `ps ID`: the pids (as the host numbers them) of every process of the
+/// container's cgroup.
+pub fn processes(store: &OciStore, id: &str) -> Result<Vec<i32>> {
+    let record = store.read(id)?;
+    let mut pids = cgroup_pids(&record.cgroup_path);
+    pids.sort_unstable();
+    Ok(pids)
+}
+
 /// `pause ID` / `resume ID`: freeze or thaw every process of the
 /// container's cgroup (chapter 4's set_frozen).
 pub fn set_paused(store: &OciStore, id: &str, paused: bool) -> Result<()> {
