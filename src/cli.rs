@@ -240,6 +240,9 @@ pub enum Command {
         /// The container's id
         id: String,
     },
+    /// OCI: print what this runtime supports, as JSON
+    #[cfg(feature = "oci")]
+    Features,
     /// OCI: remove a stopped (or created) container's cgroup and state
     #[cfg(feature = "oci")]
     Delete {

@@ -128,6 +128,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         | Command::State { .. }
         | Command::Kill { .. }
         | Command::Resume { .. }
+        | Command::Features
         | Command::Delete { .. } => unreachable!("the OCI verbs are dispatched above"),
     }
 }

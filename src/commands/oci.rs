@@ -24,6 +24,7 @@ pub fn is_oci_verb(root: &Path, command: &Command) -> bool {
         | Command::State { .. }
         | Command::Kill { .. }
         | Command::Resume { .. }
+        | Command::Features
         | Command::Delete { .. } => true,
         Command::Pause { containers } => match containers.as_slice() {
             [id] => is_oci_container(root, id),
@@ -96,6 +97,10 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
         Command::Delete { force, id } => oci::delete(&store, &id, force)?,
         Command::Pause { containers } => oci::set_paused(&store, &containers[0], true)?,
         Command::Resume { id } => oci::set_paused(&store, &id, false)?,
+        Command::Features => {
+            let features = serde_json::to_string_pretty(&oci::features())?;
+            writeln!(std::io::stdout(), "{features}")?;
+        }
         Command::Ps {
             format,
             id: Some(id),

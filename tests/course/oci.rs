@@ -602,3 +602,39 @@ fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
     env.bocker_ok(&["delete", "v1"], HINT);
     env.assert_no_leaks();
 }
+
+#[test]
+fn features_says_what_create_honours() {
+    let _idea = idea("features prints the runtime spec's features JSON: the namespaces create accepts (a user namespace, which it refuses, not among them), no hooks, the mount options it reads as flags, cgroup v1 and v2 but not systemd");
+    let env = TestEnv::new();
+    let out = env.bocker_ok(&["features"], HINT);
+    let features: Value = serde_json::from_slice(&out.stdout).expect("features prints JSON");
+    assert_eq!(features["ociVersionMax"], "1.2.0");
+    assert_eq!(features["hooks"], json!([]));
+    let namespaces = features["linux"]["namespaces"].as_array().unwrap();
+    assert!(!namespaces.contains(&json!("user")), "{features}");
+    assert_eq!(namespaces.len(), 6, "{features}");
+    let options = features["mountOptions"].as_array().unwrap();
+    for option in ["ro", "nosuid", "rbind", "rprivate", "strictatime"] {
+        assert!(
+            options.contains(&json!(option)),
+            "{option} missing: {features}"
+        );
+    }
+    assert_eq!(features["linux"]["cgroup"]["systemd"], false);
+    // Each namespace it lists is one create takes.
+    for namespace in namespaces {
+        let mut config = base_config(&env.busybox_rootfs(), &["true"]);
+        config["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": namespace}]);
+        let name = namespace.as_str().unwrap();
+        let bundle = bundle(&env, &format!("ns-{name}"), &config);
+        let (out, _) = create(&env, &format!("ns-{name}"), &bundle);
+        assert!(
+            out.status.success(),
+            "features lists {name}, create refused it: {}",
+            describe(&out)
+        );
+        env.bocker_ok(&["delete", &format!("ns-{name}")], HINT);
+    }
+    env.assert_no_leaks();
+}

@@ -469,48 +469,64 @@ fn mount_spec(index: usize, mount: &oci_spec::runtime::Mount) -> Result<MountSpe
     })
 }
 
+#[derive(Debug, Clone, Copy)]
 enum MountOption {
     Set(MsFlags),
     Clear(MsFlags),
     Propagation(MsFlags),
 }
 
-/// The options mount(8) turns into flags; anything else goes to the
-/// filesystem as data.
-fn mount_option(option: &str) -> Option<MountOption> {
+/// The options mount(8) turns into flags (`features` lists them); any
+/// other goes to the filesystem as data (`mode=755`, `size=…`).
+const MOUNT_OPTIONS: &[(&str, MountOption)] = {
     use MountOption::{Clear, Propagation, Set};
-    Some(match option {
-        "ro" => Set(MsFlags::MS_RDONLY),
-        "rw" => Clear(MsFlags::MS_RDONLY),
-        "nosuid" => Set(MsFlags::MS_NOSUID),
-        "suid" => Clear(MsFlags::MS_NOSUID),
-        "nodev" => Set(MsFlags::MS_NODEV),
-        "dev" => Clear(MsFlags::MS_NODEV),
-        "noexec" => Set(MsFlags::MS_NOEXEC),
-        "exec" => Clear(MsFlags::MS_NOEXEC),
-        "sync" => Set(MsFlags::MS_SYNCHRONOUS),
-        "async" => Clear(MsFlags::MS_SYNCHRONOUS),
-        "dirsync" => Set(MsFlags::MS_DIRSYNC),
-        "noatime" => Set(MsFlags::MS_NOATIME),
-        "atime" => Clear(MsFlags::MS_NOATIME),
-        "nodiratime" => Set(MsFlags::MS_NODIRATIME),
-        "diratime" => Clear(MsFlags::MS_NODIRATIME),
-        "relatime" => Set(MsFlags::MS_RELATIME),
-        "norelatime" => Clear(MsFlags::MS_RELATIME),
-        "strictatime" => Set(MsFlags::MS_STRICTATIME),
-        "nostrictatime" => Clear(MsFlags::MS_STRICTATIME),
-        "bind" => Set(MsFlags::MS_BIND),
-        "rbind" => Set(MsFlags::MS_BIND | MsFlags::MS_REC),
-        "private" => Propagation(MsFlags::MS_PRIVATE),
-        "rprivate" => Propagation(MsFlags::MS_PRIVATE | MsFlags::MS_REC),
-        "shared" => Propagation(MsFlags::MS_SHARED),
-        "rshared" => Propagation(MsFlags::MS_SHARED | MsFlags::MS_REC),
-        "slave" => Propagation(MsFlags::MS_SLAVE),
-        "rslave" => Propagation(MsFlags::MS_SLAVE | MsFlags::MS_REC),
-        "unbindable" => Propagation(MsFlags::MS_UNBINDABLE),
-        "runbindable" => Propagation(MsFlags::MS_UNBINDABLE | MsFlags::MS_REC),
-        _ => return None,
-    })
+    const REC: MsFlags = MsFlags::MS_REC;
+    &[
+        ("ro", Set(MsFlags::MS_RDONLY)),
+        ("rw", Clear(MsFlags::MS_RDONLY)),
+        ("nosuid", Set(MsFlags::MS_NOSUID)),
+        ("suid", Clear(MsFlags::MS_NOSUID)),
+        ("nodev", Set(MsFlags::MS_NODEV)),
+        ("dev", Clear(MsFlags::MS_NODEV)),
+        ("noexec", Set(MsFlags::MS_NOEXEC)),
+        ("exec", Clear(MsFlags::MS_NOEXEC)),
+        ("sync", Set(MsFlags::MS_SYNCHRONOUS)),
+        ("async", Clear(MsFlags::MS_SYNCHRONOUS)),
+        ("dirsync", Set(MsFlags::MS_DIRSYNC)),
+        ("noatime", Set(MsFlags::MS_NOATIME)),
+        ("atime", Clear(MsFlags::MS_NOATIME)),
+        ("nodiratime", Set(MsFlags::MS_NODIRATIME)),
+        ("diratime", Clear(MsFlags::MS_NODIRATIME)),
+        ("relatime", Set(MsFlags::MS_RELATIME)),
+        ("norelatime", Clear(MsFlags::MS_RELATIME)),
+        ("strictatime", Set(MsFlags::MS_STRICTATIME)),
+        ("nostrictatime", Clear(MsFlags::MS_STRICTATIME)),
+        ("bind", Set(MsFlags::MS_BIND)),
+        ("rbind", Set(MsFlags::MS_BIND.union(REC))),
+        ("private", Propagation(MsFlags::MS_PRIVATE)),
+        ("rprivate", Propagation(MsFlags::MS_PRIVATE.union(REC))),
+        ("shared", Propagation(MsFlags::MS_SHARED)),
+        ("rshared", Propagation(MsFlags::MS_SHARED.union(REC))),
+        ("slave", Propagation(MsFlags::MS_SLAVE)),
+        ("rslave", Propagation(MsFlags::MS_SLAVE.union(REC))),
+        ("unbindable", Propagation(MsFlags::MS_UNBINDABLE)),
+        (
+            "runbindable",
+            Propagation(MsFlags::MS_UNBINDABLE.union(REC)),
+        ),
+    ]
+};
+
+/// The names of the options that are flags, for `features`.
+pub fn mount_option_names() -> Vec<&'static str> {
+    MOUNT_OPTIONS.iter().map(|(name, _)| *name).collect()
+}
+
+fn mount_option(option: &str) -> Option<MountOption> {
+    MOUNT_OPTIONS
+        .iter()
+        .find(|(name, _)| *name == option)
+        .map(|(_, meaning)| *meaning)
 }
 
 /// linux.rootfsPropagation; rprivate if not given (runc's default).

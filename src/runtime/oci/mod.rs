@@ -326,6 +326,42 @@ pub fn kill(store: &OciStore, id: &str, signal: Signal, all: bool) -> Result<()>
         .with_context(|| format!("cannot send {signal} to container {id}"))
 }
 
+/// `features`: what this runtime honours, in the runtime spec's shape
+/// (features.md), for an engine to look at before it writes config.json.
+/// Each list is what bundle.rs accepts.
+pub fn features() -> Value {
+    let mut capabilities: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+    capabilities.sort();
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "SCMP_ARCH_X86_64",
+        "aarch64" => "SCMP_ARCH_AARCH64",
+        other => other,
+    };
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": OCI_VERSION,
+        "hooks": [],
+        "mountOptions": bundle::mount_option_names(),
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "capabilities": capabilities,
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
+            "seccomp": {
+                "enabled": true,
+                "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
+                            "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+                            "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"],
+                "operators": ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+                              "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
+                "archs": [arch]
+            },
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false}
+        },
+        "annotations": {"io.github.bocker.version": env!("CARGO_PKG_VERSION")}
+    })
+}
+
 /// `ps ID`: the pids (as the host numbers them) of every process of the
 /// container's cgroup.
 pub fn processes(store: &OciStore, id: &str) -> Result<Vec<i32>> {
