@@ -456,10 +456,10 @@ pub struct OciExecArgs {
     /// OCI: write the process's pid here
     #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// OCI: a terminal (refused: no terminals yet)
+    /// OCI: give the process a terminal (needs --console-socket)
     #[arg(short = 't', long)]
     pub tty: bool,
-    /// OCI: where to send the terminal (refused)
+    /// OCI: send the terminal's master side to this Unix socket
     #[arg(long = "console-socket", value_name = "SOCKET")]
     pub console_socket: Option<PathBuf>,
 }
@@ -495,7 +495,8 @@ pub struct OciCreateArgs {
     /// Write the container's pid here
     #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// Send the terminal's master here (refused: no terminals yet)
+    /// With process.terminal: send the terminal's master side to this
+    /// Unix socket (SCM_RIGHTS), as runc does
     #[arg(long = "console-socket", value_name = "SOCKET")]
     pub console_socket: Option<PathBuf>,
     /// Use chroot-like mount moves instead of pivot_root (refused)

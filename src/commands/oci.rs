@@ -63,12 +63,6 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
     let store = OciStore::open(root);
     match command {
         Command::Create(args) => {
-            if args.console_socket.is_some() {
-                bail!(Failure::new(
-                    USAGE,
-                    "--console-socket: bocker has no terminals for OCI containers yet"
-                ));
-            }
             if args.no_pivot {
                 bail!(Failure::new(
                     USAGE,
@@ -78,6 +72,7 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
             let options = CreateOptions {
                 bundle: args.bundle,
                 pid_file: args.pid_file,
+                console_socket: args.console_socket,
             };
             oci::create(&store, &args.id, &options)?;
         }
@@ -125,10 +120,10 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
             }
         }
         Command::Exec(args) => {
-            if args.oci.tty || args.oci.console_socket.is_some() || args.interactive {
+            if args.interactive {
                 bail!(Failure::new(
                     USAGE,
-                    "exec: bocker has no terminals or stdin pipes for OCI containers yet"
+                    "exec -i: an OCI container's process reads the stdin bocker gets"
                 ));
             }
             let options = ExecOptions {
@@ -136,6 +131,8 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
                 args: args.command,
                 detach: args.oci.detach,
                 pid_file: args.oci.pid_file,
+                tty: args.oci.tty,
+                console_socket: args.oci.console_socket,
             };
             return exec::exec(&store, &args.container, &options);
         }

@@ -638,3 +638,82 @@ fn features_says_what_create_honours() {
     }
     env.assert_no_leaks();
 }
+
+#[test]
+fn a_terminal_goes_to_the_console_socket() {
+    let _idea = idea("with process.terminal, create connects to --console-socket and the container's process sends the master side of a pty made in its own devpts (SCM_RIGHTS); the program's stdin, stdout and stderr are the slave, its controlling terminal");
+    let env = TestEnv::new();
+    let socket = env.scratch().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let receiver = std::thread::spawn(move || {
+        use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let (stream, _) = listener.accept().unwrap();
+        let mut name = [0u8; 256];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let (bytes, master) = {
+            let mut iov = [std::io::IoSliceMut::new(&mut name)];
+            let message = recvmsg::<()>(
+                stream.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::empty(),
+            )
+            .unwrap();
+            let master = message
+                .cmsgs()
+                .unwrap()
+                .find_map(|cmsg| match cmsg {
+                    ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+                    _ => None,
+                })
+                .expect("no descriptor came over the console socket");
+            (message.bytes, master)
+        };
+        let sent = String::from_utf8_lossy(&name[..bytes]).into_owned();
+        // SAFETY: the descriptor arrived with the message; it is ours now.
+        (sent, unsafe { OwnedFd::from_raw_fd(master) })
+    });
+    let mut config = base_config(
+        &env.busybox_rootfs(),
+        &["sh", "-c", "tty; ls -l /proc/self/fd/2"],
+    );
+    config["process"]["terminal"] = json!(true);
+    let bundle = bundle(&env, "b12", &config);
+    let status = env
+        .bocker()
+        .args(["create", "--bundle"])
+        .arg(&bundle)
+        .arg("--console-socket")
+        .arg(&socket)
+        .arg("t1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(env.scratch().join("t1.err")).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "create with a terminal: {:?}",
+        fs::read_to_string(env.scratch().join("t1.err"))
+    );
+    let (name, master) = receiver.join().unwrap();
+    assert_eq!(name, "/dev/pts/0", "the pty's name sent with it");
+    env.bocker_ok(&["start", "t1"], HINT);
+    wait_for_status(&env, "t1", "stopped");
+    let mut printed = String::new();
+    // The slave is gone: the master reads what is left, then EIO.
+    let _ = std::io::Read::read_to_string(&mut fs::File::from(master), &mut printed);
+    assert!(
+        printed.starts_with("/dev/pts/0\r\n") && printed.contains("/proc/self/fd/2 -> /dev/pts/0"),
+        "the program should print its terminal's name: {printed:?}"
+    );
+    let refused = env.run_bocker(&["create", "--bundle", bundle.to_str().unwrap(), "t2"]);
+    assert!(
+        !refused.status.success() && text(&refused.stderr).contains("--console-socket"),
+        "a terminal without --console-socket: {}",
+        describe(&refused)
+    );
+    env.bocker_ok(&["delete", "t1"], HINT);
+    env.assert_no_leaks();
+}

@@ -140,13 +140,23 @@ impl Drop for Podman<'_> {
 
 #[test]
 fn podman_runs_containers_with_bocker_as_its_runtime() {
-    let _idea = idea("podman, through conmon, runs containers with bocker as its OCI runtime: run --rm, a non-zero exit code passed through, --memory and --pids-limit seen inside, run -d then exec, logs, pause, unpause, stop and rm");
+    let _idea = idea("podman, through conmon, runs containers with bocker as its OCI runtime: run --rm, run -t (a terminal through --console-socket), a non-zero exit code passed through, --memory and --pids-limit seen inside, run -d then exec (and exec -t), pause, unpause, stop and rm");
     let env = TestEnv::new();
     let podman = Podman::new(&env);
 
     let out = podman.run_container(&["--rm"], &["echo", "hello from bocker"]);
     assert!(out.status.success(), "podman run --rm: {}", describe(&out));
     assert_eq!(text(&out.stdout), "hello from bocker\n");
+
+    // -t: a terminal made in the container, its master sent to conmon
+    // over --console-socket (a terminal writes \r\n).
+    let out = podman.run_container(&["--rm", "-t"], &["sh", "-c", "tty; echo ok"]);
+    assert_eq!(
+        text(&out.stdout),
+        "/dev/pts/0\r\nok\r\n",
+        "podman run -t: {}",
+        describe(&out)
+    );
 
     let out = podman.run_container(&["--rm"], &["sh", "-c", "exit 3"]);
     assert_eq!(
@@ -179,6 +189,13 @@ fn podman_runs_containers_with_bocker_as_its_runtime() {
         describe(&out)
     );
     assert_eq!(text(&out.stdout), "from exec\n");
+    let out = podman.run(&["exec", "-t", "web", "tty"]);
+    // (conmon writes a NUL byte first, as it does with runc.)
+    assert!(
+        text(&out.stdout).ends_with("/dev/pts/0\r\n"),
+        "podman exec -t: {}",
+        describe(&out)
+    );
     let state = env.run_bocker(&[
         "state",
         text(&podman.run(&["inspect", "-f", "{{.Id}}", "web"]).stdout).trim(),

@@ -74,6 +74,9 @@ pub struct ProcessSpec {
     pub oom_score_adj: Option<i32>,
     /// (resource, soft, hard).
     pub rlimits: Vec<(libc::c_int, u64, u64)>,
+    /// A terminal of its own, whose other side goes to the engine over
+    /// `--console-socket` (terminal.rs).
+    pub terminal: bool,
 }
 
 /// One entry of `mounts`.
@@ -314,9 +317,6 @@ pub fn read_process(path: &Path) -> Result<ProcessSpec> {
 }
 
 fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec> {
-    if process.terminal().unwrap_or(false) {
-        bail!("config.json: process.terminal is not supported by bocker yet (no --console-socket)");
-    }
     let args = process.args().clone().unwrap_or_default();
     if args.is_empty() {
         bail!("config.json: process.args is empty");
@@ -342,6 +342,7 @@ fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec> {
         umask: user.umask(),
         capabilities: capabilities(process)?,
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        terminal: process.terminal().unwrap_or(false),
         oom_score_adj: process.oom_score_adj(),
         rlimits: process
             .rlimits()

@@ -46,6 +46,8 @@ pub struct ChildPlan<'a> {
     /// exec.fifo, opened O_PATH before the root changes (the FIFO is
     /// outside it; /proc/self/fd/N opens it again).
     pub fifo: &'a OwnedFd,
+    /// With process.terminal: the engine's --console-socket, connected.
+    pub console: Option<&'a OwnedFd>,
 }
 
 /// The byte that says "ready".
@@ -97,6 +99,9 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     }
 
     enter_root(bundle)?;
+    if let Some(console) = plan.console {
+        super::terminal::set_up(console, bundle.process.uid)?;
+    }
     set_limits(&bundle.process)?;
     // exec.fifo, opened for reading and writing while still root (after
     // setuid this process could not open it again): it never blocks, and

@@ -45,6 +45,9 @@ pub struct ExecOptions {
     pub args: Vec<String>,
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
+    /// A terminal (also process.terminal), sent over `console_socket`.
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
 }
 
 /// Start the process; its exit code (0 with `detach`).
@@ -76,6 +79,10 @@ pub fn exec(store: &OciStore, id: &str, options: &ExecOptions) -> Result<u8> {
             ..bundle.process.clone()
         },
     };
+    let console = super::console_for(
+        process.terminal || options.tty,
+        options.console_socket.as_deref(),
+    )?;
     let first = record.process.context("the container has no process")?;
     let container =
         PidFd::open(&first).with_context(|| format!("container {id} is not running any more"))?;
@@ -91,6 +98,7 @@ pub fn exec(store: &OciStore, id: &str, options: &ExecOptions) -> Result<u8> {
                 cgroup_path: &record.cgroup_path,
                 process: &process,
                 seccomp: bundle.seccomp.as_ref(),
+                console: console.as_ref(),
             };
             let code = match joiner(&joined, to_parent, options.detach) {
                 Ok(code) => code,
@@ -130,6 +138,7 @@ struct Joined<'a> {
     cgroup_path: &'a str,
     process: &'a ProcessSpec,
     seccomp: Option<&'a SeccompProfile>,
+    console: Option<&'a std::os::fd::OwnedFd>,
 }
 
 /// In the joiner: into the container's cgroup and namespaces, fork the
@@ -140,6 +149,7 @@ fn joiner(joined: &Joined, to_parent: std::os::fd::OwnedFd, detach: bool) -> Res
         cgroup_path,
         process,
         seccomp,
+        console,
     } = *joined;
     // The cgroup first, while /sys/fs/cgroup is still the host's.
     cgroup::join_at(cgroup_path)?;
@@ -157,7 +167,7 @@ fn joiner(joined: &Joined, to_parent: std::os::fd::OwnedFd, detach: bool) -> Res
     // executes the command.
     let pid = match unsafe { fork() }.context("fork failed")? {
         ForkResult::Child => {
-            let error = become_process(process, seccomp);
+            let error = become_process(process, seccomp, console);
             eprintln!(
                 "bocker: {}",
                 crate::escape::printable(&format!("{error:#}"))
@@ -179,12 +189,19 @@ fn joiner(joined: &Joined, to_parent: std::os::fd::OwnedFd, detach: bool) -> Res
 
 /// The process itself, in the container: a session of its own, its
 /// limits, user, capabilities and filter, execve. Returns only on failure.
-fn become_process(process: &ProcessSpec, seccomp: Option<&SeccompProfile>) -> anyhow::Error {
+fn become_process(
+    process: &ProcessSpec,
+    seccomp: Option<&SeccompProfile>,
+    console: Option<&std::os::fd::OwnedFd>,
+) -> anyhow::Error {
     let prepared = (|| -> Result<()> {
         crate::runtime::process::child::restore_signal_defaults()
             .map_err(|failure| anyhow::anyhow!(failure.message))?;
         nix::unistd::setsid()?;
         nix::unistd::chdir("/")?;
+        if let Some(console) = console {
+            super::terminal::set_up(console, process.uid)?;
+        }
         child::set_limits(process)?;
         child::lock_in(process, seccomp)
     })();

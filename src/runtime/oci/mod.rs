@@ -24,6 +24,7 @@ pub mod child;
 pub mod devices;
 pub mod exec;
 pub mod mounts;
+pub mod terminal;
 
 use std::fs;
 use std::io::{Read, Write};
@@ -52,12 +53,15 @@ pub const OCI_VERSION: &str = "1.2.0";
 pub struct CreateOptions {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
+    /// Where the engine waits for the terminal (process.terminal).
+    pub console_socket: Option<PathBuf>,
 }
 
 /// Make container `id` from `options.bundle`, and leave its process
 /// waiting for `start`. On failure nothing is left: no cgroup, no state.
 pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()> {
     let bundle = bundle::read(&options.bundle)?;
+    let console = console_for(bundle.process.terminal, options.console_socket.as_deref())?;
     crate::runtime::process::ensure_single_threaded()?;
     store.make_dir(id)?;
     let cgroup_path = bundle
@@ -93,7 +97,7 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
         let fifo_path = store.fifo_of(id);
         nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
             .context("cannot make exec.fifo")?;
-        let pid = start_process(&bundle, &cgroup_path, &fifo_path)?;
+        let pid = start_process(&bundle, &cgroup_path, &fifo_path, console.as_ref())?;
         record.process = ProcessId::of(pid.as_raw());
         store.write(&record)?;
         if let Some(pid_file) = &options.pid_file {
@@ -139,6 +143,7 @@ fn start_process(
     bundle: &bundle::Bundle,
     cgroup_path: &str,
     fifo_path: &Path,
+    console: Option<&OwnedFd>,
 ) -> Result<nix::unistd::Pid> {
     let (from_parent, to_child) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     let (from_child, to_parent) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
@@ -149,6 +154,7 @@ fn start_process(
         from_parent: &from_parent,
         to_parent: &to_parent,
         fifo: &fifo,
+        console,
     };
     // The cgroup namespace is made by the child after it joins its
     // cgroup (child.rs); every other new namespace at clone.
@@ -164,6 +170,29 @@ fn start_process(
     // "created": the child stops dying with us, and waits on exec.fifo.
     fs::File::from(to_child).write_all(b"c")?;
     Ok(pid)
+}
+
+/// A terminal needs the engine's socket, and the socket a terminal: runc
+/// refuses either alone. Connected here, on the host, for the process to
+/// inherit.
+pub(crate) fn console_for(terminal: bool, socket: Option<&Path>) -> Result<Option<OwnedFd>> {
+    match (terminal, socket) {
+        (false, None) => Ok(None),
+        (true, Some(path)) => {
+            let stream = std::os::unix::net::UnixStream::connect(path).with_context(|| {
+                format!("cannot connect to --console-socket {}", path.display())
+            })?;
+            Ok(Some(OwnedFd::from(stream)))
+        }
+        (true, None) => bail!(Failure::new(
+            USAGE,
+            "process.terminal is true: a terminal needs --console-socket"
+        )),
+        (false, Some(_)) => bail!(Failure::new(
+            USAGE,
+            "--console-socket given, but process.terminal is false"
+        )),
+    }
 }
 
 /// Chapter 2's start_child: clone(2) into the new namespaces.
