@@ -20,7 +20,9 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 source scripts/lib/packages.sh
 install_missing hyperfine runc podman conmon umoci skopeo busybox-static
 
-work=$(mktemp -d /var/tmp/bocker-bench-oci-XXXXXX)
+# Lower case only: podman names the pulled image after the layout's path.
+work=/var/tmp/bocker-bench-oci-$$-$(date +%s)
+mkdir -m 0700 "$work"
 cleanup() {
     "$work/podman.sh" rm --all --force >/dev/null 2>&1 || true
     for tree in /sys/fs/cgroup/*/; do
