@@ -48,6 +48,10 @@ pub struct ChildPlan<'a> {
     pub fifo: &'a OwnedFd,
     /// With process.terminal: the engine's --console-socket, connected.
     pub console: Option<&'a OwnedFd>,
+    /// The parent's ends of the two pipes, which the child got copies of
+    /// and closes first: holding the write end of the pipe it reads, it
+    /// would never see end-of-file if `create` died.
+    pub parents_fds: [std::os::fd::RawFd; 2],
 }
 
 /// The byte that says "ready".
@@ -77,6 +81,7 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     // already, before this call, the pipes tell: writing "ready" to a pipe
     // nobody reads kills with SIGPIPE, and "created" never comes.)
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+    crate::runtime::process::child::close_parents_fds(&plan.parents_fds);
     child::restore_signal_defaults().map_err(|failure| anyhow!(failure.message))?;
     let bundle = plan.bundle;
 

@@ -28,7 +28,7 @@ pub mod terminal;
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -155,6 +155,7 @@ fn start_process(
         to_parent: &to_parent,
         fifo: &fifo,
         console,
+        parents_fds: [to_child.as_raw_fd(), from_child.as_raw_fd()],
     };
     // The cgroup namespace is made by the child after it joins its
     // cgroup (child.rs); every other new namespace at clone.
