@@ -5,8 +5,8 @@
 //!
 //! ```text
 //!   ROOT/oci/ID/state.json   what `state` needs: pid, bundle, cgroup
-//!   ROOT/oci/ID/exec.fifo    while created: `start` opens it, and the
-//!                            waiting process goes on to execve
+//!   ROOT/oci/ID/exec.fifo    while created: `start` writes a byte into
+//!                            it, and the waiting process goes on to execve
 //! ```
 
 use std::collections::BTreeMap;

@@ -2,8 +2,8 @@
 //!
 //! The same steps as bocker's own child (process/child.rs), in the order
 //! runc takes them, with what config.json says instead of `run`'s flags;
-//! then it waits: `create` returns while it sits in open(2) on exec.fifo,
-//! and `start` lets it go on.
+//! then it waits: `create` returns while it sits in read(2) on exec.fifo,
+//! and `start`'s one byte lets it go on.
 //!
 //! ```text
 //!   create ── clone ──▶ child: cgroup, namespaces, mounts, pivot_root,
