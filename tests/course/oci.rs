@@ -312,15 +312,27 @@ type Change = fn(&mut Value);
 
 #[test]
 fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
-    let _idea = idea("config.json fields bocker does not honour (hooks, a terminal, intelRdt, user namespaces, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
+    let _idea = idea("config.json fields bocker does not honour (hooks, a terminal without a socket, a hostname or a sysctl that would change the host, intelRdt, user namespaces, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
     let env = TestEnv::new();
+    let host_name = nix::unistd::gethostname().unwrap();
     let rootfs = env.busybox_rootfs();
-    let cases: [(&str, Change); 6] = [
+    let cases: [(&str, Change); 9] = [
         ("hooks", |c| {
             c["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})
         }),
         ("process.terminal", |c| {
             c["process"]["terminal"] = json!(true)
+        }),
+        // In the host's namespaces these would change the host itself.
+        ("hostname", |c| {
+            c["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "pid"}])
+        }),
+        ("linux.sysctl kernel.panic", |c| {
+            c["linux"]["sysctl"] = json!({"kernel.panic": "1"})
+        }),
+        ("linux.sysctl net.ipv4.ip_forward", |c| {
+            c["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "uts"}]);
+            c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"})
         }),
         ("linux.intelRdt", |c| {
             c["linux"]["intelRdt"] = json!({"closID": "x"})
@@ -377,6 +389,11 @@ fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
             describe(&state)
         );
     }
+    assert_eq!(
+        nix::unistd::gethostname().unwrap(),
+        host_name,
+        "the host was renamed"
+    );
     env.assert_no_leaks();
 }
 
@@ -627,6 +644,10 @@ fn features_says_what_create_honours() {
         let mut config = base_config(&env.busybox_rootfs(), &["true"]);
         config["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": namespace}]);
         let name = namespace.as_str().unwrap();
+        if name != "uts" {
+            // A hostname needs a UTS namespace of the container's.
+            config["hostname"] = Value::Null;
+        }
         let bundle = bundle(&env, &format!("ns-{name}"), &config);
         let (out, _) = create(&env, &format!("ns-{name}"), &bundle);
         assert!(

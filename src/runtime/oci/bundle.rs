@@ -260,12 +260,30 @@ fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
         .context("config.json: process is missing")?;
     let linux = spec.linux().clone().unwrap_or_default();
     let (new_namespaces, joined_namespaces) = namespaces(&linux)?;
+    // What the process changes for its namespaces must be in namespaces
+    // of the container's: in the host's, it would change the host.
+    let own = |flag: CloneFlags| {
+        new_namespaces.contains(flag) || joined_namespaces.iter().any(|(joined, _)| *joined == flag)
+    };
+    let hostname = spec.hostname().clone().filter(|name| !name.is_empty());
+    if hostname.is_some() && !own(CloneFlags::CLONE_NEWUTS) {
+        bail!("config.json: hostname needs a UTS namespace of the container's (linux.namespaces): it would rename the host");
+    }
+    let sysctl: BTreeMap<String, String> = linux
+        .sysctl()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for key in sysctl.keys() {
+        check_sysctl(key, &own)?;
+    }
     Ok(Bundle {
         dir: dir.to_path_buf(),
         rootfs,
         rootfs_readonly: root.readonly().unwrap_or(false),
         process: process_spec(process)?,
-        hostname: spec.hostname().clone().filter(|name| !name.is_empty()),
+        hostname,
         mounts: spec
             .mounts()
             .as_deref()
@@ -282,12 +300,7 @@ fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
         cgroup_path: cgroup_path(&linux)?,
         masked_paths: linux.masked_paths().clone().unwrap_or_default(),
         readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
-        sysctl: linux
-            .sysctl()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
+        sysctl,
         rootfs_propagation: propagation(linux.rootfs_propagation().as_deref())?,
         seccomp: match json.pointer("/linux/seccomp") {
             None | Some(Value::Null) => None,
@@ -314,6 +327,39 @@ pub fn read_process(path: &Path) -> Result<ProcessSpec> {
     let process: oci_spec::runtime::Process = serde_json::from_value(json)
         .with_context(|| format!("{} is not an OCI process", path.display()))?;
     process_spec(&process)
+}
+
+/// A sysctl is written in /proc/sys, which shows the writer's namespaces:
+/// only those that belong to a namespace, in a namespace of the
+/// container's, are allowed (runc's rule). `kernel.panic` and the like are
+/// the machine's own: refused.
+fn check_sysctl(key: &str, own: &dyn Fn(CloneFlags) -> bool) -> Result<()> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let namespace = if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        (CloneFlags::CLONE_NEWIPC, "an IPC")
+    } else if key.starts_with("net.") {
+        (CloneFlags::CLONE_NEWNET, "a network")
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        (CloneFlags::CLONE_NEWUTS, "a UTS")
+    } else {
+        bail!("config.json: linux.sysctl {key} belongs to no namespace: it would change the host");
+    };
+    if !own(namespace.0) {
+        bail!(
+            "config.json: linux.sysctl {key} needs {} namespace of the container's",
+            namespace.1
+        );
+    }
+    Ok(())
 }
 
 fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec> {

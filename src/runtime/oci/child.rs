@@ -52,6 +52,43 @@ pub struct ChildPlan<'a> {
     /// and closes first: holding the write end of the pipe it reads, it
     /// would never see end-of-file if `create` died.
     pub parents_fds: [std::os::fd::RawFd; 2],
+    /// The inodes of `create`'s own UTS and mount namespaces (the host's):
+    /// the child checks it is in others before it renames or mounts.
+    pub host_namespaces: HostNamespaces,
+}
+
+/// Namespace inodes, as /proc/PID/ns/* stat them.
+#[derive(Debug, Clone, Copy)]
+pub struct HostNamespaces {
+    pub uts: u64,
+    pub mount: u64,
+}
+
+impl HostNamespaces {
+    /// This process's.
+    pub fn of_this_process() -> Result<HostNamespaces> {
+        Ok(HostNamespaces {
+            uts: namespace_inode("uts")?,
+            mount: namespace_inode("mnt")?,
+        })
+    }
+}
+
+fn namespace_inode(kind: &str) -> Result<u64> {
+    let path = format!("/proc/self/ns/{kind}");
+    Ok(nix::sys::stat::stat(path.as_str())
+        .with_context(|| format!("cannot stat {path}"))?
+        .st_ino)
+}
+
+/// Refuse to go on in the host's namespace `kind` (config.json was
+/// checked, and this is the last line: a rename or a pivot_root there
+/// would change the whole machine).
+fn ensure_not_hosts(kind: &str, host: u64) -> Result<()> {
+    if namespace_inode(kind)? == host {
+        anyhow::bail!("refusing to change the host: the container's process is in the host's {kind} namespace");
+    }
+    Ok(())
 }
 
 /// The byte that says "ready".
@@ -100,9 +137,11 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     }
     nix::unistd::setsid()?;
     if let Some(hostname) = &bundle.hostname {
+        ensure_not_hosts("uts", plan.host_namespaces.uts)?;
         nix::unistd::sethostname(hostname).context("sethostname failed")?;
     }
 
+    ensure_not_hosts("mnt", plan.host_namespaces.mount)?;
     enter_root(bundle)?;
     if let Some(console) = plan.console {
         super::terminal::set_up(console, bundle.process.uid)?;

@@ -156,6 +156,7 @@ fn start_process(
         fifo: &fifo,
         console,
         parents_fds: [to_child.as_raw_fd(), from_child.as_raw_fd()],
+        host_namespaces: child::HostNamespaces::of_this_process()?,
     };
     // The cgroup namespace is made by the child after it joins its
     // cgroup (child.rs); every other new namespace at clone.
