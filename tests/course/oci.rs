@@ -312,11 +312,11 @@ type Change = fn(&mut Value);
 
 #[test]
 fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
-    let _idea = idea("config.json fields bocker does not honour (hooks, a terminal without a socket, a hostname or a sysctl that would change the host, intelRdt, user namespaces, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
+    let _idea = idea("config.json fields bocker does not honour (hooks, a terminal without a socket, a hostname, a sysctl or a shared root that would change the host, intelRdt, user namespaces, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
     let env = TestEnv::new();
     let host_name = nix::unistd::gethostname().unwrap();
     let rootfs = env.busybox_rootfs();
-    let cases: [(&str, Change); 9] = [
+    let cases: [(&str, Change); 10] = [
         ("hooks", |c| {
             c["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})
         }),
@@ -326,6 +326,9 @@ fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
         // In the host's namespaces these would change the host itself.
         ("hostname", |c| {
             c["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "pid"}])
+        }),
+        ("linux.rootfsPropagation rshared", |c| {
+            c["linux"]["rootfsPropagation"] = json!("rshared")
         }),
         ("linux.sysctl kernel.panic", |c| {
             c["linux"]["sysctl"] = json!({"kernel.panic": "1"})

@@ -576,10 +576,18 @@ fn mount_option(option: &str) -> Option<MountOption> {
         .map(|(_, meaning)| *meaning)
 }
 
-/// linux.rootfsPropagation; rprivate if not given (runc's default).
+/// linux.rootfsPropagation; rprivate if not given.
+/// Not `shared`: the whole tree would stay a peer of the host's, and every
+/// mount the container's process makes (its root, /proc, /dev…) would
+/// appear on the host too. (A shared bind mount of one volume, asked for
+/// in `mounts`, stays allowed: it shares that volume only.)
 fn propagation(option: Option<&str>) -> Result<MsFlags> {
     match option.map(mount_option) {
         None => Ok(MsFlags::MS_PRIVATE | MsFlags::MS_REC),
+        Some(Some(MountOption::Propagation(flags))) if flags.contains(MsFlags::MS_SHARED) => bail!(
+            "config.json: linux.rootfsPropagation {}: the container's mounts would appear on the host",
+            option.unwrap_or_default()
+        ),
         Some(Some(MountOption::Propagation(flags))) => Ok(flags),
         Some(_) => bail!(
             "config.json: linux.rootfsPropagation {} is not a propagation",
