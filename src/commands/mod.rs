@@ -57,8 +57,9 @@ fn create_store(root: &Path) -> Result<Store> {
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
     crate::runtime::kernel::check()?;
+    // Bocker's `pause` and `exec`, given an OCI container's id, are runc's.
     #[cfg(feature = "oci")]
-    if oci::is_oci_verb(&cli.root, &cli.command) {
+    if oci::names_an_oci_container(&cli.root, &cli.command) {
         return oci::dispatch(&cli.root, &cli.oci, cli.command);
     }
     let root = &cli.root;
@@ -90,7 +91,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             ps::ps(&open_store(root)?)
         }
         #[cfg(feature = "oci")]
-        Command::Ps { id: Some(_), .. } => unreachable!("the OCI verbs are dispatched above"),
+        command @ Command::Ps { id: Some(_), .. } => oci::dispatch(root, &cli.oci, command),
         Command::Logs { container } => logs::logs(&open_store(root)?, &container),
         Command::Rm { ids } => rm::rm(&open_store(root)?, &ids),
         #[cfg(feature = "stage2")]
@@ -122,13 +123,14 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::System {
             action: crate::cli::SystemAction::Reset { force },
         } => system::reset(&open_store(root)?, force),
+        // The OCI runtime interface (commands/oci.rs).
         #[cfg(feature = "oci")]
-        Command::Create(_)
+        command @ (Command::Create(_)
         | Command::Start { .. }
         | Command::State { .. }
         | Command::Kill { .. }
         | Command::Resume { .. }
         | Command::Features
-        | Command::Delete { .. } => unreachable!("the OCI verbs are dispatched above"),
+        | Command::Delete { .. }) => oci::dispatch(root, &cli.oci, command),
     }
 }

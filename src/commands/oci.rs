@@ -15,23 +15,16 @@ use crate::runtime::oci::exec::{self, ExecOptions};
 use crate::runtime::oci::{self, CreateOptions};
 use crate::state::oci::OciStore;
 
-/// An OCI verb, or Bocker's `pause` given one OCI container's id (runc's
-/// `pause ID` has the same name as Bocker's verb).
-pub fn is_oci_verb(root: &Path, command: &Command) -> bool {
+/// Bocker's `pause` given one OCI container's id, or `exec` given one:
+/// runc's verbs of the same names. (The OCI verbs of their own, and `ps
+/// ID`, commands/mod.rs sends here by name.)
+pub fn names_an_oci_container(root: &Path, command: &Command) -> bool {
     match command {
-        Command::Create(_)
-        | Command::Start { .. }
-        | Command::State { .. }
-        | Command::Kill { .. }
-        | Command::Resume { .. }
-        | Command::Features
-        | Command::Delete { .. } => true,
         Command::Pause { containers } => match containers.as_slice() {
             [id] => is_oci_container(root, id),
             _ => false,
         },
         Command::Exec(args) => is_oci_container(root, &args.container),
-        Command::Ps { id: Some(_), .. } => true,
         _ => false,
     }
 }
