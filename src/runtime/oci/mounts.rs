@@ -47,29 +47,7 @@ pub fn mount_inside(rootfs: &Path, spec: &MountSpec, cgroups: &CgroupView) -> Re
             .source
             .as_deref()
             .context("a bind mount without a source")?;
-        let recursive = spec.flags & MsFlags::MS_REC;
-        mount(
-            Some(source),
-            at.as_str(),
-            None::<&str>,
-            MsFlags::MS_BIND | recursive,
-            None::<&str>,
-        )
-        .with_context(|| format!("cannot bind {} onto {destination}", source.display()))?;
-        // A new bind takes no other flag: a remount sets them (ro, nosuid…).
-        let rest = spec.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
-        if !rest.is_empty() {
-            let mounted = reopen(&root, spec)?;
-            let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | rest;
-            mount(
-                None::<&str>,
-                fd_path(&mounted).as_str(),
-                None::<&str>,
-                flags,
-                None::<&str>,
-            )
-            .with_context(|| format!("cannot remount {destination} with its options"))?;
-        }
+        bind(&root, &spec.destination, &target, source, spec.flags)?;
     } else {
         let kind = spec.kind.as_str();
         if kind == "cgroup" {
@@ -329,18 +307,31 @@ fn mount_one_hierarchy(
         .find(|(listed, _)| *listed == controllers)
         .map(|(_, path)| path.trim_start_matches('/').to_string())
         .with_context(|| format!("/proc/self/cgroup has no line for {kind} {controllers}"))?;
-    let source = host.join(own);
+    bind(root, inside, target, &host.join(own), flags)
+}
+
+/// Bind `source` onto `target` (`inside` the root), then give the bind
+/// `flags`: a new bind takes none but MS_REC, so a remount sets the rest
+/// (ro, nosuid…), on the bind itself — opened again by its path, since
+/// `target` still holds the directory under it.
+fn bind(
+    root: &OwnedFd,
+    inside: &Path,
+    target: &OwnedFd,
+    source: &Path,
+    flags: MsFlags,
+) -> Result<()> {
+    let recursive = flags & MsFlags::MS_REC;
     mount(
-        Some(&source),
-        at.as_str(),
+        Some(source),
+        fd_path(target).as_str(),
         None::<&str>,
-        MsFlags::MS_BIND,
+        MsFlags::MS_BIND | recursive,
         None::<&str>,
-    )?;
+    )
+    .with_context(|| format!("cannot bind {} onto {}", source.display(), inside.display()))?;
     let rest = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
     if !rest.is_empty() {
-        // Opened again by its path: `target` still holds the directory
-        // under the new bind.
         let bound = resolve(root, inside)?;
         let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | rest;
         mount(
@@ -349,7 +340,8 @@ fn mount_one_hierarchy(
             None::<&str>,
             remount,
             None::<&str>,
-        )?;
+        )
+        .with_context(|| format!("cannot remount {} with its options", inside.display()))?;
     }
     Ok(())
 }
