@@ -485,9 +485,14 @@ fn cgroup_pids(path: &str) -> Vec<i32> {
 }
 
 /// rmdir each of the cgroup's directories (a cgroup is removed with
-/// rmdir, its files go with it).
+/// rmdir, its files go with it); and bocker's own parent (`bocker/`,
+/// where a bundle without cgroupsPath put it) once it is empty, as
+/// Bocker's teardown does. An engine's parent is the engine's.
 fn remove_cgroup(path: &str) {
     for dir in cgroup::directories_at(path).iter().rev() {
         let _ = fs::remove_dir(dir);
+    }
+    if path.rsplit_once('/').map(|(parent, _)| parent) == Some(cgroup::parent().as_str()) {
+        cgroup::remove_parent_if_empty();
     }
 }
