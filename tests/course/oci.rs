@@ -132,6 +132,17 @@ fn wait_for_status(env: &TestEnv, id: &str, status: &str) -> Value {
     }
 }
 
+/// A container's whole run: create (which must succeed), start, wait
+/// until it has stopped; what it printed on stdout.
+#[track_caller]
+fn run_to_the_end(env: &TestEnv, id: &str, bundle: &Path) -> String {
+    let (out, output) = create(env, id, bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", id], HINT);
+    wait_for_status(env, id, "stopped");
+    fs::read_to_string(&output.stdout).unwrap()
+}
+
 #[test]
 fn a_bundle_goes_through_create_start_state_and_delete() {
     let _idea = idea("create leaves the process waiting (state: created, with the pid of the pid file); start lets it run; once it exits, state says stopped; delete leaves nothing behind");
@@ -213,11 +224,7 @@ fn the_process_gets_what_config_json_says() {
         "pids": {"limit": 50}
     });
     let bundle = bundle(&env, "b2", &config);
-    let (out, output) = create(&env, "c2", &bundle);
-    assert!(out.status.success(), "create failed: {}", describe(&out));
-    env.bocker_ok(&["start", "c2"], HINT);
-    wait_for_status(&env, "c2", "stopped");
-    let printed = fs::read_to_string(&output.stdout).unwrap();
+    let printed = run_to_the_end(&env, "c2", &bundle);
     let lines: Vec<&str> = printed.lines().collect();
     let expected = [
         "1000",
@@ -416,14 +423,8 @@ fn a_mount_destination_is_resolved_inside_the_root() {
         .unwrap()
         .push(json!({"destination": "/escape/inside", "type": "tmpfs", "source": "tmpfs"}));
     let bundle = bundle(&env, "b6", &config);
-    let (out, output) = create(&env, "m1", &bundle);
-    assert!(out.status.success(), "create failed: {}", describe(&out));
-    env.bocker_ok(&["start", "m1"], HINT);
-    wait_for_status(&env, "m1", "stopped");
-    assert_eq!(
-        fs::read_to_string(&output.stdout).unwrap(),
-        "/escape/inside\n"
-    );
+    let printed = run_to_the_end(&env, "m1", &bundle);
+    assert_eq!(printed, "/escape/inside\n");
     assert!(
         fs::read_dir(&host_dir).unwrap().next().is_none(),
         "the mount point was made in the host's {}",
@@ -480,13 +481,9 @@ fn without_a_cgroup_namespace_the_containers_own_cgroup_is_bound_read_only() {
     ]);
     config["linux"]["resources"] = json!({"pids": {"limit": 77}});
     let bundle = bundle(&env, "b8", &config);
-    let (out, output) = create(&env, "g1", &bundle);
-    assert!(out.status.success(), "create failed: {}", describe(&out));
-    env.bocker_ok(&["start", "g1"], HINT);
-    wait_for_status(&env, "g1", "stopped");
+    let printed = run_to_the_end(&env, "g1", &bundle);
     assert_eq!(
-        fs::read_to_string(&output.stdout).unwrap(),
-        "77\n0\nread-only\n",
+        printed, "77\n0\nread-only\n",
         "the container's /sys/fs/cgroup"
     );
     env.bocker_ok(&["delete", "g1"], HINT);
@@ -576,11 +573,7 @@ fn swap_beyond_the_memory_limit_is_what_config_json_says() {
     let mut config = base_config(&env.busybox_rootfs(), &["sh", "-c", script]);
     config["linux"]["resources"] = json!({"memory": {"limit": 67108864, "swap": 134217728}});
     let bundle = bundle(&env, "b10", &config);
-    let (out, output) = create(&env, "s1", &bundle);
-    assert!(out.status.success(), "create failed: {}", describe(&out));
-    env.bocker_ok(&["start", "s1"], HINT);
-    wait_for_status(&env, "s1", "stopped");
-    let printed = fs::read_to_string(&output.stdout).unwrap();
+    let printed = run_to_the_end(&env, "s1", &bundle);
     assert!(
         ["134217728\n", "67108864\n", "no-swap-accounting\n"].contains(&printed.as_str()),
         "memory+swap 128 MiB: v1 shows 134217728, v2 the swap alone, 67108864; the container printed {printed:?}"
@@ -604,11 +597,7 @@ fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
         {"allow": true, "type": "c", "major": 240, "minor": 0, "access": "rw"}
     ]});
     let bundle = bundle(&env, "b11", &config);
-    let (out, output) = create(&env, "v1", &bundle);
-    assert!(out.status.success(), "create failed: {}", describe(&out));
-    env.bocker_ok(&["start", "v1"], HINT);
-    wait_for_status(&env, "v1", "stopped");
-    let printed = fs::read_to_string(&output.stdout).unwrap();
+    let printed = run_to_the_end(&env, "v1", &bundle);
     let lines: Vec<&str> = printed.lines().collect();
     assert_eq!(lines.len(), 2, "{printed}");
     assert!(
