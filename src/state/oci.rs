@@ -110,19 +110,6 @@ impl OciStore {
             _ => Ok(()),
         }
     }
-
-    /// Every container id written down.
-    pub fn ids(&self) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut ids: Vec<String> = entries
-            .flatten()
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            .collect();
-        ids.sort();
-        ids
-    }
 }
 
 /// An id names a directory: letters, digits and `_ + - .` only (runc's
