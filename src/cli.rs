@@ -163,6 +163,11 @@ pub enum Command {
     Update {
         #[command(flatten)]
         limits: LimitArgs,
+        /// OCI: the new limits as config.json's linux.resources, from FILE
+        /// (`-`: standard input), for an OCI container
+        #[cfg(feature = "oci")]
+        #[arg(short = 'r', long, value_name = "FILE")]
+        resources: Option<PathBuf>,
         /// Container ids or names
         #[arg(required = true, value_name = "CONTAINER")]
         containers: Vec<String>,

@@ -110,7 +110,19 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         #[cfg(feature = "stage5")]
         Command::Port { container } => port::port(&open_store(root)?, &container),
         #[cfg(feature = "stage4")]
-        Command::Update { limits, containers } => {
+        Command::Update {
+            limits,
+            containers,
+            #[cfg(feature = "oci")]
+            resources,
+        } => {
+            #[cfg(feature = "oci")]
+            if resources.is_some() {
+                anyhow::bail!(crate::errors::Failure::new(
+                    crate::errors::USAGE,
+                    "update --resources is for one OCI container; Bocker's containers take --memory, --cpus, --cpu-shares, --pids-limit"
+                ));
+            }
             update::update(&open_store(root)?, &limits, &containers)
         }
         #[cfg(feature = "stage6")]

@@ -25,6 +25,10 @@ pub fn names_an_oci_container(root: &Path, command: &Command) -> bool {
             _ => false,
         },
         Command::Exec(args) => is_oci_container(root, &args.container),
+        Command::Update { containers, .. } => match containers.as_slice() {
+            [id] => is_oci_container(root, id),
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -85,6 +89,29 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
         Command::Delete { force, id } => oci::delete(&store, &id, force)?,
         Command::Pause { containers } => oci::set_paused(&store, &containers[0], true)?,
         Command::Resume { id } => oci::set_paused(&store, &id, false)?,
+        Command::Update {
+            limits,
+            resources,
+            containers,
+        } => {
+            // runc's rule: with --resources, the limit flags are ignored;
+            // bocker refuses the mix rather than drop them silently.
+            let asked = match resources {
+                Some(file) if limits_given(&limits) => bail!(Failure::new(
+                    USAGE,
+                    format!(
+                        "update: --resources {} or the limit flags, not both",
+                        file.display()
+                    )
+                )),
+                Some(file) => oci::bundle::read_resources(&file)?,
+                None => oci::bundle::ResourceUpdate {
+                    limits: crate::commands::run::limits(&limits, false)?,
+                    swap: None,
+                },
+            };
+            oci::update::update(&store, &containers[0], &asked)?;
+        }
         Command::Features => {
             let features = serde_json::to_string_pretty(&oci::features())?;
             writeln!(std::io::stdout(), "{features}")?;
@@ -171,4 +198,12 @@ fn write_log(log: &Path, format: &str, message: &str) {
     {
         let _ = writeln!(file, "{line}");
     }
+}
+
+/// Did `update` get any of the limit flags (--memory, --cpus, …)?
+fn limits_given(limits: &crate::cli::LimitArgs) -> bool {
+    limits.memory.is_some()
+        || limits.cpus.is_some()
+        || limits.cpu_shares.is_some()
+        || limits.pids_limit.is_some()
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::records::{self, Durability};
 use crate::errors::{Failure, USAGE};
-use crate::spec::ProcessId;
+use crate::spec::{Limits, ProcessId};
 
 /// One OCI container, as written down.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,6 +34,12 @@ pub struct OciRecord {
     pub annotations: BTreeMap<String, String>,
     /// Nanoseconds since the epoch.
     pub created: u64,
+    /// The limits its cgroup has now (`update` changes them).
+    #[serde(default)]
+    pub limits: Limits,
+    /// Memory and swap together, where swap is allowed (-1: no limit).
+    #[serde(default)]
+    pub memory_swap: Option<i64>,
 }
 
 /// The OCI containers of one state root.

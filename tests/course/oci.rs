@@ -583,6 +583,99 @@ fn swap_beyond_the_memory_limit_is_what_config_json_says() {
 }
 
 #[test]
+fn update_changes_the_limits_of_a_running_container() {
+    let _idea = idea("update --resources FILE|- (linux.resources' shape, as podman and containerd's shim pass it) rewrites the cgroup's files at once; what it leaves out stays; runc's flags (--pids-limit) work too; a field bocker cannot change is refused by name");
+    let env = TestEnv::new();
+    let mut config = base_config(&env.busybox_rootfs(), &["sleep", "100"]);
+    config["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}});
+    let bundle = bundle(&env, "b13", &config);
+    let (out, _) = create(&env, "u1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", "u1"], HINT);
+    wait_for_status(&env, "u1", "running");
+    let limits_inside = || {
+        let out = env.run_bocker(&[
+            "exec",
+            "u1",
+            "sh",
+            "-c",
+            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max \
+             /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; true",
+        ]);
+        assert!(out.status.success(), "exec failed: {}", describe(&out));
+        text(&out.stdout)
+    };
+    assert_eq!(limits_inside(), "67108864\n40\n", "the limits create set");
+
+    // From standard input, as containerd's shim gives it: memory only.
+    let mut update = env
+        .bocker()
+        .args(["update", "--resources", "-", "u1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        update.stdin.as_mut().unwrap(),
+        br#"{"memory": {"limit": 100663296}, "cpu": {"shares": 0}}"#,
+    )
+    .unwrap();
+    drop(update.stdin.take());
+    let out = update.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "update --resources -: {}",
+        describe(&out)
+    );
+    assert_eq!(
+        limits_inside(),
+        "100663296\n40\n",
+        "memory raised to 96 MiB, pids left as they were"
+    );
+
+    // From a file, as podman gives it, and runc's flag.
+    let file = env.scratch().join("resources.json");
+    fs::write(&file, r#"{"pids": {"limit": 55}}"#).unwrap();
+    env.bocker_ok(
+        &["update", "--resources", file.to_str().unwrap(), "u1"],
+        HINT,
+    );
+    assert_eq!(limits_inside(), "100663296\n55\n", "pids 55 from the file");
+    env.bocker_ok(&["update", "--pids-limit", "66", "u1"], HINT);
+    assert_eq!(limits_inside(), "100663296\n66\n", "--pids-limit 66");
+
+    for (resources, named) in [
+        (r#"{"blockIO": {"weight": 100}}"#, "linux.resources.blockIO"),
+        (
+            r#"{"devices": [{"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]}"#,
+            "linux.resources.devices",
+        ),
+    ] {
+        fs::write(&file, resources).unwrap();
+        let out = env.run_bocker(&["update", "--resources", file.to_str().unwrap(), "u1"]);
+        assert!(
+            !out.status.success() && text(&out.stderr).contains(named),
+            "update with {resources} must be refused naming {named}: {}",
+            describe(&out)
+        );
+    }
+    assert_eq!(
+        limits_inside(),
+        "100663296\n66\n",
+        "a refused update changed nothing"
+    );
+    env.bocker_ok(&["delete", "--force", "u1"], HINT);
+    let out = env.run_bocker(&["update", "--pids-limit", "10", "u1"]);
+    assert!(
+        !out.status.success(),
+        "update of a deleted container: {}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
 fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
     let _idea = idea("linux.resources.devices: every device denied but the usual ones and what config.json allows (here c 240:0): a node for it opens as far as its driver (ENXIO), one for c 240:1 is refused (EPERM)");
     let env = TestEnv::new();

@@ -140,7 +140,7 @@ impl Drop for Podman<'_> {
 
 #[test]
 fn podman_runs_containers_with_bocker_as_its_runtime() {
-    let _idea = idea("podman, through conmon, runs containers with bocker as its OCI runtime: run --rm, run -t (a terminal through --console-socket), a non-zero exit code passed through, --memory and --pids-limit seen inside, run -d then exec (and exec -t), pause, unpause, stop and rm");
+    let _idea = idea("podman, through conmon, runs containers with bocker as its OCI runtime: run --rm, run -t (a terminal through --console-socket), a non-zero exit code passed through, --memory and --pids-limit seen inside, run -d then exec (and exec -t), update, pause, unpause, stop and rm");
     let env = TestEnv::new();
     let podman = Podman::new(&env);
 
@@ -204,6 +204,17 @@ fn podman_runs_containers_with_bocker_as_its_runtime() {
         text(&state.stdout).contains("\"running\""),
         "bocker's own state: {}",
         describe(&state)
+    );
+    // podman update writes linux.resources to a file and calls the
+    // runtime's `update --resources FILE`.
+    let out = podman.run(&["update", "--memory", "96m", "web"]);
+    assert!(out.status.success(), "podman update: {}", describe(&out));
+    let out = podman.run(&["exec", "web", "sh", "-c", limits]);
+    // (The second line is podman's default pids limit.)
+    assert!(
+        text(&out.stdout).starts_with("100663296\n"),
+        "the memory limit inside after podman update: {}",
+        describe(&out)
     );
     for (verb, status) in [("pause", "paused"), ("unpause", "running")] {
         let out = podman.run(&[verb, "web"]);

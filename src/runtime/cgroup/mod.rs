@@ -195,6 +195,27 @@ pub fn create_at(path: &str, limits: &Limits) -> Result<Cgroup> {
     result
 }
 
+/// Change a running container's limits from `old` to `new` (`update`):
+/// a cgroup's files can be written at any time, and the kernel applies a
+/// new memory limit at once (reclaiming, or OOM-killing, if the container
+/// is above it). The memory limit through part one, the rest through part
+/// two's cgroups-rs, then read back.
+pub fn change_limits(group: &Cgroup, old: &Limits, new: &Limits) -> Result<()> {
+    if !group.v2() && new.memory > old.memory {
+        // v1 refuses a memory limit above the memory+swap limit: when
+        // raising, raise memory+swap first.
+        let memory: Option<&cgroups_rs::fs::memory::MemController> = group.controller_of();
+        if let (Some(bytes), Some(memory)) = (new.memory, memory) {
+            let _ = memory.set_memswap_limit(bytes as i64);
+        }
+    }
+    if let (Some(bytes), Some(dir)) = (new.memory, directory(group, Controllers::Mem)) {
+        crate::course::exercise::yours(1, || files::set_memory_limit(&dir, bytes, group.v2()))?;
+    }
+    group.apply(&chapter::resources(new, group.v2()))?;
+    verify_limits(group, new)
+}
+
 /// Move the calling process into container `id`'s cgroup, with part one's
 /// join_cgroup: on v1 into its directory in every tree.
 pub fn join(id: &str) -> Result<()> {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, LinuxResources, Spec};
 use serde_json::Value;
 
 use crate::spec::seccomp::SeccompProfile;
@@ -294,8 +294,8 @@ fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
             .collect::<Result<_>>()?,
         new_namespaces,
         joined_namespaces,
-        limits: limits(&linux)?,
-        memory_swap: memory_swap(&linux)?,
+        limits: limits(linux.resources().as_ref())?,
+        memory_swap: memory_swap(linux.resources().as_ref())?,
         device_rules: device_rules(&linux)?,
         cgroup_path: cgroup_path(&linux)?,
         masked_paths: linux.masked_paths().clone().unwrap_or_default(),
@@ -633,11 +633,17 @@ fn namespaces(
 /// linux.resources.memory.swap: memory and swap together (runc's
 /// meaning; -1 for no limit), when it allows swap beyond the memory limit.
 /// The frame's limits allow none; `create` writes this one after them.
-fn memory_swap(linux: &oci_spec::runtime::Linux) -> Result<Option<i64>> {
-    let Some(memory) = linux.resources().as_ref().and_then(|r| *r.memory()) else {
+fn memory_swap(resources: Option<&LinuxResources>) -> Result<Option<i64>> {
+    let Some(memory) = resources.and_then(|r| *r.memory()) else {
         return Ok(None);
     };
-    match (memory.limit().filter(|l| *l > 0), memory.swap()) {
+    swap_beyond(memory.limit().filter(|l| *l > 0), memory.swap())
+}
+
+/// The swap `limit` and `swap` (memory + swap, -1: no limit) allow beyond
+/// the memory limit: None when they allow none.
+pub fn swap_beyond(limit: Option<i64>, swap: Option<i64>) -> Result<Option<i64>> {
+    match (limit, swap) {
         (_, None) => Ok(None),
         (Some(limit), Some(swap)) if swap == limit => Ok(None),
         (Some(limit), Some(swap)) if swap == -1 || swap > limit => Ok(Some(swap)),
@@ -650,9 +656,9 @@ fn memory_swap(linux: &oci_spec::runtime::Linux) -> Result<Option<i64>> {
     }
 }
 
-fn limits(linux: &oci_spec::runtime::Linux) -> Result<Limits> {
+fn limits(resources: Option<&LinuxResources>) -> Result<Limits> {
     let mut limits = Limits::default();
-    let Some(resources) = linux.resources() else {
+    let Some(resources) = resources else {
         return Ok(limits);
     };
     if let Some(memory) = resources.memory() {
@@ -671,6 +677,46 @@ fn limits(linux: &oci_spec::runtime::Linux) -> Result<Limits> {
         limits.pids = Some(pids.limit()).filter(|limit| *limit > 0);
     }
     Ok(limits)
+}
+
+/// What `update --resources FILE` asks for (linux.resources' shape; a
+/// value left out or zero stays as it is, as runc reads it).
+#[derive(Debug, Clone)]
+pub struct ResourceUpdate {
+    pub limits: Limits,
+    /// memory.swap as given (memory + swap, -1: no limit).
+    pub swap: Option<i64>,
+}
+
+/// `update --resources FILE` (`-`: standard input, as containerd's shim
+/// passes it). Checked as config.json's linux.resources is; device rules
+/// are refused: they are set once, at `create` (runc keeps them too).
+pub fn read_resources(path: &Path) -> Result<ResourceUpdate> {
+    let text = if path == Path::new("-") {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut text)
+            .context("cannot read the resources from standard input")?;
+        text
+    } else {
+        fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+    };
+    let json: Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    refuse_unknown_fields(&json, "linux.resources")?;
+    if json
+        .get("devices")
+        .is_some_and(|devices| !asks_for_nothing(devices))
+    {
+        bail!("update: linux.resources.devices are set at create, not changed after");
+    }
+    let resources: LinuxResources = serde_json::from_value(json)
+        .with_context(|| format!("{} is not an OCI linux.resources", path.display()))?;
+    let limits = limits(Some(&resources))?;
+    let swap = resources
+        .memory()
+        .and_then(|memory| memory.swap())
+        .filter(|swap| *swap != 0);
+    Ok(ResourceUpdate { limits, swap })
 }
 
 /// linux.resources.devices, as runc reads them: every device denied, then

@@ -25,6 +25,7 @@ pub mod devices;
 pub mod exec;
 pub mod mounts;
 pub mod terminal;
+pub mod update;
 
 use std::fs;
 use std::io::{Read, Write};
@@ -76,6 +77,8 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
         cgroup_path: cgroup_path.clone(),
         annotations: bundle.annotations.clone(),
         created: crate::state::records::now(),
+        limits: bundle.limits.clone(),
+        memory_swap: bundle.memory_swap,
     };
     let made = (|| -> Result<()> {
         store.write(&record)?;
