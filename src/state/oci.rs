@@ -40,6 +40,9 @@ pub struct OciRecord {
     /// Memory and swap together, where swap is allowed (-1: no limit).
     #[serde(default)]
     pub memory_swap: Option<i64>,
+    /// config.json's hooks: `start` runs poststart, `delete` poststop.
+    #[serde(default)]
+    pub hooks: crate::runtime::oci::hooks::Hooks,
 }
 
 /// The OCI containers of one state root.

@@ -319,13 +319,13 @@ type Change = fn(&mut Value);
 
 #[test]
 fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
-    let _idea = idea("config.json fields bocker does not honour (hooks, a terminal without a socket, a hostname, a sysctl or a shared root that would change the host, intelRdt, user namespaces, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
+    let _idea = idea("config.json fields bocker does not honour (a hook whose path is not absolute, a terminal without a socket, a hostname, a sysctl or a shared root that would change the host, intelRdt, user namespaces, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
     let env = TestEnv::new();
     let host_name = nix::unistd::gethostname().unwrap();
     let rootfs = env.busybox_rootfs();
     let cases: [(&str, Change); 10] = [
-        ("hooks", |c| {
-            c["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})
+        ("hooks.prestart[0].path", |c| {
+            c["hooks"] = json!({"prestart": [{"path": "true"}]})
         }),
         ("process.terminal", |c| {
             c["process"]["terminal"] = json!(true)
@@ -676,6 +676,122 @@ fn update_changes_the_limits_of_a_running_container() {
 }
 
 #[test]
+fn hooks_run_at_their_points_of_the_lifecycle() {
+    let _idea = idea("config.json's hooks run in the spec's order, each with the state JSON on stdin and only its own env: prestart and createRuntime on the host while the process waits (its host pid), createContainer in the container's namespaces before pivot_root, startContainer inside the root after start, poststart after it, poststop at delete; a failing or timed-out hook fails create, naming it, and leaves nothing");
+    let env = TestEnv::new();
+    let rootfs = env.busybox_rootfs();
+    let log = env.scratch().join("hooks.log");
+    // Each hook appends a line to the log: its kind, the hostname it
+    // sees, $WHO (from its env) and the state it read on stdin.
+    let hook = |kind: &str, log: &str| {
+        json!({
+            "path": "/bin/sh",
+            "args": ["sh", "-c", format!("read -r state; echo \"{kind} $(hostname) $WHO $state\" >> {log}")],
+            "env": ["WHO=hook", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+        })
+    };
+    // A log's lines as (kind, hostname, who, status, pid).
+    let lines = |path: &Path| -> Vec<(String, String, String, String, i64)> {
+        fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                let mut words = line.splitn(4, ' ');
+                let mut word = || words.next().unwrap_or_default().to_string();
+                let (kind, host, who, rest) = (word(), word(), word(), word());
+                let state: Value = serde_json::from_str(&rest).unwrap_or(Value::Null);
+                assert!(
+                    kind == "command" || state["id"] == "h1",
+                    "hook {kind} read no state of h1 on stdin: {line:?}"
+                );
+                let status = state["status"].as_str().unwrap_or_default().to_string();
+                (kind, host, who, status, state["pid"].as_i64().unwrap_or(-1))
+            })
+            .collect()
+    };
+    let entry = |kind: &str, host: &str, status: &str, pid: i64| {
+        (
+            kind.to_string(),
+            host.to_string(),
+            "hook".to_string(),
+            status.to_string(),
+            pid,
+        )
+    };
+    let host_log = log.to_str().unwrap();
+    let mut config = base_config(&rootfs, &["sh", "-c", "echo command >> /hooks.log"]);
+    config["hooks"] = json!({
+        "prestart": [hook("prestart", host_log)],
+        "createRuntime": [hook("createRuntime", host_log)],
+        "createContainer": [hook("createContainer", host_log)],
+        "startContainer": [hook("startContainer", "/hooks.log")],
+        "poststart": [hook("poststart", host_log)],
+        "poststop": [hook("poststop", host_log)]
+    });
+    let bundle = bundle(&env, "b14", &config);
+    let (out, _) = create(&env, "h1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    let pid = state(&env, "h1")["pid"].as_i64().unwrap();
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    let mut expected = vec![
+        entry("prestart", &host, "creating", pid),
+        entry("createRuntime", &host, "creating", pid),
+        entry("createContainer", "oci-test", "creating", 1),
+    ];
+    assert_eq!(
+        lines(&log),
+        expected,
+        "after create: the runtime's hooks on the host (its name, the host pid), createContainer in the container's namespaces (pid 1)"
+    );
+    env.bocker_ok(&["start", "h1"], HINT);
+    wait_for_status(&env, "h1", "stopped");
+    assert_eq!(
+        lines(&rootfs.join("hooks.log")),
+        vec![
+            entry("startContainer", "oci-test", "created", 1),
+            (
+                "command".to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                -1
+            )
+        ],
+        "startContainer runs inside the root, before the command"
+    );
+    expected.push(entry("poststart", &host, "running", pid));
+    assert_eq!(lines(&log), expected, "poststart after start");
+    env.bocker_ok(&["delete", "h1"], HINT);
+    expected.push(entry("poststop", &host, "stopped", 0));
+    assert_eq!(lines(&log), expected, "poststop at delete");
+
+    // A hook that fails, or outlives its timeout, fails create.
+    for (kind, failing, named) in [
+        (
+            "createRuntime",
+            json!({"path": "/bin/sh", "args": ["sh", "-c", "echo no GPU here >&2; exit 3"]}),
+            "hook createRuntime[0] (/bin/sh) failed: exited with 3: no GPU here",
+        ),
+        (
+            "createContainer",
+            json!({"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}),
+            "hook createContainer[0] (/bin/sleep) failed: still running after its timeout of 1 s",
+        ),
+    ] {
+        let mut config = base_config(&rootfs, &["true"]);
+        config["hooks"] = json!({ kind: [failing] });
+        let failing_bundle = self::bundle(&env, "b15", &config);
+        let (out, _) = create(&env, "h2", &failing_bundle);
+        assert!(
+            !out.status.success() && text(&out.stderr).contains(named),
+            "a failing {kind} hook must fail create, naming it ({named}): {}",
+            describe(&out)
+        );
+        env.assert_no_leaks();
+    }
+}
+
+#[test]
 fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
     let _idea = idea("linux.resources.devices: every device denied but the usual ones and what config.json allows (here c 240:0): a node for it opens as far as its driver (ENXIO), one for c 240:1 is refused (EPERM)");
     let env = TestEnv::new();
@@ -707,12 +823,22 @@ fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
 
 #[test]
 fn features_says_what_create_honours() {
-    let _idea = idea("features prints the runtime spec's features JSON: the namespaces create accepts (a user namespace, which it refuses, not among them), no hooks, the mount options it reads as flags, cgroup v1 and v2 but not systemd");
+    let _idea = idea("features prints the runtime spec's features JSON: the namespaces create accepts (a user namespace, which it refuses, not among them), the six kinds of hooks, the mount options it reads as flags, cgroup v1 and v2 but not systemd");
     let env = TestEnv::new();
     let out = env.bocker_ok(&["features"], HINT);
     let features: Value = serde_json::from_slice(&out.stdout).expect("features prints JSON");
     assert_eq!(features["ociVersionMax"], "1.2.0");
-    assert_eq!(features["hooks"], json!([]));
+    assert_eq!(
+        features["hooks"],
+        json!([
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart",
+            "poststop"
+        ])
+    );
     let namespaces = features["linux"]["namespaces"].as_array().unwrap();
     assert!(!namespaces.contains(&json!("user")), "{features}");
     assert_eq!(namespaces.len(), 6, "{features}");

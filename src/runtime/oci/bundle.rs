@@ -19,6 +19,7 @@ use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, LinuxResources, Spec};
 use serde_json::Value;
 
+use super::hooks::{Hook, Hooks};
 use crate::spec::seccomp::SeccompProfile;
 use crate::spec::Limits;
 
@@ -53,6 +54,7 @@ pub struct Bundle {
     /// None: no filter (the spec's default, as runc).
     pub seccomp: Option<SeccompProfile>,
     pub annotations: BTreeMap<String, String>,
+    pub hooks: Hooks,
 }
 
 /// One device rule of the frame's (`c 5:1 rwm`).
@@ -151,6 +153,37 @@ const HONOURED: &[&str] = &[
     "mounts[].options",
     "annotations",
     "annotations.*",
+    "hooks",
+    "hooks.prestart",
+    "hooks.prestart[].path",
+    "hooks.prestart[].args",
+    "hooks.prestart[].env",
+    "hooks.prestart[].timeout",
+    "hooks.createRuntime",
+    "hooks.createRuntime[].path",
+    "hooks.createRuntime[].args",
+    "hooks.createRuntime[].env",
+    "hooks.createRuntime[].timeout",
+    "hooks.createContainer",
+    "hooks.createContainer[].path",
+    "hooks.createContainer[].args",
+    "hooks.createContainer[].env",
+    "hooks.createContainer[].timeout",
+    "hooks.startContainer",
+    "hooks.startContainer[].path",
+    "hooks.startContainer[].args",
+    "hooks.startContainer[].env",
+    "hooks.startContainer[].timeout",
+    "hooks.poststart",
+    "hooks.poststart[].path",
+    "hooks.poststart[].args",
+    "hooks.poststart[].env",
+    "hooks.poststart[].timeout",
+    "hooks.poststop",
+    "hooks.poststop[].path",
+    "hooks.poststop[].args",
+    "hooks.poststop[].env",
+    "hooks.poststop[].timeout",
     "linux",
     "linux.namespaces",
     "linux.namespaces[].type",
@@ -315,6 +348,48 @@ fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
             .unwrap_or_default()
             .into_iter()
             .collect(),
+        hooks: hooks(spec.hooks().as_ref())?,
+    })
+}
+
+/// config.json's hooks, checked: an absolute path, a timeout above zero.
+fn hooks(hooks: Option<&oci_spec::runtime::Hooks>) -> Result<Hooks> {
+    let Some(hooks) = hooks else {
+        return Ok(Hooks::default());
+    };
+    let kind = |name: &str, list: &Option<Vec<oci_spec::runtime::Hook>>| -> Result<Vec<Hook>> {
+        let mut checked = Vec::new();
+        for (index, hook) in list.as_deref().unwrap_or_default().iter().enumerate() {
+            if !hook.path().is_absolute() {
+                bail!(
+                    "config.json: hooks.{name}[{index}].path {} is not absolute",
+                    hook.path().display()
+                );
+            }
+            let timeout = match hook.timeout() {
+                Some(seconds) if seconds <= 0 => {
+                    bail!("config.json: hooks.{name}[{index}].timeout {seconds} is not above zero")
+                }
+                other => other.map(|seconds| seconds as u64),
+            };
+            checked.push(Hook {
+                path: hook.path().clone(),
+                args: hook.args().clone().unwrap_or_default(),
+                env: hook.env().clone().unwrap_or_default(),
+                timeout,
+            });
+        }
+        Ok(checked)
+    };
+    #[allow(deprecated)]
+    let prestart = kind("prestart", hooks.prestart())?;
+    Ok(Hooks {
+        prestart,
+        create_runtime: kind("createRuntime", hooks.create_runtime())?,
+        create_container: kind("createContainer", hooks.create_container())?,
+        start_container: kind("startContainer", hooks.start_container())?,
+        poststart: kind("poststart", hooks.poststart())?,
+        poststop: kind("poststop", hooks.poststop())?,
     })
 }
 

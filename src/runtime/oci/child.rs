@@ -30,6 +30,7 @@ use nix::unistd::{Gid, Uid};
 
 use super::bundle::{Bundle, ProcessSpec};
 use super::devices;
+use super::hooks;
 use super::mounts;
 use crate::runtime::process::{child, execve};
 use crate::runtime::security::{self, chapter};
@@ -39,6 +40,8 @@ use crate::spec::seccomp::SeccompProfile;
 pub struct ChildPlan<'a> {
     pub bundle: &'a Bundle,
     pub cgroup_path: &'a str,
+    /// The state JSON the hooks read (its pid filled in when they run).
+    pub state: &'a serde_json::Value,
     /// The child reads "created" here; end-of-file: `create` died.
     pub from_parent: &'a OwnedFd,
     /// The child writes one zero byte ("ready") or why it failed.
@@ -93,6 +96,10 @@ fn ensure_not_hosts(kind: &str, host: u64) -> Result<()> {
 
 /// The byte that says "ready".
 pub const READY: u8 = 0;
+/// The byte that asks `create` for the prestart and createRuntime hooks,
+/// and the one it answers with once they have run.
+pub const HOOKS: u8 = 1;
+pub const HOOKS_DONE: u8 = 1;
 
 /// Set once `create` has let go: from then on nobody reads the pipe, and
 /// a failure goes to the container's stderr, where the engine looks.
@@ -142,7 +149,7 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     }
 
     ensure_not_hosts("mnt", plan.host_namespaces.mount)?;
-    enter_root(bundle)?;
+    enter_root(bundle, &mut || hooks_before_pivot(plan))?;
     if let Some(console) = plan.console {
         super::terminal::set_up(console, bundle.process.uid)?;
     }
@@ -174,13 +181,45 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     let mut go = [0u8; 1];
     fifo.read_exact(&mut go).context("cannot read exec.fifo")?;
     drop(fifo);
+    // startContainer: inside the container (its root, its user), last
+    // before the command.
+    let state = state_with_own_pid(plan.state, "created");
+    hooks::run_all("startContainer", &bundle.hooks.start_container, &state)?;
     let failure = execve::execute(&bundle.process.args, &bundle.process.env);
     Err(anyhow!(failure.message))
 }
 
-/// The mounts of config.json under the root, then pivot_root into it; the
-/// masked and read-only paths; a read-only root if asked.
-fn enter_root(bundle: &Bundle) -> Result<()> {
+/// The hooks due once the mounts are made, before pivot_root: the
+/// runtime's (prestart, createRuntime), which `create` runs while this
+/// process waits, then createContainer, run here, in the container's
+/// namespaces, with the host's files still reachable.
+fn hooks_before_pivot(plan: &ChildPlan) -> Result<()> {
+    let hooks = &plan.bundle.hooks;
+    if hooks.for_the_runtime_before_pivot() {
+        fs::File::from(plan.to_parent.try_clone()?).write_all(&[HOOKS])?;
+        let mut done = [0u8; 1];
+        // End-of-file: `create` failed (a hook did) and is killing us.
+        if fs::File::from(plan.from_parent.try_clone()?).read(&mut done)? != 1 {
+            child::exit_now(1);
+        }
+    }
+    let state = state_with_own_pid(plan.state, "creating");
+    hooks::run_all("createContainer", &hooks.create_container, &state)
+}
+
+/// The state for a hook run by this process: its pid as it sees it (1 in
+/// a PID namespace of its own), as runc gives it.
+fn state_with_own_pid(state: &serde_json::Value, status: &str) -> serde_json::Value {
+    let mut state = state.clone();
+    state["pid"] = nix::unistd::getpid().as_raw().into();
+    state["status"] = status.into();
+    state
+}
+
+/// The mounts of config.json under the root, `before_pivot` (the hooks),
+/// then pivot_root into it; the masked and read-only paths; a read-only
+/// root if asked.
+fn enter_root(bundle: &Bundle, before_pivot: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     let rootfs = &bundle.rootfs;
     // linux.rootfsPropagation (rprivate by default) for the whole tree:
     // nothing mounted here reaches the host.
@@ -213,6 +252,7 @@ fn enter_root(bundle: &Bundle) -> Result<()> {
     {
         devices::make_default_devices(rootfs)?;
     }
+    before_pivot()?;
     // Chapter 3's switch_root: pivot_root, and the host's tree detached.
     chapter_step(|| crate::runtime::process::mounts::switch_root(rootfs))?;
     // Chapter 8's functions, on config.json's lists.

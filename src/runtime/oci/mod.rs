@@ -23,6 +23,7 @@ pub mod bundle;
 pub mod child;
 pub mod devices;
 pub mod exec;
+pub mod hooks;
 pub mod mounts;
 pub mod terminal;
 pub mod update;
@@ -79,6 +80,7 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
         created: crate::state::records::now(),
         limits: bundle.limits.clone(),
         memory_swap: bundle.memory_swap,
+        hooks: bundle.hooks.clone(),
     };
     let made = (|| -> Result<()> {
         store.write(&record)?;
@@ -100,7 +102,7 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
         let fifo_path = store.fifo_of(id);
         nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
             .context("cannot make exec.fifo")?;
-        let pid = start_process(&bundle, &cgroup_path, &fifo_path, console.as_ref())?;
+        let pid = start_process(&bundle, &record, &fifo_path, console.as_ref())?;
         record.process = ProcessId::of(pid.as_raw());
         store.write(&record)?;
         if let Some(pid_file) = &options.pid_file {
@@ -144,16 +146,18 @@ fn allow_swap(cgroup_path: &str, limit: u64, swap: i64) -> Result<()> {
 /// failure the child is killed.
 fn start_process(
     bundle: &bundle::Bundle,
-    cgroup_path: &str,
+    record: &OciRecord,
     fifo_path: &Path,
     console: Option<&OwnedFd>,
 ) -> Result<nix::unistd::Pid> {
     let (from_parent, to_child) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     let (from_child, to_parent) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     let fifo = nix::fcntl::open(fifo_path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
+    let state = state_json(record, Status::Creating, 0);
     let plan = child::ChildPlan {
         bundle,
-        cgroup_path,
+        cgroup_path: &record.cgroup_path,
+        state: &state,
         from_parent: &from_parent,
         to_parent: &to_parent,
         fifo: &fifo,
@@ -166,7 +170,17 @@ fn start_process(
     let flags = bundle.new_namespaces - CloneFlags::CLONE_NEWCGROUP;
     let pid = chapter_clone(&mut || child::run(&plan), flags)?;
     drop((from_parent, to_parent, fifo));
-    let ready = read_report(from_child);
+    // With prestart or createRuntime hooks, the child stops before
+    // pivot_root and asks for them (hooks.rs); they run here, in the
+    // host's namespaces, told the child's pid.
+    let mut run_runtime_hooks = || -> Result<()> {
+        let state = state_json(record, Status::Creating, pid.as_raw());
+        hooks::run_all("prestart", &bundle.hooks.prestart, &state)?;
+        hooks::run_all("createRuntime", &bundle.hooks.create_runtime, &state)?;
+        nix::unistd::write(&to_child, &[child::HOOKS_DONE])?;
+        Ok(())
+    };
+    let ready = read_report(from_child, &mut run_runtime_hooks);
     if let Err(error) = ready {
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(pid, None);
@@ -209,17 +223,22 @@ fn chapter_clone(child: &mut dyn FnMut() -> isize, flags: CloneFlags) -> Result<
 }
 
 /// The child's answer: one zero byte, or why it failed (end-of-file: it
-/// died without a word).
-fn read_report(from_child: OwnedFd) -> Result<()> {
+/// died without a word). Before it, the child may ask for the runtime's
+/// hooks (one byte, HOOKS): `run_hooks` runs them and answers.
+fn read_report(from_child: OwnedFd, run_hooks: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     let mut from_child = fs::File::from(from_child);
     // The first byte decides: "ready" keeps the pipe open (the child waits
     // for "created"), so only a failure is read to its end.
     let mut first = [0u8; 1];
-    if from_child.read(&mut first)? == 0 {
-        bail!("the container's process died while it was being set up");
-    }
-    if first[0] == child::READY {
-        return Ok(());
+    loop {
+        if from_child.read(&mut first)? == 0 {
+            bail!("the container's process died while it was being set up");
+        }
+        match first[0] {
+            child::READY => return Ok(()),
+            child::HOOKS => run_hooks()?,
+            _ => break,
+        }
     }
     let mut answer = first.to_vec();
     from_child.read_to_end(&mut answer)?;
@@ -290,7 +309,13 @@ pub fn state(store: &OciStore, id: &str) -> Result<Value> {
         Status::Stopped | Status::Creating => 0,
         _ => record.process.map_or(0, |process| process.pid),
     };
-    Ok(json!({
+    Ok(state_json(&record, status, pid))
+}
+
+/// The runtime spec's state object: what `state` prints, and what each
+/// hook reads on its stdin.
+fn state_json(record: &OciRecord, status: Status, pid: i32) -> Value {
+    json!({
         "ociVersion": OCI_VERSION,
         "id": record.id,
         "status": status.name(),
@@ -298,7 +323,7 @@ pub fn state(store: &OciStore, id: &str) -> Result<Value> {
         "bundle": record.bundle,
         "rootfs": record.rootfs,
         "annotations": record.annotations,
-    }))
+    })
 }
 
 /// `start ID`: let the created container's process execute its command.
@@ -330,6 +355,9 @@ pub fn start(store: &OciStore, id: &str) -> Result<()> {
     };
     fifo.write_all(&[0]).context("cannot write to exec.fifo")?;
     fs::remove_file(&fifo_path).context("cannot remove exec.fifo")?;
+    let pid = record.process.map_or(0, |process| process.pid);
+    let state = state_json(&record, Status::Running, pid);
+    hooks::run_all_warning("poststart", &record.hooks.poststart, &state);
     Ok(())
 }
 
@@ -374,7 +402,8 @@ pub fn features() -> Value {
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer",
+                  "poststart", "poststop"],
         "mountOptions": bundle::mount_option_names(),
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
@@ -448,7 +477,10 @@ pub fn delete(store: &OciStore, id: &str, force: bool) -> Result<()> {
     }
     kill_everything(&record);
     remove_cgroup(&record.cgroup_path);
-    store.remove(id)
+    store.remove(id)?;
+    let state = state_json(&record, Status::Stopped, 0);
+    hooks::run_all_warning("poststop", &record.hooks.poststop, &state);
+    Ok(())
 }
 
 /// SIGKILL to every process of the container (the cgroup's, and its
