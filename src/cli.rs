@@ -309,6 +309,12 @@ pub struct RunArgs {
     #[arg(short = 'i', long)]
     pub interactive: bool,
 
+    /// Give the command a terminal of its own (with -i: an interactive
+    /// shell, `bocker run -it IMG sh`)
+    #[cfg(feature = "stage3")]
+    #[arg(short = 't', long)]
+    pub tty: bool,
+
     /// How much output the log keeps: max-size=SIZE (10m), max-file=N (3)
     #[arg(long = "log-opt", value_name = "KEY=VALUE")]
     pub log_opt: Vec<String>,
@@ -423,6 +429,12 @@ pub struct ExecArgs {
     #[arg(short = 'i', long)]
     pub interactive: bool,
 
+    /// Give the command a terminal of its own (an OCI container's goes to
+    /// --console-socket)
+    #[cfg(feature = "stage3")]
+    #[arg(short = 't', long)]
+    pub tty: bool,
+
     #[cfg(feature = "oci")]
     #[command(flatten)]
     pub oci: OciExecArgs,
@@ -461,9 +473,6 @@ pub struct OciExecArgs {
     /// OCI: write the process's pid here
     #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// OCI: give the process a terminal (needs --console-socket)
-    #[arg(short = 't', long)]
-    pub tty: bool,
     /// OCI: send the terminal's master side to this Unix socket
     #[arg(long = "console-socket", value_name = "SOCKET")]
     pub console_socket: Option<PathBuf>,

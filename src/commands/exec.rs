@@ -15,13 +15,12 @@ pub fn exec(store: &Store, args: ExecArgs) -> Result<u8> {
     if args.oci.process.is_some()
         || args.oci.detach
         || args.oci.pid_file.is_some()
-        || args.oci.tty
         || args.oci.console_socket.is_some()
     {
         bail!(Failure::new(
             crate::errors::USAGE,
             format!(
-                "--process, --detach, --pid-file, --tty and --console-socket are for OCI containers; {} is not one",
+                "--process, --detach, --pid-file and --console-socket are for OCI containers; {} is not one",
                 crate::escape::printable(&args.container)
             )
         ));
@@ -46,7 +45,11 @@ pub fn exec(store: &Store, args: ExecArgs) -> Result<u8> {
     } else {
         Stdin::Null
     };
-    let config = ContainerConfig::new(store, &container, stdin).with_command(&args.command);
+    #[cfg(feature = "stage3")]
+    let tty = args.tty;
+    #[cfg(not(feature = "stage3"))]
+    let tty = false;
+    let config = ContainerConfig::new(store, &container, stdin).with_command(&args.command, tty);
     let code = join::exec_in(&first, &config)?;
     Ok(u8::try_from(code).unwrap_or(1))
 }

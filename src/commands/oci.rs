@@ -151,7 +151,7 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
                 args: args.command,
                 detach: args.oci.detach,
                 pid_file: args.oci.pid_file,
-                tty: args.oci.tty,
+                tty: args.tty,
                 console_socket: args.oci.console_socket,
             };
             return exec::exec(&store, &args.container, &options);

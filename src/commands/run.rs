@@ -84,6 +84,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         address,
         ports: checked.ports,
         init: checked.init,
+        tty: checked.tty,
         limits: checked.limits,
         log_options: checked.log_options,
         cgroupns: checked.cgroupns,

@@ -19,6 +19,28 @@ pub enum Stdin {
     Pipe,
 }
 
+/// The size of a container's terminal (`-t`), in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerminalSize {
+    pub rows: u16,
+    pub columns: u16,
+}
+
+impl TerminalSize {
+    /// The size of bocker's own terminal (its stdout's, or its stdin's);
+    /// 0×0 when neither is one (a program then uses its defaults).
+    pub fn of_bockers_terminal() -> TerminalSize {
+        use crate::runtime::process::terminal::window_size_of;
+        use std::os::fd::AsFd;
+        let size = window_size_of(std::io::stdout().as_fd())
+            .or_else(|| window_size_of(std::io::stdin().as_fd()));
+        TerminalSize {
+            rows: size.map_or(0, |size| size.ws_row),
+            columns: size.map_or(0, |size| size.ws_col),
+        }
+    }
+}
+
 /// Everything the child needs to become the container.
 #[derive(Debug, Clone)]
 pub struct ContainerConfig {
@@ -44,6 +66,10 @@ pub struct ContainerConfig {
     /// The state directory (chapter 5 keeps a lock and the leases there).
     pub state_root: PathBuf,
     pub stdin: Stdin,
+    /// `-t` (from chapter 3): a terminal of this size, made in the
+    /// container's devpts (process/terminal.rs), as its stdin, stdout and
+    /// stderr; `stdin` then says whether bocker passes its input on.
+    pub terminal: Option<TerminalSize>,
     /// Run a small init as pid 1, which starts the command (`--init`).
     pub init: bool,
     /// Memory, CPU and process limits (from chapter 4).
@@ -83,6 +109,7 @@ impl ContainerConfig {
             join_network_of,
             state_root: store.root().to_path_buf(),
             stdin,
+            terminal: record.tty.then(TerminalSize::of_bockers_terminal),
             init: record.init,
             limits: record.limits.clone(),
             cgroupns: record.cgroupns,
@@ -93,10 +120,12 @@ impl ContainerConfig {
         }
     }
 
-    /// The same container, another command (for `exec`).
-    pub fn with_command(mut self, words: &[String]) -> ContainerConfig {
+    /// The same container, another command (for `exec`), with a terminal
+    /// of its own if `tty` (`exec -t`).
+    pub fn with_command(mut self, words: &[String], tty: bool) -> ContainerConfig {
         self.argv = command::argv_for(words);
         self.init = false;
+        self.terminal = tty.then(TerminalSize::of_bockers_terminal);
         self
     }
 

@@ -39,6 +39,7 @@ use super::process::{ensure_single_threaded, execve, namespaces, signals};
 use super::ContainerConfig;
 use crate::course::exercise;
 use crate::errors::{Failure, START_FAILED};
+use crate::runtime::process::terminal::RawMode;
 use crate::spec::ProcessId;
 
 /// Run `config.argv` inside the container whose first process is `first`.
@@ -60,15 +61,19 @@ pub fn exec_in(first: &ProcessId, config: &ContainerConfig) -> Result<i32> {
     // container's mount namespace, /proc/PID would name another process.
     let root = File::open(format!("/proc/{pid}/root"))
         .with_context(|| format!("cannot open the root of process {pid}"))?;
-    let stdio = Stdio::new(config.stdin)?;
+    let stdio = Stdio::new(config.stdin, config.terminal.is_some())?;
     signals::block_forwarded()?;
 
     // SAFETY: bocker is single-threaded (checked above).
     match unsafe { fork() }.context("fork failed")? {
         ForkResult::Parent { child } => {
             drop(root);
-            let (child_ends, ours) = stdio.split();
+            let (child_ends, mut ours) = stdio.split();
             drop(child_ends);
+            // With `-t`: wait for the command's terminal (or for the
+            // joiner to end, if the command failed before making one).
+            let terminal = ours.take_terminal(config.stdin == crate::runtime::Stdin::Pipe)?;
+            let _raw = RawMode::for_command(config, terminal.is_some());
             relay::relay_until_exit(Relay {
                 pid: child,
                 stdout: ours.stdout,
@@ -76,6 +81,7 @@ pub fn exec_in(first: &ProcessId, config: &ContainerConfig) -> Result<i32> {
                 stdin: ours.stdin,
                 log: None,
                 to_terminal: true,
+                terminal,
             })
         }
         ForkResult::Child => {
@@ -156,7 +162,8 @@ fn wait_forwarding(command: Pid) -> Result<i32> {
         let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
         let (exited_now, signalled) = (ready(&fds[0]), ready(&fds[1]));
         if signalled {
-            forwarder.forward_pending(command);
+            // (A resize is for bocker's relay, which holds the terminal.)
+            let _resized = forwarder.forward_pending(command);
         }
         if exited_now {
             return relay::wait_for_exit_code(command);
@@ -196,6 +203,11 @@ fn become_command(root: &File, config: &ContainerConfig, stdio: &Stdio) -> Failu
         .and_then(|()| nix::unistd::chdir("/"));
     if let Err(err) = entered {
         return child::setup_error(err);
+    }
+    // `exec -t`: a terminal of its own, from the container's devpts.
+    #[cfg(feature = "stage3")]
+    if let Err(failure) = child::take_terminal(config, stdio) {
+        return failure;
     }
     // Chapter 8: the same capabilities, no_new_privs and filter as the
     // container's first process (its mounts are the container's already).

@@ -67,4 +67,4 @@ pub mod security;
 pub mod sweep;
 pub mod teardown;
 
-pub use config::{ContainerConfig, Stdin};
+pub use config::{ContainerConfig, Stdin, TerminalSize};

@@ -101,6 +101,9 @@ pub struct ContainerRecord {
     /// Whether a small init process runs as pid 1 (`run --init`).
     #[serde(default)]
     pub init: bool,
+    /// Whether its command has a terminal (`run -t`).
+    #[serde(default)]
+    pub tty: bool,
     /// Memory, CPU and process limits (from chapter 4).
     #[serde(default)]
     pub limits: Limits,

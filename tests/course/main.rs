@@ -52,3 +52,7 @@ mod oci_podman;
 
 #[cfg(feature = "oci")]
 mod oci_containerd;
+
+// `run -t` and `exec -t`, with the finished runtime.
+#[cfg(feature = "oci")]
+mod terminal;

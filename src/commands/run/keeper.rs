@@ -8,6 +8,7 @@ use crate::course::exercise;
 use crate::errors::{self, Failure, START_FAILED};
 use crate::runtime::process::relay::{self, Relay};
 use crate::runtime::process::spawn::{self, Started};
+use crate::runtime::process::terminal::RawMode;
 use crate::runtime::{teardown, ContainerConfig};
 use crate::spec::ProcessId;
 use crate::state::keeper_lock::KeeperLock;
@@ -34,6 +35,8 @@ impl Keeper<'_> {
         to_terminal: bool,
     ) -> Result<i32> {
         let started = self.start(config)?;
+        // `-it` from a terminal: raw mode until the command ends.
+        let _raw = RawMode::for_command(config, started.terminal.is_some());
         self.relay_and_finish(started, log, to_terminal)
     }
 
@@ -76,6 +79,7 @@ impl Keeper<'_> {
             stdin: started.stdin,
             log: Some(log),
             to_terminal,
+            terminal: started.terminal,
         });
         let code = match relayed {
             Ok(code) => code,

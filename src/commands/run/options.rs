@@ -29,6 +29,8 @@ pub struct Checked {
     pub log_options: LogOptions,
     /// `--cgroupns` (chapter 4).
     pub cgroupns: CgroupNamespace,
+    /// `-t` (from chapter 3).
+    pub tty: bool,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -45,6 +47,18 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         bail!(Failure::new(
             USAGE,
             "-i needs a command in the foreground: bocker run -d has no stdin to pass on"
+        ));
+    }
+    #[cfg(feature = "stage3")]
+    let tty = args.tty;
+    #[cfg(not(feature = "stage3"))]
+    let tty = false;
+    if tty && namespaces.init {
+        // The init starts the command after entering the root itself
+        // (runtime/init/): it would have to make the terminal there.
+        bail!(Failure::new(
+            USAGE,
+            "-t with --init: not supported yet (run the shell as pid 1, or use --init without -t)"
         ));
     }
     let ports = ports(args)?;
@@ -66,6 +80,7 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         security: security(args)?,
         log_options: LogOptions::parse(&args.log_opt)?,
         cgroupns: cgroup_namespace(args)?,
+        tty,
     })
 }
 

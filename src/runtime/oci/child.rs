@@ -151,7 +151,7 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     ensure_not_hosts("mnt", plan.host_namespaces.mount)?;
     enter_root(bundle, &mut || hooks_before_pivot(plan))?;
     if let Some(console) = plan.console {
-        super::terminal::set_up(console, bundle.process.uid)?;
+        crate::runtime::process::terminal::set_up(console, bundle.process.uid, None)?;
     }
     set_limits(&bundle.process)?;
     // exec.fifo, opened for reading and writing while still root (after

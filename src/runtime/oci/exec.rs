@@ -200,7 +200,7 @@ fn become_process(
         nix::unistd::setsid()?;
         nix::unistd::chdir("/")?;
         if let Some(console) = console {
-            super::terminal::set_up(console, process.uid)?;
+            crate::runtime::process::terminal::set_up(console, process.uid, None)?;
         }
         child::set_limits(process)?;
         child::lock_in(process, seccomp)

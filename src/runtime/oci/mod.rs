@@ -25,7 +25,6 @@ pub mod devices;
 pub mod exec;
 pub mod hooks;
 pub mod mounts;
-pub mod terminal;
 pub mod update;
 
 use std::fs;

@@ -99,6 +99,9 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
         return Err(launch::execute(launch, plan, &env));
     }
     enter_root(&plan.config.rootfs)?;
+    // `-t` (from chapter 3): a terminal from the container's own devpts.
+    #[cfg(feature = "stage3")]
+    take_terminal(plan.config, plan.stdio)?;
     // Chapter 8: the kernel's files hidden, then (right before execve) the
     // capabilities, the user, no_new_privs and the seccomp filter.
     #[cfg(feature = "stage8")]
@@ -110,6 +113,33 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     #[cfg(all(feature = "stage7", not(feature = "stage8")))]
     become_user(plan.config)?;
     Err(execve::execute(&plan.config.argv, &env))
+}
+
+/// With `-t`, inside the container's root and before the user changes:
+/// make a terminal in its devpts, send the master to bocker, and take the
+/// slave as controlling terminal, stdin, stdout and stderr
+/// (process/terminal.rs). Owned by the user the command will run as.
+#[cfg(feature = "stage3")]
+pub fn take_terminal(config: &ContainerConfig, stdio: &Stdio) -> Result<(), Failure> {
+    let (Some(size), Some(socket)) = (config.terminal, &stdio.child_terminal_socket) else {
+        return Ok(());
+    };
+    #[cfg(feature = "stage7")]
+    let owner = match config.user.as_deref() {
+        Some(user) => super::user::resolve(user)?.0.as_raw(),
+        None => 0,
+    };
+    #[cfg(not(feature = "stage7"))]
+    let owner = 0;
+    let size = (size.rows > 0).then_some(nix::pty::Winsize {
+        ws_row: size.rows,
+        ws_col: size.columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    });
+    super::terminal::set_up(socket, owner, size).map_err(|error| {
+        Failure::start_failed(&error.context("cannot give the container a terminal"))
+    })
 }
 
 /// Chapter 4: join the container's cgroup. A process moving itself, with

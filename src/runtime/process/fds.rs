@@ -16,6 +16,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::pipe2;
 
 use crate::runtime::Stdin;
@@ -61,14 +62,22 @@ pub struct Stdio {
     pub stdin: Option<OwnedFd>,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    /// With a terminal (`-t`): a connected pair of Unix sockets. The
+    /// container's process sends the terminal's master over the child's
+    /// end (process/terminal.rs); bocker receives it on its own.
+    pub child_terminal_socket: Option<OwnedFd>,
+    pub terminal_socket: Option<OwnedFd>,
 }
 
 impl Stdio {
-    pub fn new(stdin: Stdin) -> Result<Stdio> {
+    /// The pipes; with `terminal`, the socket pair too, and no stdin pipe:
+    /// the terminal will be the command's stdin.
+    pub fn new(stdin: Stdin, terminal: bool) -> Result<Stdio> {
         // O_CLOEXEC on every end: only the copies the child makes on 0, 1
         // and 2 (dup2 does not copy the flag) survive into its program.
         let (stdout, child_stdout) = pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
         let (stderr, child_stderr) = pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
+        let stdin = if terminal { Stdin::Null } else { stdin };
         let (child_stdin, stdin) = match stdin {
             // Opened here, on the host: the container's own root may have
             // no /dev/null (chapter 1 has no /dev at all).
@@ -86,6 +95,18 @@ impl Stdio {
                 (read, Some(write))
             }
         };
+        let (child_terminal_socket, terminal_socket) = if terminal {
+            let (child, ours) = socketpair(
+                AddressFamily::Unix,
+                SockType::Stream,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .context("cannot create a socket pair")?;
+            (Some(child), Some(ours))
+        } else {
+            (None, None)
+        };
         Ok(Stdio {
             child_stdin,
             child_stdout,
@@ -93,6 +114,8 @@ impl Stdio {
             stdin,
             stdout,
             stderr,
+            child_terminal_socket,
+            terminal_socket,
         })
     }
 
@@ -100,6 +123,7 @@ impl Stdio {
     pub fn parents_fds(&self) -> Vec<RawFd> {
         let mut fds = vec![self.stdout.as_raw_fd(), self.stderr.as_raw_fd()];
         fds.extend(self.stdin.as_ref().map(|fd| fd.as_raw_fd()));
+        fds.extend(self.terminal_socket.as_ref().map(|fd| fd.as_raw_fd()));
         fds
     }
 
@@ -118,11 +142,13 @@ impl Stdio {
         (
             ChildEnds {
                 _fds: [self.child_stdin, self.child_stdout, self.child_stderr],
+                _terminal_socket: self.child_terminal_socket,
             },
             ParentEnds {
                 stdin: self.stdin,
                 stdout: self.stdout,
                 stderr: self.stderr,
+                terminal_socket: self.terminal_socket,
             },
         )
     }
@@ -131,6 +157,7 @@ impl Stdio {
 /// The child's ends, held by bocker until the child has its own copies.
 pub struct ChildEnds {
     _fds: [OwnedFd; 3],
+    _terminal_socket: Option<OwnedFd>,
 }
 
 /// bocker's ends of the container's standard streams.
@@ -138,6 +165,30 @@ pub struct ParentEnds {
     pub stdin: Option<OwnedFd>,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    pub terminal_socket: Option<OwnedFd>,
+}
+
+impl ParentEnds {
+    /// With a terminal: once the command has started, its master takes
+    /// the place of the pipes (which its process closed when the terminal
+    /// went onto 0, 1 and 2): the command's output comes out of it, and
+    /// with `-i` bocker's input goes into it. Returns the master, for the
+    /// window's size; None without a terminal.
+    pub fn take_terminal(&mut self, interactive: bool) -> Result<Option<OwnedFd>> {
+        let Some(socket) = self.terminal_socket.take() else {
+            return Ok(None);
+        };
+        let Some(master) = crate::runtime::process::terminal::receive_master(&socket)? else {
+            return Ok(None);
+        };
+        self.stdout = master.try_clone()?;
+        self.stdin = if interactive {
+            Some(master.try_clone()?)
+        } else {
+            None
+        };
+        Ok(Some(master))
+    }
 }
 
 /// Make sure descriptors 0, 1 and 2 are open (on /dev/null if they were

@@ -32,6 +32,7 @@ pub mod pidfd;
 pub mod relay;
 pub mod signals;
 pub mod spawn;
+pub mod terminal;
 #[cfg(feature = "stage7")]
 pub mod user;
 

@@ -33,6 +33,10 @@ pub struct Relay<'a> {
     pub log: Option<&'a mut LogWriter>,
     /// Also copy the output to bocker's own stdout and stderr.
     pub to_terminal: bool,
+    /// With `-t`: the master of the container's terminal (`stdout` and
+    /// `stdin` are copies of it), which gets bocker's window size when it
+    /// changes (SIGWINCH).
+    pub terminal: Option<OwnedFd>,
 }
 
 /// One of the container's output pipes.
@@ -70,6 +74,7 @@ pub fn relay_until_exit(relay: Relay) -> Result<i32> {
         stdin,
         mut log,
         to_terminal,
+        terminal,
     } = relay;
     let mut outputs = [
         Output {
@@ -91,7 +96,7 @@ pub fn relay_until_exit(relay: Relay) -> Result<i32> {
     if let Some(pipe) = &input.pipe {
         set_nonblocking(pipe)?;
     }
-    let mut terminal = Terminal {
+    let mut own_output = BockersOutput {
         enabled: to_terminal,
     };
     let pidfd = open_pidfd(pid);
@@ -139,10 +144,15 @@ pub fn relay_until_exit(relay: Relay) -> Result<i32> {
         let mut process_ended = false;
         for slot in ready {
             match slot {
-                Slot::Output(i) => pump(&mut outputs[i], &mut log, &mut terminal, false)?,
+                Slot::Output(i) => pump(&mut outputs[i], &mut log, &mut own_output, false)?,
                 Slot::BockerStdin => input.read_from(bocker_stdin),
                 Slot::ContainerStdin => input.write_pending(),
-                Slot::Signals => signals.forward_pending(pid),
+                Slot::Signals => {
+                    let resized = signals.forward_pending(pid);
+                    if let (true, Some(master)) = (resized, &terminal) {
+                        copy_window_size(master);
+                    }
+                }
                 Slot::ProcessEnded => process_ended = true,
             }
         }
@@ -151,7 +161,7 @@ pub fn relay_until_exit(relay: Relay) -> Result<i32> {
             // writers that outlived the command.
             for output in outputs.iter_mut().filter(|o| o.open) {
                 set_nonblocking(&output.pipe)?;
-                pump(output, &mut log, &mut terminal, true)?;
+                pump(output, &mut log, &mut own_output, true)?;
             }
             break;
         }
@@ -206,7 +216,7 @@ impl Input {
 fn pump(
     output: &mut Output,
     log: &mut Option<&mut LogWriter>,
-    terminal: &mut Terminal,
+    own_output: &mut BockersOutput,
     drain: bool,
 ) -> Result<()> {
     let mut buffer = [0u8; 64 * 1024];
@@ -228,13 +238,19 @@ fn pump(
                         *log = None;
                     }
                 }
-                terminal.write(output.stream, &buffer[..n]);
+                own_output.write(output.stream, &buffer[..n]);
                 if !drain {
                     return Ok(());
                 }
             }
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) => return Ok(()),
+            // A terminal's master reads EIO, not end-of-file, once every
+            // descriptor of its slave is closed: the command has ended.
+            Err(Errno::EIO) => {
+                output.open = false;
+                return Ok(());
+            }
             Err(e) => return Err(e).context("cannot read the container's output"),
         }
     }
@@ -242,11 +258,11 @@ fn pump(
 
 /// Our own stdout and stderr. If a reader goes away (`bocker run … | head`),
 /// we stop forwarding but keep logging, and the container runs on.
-struct Terminal {
+struct BockersOutput {
     enabled: bool,
 }
 
-impl Terminal {
+impl BockersOutput {
     fn write(&mut self, stream: Stream, bytes: &[u8]) {
         if !self.enabled {
             return;
@@ -261,6 +277,17 @@ impl Terminal {
         if result.is_err_and(|e| e.kind() == ErrorKind::BrokenPipe) {
             self.enabled = false;
         }
+    }
+}
+
+/// bocker's terminal changed size: give the container's the same. (The
+/// kernel then sends SIGWINCH to the program in the container.)
+fn copy_window_size(master: &OwnedFd) {
+    use super::terminal::{set_window_size, window_size_of};
+    let size = window_size_of(std::io::stdout().as_fd())
+        .or_else(|| window_size_of(std::io::stdin().as_fd()));
+    if let Some(size) = size {
+        set_window_size(master.as_fd(), &size);
     }
 }
 

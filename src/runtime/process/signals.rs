@@ -3,7 +3,9 @@
 //! Without this, Ctrl-C would kill bocker, and the kernel would then kill
 //! the container (PR_SET_PDEATHSIG) before anyone recorded how it ended.
 //! Instead, bocker *blocks* SIGINT, SIGTERM and SIGHUP, so they wait in a
-//! queue, and reads them from a signalfd(2) in its poll loop. The first one
+//! queue, and reads them from a signalfd(2) in its poll loop. (SIGWINCH,
+//! "your terminal changed size", comes the same way: with `-t` it resizes
+//! the container's terminal instead.) The first one
 //! is forwarded to the container's first process; if another arrives, the
 //! container gets SIGKILL. (From chapter 2 the first process is pid 1 of its
 //! namespace, which ignores signals it has no handler for: the second
@@ -16,7 +18,12 @@ use nix::unistd::Pid;
 
 fn forwarded() -> SigSet {
     let mut set = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGWINCH,
+    ] {
         set.add(signal);
     }
     set
@@ -85,9 +92,16 @@ impl Forwarder {
         Ok(Forwarder { fd, received: 0 })
     }
 
-    /// Read what arrived and pass it on to `pid`.
-    pub fn forward_pending(&mut self, pid: Pid) {
+    /// Read what arrived and pass it on to `pid`. SIGWINCH (bocker's
+    /// terminal changed size) is not passed on: returns whether one came,
+    /// for the caller to resize the container's terminal (`-t`).
+    pub fn forward_pending(&mut self, pid: Pid) -> bool {
+        let mut resized = false;
         while let Ok(Some(info)) = self.fd.read_signal() {
+            if info.ssi_signo == Signal::SIGWINCH as u32 {
+                resized = true;
+                continue;
+            }
             self.received += 1;
             let signal = if self.received == 1 {
                 Signal::try_from(info.ssi_signo as i32).unwrap_or(Signal::SIGTERM)
@@ -96,5 +110,6 @@ impl Forwarder {
             };
             let _ = kill(pid, signal);
         }
+        resized
     }
 }

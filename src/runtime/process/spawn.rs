@@ -24,12 +24,15 @@ pub struct Started {
     /// Read ends of the container's stdout and stderr.
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    /// With `-t`: the master side of its terminal (its window's size is
+    /// set through it).
+    pub terminal: Option<OwnedFd>,
 }
 
 /// Start `config`'s command in a new container process.
 pub fn start(config: &ContainerConfig) -> Result<Started> {
     ensure_single_threaded()?;
-    let stdio = Stdio::new(config.stdin)?;
+    let stdio = Stdio::new(config.stdin, config.terminal.is_some())?;
     let (parent_side, child_side) = handshake::new()?;
     let init = if config.init {
         Some(Launch::prepare(config)?)
@@ -72,7 +75,7 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
     drop(plan);
     drop(init);
     drop(join_network);
-    let (child_ends, ours) = stdio.split();
+    let (child_ends, mut ours) = stdio.split();
     drop(child_ends);
 
     // The child waits for "go". Set it up from the outside first.
@@ -100,11 +103,15 @@ pub fn start(config: &ContainerConfig) -> Result<Started> {
             )),
         });
     }
+    // With `-t`: the terminal's master, which the child sent before its
+    // execve, replaces the pipes.
+    let terminal = ours.take_terminal(config.stdin == crate::runtime::Stdin::Pipe)?;
     Ok(Started {
         pid,
         stdin: ours.stdin,
         stdout: ours.stdout,
         stderr: ours.stderr,
+        terminal,
     })
 }
 

@@ -43,7 +43,7 @@ pub fn enter_workdir_and_become_user(
 /// `uid`, `uid:gid`, `name` or `name:group`, names read from the
 /// container's /etc/passwd and /etc/group. Without a group: the user's
 /// primary group, or 0 for a uid that /etc/passwd does not list.
-fn resolve(user: &str) -> Result<(Uid, Gid), Failure> {
+pub fn resolve(user: &str) -> Result<(Uid, Gid), Failure> {
     let (who, group) = split_user(user);
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let account = find_account(&passwd, who);
