@@ -792,6 +792,87 @@ fn hooks_run_at_their_points_of_the_lifecycle() {
 }
 
 #[test]
+fn a_create_killed_midway_leaves_nothing_delete_does_not_clear() {
+    let _idea = idea("create killed with SIGKILL in the middle (here while a createRuntime hook holds it, the container's process waiting before pivot_root): the process dies with it, state says creating, and delete removes the state and the cgroup; nothing is left");
+    let env = TestEnv::new();
+    let hook_pid = env.scratch().join("hook.pid");
+    let mut config = base_config(&env.busybox_rootfs(), &["true"]);
+    config["linux"]["resources"] = json!({"pids": {"limit": 20}});
+    config["hooks"] = json!({"createRuntime": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", format!("echo $$ > {}; exec sleep 30", hook_pid.display())]
+    }]});
+    let bundle = bundle(&env, "b16", &config);
+    let mut create = env
+        .bocker()
+        .args(["create", "--bundle"])
+        .arg(&bundle)
+        .arg("k1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let hook: i32 = loop {
+        if let Some(pid) = fs::read_to_string(&hook_pid)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the createRuntime hook never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The hook is create's own child: it ends with the test, whatever
+    // happens below.
+    struct KillOnDrop(i32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let _hook = KillOnDrop(hook);
+    create.kill().unwrap();
+    create.wait().unwrap();
+
+    assert_eq!(
+        state(&env, "k1")["status"],
+        "creating",
+        "a create that never finished"
+    );
+    assert!(
+        !env.container_cgroups().is_empty(),
+        "create had made the cgroup before the hooks"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !env.container_cgroups().iter().all(|dir| {
+        fs::read_to_string(dir.join("cgroup.procs")).is_ok_and(|procs| procs.trim().is_empty())
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "the container's process outlived create"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    env.bocker_ok(&["delete", "k1"], HINT);
+    let gone = env.run_bocker(&["state", "k1"]);
+    assert!(
+        !gone.status.success(),
+        "state after delete: {}",
+        describe(&gone)
+    );
+    drop(_hook);
+    env.assert_no_leaks();
+}
+
+#[test]
 fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
     let _idea = idea("linux.resources.devices: every device denied but the usual ones and what config.json allows (here c 240:0): a node for it opens as far as its driver (ENXIO), one for c 240:1 is refused (EPERM)");
     let env = TestEnv::new();

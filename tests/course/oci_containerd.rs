@@ -85,20 +85,69 @@ impl<'a> Containerd<'a> {
 
     /// `ctr --address SOCKET --namespace bocker-test ARGS…`.
     fn ctr(&self, args: &[&str]) -> Output {
-        Command::new("ctr")
-            .arg("--address")
-            .arg(self.dir.join("c.sock"))
-            .args(["--namespace", "bocker-test"])
+        self.ctr_command()
             .args(args)
             .stdin(Stdio::null())
             .output()
             .expect("cannot run ctr")
     }
 
+    /// `ctr` talking to this containerd, in the test's namespace.
+    fn ctr_command(&self) -> Command {
+        let mut ctr = Command::new("ctr");
+        ctr.arg("--address")
+            .arg(self.dir.join("c.sock"))
+            .args(["--namespace", "bocker-test"]);
+        ctr
+    }
+
+    /// `ctr … run -t --rm` with ctr on a terminal of the test's own (ctr
+    /// puts its terminal in raw mode and passes the container's through):
+    /// ctr's exit code and what appeared on that terminal.
+    fn run_on_a_terminal(&self, id: &str, command: &[&str]) -> (Option<i32>, String) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let mut ctr = self.run_command(&["-t", "--rm"], id, command);
+        ctr.stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stderr(Stdio::from(pty.slave));
+        let mut child = ctr.spawn().expect("cannot run ctr");
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            let mut fds = [PollFd::new(pty.master.as_fd(), PollFlags::POLLIN)];
+            if poll(&mut fds, PollTimeout::from(100u16)).unwrap_or(0) > 0 {
+                let mut buffer = [0u8; 4096];
+                if let Ok(n) = nix::unistd::read(&pty.master, &mut buffer) {
+                    seen.extend_from_slice(&buffer[..n]);
+                    continue;
+                }
+            }
+            // Nothing more to read (or EIO: ctr, the slave's last holder,
+            // is gone): done once ctr has ended.
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("ctr run -t never ended: {}", String::from_utf8_lossy(&seen));
+            }
+        };
+        (status.code(), String::from_utf8_lossy(&seen).into_owned())
+    }
+
     /// `ctr run` of the test image as `id`, with bocker as the runtime
     /// (its state in the test's state root) and the container's cgroup
     /// below the test's cgroup parent.
     fn run(&self, flags: &[&str], id: &str, command: &[&str]) -> Output {
+        self.run_command(flags, id, command)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run ctr")
+    }
+
+    fn run_command(&self, flags: &[&str], id: &str, command: &[&str]) -> Command {
         let binary = bocker_binary();
         let root = self.env.root().join("containerd");
         let cgroup = format!("/{}/{id}", self.env.cgroup_parent());
@@ -108,7 +157,9 @@ impl<'a> Containerd<'a> {
         args.extend(flags);
         args.extend(["bocker-test/one-layer:latest", id]);
         args.extend(command);
-        self.ctr(&args)
+        let mut ctr = self.ctr_command();
+        ctr.args(&args);
+        ctr
     }
 }
 
@@ -138,7 +189,7 @@ impl Drop for Containerd<'_> {
 
 #[test]
 fn containerd_runs_containers_with_bocker_as_its_runtime() {
-    let _idea = idea("containerd, through its runc shim, runs containers with bocker as the runtime (ctr run --runc-binary): run --rm, an exit code passed through, run -d, task exec, task ps, pause, resume, kill and rm");
+    let _idea = idea("containerd, through its runc shim, runs containers with bocker as the runtime (ctr run --runc-binary): run --rm, an exit code passed through, run -t through a terminal, run -d, task exec, task ps, pause, resume, kill and rm");
     let env = TestEnv::new();
     let containerd = Containerd::start(&env);
 
@@ -152,6 +203,15 @@ fn containerd_runs_containers_with_bocker_as_its_runtime() {
         Some(3),
         "the command's exit code: {}",
         describe(&out)
+    );
+
+    // -t: the shim gets the terminal's master over --console-socket.
+    let (code, screen) = containerd.run_on_a_terminal("c4", &["sh", "-c", "tty; exit 6"]);
+    // (Each terminal on the way turns \n into \r\n.)
+    assert_eq!(
+        (code, screen.replace('\r', "").as_str()),
+        (Some(6), "/dev/pts/0\n"),
+        "ctr run -t: the container's terminal, its exit code"
     );
 
     let out = containerd.run(&["-d"], "c3", &["sleep", "100"]);
