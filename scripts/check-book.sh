@@ -143,7 +143,9 @@ done < <(find chapters -name '*.md' -print0; printf 'README.md\0')
 #    * the core ends with "## What you built" and "## Check yourself",
 #      whose questions (three to five) keep their answers in <details>;
 #    * every exercise's hints come in three folds, "Hint 1" (the idea),
-#      "Hint 2" (the calls and flags) and "Hint 3" (the code);
+#      "Hint 2" (the calls and flags) and "Hint 3" (the code); a chapter
+#      of pages only, with no exercise file (*.rs) in its folder (the
+#      epilogue), may have none, but any hints it has come in threes too;
 #    * every test of the chapter's module (tests/course/stageN_*.rs) is
 #      named on its core page, and every test of an optional exercise
 #      (tests/course/extraN_*.rs) on the chapter's extra.md.
@@ -179,12 +181,13 @@ for dir in chapters/[0-9][0-9]-*/; do
             problem "$core: 'Check yourself' has $questions folded answers; it needs three to five"
         fi
     fi
+    exercises=$(find "$dir" -maxdepth 1 -name '*.rs' | wc -l)
     for page in "$core" "$dir/extra.md"; do
         [ -f "$page" ] || continue
         one=$(grep -c '<summary>Hint 1' "$page" || true)
         two=$(grep -c '<summary>Hint 2' "$page" || true)
         three=$(grep -c '<summary>Hint 3' "$page" || true)
-        if [ "$one" -eq 0 ] || [ "$one" -ne "$two" ] || [ "$one" -ne "$three" ]; then
+        if { [ "$one" -eq 0 ] && [ "$exercises" -gt 0 ]; } || [ "$one" -ne "$two" ] || [ "$one" -ne "$three" ]; then
             problem "$page: hints come in three folds per exercise (Hint 1, 2, 3); found $one, $two and $three"
         fi
     done

@@ -406,6 +406,53 @@ pub static RULES: &[Rule] = &[
         lines: Lines::All,
         action: Action::Replace { pattern: r"^(?:\d+|NSINO) ((?:\S+ )?/tmp/host-secret)$", with: "N $1", every: false },
     },
+    // ------------------------- chapter 10: the epilogue, podman, containerd
+    Rule {
+        name: "engine-ids",
+        hides: "ids and digests of 64 hex digits (also after `_`, as in the name of umoci's sha256_….mtree), or their first 12: podman's container and image ids (random, or the digest of an image made on this run: it carries the time it was made), containerd's, umoci's",
+        chapter: Some("10-epilogue"),
+        lines: Lines::All,
+        action: Action::Replace { pattern: r"(\b|_)[0-9a-f]{64}\b|\b[0-9a-f]{12}\b", with: "${1}ID", every: true },
+    },
+    Rule {
+        name: "image-created",
+        hides: "the time umoci made the image, in the annotations of the bundle it unpacks (which `bocker state` prints)",
+        chapter: Some("10-epilogue"),
+        lines: Lines::All,
+        action: Action::Replace {
+            pattern: r#""org\.opencontainers\.image\.created": "[^"]*""#,
+            with: r#""org.opencontainers.image.created": "TIME""#,
+            every: false,
+        },
+    },
+    Rule {
+        name: "log-times",
+        hides: "the time on the log lines ctr prints",
+        chapter: Some("10-epilogue"),
+        lines: Lines::All,
+        action: Action::Replace { pattern: r#"^time="[^"]*""#, with: r#"time="TIME""#, every: false },
+    },
+    Rule {
+        name: "pid-options",
+        hides: "host pids given to ps with -p or --ppid (copied from an earlier output)",
+        chapter: Some("10-epilogue"),
+        lines: Lines::Prompts,
+        action: Action::Replace { pattern: r"(-p|--ppid) \d+", with: "$1 PID", every: true },
+    },
+    Rule {
+        name: "engine-pids",
+        hides: "`ps -o pid,ppid,…` of the processes conmon and the shim watch: the host pids of 2 digits and more in its first columns (not init's 1)",
+        chapter: Some("10-epilogue"),
+        lines: Lines::OutputOf(r"^# ps -o pid"),
+        action: Action::Compute { pattern: r"^\s*\d+(?:\s+\d+)*\b", every: false, with: ps_pids },
+    },
+    Rule {
+        name: "task-pids",
+        hides: "the host pid of each task in `ctr task ls`",
+        chapter: Some("10-epilogue"),
+        lines: Lines::OutputOf(r"^# ctr task ls"),
+        action: Action::Replace { pattern: r"^(\S+\s+)\d+\b", with: "${1}PID", every: false },
+    },
 ];
 
 /// The table, for people: `cargo xtask transcripts --rules`.
@@ -1309,6 +1356,78 @@ mod tests {
                 "3203395 /tmp/host-secret\n3688143071 --------------e------- /tmp/host-secret\nNSINO --------------e------- /tmp/host-secret\n"
             ),
             "N /tmp/host-secret\nN --------------e------- /tmp/host-secret\nN --------------e------- /tmp/host-secret\n"
+        );
+    }
+
+    #[test]
+    fn rule_engine_ids() {
+        assert_eq!(
+            only(
+                "engine-ids",
+                "10-epilogue",
+                "# podman tag 6b504e2bb015 localhost/busybox\nsha256_10b4b288478732b9bc397ea4f039c4816c3cb3f991f902aa12b527a38b97e5fa.mtree\n27e8c5be21ad69cf392deb9a0fd1c609659b1af455b5b456ab62f938e781b490\nunpacking x (sha256:10b4b288478732b9bc397ea4f039c4816c3cb3f991f902aa12b527a38b97e5fa)...done\nc2 sleep 1000\n"
+            ),
+            "# podman tag ID localhost/busybox\nsha256_ID.mtree\nID\nunpacking x (sha256:ID)...done\nc2 sleep 1000\n"
+        );
+    }
+
+    #[test]
+    fn rule_image_created() {
+        assert_eq!(
+            only(
+                "image-created",
+                "10-epilogue",
+                "    \"org.opencontainers.image.created\": \"2026-12-07T18:47:46.077826048Z\",\n"
+            ),
+            "    \"org.opencontainers.image.created\": \"TIME\",\n"
+        );
+    }
+
+    #[test]
+    fn rule_log_times() {
+        assert_eq!(
+            only(
+                "log-times",
+                "10-epilogue",
+                "time=\"2026-12-07T18:47:50Z\" level=warning msg=\"task c2 exit with non-zero exit code 137\"\n"
+            ),
+            "time=\"TIME\" level=warning msg=\"task c2 exit with non-zero exit code 137\"\n"
+        );
+    }
+
+    #[test]
+    fn rule_pid_options() {
+        assert_eq!(
+            only(
+                "pid-options",
+                "10-epilogue",
+                "# ps -o pid,ppid,comm --ppid 6028 -p 6028\n6028\n"
+            ),
+            "# ps -o pid,ppid,comm --ppid PID -p PID\n6028\n"
+        );
+    }
+
+    #[test]
+    fn rule_engine_pids() {
+        assert_eq!(
+            only(
+                "engine-pids",
+                "10-epilogue",
+                "# ps -o pid,ppid,comm --ppid 6028 -p 6028\n  PID  PPID COMMAND\n 6028     1 conmon\n 6031  6028 sleep\n# ps -o stat,args -p 6031\nSs   sleep 1000\n"
+            ),
+            "# ps -o pid,ppid,comm --ppid 6028 -p 6028\n  PID  PPID COMMAND\nPID     1 conmon\nPID  PID sleep\n# ps -o stat,args -p 6031\nSs   sleep 1000\n"
+        );
+    }
+
+    #[test]
+    fn rule_task_pids() {
+        assert_eq!(
+            only(
+                "task-pids",
+                "10-epilogue",
+                "# ctr task ls\nTASK    PID     STATUS    \nc2      6367    RUNNING\n# echo 6367\n6367\n"
+            ),
+            "# ctr task ls\nTASK    PID     STATUS    \nc2      PID    RUNNING\n# echo 6367\n6367\n"
         );
     }
 
