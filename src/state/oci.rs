@@ -43,6 +43,9 @@ pub struct OciRecord {
     /// config.json's hooks: `start` runs poststart, `delete` poststop.
     #[serde(default)]
     pub hooks: crate::runtime::oci::hooks::Hooks,
+    /// Whether it has a user namespace of its own (`exec` joins it too).
+    #[serde(default)]
+    pub user_namespace: bool,
 }
 
 /// The OCI containers of one state root.

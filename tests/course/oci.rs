@@ -319,7 +319,7 @@ type Change = fn(&mut Value);
 
 #[test]
 fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
-    let _idea = idea("config.json fields bocker does not honour (a hook whose path is not absolute, a terminal without a socket, a hostname, a sysctl or a shared root that would change the host, intelRdt, user namespaces, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
+    let _idea = idea("config.json fields bocker does not honour (a hook whose path is not absolute, a terminal without a socket, a hostname, a sysctl or a shared root that would change the host, intelRdt, a user namespace without its root mapped, an unknown mount type, a rule denying one device) are refused with one line naming the field, also in --log as JSON; no state, cgroup or process remains");
     let env = TestEnv::new();
     let host_name = nix::unistd::gethostname().unwrap();
     let rootfs = env.busybox_rootfs();
@@ -347,7 +347,8 @@ fn a_field_bocker_cannot_honour_is_refused_by_name_and_nothing_is_left() {
         ("linux.intelRdt", |c| {
             c["linux"]["intelRdt"] = json!({"closID": "x"})
         }),
-        ("user namespace", |c| {
+        // A user namespace whose maps leave out the container's root.
+        ("linux.uidMappings", |c| {
             c["linux"]["namespaces"]
                 .as_array_mut()
                 .unwrap()
@@ -873,6 +874,96 @@ fn a_create_killed_midway_leaves_nothing_delete_does_not_clear() {
 }
 
 #[test]
+fn a_user_namespace_maps_the_containers_root_to_an_ordinary_host_user() {
+    let _idea = idea("linux.namespaces user with uidMappings/gidMappings (0 → 100000, 65536 ids): the process is root inside (uid_map written by create), what it writes belongs to uid 100000 on the host, /dev/null is the host's node bound in (no mknod in a user namespace), exec joins the same user namespace");
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = TestEnv::new();
+    // The container's root is uid 100000 out here: it must be able to walk
+    // to the bundle (runc needs the same).
+    for dir in [env.dir().to_path_buf(), env.scratch()] {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o711)).unwrap();
+    }
+    let shared = env.scratch().join("shared");
+    fs::create_dir(&shared).unwrap();
+    // (An engine gives a root the container's root may change; this one
+    // is the host root's: the mount point is made here.)
+    fs::create_dir_all(env.busybox_rootfs().join("shared")).unwrap();
+    std::os::unix::fs::chown(&shared, Some(100_000), Some(100_000)).unwrap();
+    let script = "id; cat /proc/self/uid_map /proc/self/gid_map; echo written > /shared/file; \
+                  echo x > /dev/null && echo /dev/null works; sleep 100";
+    let mut config = base_config(&env.busybox_rootfs(), &["sh", "-c", script]);
+    config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    config["linux"]["uidMappings"] = map.clone();
+    config["linux"]["gidMappings"] = map;
+    config["mounts"].as_array_mut().unwrap().push(json!(
+        {"destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rw"]}
+    ));
+    let bundle = bundle(&env, "b17", &config);
+    let (out, output) = create(&env, "n1", &bundle);
+    assert!(out.status.success(), "create failed: {}", describe(&out));
+    env.bocker_ok(&["start", "n1"], HINT);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fs::read_to_string(&output.stdout)
+        .unwrap_or_default()
+        .contains("works")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the container printed {:?}",
+            fs::read_to_string(&output.stdout)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let printed = fs::read_to_string(&output.stdout).unwrap();
+    let words: Vec<&str> = printed.split_whitespace().collect();
+    assert_eq!(
+        words,
+        [
+            "uid=0(root)",
+            "gid=0(root)",
+            "0",
+            "100000",
+            "65536",
+            "0",
+            "100000",
+            "65536",
+            "/dev/null",
+            "works"
+        ],
+        "root inside, the maps config.json gave: {printed:?}"
+    );
+    let file = fs::metadata(shared.join("file")).unwrap();
+    assert_eq!(
+        (file.uid(), file.gid()),
+        (100_000, 100_000),
+        "a file the container's root wrote belongs to uid 100000 on the host"
+    );
+    let out = env.run_bocker(&["exec", "n1", "cat", "/proc/self/uid_map"]);
+    assert_eq!(
+        text(&out.stdout).split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"],
+        "exec joins the container's user namespace: {}",
+        describe(&out)
+    );
+    env.bocker_ok(&["delete", "--force", "n1"], HINT);
+
+    let mut unmapped = base_config(&env.busybox_rootfs(), &["true"]);
+    unmapped["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 1}]);
+    let refused_bundle = self::bundle(&env, "b18", &unmapped);
+    let (out, _) = create(&env, "n2", &refused_bundle);
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("need a user namespace"),
+        "uidMappings without a user namespace must be refused: {}",
+        describe(&out)
+    );
+    env.assert_no_leaks();
+}
+
+#[test]
 fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
     let _idea = idea("linux.resources.devices: every device denied but the usual ones and what config.json allows (here c 240:0): a node for it opens as far as its driver (ENXIO), one for c 240:1 is refused (EPERM)");
     let env = TestEnv::new();
@@ -904,7 +995,7 @@ fn a_device_rule_of_config_json_allows_that_device_and_no_other() {
 
 #[test]
 fn features_says_what_create_honours() {
-    let _idea = idea("features prints the runtime spec's features JSON: the namespaces create accepts (a user namespace, which it refuses, not among them), the six kinds of hooks, the mount options it reads as flags, cgroup v1 and v2 but not systemd");
+    let _idea = idea("features prints the runtime spec's features JSON: the seven namespaces create accepts, the six kinds of hooks, the mount options it reads as flags, cgroup v1 and v2 but not systemd");
     let env = TestEnv::new();
     let out = env.bocker_ok(&["features"], HINT);
     let features: Value = serde_json::from_slice(&out.stdout).expect("features prints JSON");
@@ -921,8 +1012,8 @@ fn features_says_what_create_honours() {
         ])
     );
     let namespaces = features["linux"]["namespaces"].as_array().unwrap();
-    assert!(!namespaces.contains(&json!("user")), "{features}");
-    assert_eq!(namespaces.len(), 6, "{features}");
+    assert!(namespaces.contains(&json!("user")), "{features}");
+    assert_eq!(namespaces.len(), 7, "{features}");
     let options = features["mountOptions"].as_array().unwrap();
     for option in ["ro", "nosuid", "rbind", "rprivate", "strictatime"] {
         assert!(
@@ -936,6 +1027,22 @@ fn features_says_what_create_honours() {
         let mut config = base_config(&env.busybox_rootfs(), &["true"]);
         config["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": namespace}]);
         let name = namespace.as_str().unwrap();
+        if name == "user" {
+            // /proc, /sys and /dev/mqueue need pid, network and IPC
+            // namespaces that the user namespace owns.
+            config["linux"]["namespaces"] = json!([
+                {"type": "mount"}, {"type": "user"}, {"type": "pid"}, {"type": "network"},
+                {"type": "ipc"}
+            ]);
+            // Its maps, and a way to the bundle for its root.
+            let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            config["linux"]["uidMappings"] = map.clone();
+            config["linux"]["gidMappings"] = map;
+            use std::os::unix::fs::PermissionsExt;
+            for dir in [env.dir().to_path_buf(), env.scratch()] {
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o711)).unwrap();
+            }
+        }
         if name != "uts" {
             // A hostname needs a UTS namespace of the container's.
             config["hostname"] = Value::Null;

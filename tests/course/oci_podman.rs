@@ -140,7 +140,7 @@ impl Drop for Podman<'_> {
 
 #[test]
 fn podman_runs_containers_with_bocker_as_its_runtime() {
-    let _idea = idea("podman, through conmon, runs containers with bocker as its OCI runtime: run --rm, run -t (a terminal through --console-socket), a non-zero exit code passed through, --memory and --pids-limit seen inside, run -d then exec (and exec -t), update, pause, unpause, stop and rm");
+    let _idea = idea("podman, through conmon, runs containers with bocker as its OCI runtime: run --rm, run -t (a terminal through --console-socket), a non-zero exit code passed through, --memory and --pids-limit seen inside, run --uidmap (a user namespace), run -d then exec (and exec -t), update, pause, unpause, stop and rm");
     let env = TestEnv::new();
     let podman = Podman::new(&env);
 
@@ -176,6 +176,29 @@ fn podman_runs_containers_with_bocker_as_its_runtime() {
         text(&out.stdout),
         "67108864\n50\n",
         "the limits inside: {}",
+        describe(&out)
+    );
+
+    // --uidmap: podman copies the image owned by the mapped ids and asks
+    // for a user namespace; the container's root is uid 100000 out here.
+    let out = podman.run_container(
+        &[
+            "--rm",
+            "--uidmap",
+            "0:100000:65536",
+            "--gidmap",
+            "0:100000:65536",
+        ],
+        &[
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map; touch /made-here; stat -c %u /made-here",
+        ],
+    );
+    assert_eq!(
+        text(&out.stdout).split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", "100000", "65536", "0"],
+        "podman run --uidmap: root inside, mapped to 100000: {}",
         describe(&out)
     );
 

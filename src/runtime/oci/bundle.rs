@@ -36,6 +36,8 @@ pub struct Bundle {
     /// New namespaces (clone flags) and namespaces to join (a path each).
     pub new_namespaces: CloneFlags,
     pub joined_namespaces: Vec<(CloneFlags, PathBuf)>,
+    /// With a user namespace of its own: how its ids map to the host's.
+    pub id_maps: Option<IdMaps>,
     pub limits: Limits,
     /// Memory and swap together, where config.json allows swap (-1: no
     /// limit); None: no swap beyond the memory limit, as the frame does.
@@ -55,6 +57,34 @@ pub struct Bundle {
     pub seccomp: Option<SeccompProfile>,
     pub annotations: BTreeMap<String, String>,
     pub hooks: Hooks,
+}
+
+/// linux.uidMappings and gidMappings: (id in the container, id on the
+/// host, how many), as /proc/PID/uid_map and gid_map take them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMaps {
+    pub uid: Vec<(u32, u32, u32)>,
+    pub gid: Vec<(u32, u32, u32)>,
+}
+
+impl IdMaps {
+    /// The host's uid and gid of the container's root (id 0 inside),
+    /// which bundle checking made sure is mapped.
+    pub fn root_on_the_host(&self) -> (u32, u32) {
+        let host = |map: &[(u32, u32, u32)]| {
+            map.iter()
+                .find(|(inside, _, size)| *inside == 0 && *size > 0)
+                .map_or(0, |(_, host, _)| *host)
+        };
+        (host(&self.uid), host(&self.gid))
+    }
+
+    /// One map as the kernel reads it: a line per range.
+    pub fn lines(map: &[(u32, u32, u32)]) -> String {
+        map.iter()
+            .map(|(inside, host, size)| format!("{inside} {host} {size}\n"))
+            .collect()
+    }
 }
 
 /// One device rule of the frame's (`c 5:1 rwm`).
@@ -188,6 +218,14 @@ const HONOURED: &[&str] = &[
     "linux.namespaces",
     "linux.namespaces[].type",
     "linux.namespaces[].path",
+    "linux.uidMappings",
+    "linux.uidMappings[].containerID",
+    "linux.uidMappings[].hostID",
+    "linux.uidMappings[].size",
+    "linux.gidMappings",
+    "linux.gidMappings[].containerID",
+    "linux.gidMappings[].hostID",
+    "linux.gidMappings[].size",
     "linux.resources",
     "linux.resources.memory",
     "linux.resources.memory.limit",
@@ -311,20 +349,22 @@ fn from_spec(dir: &Path, spec: &Spec, json: &Value) -> Result<Bundle> {
     for key in sysctl.keys() {
         check_sysctl(key, &own)?;
     }
+    let mounts: Vec<MountSpec> = spec
+        .mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(index, mount)| mount_spec(index, mount))
+        .collect::<Result<_>>()?;
     Ok(Bundle {
         dir: dir.to_path_buf(),
         rootfs,
         rootfs_readonly: root.readonly().unwrap_or(false),
         process: process_spec(process)?,
         hostname,
-        mounts: spec
-            .mounts()
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .map(|(index, mount)| mount_spec(index, mount))
-            .collect::<Result<_>>()?,
+        id_maps: id_maps(&linux, new_namespaces, &joined_namespaces, &mounts)?,
+        mounts,
         new_namespaces,
         joined_namespaces,
         limits: limits(linux.resources().as_ref())?,
@@ -684,15 +724,16 @@ fn namespaces(
             LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
             LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
             LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
-            LinuxNamespaceType::User => {
-                bail!("config.json: linux.namespaces: a user namespace is not supported by bocker yet")
-            }
+            LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
             other => bail!("config.json: linux.namespaces: {other} is not supported by bocker"),
         };
         match namespace.path() {
             None => new |= flag,
             Some(_) if flag == CloneFlags::CLONE_NEWPID => bail!(
                 "config.json: linux.namespaces: joining a pid namespace by path is not supported by bocker"
+            ),
+            Some(_) if flag == CloneFlags::CLONE_NEWUSER => bail!(
+                "config.json: linux.namespaces: joining a user namespace by path is not supported by bocker"
             ),
             Some(path) => joined.push((flag, path.clone())),
         }
@@ -703,6 +744,58 @@ fn namespaces(
         );
     }
     Ok((new, joined))
+}
+
+/// linux.uidMappings and gidMappings, for a user namespace of the
+/// container's own. The container's root (id 0) must be mapped: its
+/// process becomes that root (setresuid(0) inside) as soon as the maps
+/// are written. Namespaces joined by path belong to the host's user
+/// namespace, which the container's root has no power over: refused.
+fn id_maps(
+    linux: &oci_spec::runtime::Linux,
+    new: CloneFlags,
+    joined: &[(CloneFlags, PathBuf)],
+    mounts: &[MountSpec],
+) -> Result<Option<IdMaps>> {
+    // (The kernel checks the ranges themselves when they are written.)
+    let map = |list: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<(u32, u32, u32)> {
+        list.as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| (m.container_id(), m.host_id(), m.size()))
+            .filter(|(_, _, size)| *size > 0)
+            .collect()
+    };
+    let uid = map(linux.uid_mappings());
+    let gid = map(linux.gid_mappings());
+    if !new.contains(CloneFlags::CLONE_NEWUSER) {
+        if !uid.is_empty() || !gid.is_empty() {
+            bail!("config.json: linux.uidMappings and gidMappings need a user namespace (linux.namespaces)");
+        }
+        return Ok(None);
+    }
+    for (name, map) in [("uidMappings", &uid), ("gidMappings", &gid)] {
+        if !map.iter().any(|(inside, _, _)| *inside == 0) {
+            bail!("config.json: linux.{name} must map the container's root (containerID 0)");
+        }
+    }
+    if !joined.is_empty() {
+        bail!("config.json: linux.namespaces: with a new user namespace, bocker joins no other namespace by path");
+    }
+    // The kernel lets the root of a user namespace mount proc only for a
+    // pid namespace that namespace owns, sysfs only for a network one,
+    // mqueue only for an IPC one.
+    let mounts_of = |kind: &str| mounts.iter().any(|mount| mount.kind == kind);
+    for (kind, flag, name) in [
+        ("proc", CloneFlags::CLONE_NEWPID, "pid"),
+        ("sysfs", CloneFlags::CLONE_NEWNET, "network"),
+        ("mqueue", CloneFlags::CLONE_NEWIPC, "ipc"),
+    ] {
+        if mounts_of(kind) && !new.contains(flag) {
+            bail!("config.json: a {kind} mount in a user namespace needs a {name} namespace of the container's (linux.namespaces)");
+        }
+    }
+    Ok(Some(IdMaps { uid, gid }))
 }
 
 /// linux.resources.memory.swap: memory and swap together (runc's

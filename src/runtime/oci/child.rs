@@ -100,6 +100,9 @@ pub const READY: u8 = 0;
 /// and the one it answers with once they have run.
 pub const HOOKS: u8 = 1;
 pub const HOOKS_DONE: u8 = 1;
+/// The byte `create` sends a child in a user namespace once its maps and
+/// cgroup are written.
+pub const MAPPED: u8 = 2;
 
 /// Set once `create` has let go: from then on nobody reads the pipe, and
 /// a failure goes to the container's stderr, where the engine looks.
@@ -129,8 +132,12 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     child::restore_signal_defaults().map_err(|failure| anyhow!(failure.message))?;
     let bundle = plan.bundle;
 
-    // Into the cgroup first: everything it starts is born inside.
-    crate::runtime::cgroup::join_at(plan.cgroup_path)?;
+    if bundle.id_maps.is_some() {
+        become_the_namespaces_root(plan)?;
+    } else {
+        // Into the cgroup first: everything it starts is born inside.
+        crate::runtime::cgroup::join_at(plan.cgroup_path)?;
+    }
     for (kind, path) in &bundle.joined_namespaces {
         let namespace = fs::File::open(path)
             .with_context(|| format!("cannot open the namespace {}", path.display()))?;
@@ -187,6 +194,28 @@ fn become_container(plan: &ChildPlan) -> Result<Infallible> {
     hooks::run_all("startContainer", &bundle.hooks.start_container, &state)?;
     let failure = execve::execute(&bundle.process.args, &bundle.process.env);
     Err(anyhow!(failure.message))
+}
+
+/// In a user namespace of its own: wait until `create` has written the
+/// maps (and moved this process into its cgroup), then become the
+/// namespace's root. Until then this process is host root seen from
+/// inside as "nobody" (65534): its ids mean nothing there. From here on
+/// what it creates belongs to the container's root, an ordinary user on
+/// the host (linux.uidMappings' hostID for 0).
+fn become_the_namespaces_root(plan: &ChildPlan) -> Result<()> {
+    let mut mapped = [0u8; 1];
+    if fs::File::from(plan.from_parent.try_clone()?).read(&mut mapped)? != 1 || mapped[0] != MAPPED
+    {
+        child::exit_now(1); // `create` is gone, or failed and kills us
+    }
+    let root_gid = Gid::from_raw(0);
+    let root_uid = Uid::from_raw(0);
+    nix::unistd::setgroups(&[]).context("setgroups failed")?;
+    nix::unistd::setresgid(root_gid, root_gid, root_gid).context("setresgid(0) failed")?;
+    nix::unistd::setresuid(root_uid, root_uid, root_uid).context("setresuid(0) failed")?;
+    // A change of user clears the parent-death signal: set it again.
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+    Ok(())
 }
 
 /// The hooks due once the mounts are made, before pivot_root: the

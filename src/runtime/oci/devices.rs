@@ -43,6 +43,10 @@ pub fn make_default_devices(rootfs: &Path) -> Result<()> {
                 makedev(major, minor),
             ) {
                 Ok(()) | Err(Errno::EEXIST) => {}
+                // In a user namespace of its own, root may not make device
+                // nodes (and the kernel would not open one on a filesystem
+                // mounted there): the host's node, bound on an empty file.
+                Err(Errno::EPERM) => bind_hosts_node(&dev, name)?,
                 Err(error) => {
                     return Err(error).with_context(|| format!("cannot make /dev/{name}"))
                 }
@@ -60,4 +64,27 @@ pub fn make_default_devices(rootfs: &Path) -> Result<()> {
     })();
     nix::sys::stat::umask(old);
     made
+}
+
+/// Bind the host's /dev/`name` onto a new empty file `name` in `dev` (the
+/// host's /dev is still there: this runs before pivot_root). The mount
+/// keeps the host's filesystem, where device nodes open.
+fn bind_hosts_node(dev: &std::os::fd::OwnedFd, name: &str) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let target = nix::fcntl::openat(
+        dev,
+        name,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        Mode::from_bits_truncate(0o666),
+    )
+    .with_context(|| format!("cannot make /dev/{name}"))?;
+    let onto = format!("/proc/self/fd/{}", target.as_raw_fd());
+    nix::mount::mount(
+        Some(format!("/dev/{name}").as_str()),
+        onto.as_str(),
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .with_context(|| format!("cannot bind the host's /dev/{name}"))
 }

@@ -99,6 +99,7 @@ pub fn exec(store: &OciStore, id: &str, options: &ExecOptions) -> Result<u8> {
                 process: &process,
                 seccomp: bundle.seccomp.as_ref(),
                 console: console.as_ref(),
+                user_namespace: record.user_namespace,
             };
             let code = match joiner(&joined, to_parent, options.detach) {
                 Ok(code) => code,
@@ -139,6 +140,8 @@ struct Joined<'a> {
     process: &'a ProcessSpec,
     seccomp: Option<&'a SeccompProfile>,
     console: Option<&'a std::os::fd::OwnedFd>,
+    /// The container has a user namespace of its own.
+    user_namespace: bool,
 }
 
 /// In the joiner: into the container's cgroup and namespaces, fork the
@@ -150,6 +153,7 @@ fn joiner(joined: &Joined, to_parent: std::os::fd::OwnedFd, detach: bool) -> Res
         process,
         seccomp,
         console,
+        user_namespace,
     } = *joined;
     // The cgroup first, while /sys/fs/cgroup is still the host's.
     cgroup::join_at(cgroup_path)?;
@@ -162,6 +166,13 @@ fn joiner(joined: &Joined, to_parent: std::os::fd::OwnedFd, detach: bool) -> Res
         | CloneFlags::CLONE_NEWPID
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWCGROUP;
+    // With a user namespace of its own, that one too (the kernel joins it
+    // first: it owns the others).
+    let all = if user_namespace {
+        all | CloneFlags::CLONE_NEWUSER
+    } else {
+        all
+    };
     nix::sched::setns(container, all).context("cannot join the container's namespaces")?;
     // SAFETY: single-threaded; the child only makes system calls until it
     // executes the command.

@@ -80,6 +80,7 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
         limits: bundle.limits.clone(),
         memory_swap: bundle.memory_swap,
         hooks: bundle.hooks.clone(),
+        user_namespace: bundle.id_maps.is_some(),
     };
     let made = (|| -> Result<()> {
         store.write(&record)?;
@@ -101,6 +102,17 @@ pub fn create(store: &OciStore, id: &str, options: &CreateOptions) -> Result<()>
         let fifo_path = store.fifo_of(id);
         nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
             .context("cannot make exec.fifo")?;
+        if let Some(maps) = &bundle.id_maps {
+            // The process opens it as the container's root, an ordinary
+            // user out here (as runc does).
+            let (uid, gid) = maps.root_on_the_host();
+            nix::unistd::chown(
+                &fifo_path,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )
+            .context("cannot give exec.fifo to the container's root")?;
+        }
         let pid = start_process(&bundle, &record, &fifo_path, console.as_ref())?;
         record.process = ProcessId::of(pid.as_raw());
         store.write(&record)?;
@@ -169,6 +181,15 @@ fn start_process(
     let flags = bundle.new_namespaces - CloneFlags::CLONE_NEWCGROUP;
     let pid = chapter_clone(&mut || child::run(&plan), flags)?;
     drop((from_parent, to_parent, fifo));
+    // With a user namespace, the child waits for its maps and its cgroup,
+    // which only we, root out here, may write.
+    if let Some(maps) = &bundle.id_maps {
+        if let Err(error) = map_and_place(pid, maps, &record.cgroup_path, &to_child) {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            return Err(error);
+        }
+    }
     // With prestart or createRuntime hooks, the child stops before
     // pivot_root and asks for them (hooks.rs); they run here, in the
     // host's namespaces, told the child's pid.
@@ -188,6 +209,26 @@ fn start_process(
     // "created": the child stops dying with us, and waits on exec.fifo.
     fs::File::from(to_child).write_all(b"c")?;
     Ok(pid)
+}
+
+/// For a child in a user namespace of its own: write its uid and gid
+/// maps (/proc/PID/uid_map and gid_map: only a process outside, with
+/// CAP_SETUID and CAP_SETGID there, may map ranges of other ids), move it
+/// into its cgroup, and tell it to go on.
+fn map_and_place(
+    pid: nix::unistd::Pid,
+    maps: &bundle::IdMaps,
+    cgroup_path: &str,
+    to_child: &OwnedFd,
+) -> Result<()> {
+    for (file, map) in [("uid_map", &maps.uid), ("gid_map", &maps.gid)] {
+        let path = format!("/proc/{pid}/{file}");
+        fs::write(&path, bundle::IdMaps::lines(map))
+            .with_context(|| format!("cannot write {path} (linux.{file})"))?;
+    }
+    cgroup::move_process_at(cgroup_path, pid.as_raw())?;
+    nix::unistd::write(to_child, &[child::MAPPED])?;
+    Ok(())
 }
 
 /// A terminal needs the engine's socket, and the socket a terminal: runc
@@ -405,7 +446,7 @@ pub fn features() -> Value {
                   "poststart", "poststop"],
         "mountOptions": bundle::mount_option_names(),
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": capabilities,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {

@@ -1099,7 +1099,11 @@ fn tests_tmpfs() -> &'static Path {
             &dir,
             Some("tmpfs"),
             nix::mount::MsFlags::empty(),
-            Some("mode=0700"),
+            // Others may pass through, not list: a test whose container
+            // has a user namespace opens its bundle as an ordinary user
+            // (its root is uid 100000 out here); each test's own
+            // directory stays 0700 unless the test opens it so.
+            Some("mode=0711"),
         );
         if let Err(e) = mounted {
             let _ = fs::remove_dir(&dir);
