@@ -27,7 +27,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 
 use super::bundle::{self, ProcessSpec};
-use super::{child, status, write_pid_file, Status};
+use super::{child, write_pid_file, Status};
 use crate::errors::{Failure, USAGE};
 use crate::runtime::cgroup;
 use crate::runtime::init::sealed;
@@ -55,16 +55,12 @@ pub fn exec(store: &OciStore, id: &str, options: &ExecOptions) -> Result<u8> {
     sealed::reexecute_sealed()?;
     ensure_single_threaded()?;
     let record = store.read(id)?;
-    let status = status(store, &record);
-    if status != Status::Running {
-        bail!(Failure::new(
-            USAGE,
-            format!(
-                "container {id} is {}: exec needs a running one",
-                status.name()
-            )
-        ));
-    }
+    super::require_status(
+        store,
+        &record,
+        &[Status::Running],
+        "exec needs a running one",
+    )?;
     let bundle = bundle::read(&record.bundle)?;
     let process = match &options.process {
         Some(path) => bundle::read_process(path)?,

@@ -341,6 +341,24 @@ pub fn status(store: &OciStore, record: &OciRecord) -> Status {
     }
 }
 
+/// Refuse a verb unless container `record` is in one of the `allowed`
+/// statuses: "container ID is stopped: `why`". Returns where it is.
+pub(crate) fn require_status(
+    store: &OciStore,
+    record: &OciRecord,
+    allowed: &[Status],
+    why: &str,
+) -> Result<Status> {
+    let status = status(store, record);
+    if !allowed.contains(&status) {
+        bail!(Failure::new(
+            USAGE,
+            format!("container {} is {}: {why}", record.id, status.name())
+        ));
+    }
+    Ok(status)
+}
+
 /// `state ID`: the runtime spec's state, as JSON.
 pub fn state(store: &OciStore, id: &str) -> Result<Value> {
     let record = store.read(id)?;
@@ -369,16 +387,12 @@ fn state_json(record: &OciRecord, status: Status, pid: i32) -> Value {
 /// `start ID`: let the created container's process execute its command.
 pub fn start(store: &OciStore, id: &str) -> Result<()> {
     let record = store.read(id)?;
-    let status = status(store, &record);
-    if status != Status::Created {
-        bail!(Failure::new(
-            USAGE,
-            format!(
-                "container {id} is {}, not created: it cannot start",
-                status.name()
-            )
-        ));
-    }
+    require_status(
+        store,
+        &record,
+        &[Status::Created],
+        "only a created one starts",
+    )?;
     let fifo_path = store.fifo_of(id);
     // The waiting process holds exec.fifo open for reading: O_NONBLOCK
     // opens for writing at once, or fails with ENXIO if nobody reads any
@@ -405,13 +419,8 @@ pub fn start(store: &OciStore, id: &str) -> Result<()> {
 /// process of its cgroup.
 pub fn kill(store: &OciStore, id: &str, signal: Signal, all: bool) -> Result<()> {
     let record = store.read(id)?;
-    let status = status(store, &record);
-    if !matches!(status, Status::Created | Status::Running | Status::Paused) {
-        bail!(Failure::new(
-            USAGE,
-            format!("container {id} is {}: nothing to signal", status.name())
-        ));
-    }
+    let alive = [Status::Created, Status::Running, Status::Paused];
+    require_status(store, &record, &alive, "nothing to signal")?;
     if all {
         for pid in cgroup_pids(&record.cgroup_path) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
@@ -478,18 +487,12 @@ pub fn processes(store: &OciStore, id: &str) -> Result<Vec<i32>> {
 /// container's cgroup (chapter 4's set_frozen).
 pub fn set_paused(store: &OciStore, id: &str, paused: bool) -> Result<()> {
     let record = store.read(id)?;
-    let status = status(store, &record);
-    let wanted = if paused {
-        Status::Running
+    let (wanted, why) = if paused {
+        (Status::Running, "only a running one pauses")
     } else {
-        Status::Paused
+        (Status::Paused, "only a paused one resumes")
     };
-    if status != wanted {
-        bail!(Failure::new(
-            USAGE,
-            format!("container {id} is {}, not {}", status.name(), wanted.name())
-        ));
-    }
+    require_status(store, &record, &[wanted], why)?;
     let group = cgroup::existing_at(&record.cgroup_path)
         .with_context(|| format!("container {id} has no cgroup"))?;
     crate::course::exercise::catch_panic(|| cgroup::chapter::set_frozen(&group, paused))
@@ -505,15 +508,14 @@ pub fn delete(store: &OciStore, id: &str, force: bool) -> Result<()> {
         Err(_) if force && crate::state::oci::check_id(id).is_ok() => return Ok(()),
         Err(error) => return Err(error),
     };
-    let status = status(store, &record);
-    if matches!(status, Status::Running | Status::Paused) && !force {
-        bail!(Failure::new(
-            USAGE,
-            format!(
-                "container {id} is {}: stop it first, or delete --force",
-                status.name()
-            )
-        ));
+    if !force {
+        let not_running = [Status::Creating, Status::Created, Status::Stopped];
+        require_status(
+            store,
+            &record,
+            &not_running,
+            "stop it first, or delete --force",
+        )?;
     }
     kill_everything(&record);
     remove_cgroup(&record.cgroup_path);

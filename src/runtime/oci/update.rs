@@ -5,19 +5,17 @@
 //! own `update` does (cgroup::change_limits), and the record keeps the
 //! limits, so the next update starts from them.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use super::bundle::{swap_beyond, ResourceUpdate};
-use super::{allow_swap, status, Status};
-use crate::errors::Failure;
+use super::{allow_swap, require_status, Status};
 use crate::runtime::cgroup;
 use crate::state::oci::OciStore;
 
 pub fn update(store: &OciStore, id: &str, asked: &ResourceUpdate) -> Result<()> {
     let mut record = store.read(id)?;
-    if matches!(status(store, &record), Status::Stopped | Status::Creating) {
-        bail!(Failure::new(1, format!("container {id} is not running")));
-    }
+    let alive = [Status::Created, Status::Running, Status::Paused];
+    require_status(store, &record, &alive, "its limits cannot change")?;
     let group = cgroup::existing_at(&record.cgroup_path)
         .with_context(|| format!("container {id} has no cgroup"))?;
     let new = record.limits.updated_with(&asked.limits);
