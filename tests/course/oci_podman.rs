@@ -8,6 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use serde_json::json;
+
 use crate::support::registry::one_layer_image;
 use crate::support::{bocker_binary, cgroup_mounts, describe, idea, text, TestEnv};
 
@@ -140,7 +142,7 @@ impl Drop for Podman<'_> {
 
 #[test]
 fn podman_runs_containers_with_bocker_as_its_runtime() {
-    let _idea = idea("podman, through conmon, runs containers with bocker as its OCI runtime: run --rm, run -t (a terminal through --console-socket), a non-zero exit code passed through, --memory and --pids-limit seen inside, run --uidmap (a user namespace), run -d then exec (and exec -t), update, pause, unpause, stop and rm");
+    let _idea = idea("podman, through conmon, runs containers with bocker as its OCI runtime: run --rm, run -t (a terminal through --console-socket), a non-zero exit code passed through, --memory and --pids-limit seen inside, a hook from --hooks-dir, run --uidmap (a user namespace), run -d then exec (and exec -t), update, pause, unpause, stop and rm");
     let env = TestEnv::new();
     let podman = Podman::new(&env);
 
@@ -177,6 +179,48 @@ fn podman_runs_containers_with_bocker_as_its_runtime() {
         "67108864\n50\n",
         "the limits inside: {}",
         describe(&out)
+    );
+
+    // OCI hooks of podman's own (a hooks directory, as the NVIDIA toolkit
+    // installs one): podman writes them into config.json, bocker runs them.
+    let hooks = podman.dir.join("hooks.d");
+    fs::create_dir_all(&hooks).unwrap();
+    let seen = podman.dir.join("hook-saw");
+    fs::write(
+        hooks.join("record.json"),
+        json!({
+            "version": "1.0.0",
+            "hook": {"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", seen.display())]},
+            "when": {"always": true},
+            "stages": ["createRuntime"]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = podman.run_container(
+        &[
+            "--rm",
+            "--hooks-dir",
+            hooks.to_str().unwrap(),
+            "--name",
+            "hooked",
+        ],
+        &["true"],
+    );
+    assert!(
+        out.status.success(),
+        "podman run --hooks-dir: {}",
+        describe(&out)
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&seen).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(
+        (
+            state["status"].as_str(),
+            state["pid"].as_i64().is_some_and(|pid| pid > 0)
+        ),
+        (Some("creating"), true),
+        "podman's createRuntime hook read the state of a container being created: {state}"
     );
 
     // --uidmap: podman copies the image owned by the mapped ids and asks
