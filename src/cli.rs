@@ -26,7 +26,7 @@ pub struct Cli {
         global = true,
         env = "BOCKER_ROOT",
         hide_env_values = true,
-        default_value = "/var/lib/bocker",
+        default_value_os_t = default_root(),
         value_name = "DIR"
     )]
     pub root: PathBuf,
@@ -518,4 +518,19 @@ pub struct OciCreateArgs {
     pub no_pivot: bool,
     /// The container's id
     pub id: String,
+}
+
+/// The state directory without --root or BOCKER_ROOT: /var/lib/bocker for
+/// root; without root, the user's own, $XDG_DATA_HOME/bocker (by default
+/// ~/.local/share/bocker), as rootless podman keeps its storage.
+fn default_root() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/bocker");
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data_home.join("bocker")
 }

@@ -111,15 +111,22 @@ pub fn create_dev() -> Result<()> {
         let path = format!("/dev/{name}");
         // mknod(2) makes a character-device node: a name that leads to the
         // kernel driver with this major/minor number.
-        mknod(
+        let made = mknod(
             path.as_str(),
             SFlag::S_IFCHR,
             Mode::from_bits_truncate(0o666),
             makedev(major, minor),
-        )
-        .with_context(|| format!("mknod {path} failed"))?;
-        // mknod applies the umask; set the mode we meant.
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o666))?;
+        );
+        match made {
+            // mknod applies the umask; set the mode we meant.
+            Ok(()) => fs::set_permissions(&path, fs::Permissions::from_mode(0o666))?,
+            // Without root (a user namespace) the kernel refuses: the
+            // frame binds the host's node there instead.
+            Err(nix::errno::Errno::EPERM) => {
+                crate::runtime::process::host_devices::bind_host_device(&path)?
+            }
+            Err(error) => return Err(error).with_context(|| format!("mknod {path} failed")),
+        }
     }
     // Pseudo-terminals: a devpts of our own (newinstance), not the host's.
     mount_at(

@@ -72,6 +72,9 @@ pub struct ContainerConfig {
     pub terminal: Option<TerminalSize>,
     /// Run a small init as pid 1, which starts the command (`--init`).
     pub init: bool,
+    /// bocker runs without root: the container gets a user namespace of
+    /// its own, whose root is the user (runtime/userns.rs).
+    pub rootless: bool,
     /// Memory, CPU and process limits (from chapter 4).
     pub limits: Limits,
     /// A cgroup namespace of its own, or the host's (chapter 4).
@@ -111,6 +114,7 @@ impl ContainerConfig {
             stdin,
             terminal: record.tty.then(TerminalSize::of_bockers_terminal),
             init: record.init,
+            rootless: super::userns::rootless(),
             limits: record.limits.clone(),
             cgroupns: record.cgroupns,
             workdir: record.workdir.clone(),

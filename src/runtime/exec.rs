@@ -115,6 +115,12 @@ fn joiner(
     if super::cgroup::existing(&config.id).is_some() {
         super::cgroup::join(&config.id).map_err(|e| Failure::start_failed(&e))?;
     }
+    // Without root: its user namespace first. The user who made it holds
+    // every capability in it, and from there may join the namespaces it
+    // owns (an ordinary user outside may not).
+    if config.rootless {
+        join_user_namespace(pid).map_err(|e| Failure::start_failed(&e))?;
+    }
     namespaces::join_namespaces(pid).map_err(|e| Failure::start_failed(&e))?;
     // Your join opened /proc/PID/ns/… by number. It reached the
     // container's namespaces if the container's first process was still
@@ -137,6 +143,14 @@ fn joiner(
         .map_err(|e| Failure::start_failed(&e))?;
     let code = wait_forwarding(command_pid).map_err(|e| Failure::start_failed(&e))?;
     Ok(u8::try_from(code).unwrap_or(START_FAILED))
+}
+
+/// setns(2) into the user namespace of process `pid`.
+fn join_user_namespace(pid: Pid) -> Result<()> {
+    let path = format!("/proc/{pid}/ns/user");
+    let namespace = File::open(&path).with_context(|| format!("cannot open {path}"))?;
+    nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWUSER)
+        .context("setns into the container's user namespace failed")
 }
 
 /// Wait for the command and pass on to it the signals bocker's relay

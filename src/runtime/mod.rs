@@ -66,5 +66,6 @@ pub mod process;
 pub mod security;
 pub mod sweep;
 pub mod teardown;
+pub mod userns;
 
 pub use config::{ContainerConfig, Stdin, TerminalSize};

@@ -20,9 +20,16 @@ use super::ContainerConfig;
 /// Set up the child `pid` of container `config.id` before it may go on.
 /// On error the caller kills the child and runs the teardown.
 pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
-    // Chapter 4: a cgroup of its own, with its limits.
+    // Without root: map the container's root to the user, first (the
+    // child waits for "go" before it does anything as root).
+    #[cfg(feature = "stage2")]
+    if config.rootless {
+        super::userns::map_to_ourselves(pid)?;
+    }
+    // Chapter 4: a cgroup of its own, with its limits. (Without root
+    // there is none: `run` refused limits.)
     #[cfg(feature = "stage4")]
-    {
+    if !config.rootless {
         use super::cgroup;
         cgroup::prepare_parent()?;
         // Your part one makes the directory and writes the memory limit,
@@ -40,8 +47,11 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
     }
     // Chapter 5: the network (lo; with --net bridge a veth pair, an
     // address, a route and published ports).
+    // (Without root, `--net none` only: the child brings its lo up.)
     #[cfg(feature = "stage5")]
-    super::network::set_up(config, pid)?;
+    if !config.rootless {
+        super::network::set_up(config, pid)?;
+    }
     let _ = (config, pid);
     Ok(())
 }

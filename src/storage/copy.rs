@@ -199,6 +199,11 @@ impl Copier {
         if self.link_to_first_copy(target_dir, name, path, stat)? {
             return Ok(());
         }
+        let is_device = matches!(file_type(stat), SFlag::S_IFCHR | SFlag::S_IFBLK);
+        if is_device && !crate::runtime::userns::keeps_owners() {
+            crate::runtime::userns::skip_device_node(name);
+            return Ok(());
+        }
         mknodat(
             target_dir,
             name,
@@ -276,6 +281,9 @@ fn copy_symlink(
 /// `stat`'s owner on the entry `name` of `dir`, never on what it points
 /// to (AT_SYMLINK_NOFOLLOW): for nodes and links, which we do not open.
 fn chown_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat) -> Result<()> {
+    if !crate::runtime::userns::keeps_owners() {
+        return Ok(());
+    }
     fchownat(
         dir,
         name,
@@ -303,11 +311,13 @@ fn set_times_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat) -> Result<()> {
 /// Owner, then mode, then times, on a descriptor we hold. chown(2) comes
 /// first because changing the owner clears the setuid and setgid bits.
 fn set_metadata(target: &impl AsFd, stat: &FileStat) -> Result<()> {
-    fchown(
-        target,
-        Some(Uid::from_raw(stat.st_uid)),
-        Some(Gid::from_raw(stat.st_gid)),
-    )?;
+    if crate::runtime::userns::keeps_owners() {
+        fchown(
+            target,
+            Some(Uid::from_raw(stat.st_uid)),
+            Some(Gid::from_raw(stat.st_gid)),
+        )?;
+    }
     fchmod(target, Mode::from_bits_truncate(stat.st_mode & 0o7777))?;
     let (accessed, modified) = times(stat);
     futimens(target, &accessed, &modified)?;

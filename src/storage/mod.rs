@@ -59,10 +59,17 @@ pub enum Method {
     Btrfs,
 }
 
-/// BOCKER_STORAGE: `btrfs` (the default) or `copy`.
+/// BOCKER_STORAGE: `btrfs` (the default) or `copy`. Without root, copies:
+/// a btrfs file needs a loop device and a mount, which only root may make.
 pub fn method() -> Result<Method> {
+    let rootless = crate::runtime::userns::rootless();
     match std::env::var("BOCKER_STORAGE").as_deref() {
-        Err(_) | Ok("btrfs") | Ok("") => Ok(Method::Btrfs),
+        Err(_) | Ok("") if rootless => Ok(Method::Copy),
+        Err(_) | Ok("") => Ok(Method::Btrfs),
+        Ok("btrfs") if rootless => {
+            bail!("BOCKER_STORAGE=btrfs needs root (a loop device and a mount); without root bocker keeps copies")
+        }
+        Ok("btrfs") => Ok(Method::Btrfs),
         Ok("copy") => Ok(Method::Copy),
         Ok(other) => bail!("invalid BOCKER_STORAGE '{other}': use btrfs or copy"),
     }

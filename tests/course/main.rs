@@ -56,3 +56,7 @@ mod oci_containerd;
 // `run -t` and `exec -t`, with the finished runtime.
 #[cfg(feature = "oci")]
 mod terminal;
+
+// The finished runtime without root.
+#[cfg(feature = "oci")]
+mod rootless;

@@ -61,6 +61,10 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
             "-t with --init: not supported yet (run the shell as pid 1, or use --init without -t)"
         ));
     }
+    let limits = run_limits(args)?;
+    if crate::runtime::userns::rootless() {
+        refuse_what_needs_root(&namespaces.network, &limits)?;
+    }
     let ports = ports(args)?;
     if !ports.is_empty() && namespaces.network != Network::Bridge {
         bail!(Failure::new(
@@ -75,7 +79,7 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         network: namespaces.network,
         detach: namespaces.detach,
         init: namespaces.init,
-        limits: run_limits(args)?,
+        limits,
         ports,
         security: security(args)?,
         log_options: LogOptions::parse(&args.log_opt)?,
@@ -136,11 +140,40 @@ fn ports(_: &RunArgs) -> Result<Vec<Port>> {
     Ok(Vec::new())
 }
 
+/// Without root (runtime/userns.rs), what needs root on the host is
+/// refused in one line, never skipped: a limit (a cgroup of the host's),
+/// a network other than `none` (a veth on the host's bridge; the host's
+/// own network, whose /sys a user namespace may not mount).
+fn refuse_what_needs_root(network: &Network, limits: &Limits) -> Result<()> {
+    if *limits != Limits::default() {
+        bail!(Failure::new(
+            USAGE,
+            "--memory, --cpus, --cpu-shares and --pids-limit need root: without it bocker has no cgroup to write (run as root, or without limits)"
+        ));
+    }
+    let mode = match network {
+        Network::None => return Ok(()),
+        // Before chapter 3 nothing mounts /sys: the host's network is
+        // what chapters 1 and 2 have without `--net`.
+        Network::Host if !cfg!(feature = "stage3") => return Ok(()),
+        Network::Host => "host",
+        Network::Bridge => "bridge",
+        Network::Container(_) => "container:…",
+    };
+    bail!(Failure::new(
+        USAGE,
+        format!("--net {mode}: without root bocker gives containers --net none only")
+    ))
+}
+
 /// The network a container gets without `--net`: from chapter 5 the
 /// bridge, unless BOCKER_BRIDGE=none turns it off; before, none.
 #[cfg_attr(not(feature = "stage2"), allow(dead_code))]
 fn default_network() -> Network {
-    if cfg!(feature = "stage5") && std::env::var("BOCKER_BRIDGE").as_deref() != Ok("none") {
+    if cfg!(feature = "stage5")
+        && std::env::var("BOCKER_BRIDGE").as_deref() != Ok("none")
+        && !crate::runtime::userns::rootless()
+    {
         Network::Bridge
     } else {
         Network::None

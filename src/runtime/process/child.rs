@@ -65,11 +65,19 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     restore_signal_defaults()?;
 
     plan.handshake.wait_for_go()?;
+    // Without root, before chapter 2's clone: a user namespace of its own,
+    // mapped by itself (runtime/userns.rs), where chroot is allowed.
+    #[cfg(not(feature = "stage2"))]
+    if plan.config.rootless {
+        enter_own_user_namespace()?;
+    }
     // Chapter 4: into the cgroup the parent made, before anything else,
     // while /sys/fs/cgroup is still the host's. Everything the command
-    // starts is then born inside.
+    // starts is then born inside. (Without root there is none.)
     #[cfg(feature = "stage4")]
-    join_own_cgroup(&plan.config.id)?;
+    if !plan.config.rootless {
+        join_own_cgroup(&plan.config.id)?;
+    }
     // Chapter 4: with a cgroup namespace of its own, the cgroup it has just
     // joined becomes the root of what it sees (/proc/self/cgroup: `0::/`).
     // After the join, not at clone: the namespace's root is the cgroup the
@@ -90,6 +98,11 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     #[cfg(feature = "stage2")]
     super::namespaces::set_hostname(&plan.config.hostname)
         .map_err(|e| Failure::start_failed(&e))?;
+    // Without root, chapter 5's `--net none` is done from inside.
+    #[cfg(feature = "stage5")]
+    if plan.config.rootless && plan.config.network == crate::spec::Network::None {
+        crate::runtime::userns::bring_up_loopback().map_err(|e| Failure::start_failed(&e))?;
+    }
 
     let env = environment(plan.config);
     #[cfg(feature = "stage3")]
@@ -140,6 +153,14 @@ pub fn take_terminal(config: &ContainerConfig, stdio: &Stdio) -> Result<(), Fail
     super::terminal::set_up(socket, owner, size).map_err(|error| {
         Failure::start_failed(&error.context("cannot give the container a terminal"))
     })
+}
+
+/// Without root, before chapter 2: unshare(CLONE_NEWUSER) makes a user
+/// namespace for this process alone, and it maps itself (`0 UID 1`).
+#[cfg(not(feature = "stage2"))]
+fn enter_own_user_namespace() -> Result<(), Failure> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).map_err(setup_error)?;
+    crate::runtime::userns::map_myself().map_err(|e| Failure::start_failed(&e))
 }
 
 /// Chapter 4: join the container's cgroup. A process moving itself, with
@@ -223,8 +244,19 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
     #[cfg(feature = "stage3")]
     {
         use super::mounts;
+        // Without root (a user namespace), what the kernel asks of root
+        // there first (process/host_devices.rs).
+        let rootless = super::host_devices::in_user_namespace();
+        if rootless {
+            super::host_devices::prepare_under_sys(rootfs)
+                .map_err(|e| Failure::start_failed(&e))?;
+        }
         mounts::make_mounts_private()
             .and_then(|()| mounts::switch_root(rootfs))
+            .and_then(|()| match rootless {
+                true => super::host_devices::keep_host_devices(),
+                false => Ok(()),
+            })
             .and_then(|()| mounts::mount_pseudo_filesystems())
             .and_then(|()| mounts::create_dev())
             .context("cannot set up the container's mounts")

@@ -28,6 +28,8 @@ pub mod child;
 pub mod execve;
 pub mod fds;
 pub mod handshake;
+#[cfg(feature = "stage3")]
+pub mod host_devices;
 pub mod pidfd;
 pub mod relay;
 pub mod signals;

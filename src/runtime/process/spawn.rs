@@ -156,6 +156,11 @@ fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
 #[cfg(feature = "stage2")]
 fn create_process(plan: &mut ChildPlan) -> Result<Pid> {
     use super::namespaces;
-    let flags = namespaces::clone_flags(plan.config.new_network());
+    let mut flags = namespaces::clone_flags(plan.config.new_network());
+    if plan.config.rootless {
+        // Without root: a user namespace too, made first by the kernel,
+        // which owns the others (runtime/userns.rs).
+        flags |= nix::sched::CloneFlags::CLONE_NEWUSER;
+    }
     namespaces::start_child(&mut || child::run(plan), flags)
 }

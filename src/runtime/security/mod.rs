@@ -168,8 +168,15 @@ fn read_seccomp_profile(path: &str) -> Result<SeccompProfile> {
 /// (`devices_controlled`) or cannot limit device access.
 pub fn profile(options: &SecurityOptions, devices_controlled: bool) -> Profile {
     // What bocker itself holds: a container can never get more (some
-    // machines give root less than every capability).
-    let held = caps::read(None, CapSet::Permitted).unwrap_or_default();
+    // machines give root less than every capability). Without root, the
+    // container's root gets, inside its user namespace, what the bounding
+    // set allows (runtime/userns.rs).
+    let held_set = if crate::runtime::userns::rootless() {
+        CapSet::Bounding
+    } else {
+        CapSet::Permitted
+    };
+    let held = caps::read(None, held_set).unwrap_or_default();
     let mut keep: CapsHashSet = if options.privileged {
         held.clone()
     } else {

@@ -1,0 +1,118 @@
+//! Without root: the container in a user namespace whose root is you.
+//!
+//! A user namespace (Linux 3.8) numbers users and groups anew. Its first
+//! process gets every capability *inside* it, over the namespaces it then
+//! owns (the mount, PID, network… namespaces made with it): it may
+//! chroot, mount proc and tmpfs, pivot_root, set a hostname. Outside, it
+//! is still you, an ordinary user. The maps say which of your ids each id
+//! inside is: here one line, `0 UID 1`, "root inside is UID outside".
+//!
+//! ```text
+//!   bocker (uid 1000) ── clone(CLONE_NEWUSER | CLONE_NEWPID | …) ──▶ child
+//!     /proc/PID/setgroups ◀─ "deny"                                  (waits for "go")
+//!     /proc/PID/uid_map   ◀─ "0 1000 1"
+//!     /proc/PID/gid_map   ◀─ "0 1000 1"
+//!     "go" ─────────────────────────────────────────────────────────▶ uid 0 inside
+//! ```
+//!
+//! An ordinary user may write such a one-line map, of their own id, for a
+//! namespace they made; first they must give up setgroups(2) in it
+//! (`deny`), or root inside could drop a group that a file's permissions
+//! deny them (CVE-2014-8989). Ranges of other ids (/etc/subuid) need the
+//! set-user-ID helpers newuidmap and newgidmap: chapter 9.
+//!
+//! This is the frame's given code, so that the chapters can be worked
+//! without root. What root inside may not do shows where it matters: make
+//! device nodes (process/rootless_dev.rs binds the host's instead), write
+//! the host's cgroups, or plug a veth into the host's bridge.
+
+use std::fs;
+use std::os::fd::AsRawFd;
+
+use anyhow::{Context, Result};
+use nix::unistd::Pid;
+
+/// Is bocker running without root? Then each container gets a user
+/// namespace of its own (the default, as with podman).
+pub fn rootless() -> bool {
+    !nix::unistd::geteuid().is_root()
+}
+
+/// From outside, for the child `pid` in a new user namespace: deny
+/// setgroups, then map root inside to our own uid and gid.
+pub fn map_to_ourselves(pid: Pid) -> Result<()> {
+    write_maps(&format!("/proc/{pid}"))
+}
+
+/// From inside, for this very process (a child that unshared its user
+/// namespace itself, chapter 1's fork): the same maps, of itself.
+pub fn map_myself() -> Result<()> {
+    write_maps("/proc/self")
+}
+
+fn write_maps(process: &str) -> Result<()> {
+    // Our ids as the parent namespace sees them: the child's creator's.
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    for (file, text) in [
+        ("setgroups", "deny".to_string()),
+        ("uid_map", format!("0 {uid} 1")),
+        ("gid_map", format!("0 {gid} 1")),
+    ] {
+        let path = format!("{process}/{file}");
+        fs::write(&path, text).with_context(|| format!("cannot write {path}"))?;
+    }
+    Ok(())
+}
+
+/// In the container, rootless with `--net none`: bring `lo` up. (Root's
+/// bocker does it from outside over netlink, chapter 5; an ordinary user
+/// may not enter the container's network namespace from outside, but the
+/// container's root may change it from inside.) The ioctl way, as
+/// `ifconfig lo up` does: read the flags, add IFF_UP, write them back.
+pub fn bring_up_loopback() -> Result<()> {
+    let socket = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .context("cannot open a socket to bring lo up")?;
+    // SAFETY: ifreq is plain data; zeroed is a valid value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+        *slot = *byte as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS and SIOCSIFFLAGS read and write `request`, which
+    // lives through both calls.
+    unsafe {
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) != 0 {
+            return Err(std::io::Error::last_os_error()).context("cannot read lo's flags");
+        }
+        request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) != 0 {
+            return Err(std::io::Error::last_os_error()).context("cannot bring lo up");
+        }
+    }
+    Ok(())
+}
+
+/// Copies and unpacked layers keep their files' owners, except without
+/// root: then everything belongs to the user, who is root inside (the
+/// map has one id), and chown(2) to anyone else would be refused.
+pub fn keeps_owners() -> bool {
+    !rootless()
+}
+
+/// Without root, a device node of an image cannot be made (mknod(2) needs
+/// CAP_MKNOD on the host): it is left out, with one warning per run, as
+/// rootless podman does. The container gets chapter 3's /dev all the same.
+pub fn skip_device_node(name: &std::ffi::OsStr) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        crate::errors::warn(&format!(
+            "without root, device nodes of the image are left out ({} and any others)",
+            crate::escape::printable(&name.to_string_lossy())
+        ));
+    }
+}

@@ -1,0 +1,223 @@
+//! bocker without root (the finished runtime): run as an ordinary user
+//! (uid 4242, no name, no sudo), each container gets a user namespace
+//! whose root is that user (runtime/userns.rs). The test plays the user:
+//! bocker starts with that uid and gid, its state in a folder of theirs.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::support::registry::{one_layer_image, TestRegistry};
+use crate::support::{describe, idea, text, TestEnv};
+
+/// The ordinary user the tests play.
+const USER: u32 = 4242;
+
+/// An ordinary user's bocker, with a home and a state folder of its own in
+/// the test's folder.
+struct User<'a> {
+    env: &'a TestEnv,
+    home: PathBuf,
+}
+
+impl<'a> User<'a> {
+    fn new(env: &'a TestEnv) -> User<'a> {
+        // The user passes through the test's folder (as through /home) to
+        // a home of theirs.
+        fs::set_permissions(env.dir(), fs::Permissions::from_mode(0o711)).unwrap();
+        let home = env.dir().join("home-4242");
+        fs::create_dir(&home).unwrap();
+        std::os::unix::fs::chown(&home, Some(USER), Some(USER)).unwrap();
+        User { env, home }
+    }
+
+    /// Where this user's bocker keeps images and containers.
+    fn state(&self) -> PathBuf {
+        self.home.join("state")
+    }
+
+    fn bocker(&self) -> Command {
+        let mut command = self.env.bocker();
+        command
+            .env("BOCKER_ROOT", self.state())
+            .env("HOME", &self.home)
+            .env_remove("BOCKER_STORAGE")
+            .uid(USER)
+            .gid(USER);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.bocker()
+            .args(args)
+            .output()
+            .expect("cannot start bocker")
+    }
+
+    #[track_caller]
+    fn run_ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "bocker {} as uid {USER}: {}",
+            args.join(" "),
+            describe(&out)
+        );
+        out
+    }
+
+    /// An image of the busybox tree, from a copy of the user's own (its
+    /// /root is root's, 0700: not for them to read).
+    fn image(&self) -> String {
+        let tree = self.home.join("busybox");
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(self.env.busybox_rootfs())
+            .arg(&tree)
+            .status()
+            .unwrap()
+            .success()
+            && Command::new("chown")
+                .args(["-R", &format!("{USER}:{USER}")])
+                .arg(&tree)
+                .status()
+                .unwrap()
+                .success();
+        assert!(copied, "cannot give the user a busybox tree");
+        let out = self.run_ok(&["init", tree.to_str().unwrap()]);
+        text(&out.stdout)
+            .trim()
+            .trim_start_matches("Created: ")
+            .to_string()
+    }
+}
+
+#[test]
+fn an_ordinary_user_runs_execs_stops_and_removes_containers() {
+    let _idea = idea("as uid 4242 with no sudo: run (root inside, mapped `0 4242 1`, Docker's capabilities, /dev/null the host's), run -d, logs, exec, ps, stop, rm; a file the container writes belongs to uid 4242 outside; limits and a bridge are refused in one line, not skipped");
+    let env = TestEnv::new();
+    let user = User::new(&env);
+    let image = user.image();
+
+    let out = user.run_ok(&[
+        "run",
+        "--rm",
+        &image,
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; echo x > /dev/null && echo null works; grep CapEff /proc/self/status",
+    ]);
+    assert_eq!(
+        text(&out.stdout).split_whitespace().collect::<Vec<_>>(),
+        [
+            "0",
+            "0",
+            "4242",
+            "1",
+            "null",
+            "works",
+            "CapEff:",
+            "00000000a80425fb"
+        ],
+        "root inside, mapped to uid 4242, with Docker's 14 capabilities"
+    );
+
+    let out = user.run_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "w",
+        &image,
+        "sh",
+        "-c",
+        "echo hello; echo data > /data; exec sleep 100",
+    ]);
+    let id = text(&out.stdout).trim().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while text(&user.run(&["logs", "w"]).stdout) != "hello\n" {
+        assert!(
+            Instant::now() < deadline,
+            "the container's log never said hello"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = user.run_ok(&["exec", "w", "sh", "-c", "id -u; cat /data"]);
+    assert_eq!(
+        text(&out.stdout),
+        "0\ndata\n",
+        "exec: in its namespaces, as its root"
+    );
+    assert!(
+        text(&user.run_ok(&["ps"]).stdout).contains(&id),
+        "ps lists it"
+    );
+    let written = user
+        .state()
+        .join("containers")
+        .join(&id)
+        .join("rootfs/data");
+    assert_eq!(
+        fs::metadata(&written).map(|m| (m.uid(), m.gid())).ok(),
+        Some((USER, USER)),
+        "{} belongs to the user outside",
+        written.display()
+    );
+    user.run_ok(&["stop", "--time", "0", "w"]);
+    user.run_ok(&["rm", "w"]);
+    assert!(
+        !user.state().join("containers").join(&id).exists(),
+        "rm removed it"
+    );
+
+    for (flags, said) in [
+        (&["--memory", "64m"][..], "need root"),
+        (&["--net", "bridge"][..], "--net none only"),
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend(flags);
+        args.extend([image.as_str(), "true"]);
+        let out = user.run(&args);
+        assert!(
+            !out.status.success() && text(&out.stderr).contains(said),
+            "without root, {flags:?} must be refused ({said}): {}",
+            describe(&out)
+        );
+    }
+    env.assert_no_leaks();
+}
+
+#[test]
+fn an_ordinary_user_pulls_from_the_local_registry_and_runs_the_image() {
+    let _idea = idea("as uid 4242: pull from a registry on 127.0.0.1 (layers unpacked with the user as every file's owner: the one id the user namespace maps), then run the image's own command");
+    let env = TestEnv::new();
+    let user = User::new(&env);
+    let registry = TestRegistry::open();
+    registry.push_image(one_layer_image(), "rootless/busybox:1");
+    let reference = registry.reference("rootless/busybox:1");
+    let out = user.run_ok(&["pull", &reference]);
+    let image = text(&out.stdout)
+        .trim()
+        .trim_start_matches("Created: ")
+        .to_string();
+    let busybox = user
+        .state()
+        .join("images")
+        .join(&image)
+        .join("rootfs/bin/busybox");
+    assert_eq!(
+        fs::metadata(&busybox).map(|m| m.uid()).ok(),
+        Some(USER),
+        "{} belongs to the user",
+        busybox.display()
+    );
+    let out = user.run_ok(&["run", "--rm", &reference, "sh", "-c", "pwd; id -u"]);
+    assert_eq!(
+        text(&out.stdout),
+        "/tmp\n0\n",
+        "the image's WorkingDir, root inside"
+    );
+    env.assert_no_leaks();
+}
