@@ -41,18 +41,21 @@ pub fn rootless() -> bool {
 /// From outside, for the child `pid` in a new user namespace: deny
 /// setgroups, then map root inside to our own uid and gid.
 pub fn map_to_ourselves(pid: Pid) -> Result<()> {
-    write_maps(&format!("/proc/{pid}"))
-}
-
-/// From inside, for this very process (a child that unshared its user
-/// namespace itself, chapter 1's fork): the same maps, of itself.
-pub fn map_myself() -> Result<()> {
-    write_maps("/proc/self")
-}
-
-fn write_maps(process: &str) -> Result<()> {
-    // Our ids as the parent namespace sees them: the child's creator's.
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    write_maps(&format!("/proc/{pid}"), uid, gid)
+}
+
+/// Before chapter 2 (chapter 1's fork): this very process moves into a
+/// new user namespace (unshare(2)) and maps itself. Its ids are read
+/// before: inside, until the maps exist, it is "nobody" (65534).
+pub fn enter_one_of_my_own() -> Result<()> {
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+        .context("unshare(CLONE_NEWUSER) failed")?;
+    write_maps("/proc/self", uid, gid)
+}
+
+fn write_maps(process: &str, uid: nix::unistd::Uid, gid: nix::unistd::Gid) -> Result<()> {
     for (file, text) in [
         ("setgroups", "deny".to_string()),
         ("uid_map", format!("0 {uid} 1")),

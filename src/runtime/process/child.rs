@@ -159,8 +159,7 @@ pub fn take_terminal(config: &ContainerConfig, stdio: &Stdio) -> Result<(), Fail
 /// namespace for this process alone, and it maps itself (`0 UID 1`).
 #[cfg(not(feature = "stage2"))]
 fn enter_own_user_namespace() -> Result<(), Failure> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).map_err(setup_error)?;
-    crate::runtime::userns::map_myself().map_err(|e| Failure::start_failed(&e))
+    crate::runtime::userns::enter_one_of_my_own().map_err(|e| Failure::start_failed(&e))
 }
 
 /// Chapter 4: join the container's cgroup. A process moving itself, with
