@@ -23,7 +23,7 @@
 //!
 //! This is the frame's given code, so that the chapters can be worked
 //! without root. What root inside may not do shows where it matters: make
-//! device nodes (process/rootless_dev.rs binds the host's instead), write
+//! device nodes (process/host_devices.rs binds the host's instead), write
 //! the host's cgroups, or plug a veth into the host's bridge.
 
 use std::fs;

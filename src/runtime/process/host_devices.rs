@@ -15,9 +15,10 @@
 //! So, before chapter 3's switch_root, a small tmpfs goes on the
 //! container's /sys, holding a proc, a sysfs, and the host's device nodes
 //! bound onto empty files. switch_root carries it into the new root;
-//! chapter 3's own sysfs then covers it: the container never sees it, but
-//! it is in the namespace, where the kernel finds the proc and sysfs it
-//! wants, and from where the nodes can be bound again.
+//! chapter 3's own sysfs then covers it: its files are out of the
+//! container's sight (its mounts still show in /proc/mounts), but it is in
+//! the namespace, where the kernel finds the proc and sysfs it wants, and
+//! from where the nodes can be bound again.
 //!
 //! ```text
 //!   before switch_root        ROOTFS/sys   tmpfs: proc/ sysfs/ null zero …
