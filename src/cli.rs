@@ -20,13 +20,15 @@ use crate::spec::Network;
     term_width = 100
 )]
 pub struct Cli {
-    /// Directory that holds images, containers and logs
+    /// Directory that holds images, containers and logs [default:
+    /// /var/lib/bocker; without root, ~/.local/share/bocker]
     #[arg(
         long,
         global = true,
         env = "BOCKER_ROOT",
         hide_env_values = true,
         default_value_os_t = default_root(),
+        hide_default_value = true,
         value_name = "DIR"
     )]
     pub root: PathBuf,

@@ -193,12 +193,24 @@ pub fn small_tmpfs(dir: &Path, size: &str) -> TmpfsMount {
     TmpfsMount(dir.to_path_buf())
 }
 
-/// Tests drive the real kernel: they need root. (`cargo test` re-runs the
-/// test binary with sudo for you, see .cargo/config.toml.)
+/// Tests drive the real kernel. Chapters 1 to 3 need no root: bocker then
+/// gives each container a user namespace (src/runtime/userns.rs). From
+/// chapter 4 on they need it (cgroups v1, bridges and NAT, loop-mounted
+/// btrfs): `cargo test` re-runs the test binary with sudo for you, see
+/// .cargo/config.toml and scripts/as-root.
 fn require_root() {
-    if !nix::unistd::geteuid().is_root() {
-        panic!("bocker's tests must run as root (namespaces, mounts and cgroups need it): run `sudo -E cargo test …`, or check that .cargo/config.toml's runner is in place");
+    if !nix::unistd::geteuid().is_root() && NEEDS_ROOT {
+        panic!("bocker's tests from chapter 4 on must run as root (cgroups, bridges, btrfs need it): run `sudo -E cargo test …`, or check that .cargo/config.toml's runner is in place");
     }
+}
+
+/// Whether this build's tests need root: from chapter 4 on.
+pub const NEEDS_ROOT: bool = cfg!(feature = "stage4");
+
+/// Is the test program root? Without root (chapters 1 to 3), what a test
+/// prepares on the host by hand is what an ordinary user may.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
 }
 
 pub struct TestEnv {
@@ -1091,6 +1103,15 @@ pub fn list_dir(path: impl AsRef<Path>) -> Vec<String> {
 fn tests_tmpfs() -> &'static Path {
     TESTS_TMPFS.get_or_init(|| {
         let base = std::env::temp_dir();
+        if !is_root() {
+            // No mount without root: a plain folder, removed at exit.
+            let dir = base.join(format!("bocker-tests-{}", std::process::id()));
+            fs::create_dir_all(&dir)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+            // SAFETY: registering a plain extern "C" function.
+            unsafe { libc::atexit(remove_tests_folder_at_exit) };
+            return dir;
+        }
         remove_stale_tests_tmpfs(&base);
         let dir = tests_tmpfs_path(&base, std::process::id());
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
@@ -1122,6 +1143,12 @@ static TESTS_TMPFS: OnceLock<PathBuf> = OnceLock::new();
 
 fn tests_tmpfs_path(base: &Path, pid: u32) -> PathBuf {
     base.join(format!("bocker-tests-{pid}"))
+}
+
+extern "C" fn remove_tests_folder_at_exit() {
+    if let Some(dir) = TESTS_TMPFS.get() {
+        let _ = fs::remove_dir_all(dir);
+    }
 }
 
 extern "C" fn remove_tests_tmpfs_at_exit() {
@@ -1160,7 +1187,13 @@ fn remove_stale_tests_tmpfs(base: &Path) {
 /// these files belong to root (the tests run as root), and a root-owned
 /// file in target/ would make the student's next `cargo clean` fail.
 fn cache_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join("bocker-cache");
+    // Without root (chapters 1 to 3), a cache of the user's own: root's
+    // template has a /root only root may read.
+    let name = match is_root() {
+        true => "bocker-cache".to_string(),
+        false => format!("bocker-cache-{}", nix::unistd::geteuid()),
+    };
+    let dir = std::env::temp_dir().join(name);
     fs::create_dir_all(&dir).expect("cannot create the test cache");
     dir
 }
