@@ -245,19 +245,21 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
         use super::mounts;
         // Without root (a user namespace), what the kernel asks of root
         // there first (process/host_devices.rs).
-        let rootless = super::host_devices::in_user_namespace();
-        if rootless {
-            super::host_devices::prepare_under_sys(rootfs)
-                .map_err(|e| Failure::start_failed(&e))?;
-        }
-        mounts::make_mounts_private()
-            .and_then(|()| mounts::switch_root(rootfs))
-            .and_then(|()| match rootless {
-                true => super::host_devices::keep_host_devices(),
-                false => Ok(()),
-            })
-            .and_then(|()| mounts::mount_pseudo_filesystems())
-            .and_then(|()| mounts::create_dev())
+        use super::host_devices;
+        let rootless = host_devices::in_user_namespace();
+        let mounted = (|| {
+            if rootless {
+                host_devices::prepare_under_sys(rootfs)?;
+            }
+            mounts::make_mounts_private()?;
+            mounts::switch_root(rootfs)?;
+            if rootless {
+                host_devices::keep_host_devices()?;
+            }
+            mounts::mount_pseudo_filesystems()?;
+            mounts::create_dev()
+        })();
+        mounted
             .context("cannot set up the container's mounts")
             .map_err(|e| Failure::start_failed(&e))?;
     }
