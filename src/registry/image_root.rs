@@ -137,9 +137,9 @@ impl ImageRoot {
                 || format!("cannot link to '{}'", printable(&target.to_string_lossy())),
             )?;
         } else if (kind.is_character_special() || kind.is_block_special())
-            && !crate::runtime::userns::keeps_owners()
+            && !crate::spec::privileges::keeps_owners()
         {
-            crate::runtime::userns::skip_device_node(name);
+            crate::spec::privileges::skip_device_node(name);
         } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
             let node_type = if kind.is_character_special() {
                 SFlag::S_IFCHR
@@ -312,7 +312,7 @@ fn mode_of(header: &tar::Header) -> Mode {
 fn set_owner_and_mode(fd: &impl AsFd, header: &tar::Header) -> Result<()> {
     let uid = header.uid().unwrap_or(0) as u32;
     let gid = header.gid().unwrap_or(0) as u32;
-    if crate::runtime::userns::keeps_owners() {
+    if crate::spec::privileges::keeps_owners() {
         fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
     }
     fchmod(fd, mode_of(header))?;
@@ -321,7 +321,7 @@ fn set_owner_and_mode(fd: &impl AsFd, header: &tar::Header) -> Result<()> {
 
 /// The owner of `name` itself (a symlink's, not its target's).
 fn chown_at(parent: &OwnedFd, name: &OsStr, header: &tar::Header) -> Result<()> {
-    if !crate::runtime::userns::keeps_owners() {
+    if !crate::spec::privileges::keeps_owners() {
         return Ok(());
     }
     let uid = header.uid().unwrap_or(0) as u32;

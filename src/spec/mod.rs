@@ -20,10 +20,12 @@
 
 pub mod cgroupns;
 pub mod command;
+pub mod hooks;
 pub mod limits;
 pub mod logs;
 pub mod network;
 pub mod ports;
+pub mod privileges;
 pub mod process;
 pub mod seccomp;
 pub mod security;

@@ -42,7 +42,7 @@ pub struct OciRecord {
     pub memory_swap: Option<i64>,
     /// config.json's hooks: `start` runs poststart, `delete` poststop.
     #[serde(default)]
-    pub hooks: crate::runtime::oci::hooks::Hooks,
+    pub hooks: crate::spec::hooks::Hooks,
     /// Whether it has a user namespace of its own (`exec` joins it too).
     #[serde(default)]
     pub user_namespace: bool,

@@ -200,8 +200,8 @@ impl Copier {
             return Ok(());
         }
         let is_device = matches!(file_type(stat), SFlag::S_IFCHR | SFlag::S_IFBLK);
-        if is_device && !crate::runtime::userns::keeps_owners() {
-            crate::runtime::userns::skip_device_node(name);
+        if is_device && !crate::spec::privileges::keeps_owners() {
+            crate::spec::privileges::skip_device_node(name);
             return Ok(());
         }
         mknodat(
@@ -281,7 +281,7 @@ fn copy_symlink(
 /// `stat`'s owner on the entry `name` of `dir`, never on what it points
 /// to (AT_SYMLINK_NOFOLLOW): for nodes and links, which we do not open.
 fn chown_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat) -> Result<()> {
-    if !crate::runtime::userns::keeps_owners() {
+    if !crate::spec::privileges::keeps_owners() {
         return Ok(());
     }
     fchownat(
@@ -311,7 +311,7 @@ fn set_times_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat) -> Result<()> {
 /// Owner, then mode, then times, on a descriptor we hold. chown(2) comes
 /// first because changing the owner clears the setuid and setgid bits.
 fn set_metadata(target: &impl AsFd, stat: &FileStat) -> Result<()> {
-    if crate::runtime::userns::keeps_owners() {
+    if crate::spec::privileges::keeps_owners() {
         fchown(
             target,
             Some(Uid::from_raw(stat.st_uid)),

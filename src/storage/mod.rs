@@ -62,7 +62,7 @@ pub enum Method {
 /// BOCKER_STORAGE: `btrfs` (the default) or `copy`. Without root, copies:
 /// a btrfs file needs a loop device and a mount, which only root may make.
 pub fn method() -> Result<Method> {
-    let rootless = crate::runtime::userns::rootless();
+    let rootless = crate::spec::privileges::rootless();
     match std::env::var("BOCKER_STORAGE").as_deref() {
         Err(_) | Ok("") if rootless => Ok(Method::Copy),
         Err(_) | Ok("") => Ok(Method::Btrfs),

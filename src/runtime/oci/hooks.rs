@@ -26,46 +26,13 @@ use std::fs;
 use std::io::{Read, Seek, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One hook: a program with its own argv and environment (nothing of the
-/// runtime's environment is passed on, as with runc).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hook {
-    /// Absolute; where it resolves depends on the hook's kind.
-    pub path: PathBuf,
-    /// argv, its first being argv[0]; empty: just the path.
-    pub args: Vec<String>,
-    pub env: Vec<String>,
-    /// Seconds; killed after it.
-    pub timeout: Option<u64>,
-}
-
-/// The hooks of config.json, by kind.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Hooks {
-    /// Old name of createRuntime (deprecated by the spec, still used).
-    pub prestart: Vec<Hook>,
-    pub create_runtime: Vec<Hook>,
-    pub create_container: Vec<Hook>,
-    pub start_container: Vec<Hook>,
-    pub poststart: Vec<Hook>,
-    pub poststop: Vec<Hook>,
-}
-
-impl Hooks {
-    /// Does `create` run hooks while the child waits (prestart and
-    /// createRuntime), so that the child has to stop before pivot_root?
-    pub fn for_the_runtime_before_pivot(&self) -> bool {
-        !self.prestart.is_empty() || !self.create_runtime.is_empty()
-    }
-}
+pub use crate::spec::hooks::{Hook, Hooks};
 
 /// Run `hooks` (the ones of `kind`, for its error) one after another,
 /// each with `state` on its stdin; the first that fails stops the others.
