@@ -19,7 +19,8 @@
 //! namespace they made; first they must give up setgroups(2) in it
 //! (`deny`), or root inside could drop a group that a file's permissions
 //! deny them (CVE-2014-8989). Ranges of other ids (/etc/subuid) need the
-//! set-user-ID helpers newuidmap and newgidmap: chapter 9.
+//! set-user-ID helpers newuidmap and newgidmap, which bocker does not use
+//! yet: one id is enough for what the chapters run.
 //!
 //! This is the frame's given code, so that the chapters can be worked
 //! without root. What root inside may not do shows where it matters: make
