@@ -137,7 +137,7 @@ fn run_it_gives_an_interactive_shell_a_terminal_of_its_own() {
 
 #[test]
 fn exec_t_and_run_dt_give_the_command_a_terminal() {
-    let _idea = idea("exec -t ID CMD runs CMD on a terminal of the container's devpts (output with \\r\\n), run -dt keeps a terminal with no one typing (its output still reaches the log), and -t with --init is refused in one line");
+    let _idea = idea("exec -t ID CMD runs CMD on a terminal of the container's devpts (output with \\r\\n), run -dt keeps a terminal with no one typing (its output still reaches the log), run -it with piped input ends when the input does, and -t with --init is refused in one line");
     let env = TestEnv::new();
     let image = env.busybox_image();
     let out = env.bocker_ok(
@@ -176,6 +176,34 @@ fn exec_t_and_run_dt_give_the_command_a_terminal() {
     );
     env.bocker_ok(&["stop", "--time", "0", &id], HINT);
     env.bocker_ok(&["rm", &id], HINT);
+
+    // Input from a pipe, not a terminal: its end reaches the program as
+    // the terminal's end-of-file (Ctrl-D), and `cat` ends.
+    let mut piped = env
+        .bocker()
+        .args(["run", "--rm", "-i", "-t", &image, "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(piped.stdin.as_mut().unwrap(), b"typed\n").unwrap();
+    drop(piped.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while piped.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = piped.kill();
+            panic!("run -it with piped input never ended: the end of its input did not reach cat");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = piped.wait_with_output().unwrap();
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "typed\r\ntyped\r\n".to_string()),
+        "the terminal's echo, then cat's copy: {}",
+        describe(&out)
+    );
 
     let out = env.run_bocker(&["run", "--rm", "-t", "--init", &image, "true"]);
     assert!(

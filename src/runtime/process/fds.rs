@@ -9,7 +9,8 @@
 //! host's tree from there, whatever the container's root is. (This is how
 //! runc's CVE-2024-21626 worked: a descriptor of the host's
 //! /sys/fs/cgroup leaked into the container.) So the command gets exactly
-//! three descriptors, 0, 1 and 2, all of them pipes or /dev/null.
+//! three descriptors, 0, 1 and 2, all of them pipes or /dev/null (with
+//! `-t`, all three its own terminal: process/terminal.rs).
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

@@ -53,6 +53,11 @@ struct Input {
     pipe: Option<OwnedFd>,
     pending: Vec<u8>,
     source_open: bool,
+    /// `pipe` is a terminal's master (`-it`), which stays open for the
+    /// output: its end of input is the end-of-file character instead.
+    terminal: bool,
+    /// Whether what was read last ended a line (or nothing was read).
+    at_line_start: bool,
 }
 
 /// What each descriptor given to poll stands for.
@@ -92,6 +97,8 @@ pub fn relay_until_exit(relay: Relay) -> Result<i32> {
         source_open: stdin.is_some(),
         pipe: stdin,
         pending: Vec::new(),
+        terminal: terminal.is_some(),
+        at_line_start: true,
     };
     if let Some(pipe) = &input.pipe {
         set_nonblocking(pipe)?;
@@ -176,7 +183,10 @@ impl Input {
         let mut buffer = [0u8; 64 * 1024];
         match read(source, &mut buffer) {
             Ok(0) => self.source_ended(),
-            Ok(n) => self.pending.extend_from_slice(&buffer[..n]),
+            Ok(n) => {
+                self.pending.extend_from_slice(&buffer[..n]);
+                self.at_line_start = buffer[n - 1] == b'\n';
+            }
             Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
             Err(_) => self.source_ended(),
         }
@@ -184,7 +194,18 @@ impl Input {
 
     fn source_ended(&mut self) {
         self.source_open = false;
-        if self.pending.is_empty() {
+        if self.terminal {
+            // `echo hi | bocker run -it IMG cat`: closing our copy of the
+            // master would not end the input (the output keeps it open).
+            // The terminal's end-of-file character does, as Ctrl-D typed
+            // at the start of a line: the program's read returns 0. (In
+            // the middle of a line, a first Ctrl-D only hands the line
+            // over: one more then ends the input.)
+            if !self.at_line_start {
+                self.pending.push(0x04);
+            }
+            self.pending.push(0x04);
+        } else if self.pending.is_empty() {
             self.pipe = None; // closing our end: the container reads end-of-file
         }
     }
