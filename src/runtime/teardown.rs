@@ -24,6 +24,10 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
         use crate::errors::{Failure, START_FAILED};
         exercise::catch_panic(|| cgroups::remove_cgroup(&group))
             .map_err(|report| Failure::new(START_FAILED, report))??;
+        // And bocker's parent, `bocker/`, if this was its last container:
+        // nothing of bocker's stays in the host's cgroups once no container
+        // runs. (A `run` that made its cgroup meanwhile keeps it.)
+        super::cgroup::remove_parent_if_empty();
     }
     // Chapter 5: the veth pair, the published ports, the address lease.
     #[cfg(feature = "stage5")]

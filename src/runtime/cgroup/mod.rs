@@ -104,8 +104,9 @@ pub fn restrict_devices_at(path: &str, allowed: &[devices::Rule]) -> Result<()> 
 }
 
 /// Remove the parent cgroup (`bocker/`) from every hierarchy where it is
-/// empty. rmdir(2) refuses a cgroup that still has children, so one in use
-/// (by another state directory's containers) stays.
+/// empty: after a container's teardown, `system reset` and an OCI
+/// `delete`. rmdir(2) refuses a cgroup that still has children, so one in
+/// use (by other containers, of any state directory) stays.
 pub fn remove_parent_if_empty() {
     let Ok(mounts) = fs::read_to_string("/proc/self/mounts") else {
         return;
@@ -171,7 +172,17 @@ pub fn create_at(path: &str, limits: &Limits) -> Result<Cgroup> {
     let mut made = Vec::new();
     let result = (|| -> Result<Cgroup> {
         for dir in directories_at(path) {
-            yours(START_FAILED, || files::make_cgroup(&dir))?;
+            let mut attempt = yours(START_FAILED, || files::make_cgroup(&dir));
+            // The last container's teardown removes an empty parent
+            // (teardown.rs): if that happened between our prepare_parent
+            // and here, make the parent again, once.
+            if attempt.is_err() && dir.parent().is_some_and(|parent| !parent.exists()) {
+                if let Some((parent, _)) = path.rsplit_once('/') {
+                    prepare_parent_at(parent)?;
+                }
+                attempt = yours(START_FAILED, || files::make_cgroup(&dir));
+            }
+            attempt?;
             made.push(dir);
         }
         let group = Cgroup::load(hierarchy(), path);
