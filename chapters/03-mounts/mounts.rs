@@ -31,8 +31,15 @@ pub const DEVICES: [(&str, u64, u64); 6] = [
 /// functions below read as a list of mounts.
 pub fn mount_at(fstype: &str, target: &str, flags: MsFlags, options: Option<&str>) -> Result<()> {
     fs::create_dir_all(target).with_context(|| format!("cannot create {target}"))?;
-    mount(Some(fstype), target, Some(fstype), flags, options)
-        .with_context(|| format!("mounting {fstype} on {target} failed"))
+    match mount(Some(fstype), target, Some(fstype), flags, options) {
+        Ok(()) => Ok(()),
+        // Without root and with --net host, the kernel keeps sysfs for the
+        // host's root: the frame binds the host's /sys there instead.
+        Err(nix::errno::Errno::EPERM) if fstype == "sysfs" => {
+            crate::runtime::process::host_devices::bind_host_sysfs(target, flags)
+        }
+        Err(error) => Err(error).with_context(|| format!("mounting {fstype} on {target} failed")),
+    }
 }
 // ANCHOR_END: mount_at
 

@@ -549,17 +549,27 @@ fn a_log_is_rotated_at_its_size_and_logs_reads_every_file() {
 fn a_full_disk_stops_the_log_not_the_container() {
     let _idea = idea("a full disk stops the log, not the container: every byte still reaches the terminal, with one warning");
     let env = TestEnv::new();
-    // The state folder on a 24 MiB disk: the image takes a few MiB, and
-    // the container prints 12 MB, whose log (one JSON line per line of 11
-    // bytes) would be about 48 MB, more than the default cap of 30 MiB
-    // too: the log's writes fail when the disk is full.
-    let disk = support::small_tmpfs(&env.root(), "24m");
     let image = env.busybox_image();
-    let out = env.run_bocker(&[
-        "run",
-        &image,
-        "yes 0123456789 | head -c 12000000; echo done >&2",
-    ]);
+    // The containers' folder on a 24 MiB disk, seen by bocker alone: the
+    // container's copy of the image takes a few MiB, and it prints 12 MB,
+    // whose log (one JSON line per line of 11 bytes) would be about 48 MB,
+    // more than the default cap of 30 MiB too: the log's writes fail when
+    // the disk is full.
+    let mut bocker = env.bocker();
+    support::with_tmpfs_of_its_own(
+        &mut bocker,
+        &env.root().join("containers"),
+        "size=24m",
+        None,
+    );
+    let out = bocker
+        .args([
+            "run",
+            &image,
+            "yes 0123456789 | head -c 12000000; echo done >&2",
+        ])
+        .output()
+        .unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(
         out.stdout.len(),
@@ -571,7 +581,6 @@ fn a_full_disk_stops_the_log_not_the_container() {
         "the container runs to its end, and bocker warns once that its output is not logged any more\n{}",
         describe(&out)
     );
-    drop(disk);
     env.assert_no_leaks();
 }
 
@@ -583,10 +592,10 @@ fn a_container_that_outlives_its_keeper_is_ended_by_the_next_command() {
     // start-stop-daemon -c changes its user, then becomes `sleep`; the
     // kernel forgets a process's parent-death signal when its user
     // changes: this container outlives its keeper. The next bocker
-    // command must end it.
-    let mut keeper = env.spawn_bocker(&[
-        "run",
-        &image,
+    // command must end it. (Without root the container's user namespace
+    // maps root alone: no other user to become. Its `sleep` dies with the
+    // keeper, and the next command must still record its end.)
+    let changes_user = [
         "start-stop-daemon",
         "-S",
         "-c",
@@ -595,7 +604,13 @@ fn a_container_that_outlives_its_keeper_is_ended_by_the_next_command() {
         "/bin/sleep",
         "--",
         "1000",
-    ]);
+    ];
+    let command: &[&str] = if support::is_root() {
+        &changes_user
+    } else {
+        &["sleep", "1000"]
+    };
+    let mut keeper = env.spawn_bocker(&[&["run", image.as_str()][..], command].concat());
     let pid = env.wait_for_pid(&mut keeper, HINT);
     // Until the user has changed: then the process is `sleep`.
     for _ in 0..100 {

@@ -84,7 +84,15 @@ fn host_ipc_objects_are_invisible_inside() {
         .expect("the detached container is not running");
     // The busybox image has no ipcs: look from the host, with util-linux's
     // nsenter entering only the container's IPC namespace.
+    // Without root the IPC namespace belongs to the container's user
+    // namespace: nsenter enters that first (its owner, we may).
+    let user: &[&str] = if support::is_root() {
+        &[]
+    } else {
+        &["--user", "--preserve-credentials"]
+    };
     let inside = Command::new("nsenter")
+        .args(user)
         .args(["--ipc", "--target", &pid.to_string(), "ipcs", "-m"])
         .output()
         .unwrap();

@@ -142,8 +142,8 @@ fn ports(_: &RunArgs) -> Result<Vec<Port>> {
 
 /// Without root (runtime/userns.rs), what needs root on the host is
 /// refused in one line, never skipped: a limit (a cgroup of the host's),
-/// a network other than `none` (a veth on the host's bridge; the host's
-/// own network, whose /sys a user namespace may not mount).
+/// a network through the host's bridge (a veth plugged into it), or into
+/// another container's namespace (not one an ordinary user may join).
 fn refuse_what_needs_root(network: &Network, limits: &Limits) -> Result<()> {
     if *limits != Limits::default() {
         bail!(Failure::new(
@@ -152,17 +152,15 @@ fn refuse_what_needs_root(network: &Network, limits: &Limits) -> Result<()> {
         ));
     }
     let mode = match network {
-        Network::None => return Ok(()),
-        // Before chapter 3 nothing mounts /sys: the host's network is
-        // what chapters 1 and 2 have without `--net`.
-        Network::Host if !cfg!(feature = "stage3") => return Ok(()),
-        Network::Host => "host",
+        // The host's network: nothing to make (chapter 3's sysfs is the
+        // host's /sys, bound: process/host_devices.rs).
+        Network::None | Network::Host => return Ok(()),
         Network::Bridge => "bridge",
         Network::Container(_) => "container:…",
     };
     bail!(Failure::new(
         USAGE,
-        format!("--net {mode}: without root bocker gives containers --net none only")
+        format!("--net {mode}: without root bocker gives containers --net none or --net host only")
     ))
 }
 

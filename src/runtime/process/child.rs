@@ -247,7 +247,7 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
         // there first (process/host_devices.rs).
         use super::host_devices;
         let rootless = host_devices::in_user_namespace();
-        let mounted = (|| {
+        let mounted = (|| -> anyhow::Result<()> {
             if rootless {
                 host_devices::prepare_under_sys(rootfs)?;
             }
@@ -257,7 +257,11 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
                 host_devices::keep_host_devices()?;
             }
             mounts::mount_pseudo_filesystems()?;
-            mounts::create_dev()
+            mounts::create_dev()?;
+            if rootless {
+                host_devices::remove_staging()?;
+            }
+            Ok(())
         })();
         mounted
             .context("cannot set up the container's mounts")

@@ -14,17 +14,24 @@
 //!
 //! So, before chapter 3's switch_root, a small tmpfs goes on the
 //! container's /sys, holding a proc, a sysfs, and the host's device nodes
-//! bound onto empty files. switch_root carries it into the new root;
-//! chapter 3's own sysfs then covers it: its files are out of the
-//! container's sight (its mounts still show in /proc/mounts), but it is in
-//! the namespace, where the kernel finds the proc and sysfs it wants, and
-//! from where the nodes can be bound again.
+//! bound onto empty files. switch_root carries it into the new root, where
+//! the kernel finds the proc and sysfs it wants. Once chapter 3 has made
+//! its own mounts (its sysfs covering the tmpfs), the frame moves that
+//! sysfs aside, detaches the tmpfs with all it holds, and moves the sysfs
+//! back: the container's mount table is chapter 3's, plus the bound nodes.
+//!
+//! With `--net host` the kernel refuses even that sysfs: a sysfs shows a
+//! network namespace's interfaces, and only that namespace's owner (the
+//! host's root) may mount one. The tmpfs then holds the host's own /sys,
+//! bound (as rootless podman does), and chapter 3's `mount_at` binds it
+//! on /sys, read-only, where mounting a sysfs says EPERM.
 //!
 //! ```text
 //!   before switch_root        ROOTFS/sys   tmpfs: proc/ sysfs/ null zero …
 //!   after switch_root         /sys         (the same)   ◀── keep_host_devices
 //!   chapter 3's sysfs         /sys         sysfs, on top: the tmpfs hidden
 //!   chapter 3's create_dev    /dev/null    EPERM → bound from the kept null
+//!   remove_staging            /sys         sysfs alone: the tmpfs detached
 //! ```
 
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -32,18 +39,30 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::mount::{mount, MsFlags};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::Mode;
 
 use super::mounts::DEVICES;
 
-/// The host's nodes, by name, opened after switch_root.
-static KEPT: OnceLock<Vec<(&'static str, OwnedFd)>> = OnceLock::new();
+/// What [`keep_host_devices`] opened after switch_root: the staged sysfs
+/// and the host's nodes, by name.
+struct Kept {
+    sysfs: OwnedFd,
+    nodes: Vec<(&'static str, OwnedFd)>,
+}
+
+static KEPT: OnceLock<Kept> = OnceLock::new();
 
 /// The initial user namespace's inode number: a constant of the kernel
 /// (PROC_USER_INIT_INO), what /proc/self/ns/user shows on the host.
 const INITIAL_USER_NAMESPACE: &str = "user:[4026531837]";
+
+/// Where the container's sysfs waits while the staging tmpfs under it is
+/// detached: a directory in the container's own /dev (a tmpfs chapter 3
+/// made), never in the image.
+const SYSFS_ASIDE: &str = "/dev/.bocker-sysfs";
 
 /// Is this process in a user namespace other than the host's?
 pub fn in_user_namespace() -> bool {
@@ -52,7 +71,8 @@ pub fn in_user_namespace() -> bool {
 }
 
 /// Before switch_root: the tmpfs on `rootfs`/sys, with a proc, a sysfs
-/// and the host's device nodes.
+/// (or the host's /sys, see the module's comment) and the host's device
+/// nodes.
 pub fn prepare_under_sys(rootfs: &Path) -> Result<()> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     let under = rootfs.join("sys");
@@ -70,41 +90,43 @@ pub fn prepare_under_sys(rootfs: &Path) -> Result<()> {
         let target = under.join(kind);
         std::fs::create_dir(&target)
             .with_context(|| format!("cannot create {}", target.display()))?;
-        mount(Some(kind), &target, Some(kind), flags | extra, None::<&str>)
-            .with_context(|| format!("cannot mount {kind} on {}", target.display()))?;
+        match mount(Some(kind), &target, Some(kind), flags | extra, None::<&str>) {
+            Ok(()) => {}
+            // The host's network namespace (--net host): its sysfs is the
+            // host root's to mount. Bind the host's, with what is below.
+            Err(Errno::EPERM) if kind == "sysfs" => bind(Path::new("/sys"), &target, true)
+                .context("cannot bind the host's /sys (for --net host)")?,
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot mount {kind} on {}", target.display()))
+            }
+        }
     }
     for (name, _, _) in DEVICES {
         let target = under.join(name);
         std::fs::File::create(&target)
             .with_context(|| format!("cannot create {}", target.display()))?;
         let host = format!("/dev/{name}");
-        mount(
-            Some(host.as_str()),
-            &target,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .with_context(|| format!("cannot bind the host's {host}"))?;
+        bind(Path::new(&host), &target, false)
+            .with_context(|| format!("cannot bind the host's {host}"))?;
     }
     Ok(())
 }
 
 /// After switch_root, before chapter 3 covers /sys: a handle (O_PATH) to
-/// each node, for [`bind_host_device`].
+/// the staged sysfs and to each node, for [`bind_host_device`] and
+/// [`bind_host_sysfs`]. O_CLOEXEC: the container's program never gets them.
 pub fn keep_host_devices() -> Result<()> {
-    let mut kept = Vec::new();
+    let open = |path: &str| {
+        nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+            .with_context(|| format!("cannot open {path}"))
+    };
+    let mut nodes = Vec::new();
     for (name, _, _) in DEVICES {
-        let path = format!("/sys/{name}");
-        let fd = nix::fcntl::open(
-            path.as_str(),
-            OFlag::O_PATH | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .with_context(|| format!("cannot open {path}"))?;
-        kept.push((name, fd));
+        nodes.push((name, open(&format!("/sys/{name}"))?));
     }
-    let _ = KEPT.set(kept);
+    let sysfs = open("/sys/sysfs")?;
+    let _ = KEPT.set(Kept { sysfs, nodes });
     Ok(())
 }
 
@@ -118,7 +140,7 @@ pub fn bind_host_device(path: &str) -> Result<()> {
     let Some((_, node)) = KEPT
         .get()
         .into_iter()
-        .flatten()
+        .flat_map(|kept| &kept.nodes)
         .find(|(kept, _)| *kept == name)
     else {
         bail!("no host node kept for {path} (is this a user namespace?)");
@@ -128,13 +150,57 @@ pub fn bind_host_device(path: &str) -> Result<()> {
         .create_new(true)
         .open(path)
         .with_context(|| format!("cannot create {path}"))?;
-    let source = format!("/proc/self/fd/{}", node.as_raw_fd());
+    bind(&kept_path(node), Path::new(path), false)
+        .with_context(|| format!("cannot bind the host's {path}"))
+}
+
+/// Chapter 3's `mount_at("sysfs", …)` where the kernel said EPERM (a
+/// user namespace in the host's network namespace): bind the kept sysfs
+/// on `target` instead, with `flags` (read-only, nosuid…). A bind mount
+/// ignores such flags when it is made; a second call, MS_REMOUNT, sets them.
+pub fn bind_host_sysfs(target: &str, flags: MsFlags) -> Result<()> {
+    let Some(kept) = KEPT.get() else {
+        bail!("no sysfs kept for {target} (is this a user namespace?)");
+    };
+    bind(&kept_path(&kept.sysfs), Path::new(target), true)?;
     mount(
-        Some(source.as_str()),
-        path,
         None::<&str>,
-        MsFlags::MS_BIND,
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
         None::<&str>,
     )
-    .with_context(|| format!("cannot bind the host's {path}"))
+    .with_context(|| format!("cannot make the sysfs on {target} read-only"))
+}
+
+/// After chapter 3's mounts: take the staging tmpfs out of the container.
+/// It lies under chapter 3's sysfs, and umount(2) of a path reaches the
+/// top mount only: so the sysfs moves aside (MS_MOVE), the tmpfs is
+/// detached with everything on it, and the sysfs moves back.
+pub fn remove_staging() -> Result<()> {
+    std::fs::create_dir(SYSFS_ASIDE).with_context(|| format!("cannot create {SYSFS_ASIDE}"))?;
+    let move_mount = |from: &str, to: &str| {
+        mount(Some(from), to, None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+            .with_context(|| format!("cannot move the mount on {from} to {to}"))
+    };
+    move_mount("/sys", SYSFS_ASIDE)?;
+    umount2("/sys", MntFlags::MNT_DETACH).context("cannot detach the staging tmpfs on /sys")?;
+    move_mount(SYSFS_ASIDE, "/sys")?;
+    std::fs::remove_dir(SYSFS_ASIDE).with_context(|| format!("cannot remove {SYSFS_ASIDE}"))
+}
+
+/// The path that reaches what `handle` (an O_PATH descriptor) names.
+fn kept_path(handle: &OwnedFd) -> std::path::PathBuf {
+    format!("/proc/self/fd/{}", handle.as_raw_fd()).into()
+}
+
+/// A bind mount of `source` on `target`; `recursive` (MS_REC) takes the
+/// mounts below `source` along.
+fn bind(source: &Path, target: &Path, recursive: bool) -> Result<()> {
+    let mut flags = MsFlags::MS_BIND;
+    if recursive {
+        flags |= MsFlags::MS_REC;
+    }
+    mount(Some(source), target, None::<&str>, flags, None::<&str>)
+        .with_context(|| format!("cannot bind {} on {}", source.display(), target.display()))
 }

@@ -176,21 +176,94 @@ pub fn wait_until_ended(pid: i32) -> bool {
     false
 }
 
-/// A tmpfs of at most `size` (`16m`) mounted on `dir`, unmounted when
-/// dropped: a small disk that fills up.
-#[cfg(feature = "stage1")]
-pub fn small_tmpfs(dir: &Path, size: &str) -> TmpfsMount {
-    use nix::mount::{mount, MsFlags};
+/// Run `command` in a mount namespace of its own, with a tmpfs (mount
+/// options `options`, such as `size=24m`) on `dir` and, if `file` is
+/// given, an empty file of that name in it. Only the command sees the
+/// tmpfs: nothing to unmount afterwards, even if the test fails.
+///
+/// Without root the command also gets a user namespace of its own, which
+/// owns the new mount namespace: there an ordinary user may mount a tmpfs.
+/// Its map (`UID UID 1`) keeps the user's own ids: the command (bocker) is
+/// still an ordinary user, in rootless mode.
+pub fn with_tmpfs_of_its_own(command: &mut Command, dir: &Path, options: &str, file: Option<&str>) {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
     fs::create_dir_all(dir).unwrap();
-    mount(
-        Some("tmpfs"),
-        dir,
-        Some("tmpfs"),
-        MsFlags::empty(),
-        Some(format!("size={size}").as_str()),
-    )
-    .expect("mount a small tmpfs");
-    TmpfsMount(dir.to_path_buf())
+    let c_string = |text: &[u8]| CString::new(text).unwrap();
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    let maps = [
+        (c"/proc/self/setgroups", c_string(b"deny")),
+        (
+            c"/proc/self/uid_map",
+            c_string(format!("{uid} {uid} 1").as_bytes()),
+        ),
+        (
+            c"/proc/self/gid_map",
+            c_string(format!("{gid} {gid} 1").as_bytes()),
+        ),
+    ];
+    let target = c_string(dir.as_os_str().as_bytes());
+    let options = c_string(options.as_bytes());
+    let file = file.map(|name| c_string(dir.join(name).as_os_str().as_bytes()));
+    let rootless = !is_root();
+    let spawn_error = || std::io::Error::last_os_error();
+    // SAFETY: between fork and execve the closure calls only
+    // async-signal-safe functions (unshare, open, write, close, mount) on
+    // strings made before the fork; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            let mut flags = libc::CLONE_NEWNS;
+            if rootless {
+                flags |= libc::CLONE_NEWUSER;
+            }
+            if libc::unshare(flags) != 0 {
+                return Err(spawn_error());
+            }
+            if rootless {
+                for (path, text) in &maps {
+                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 {
+                        return Err(spawn_error());
+                    }
+                    let bytes = text.as_bytes();
+                    let written = libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+                    libc::close(fd);
+                    if written < 0 {
+                        return Err(spawn_error());
+                    }
+                }
+            }
+            // The new namespace's mounts stay out of the host's.
+            let private = libc::MS_REC | libc::MS_PRIVATE;
+            if libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                private,
+                std::ptr::null(),
+            ) != 0
+            {
+                return Err(spawn_error());
+            }
+            let tmpfs = c"tmpfs".as_ptr();
+            if libc::mount(tmpfs, target.as_ptr(), tmpfs, 0, options.as_ptr().cast()) != 0 {
+                return Err(spawn_error());
+            }
+            if let Some(file) = &file {
+                let fd = libc::open(
+                    file.as_ptr(),
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC,
+                    0o644,
+                );
+                if fd < 0 {
+                    return Err(spawn_error());
+                }
+                libc::close(fd);
+            }
+            Ok(())
+        })
+    };
 }
 
 /// Tests drive the real kernel. Chapters 1 to 3 need no root: bocker then
@@ -199,6 +272,7 @@ pub fn small_tmpfs(dir: &Path, size: &str) -> TmpfsMount {
 /// btrfs): `cargo test` re-runs the test binary with sudo for you, see
 /// .cargo/config.toml and scripts/as-root.
 fn require_root() {
+    say_who_runs_the_tests();
     if !nix::unistd::geteuid().is_root() && NEEDS_ROOT {
         panic!("bocker's tests from chapter 4 on must run as root (cgroups, bridges, btrfs need it): run `sudo -E cargo test …`, or check that .cargo/config.toml's runner is in place");
     }
@@ -206,6 +280,29 @@ fn require_root() {
 
 /// Whether this build's tests need root: from chapter 4 on.
 pub const NEEDS_ROOT: bool = cfg!(feature = "stage4");
+
+/// What scripts/as-root (the cargo runner) looks for in a test program
+/// before it asks sudo: a build whose tests need no root says so in its
+/// own bytes, and runs as you. (Two constants, of which a build holds one.)
+#[cfg(feature = "stage4")]
+const ROOT_MARKER: &str = "bocker-tests:root-needed";
+#[cfg(not(feature = "stage4"))]
+const ROOT_MARKER: &str = "bocker-tests:no-root-needed";
+
+/// Once per test program, on its stderr (past libtest's capture of
+/// eprintln!): who runs the tests. CI checks that a run without sudo
+/// really ran as the ordinary user.
+fn say_who_runs_the_tests() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let line = format!(
+            "{ROOT_MARKER}: the tests run with euid {}\n",
+            nix::unistd::geteuid()
+        );
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    });
+}
 
 /// Is the test program root? Without root (chapters 1 to 3), what a test
 /// prepares on the host by hand is what an ordinary user may.
@@ -1358,31 +1455,6 @@ impl SharedMount {
 
 #[cfg(feature = "stage3")]
 impl Drop for SharedMount {
-    fn drop(&mut self) {
-        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
-    }
-}
-
-/// A tmpfs mounted on `dir`, unmounted when dropped.
-pub struct TmpfsMount(PathBuf);
-
-impl TmpfsMount {
-    pub fn new(dir: &Path) -> TmpfsMount {
-        use nix::mount::{mount, MsFlags};
-        fs::create_dir_all(dir).unwrap();
-        mount(
-            Some("tmpfs"),
-            dir,
-            Some("tmpfs"),
-            MsFlags::empty(),
-            None::<&str>,
-        )
-        .expect("mount tmpfs");
-        TmpfsMount(dir.to_path_buf())
-    }
-}
-
-impl Drop for TmpfsMount {
     fn drop(&mut self) {
         let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
     }
