@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Students who are not root. First a classroom user with no sudo at all
-# runs chapters 1 to 3's tests (which need no root) with a plain
+# runs chapters 1 to 3 and 9's tests (which need no root) with a plain
 # `cargo test`: all must pass, run by that user. Then a copy of the project
 # owned by an ordinary user with passwordless sudo runs one stage's tests
 # (the runner re-runs them through sudo), then `cargo clean`. Both must
@@ -33,21 +33,22 @@ if [ "${1:-}" = "--inside" ]; then
     run_as_student() {
         run_as "$student" "$home" "$1"
     }
-    # Chapters 1 to 3 as a user who cannot become root: the runner must
-    # not ask sudo, and every test must pass (bocker gives containers a
-    # user namespace). The test program says which user ran it.
+    # Chapters 1 to 3 and 9 as a user who cannot become root: the runner
+    # must not ask sudo, and every test must pass (bocker gives containers
+    # a user namespace; chapter 9 maps the user's subordinate ids, which
+    # useradd gave them). The test program says which user ran it.
     if run_as "$classroom" "$classroom_home" "sudo -n true" >/dev/null 2>&1; then
         echo "as-a-student: $classroom can use sudo, and should not" >&2
         exit 1
     fi
-    echo "as-a-student: cargo test --features stage3,solved1,solved2,solved3, as $classroom (no sudo)"
-    run_as "$classroom" "$classroom_home" "cargo test --quiet --features stage3,solved1,solved2,solved3" >"$classroom_home/test.log" 2>&1 || true
+    echo "as-a-student: cargo test --features stage9,solved1,solved2,solved3,solved9, as $classroom (no sudo)"
+    run_as "$classroom" "$classroom_home" "cargo test --quiet --features stage9,solved1,solved2,solved3,solved9" >"$classroom_home/test.log" 2>&1 || true
     cat "$classroom_home/test.log"
     classroom_uid=$(id -u "$classroom")
     if ! grep -Eq '^test result: ok\. [1-9][0-9]* passed; 0 failed' "$classroom_home/test.log" ||
         grep -q '^test result: FAILED' "$classroom_home/test.log" ||
         ! grep -q "^bocker-tests:no-root-needed: the tests run with euid $classroom_uid\$" "$classroom_home/test.log"; then
-        echo "as-a-student: chapters 1 to 3 should pass as $classroom (euid $classroom_uid), without sudo" >&2
+        echo "as-a-student: chapters 1 to 3 and 9 should pass as $classroom (euid $classroom_uid), without sudo" >&2
         exit 1
     fi
     run_as "$classroom" "$classroom_home" "cargo clean --quiet"

@@ -26,9 +26,11 @@ fi
 # podman, conmon, containerd: the OCI runtime interface's tests (after
 #   chapter 8) let podman and containerd's ctr drive bocker, with their
 #   storage in the test's own folder.
+# uidmap: chapter 9's set-user-ID helpers newuidmap and newgidmap, which
+#   map an ordinary user's subordinate ids (/etc/subuid) into a container.
 source "$(dirname "$(readlink -f "$0")")/lib/packages.sh"
 install_missing busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs strace \
-    docker-registry skopeo umoci apache2-utils openssl curl jq zstd podman conmon containerd
+    docker-registry skopeo umoci apache2-utils openssl curl jq zstd podman conmon containerd uidmap
 
 # Docker's default seccomp profile, which chapter 8's tests compare
 # bocker's with: the one file, from Debian's package of moby's sources (the

@@ -17,6 +17,7 @@
 //! | 7 registry pull | `07-registry/registry.rs` | `registry::chapter` |
 //! | 7 extra: tokens | `07-registry/extra_token.rs` | `registry::token` |
 //! | 8 locking it in | `08-security/security.rs` | `runtime::security::chapter` |
+//! | 9 without root | `09-userns/userns.rs` | `runtime::userns::maps` |
 //!
 //! A chapter's module sits beside the frame code that calls it, so each
 //! folder reads as one mechanism: the given part and yours.

@@ -44,6 +44,9 @@ mod extra7_token;
 #[cfg(feature = "stage8")]
 mod stage8_security;
 
+#[cfg(feature = "stage9")]
+mod stage9_userns;
+
 #[cfg(feature = "oci")]
 mod oci;
 

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::support::registry::{one_layer_image, TestRegistry};
-use crate::support::{describe, idea, text, TestEnv};
+use crate::support::{self, describe, idea, text, TestEnv};
 
 /// The ordinary user the tests play.
 const USER: u32 = 4242;
@@ -72,21 +72,7 @@ impl<'a> User<'a> {
     /// An image of the busybox tree, from a copy of the user's own (its
     /// /root is root's, 0700: not for them to read).
     fn image(&self) -> String {
-        let tree = self.home.join("busybox");
-        let copied = Command::new("cp")
-            .arg("-a")
-            .arg(self.env.busybox_rootfs())
-            .arg(&tree)
-            .status()
-            .unwrap()
-            .success()
-            && Command::new("chown")
-                .args(["-R", &format!("{USER}:{USER}")])
-                .arg(&tree)
-                .status()
-                .unwrap()
-                .success();
-        assert!(copied, "cannot give the user a busybox tree");
+        let tree = support::busybox_tree_for(self.env, &self.home, USER);
         let out = self.run_ok(&["init", tree.to_str().unwrap()]);
         text(&out.stdout)
             .trim()

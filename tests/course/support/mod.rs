@@ -79,7 +79,7 @@ impl Drop for Idea {
 pub struct Hint(Option<usize>);
 
 /// The file of each chapter's exercises, chapter 1's first.
-const EXERCISES: [&str; 8] = [
+const EXERCISES: [&str; 9] = [
     "chapters/01-chroot/chroot.rs",
     "chapters/02-namespaces/namespaces.rs",
     "chapters/03-mounts/mounts.rs",
@@ -88,6 +88,7 @@ const EXERCISES: [&str; 8] = [
     "chapters/06-btrfs/btrfs.rs",
     "chapters/07-registry/registry.rs",
     "chapters/08-security/security.rs",
+    "chapters/09-userns/userns.rs",
 ];
 
 impl Hint {
@@ -174,6 +175,28 @@ pub fn wait_until_ended(pid: i32) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// A copy of the busybox tree in `home`, owned by `uid` (root's own copy
+/// sits under /root, which an ordinary user cannot enter): for a test that
+/// plays that user, to `init` an image of theirs.
+pub fn busybox_tree_for(env: &TestEnv, home: &Path, uid: u32) -> PathBuf {
+    let tree = home.join("busybox");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(env.busybox_rootfs())
+        .arg(&tree)
+        .status()
+        .unwrap()
+        .success()
+        && Command::new("chown")
+            .args(["-R", &format!("{uid}:{uid}")])
+            .arg(&tree)
+            .status()
+            .unwrap()
+            .success();
+    assert!(copied, "cannot give the user a busybox tree");
+    tree
 }
 
 /// Run `command` in a mount namespace of its own, with a tmpfs (mount
