@@ -28,9 +28,10 @@ fi
 #   storage in the test's own folder.
 # uidmap: chapter 9's set-user-ID helpers newuidmap and newgidmap, which
 #   map an ordinary user's subordinate ids (/etc/subuid) into a container.
+# passt: pasta, the network of containers run without root (--net pasta).
 source "$(dirname "$(readlink -f "$0")")/lib/packages.sh"
 install_missing busybox-static util-linux iproute2 libc6-dev gcc sudo procps iptables btrfs-progs strace \
-    docker-registry skopeo umoci apache2-utils openssl curl jq zstd podman conmon containerd uidmap
+    docker-registry skopeo umoci apache2-utils openssl curl jq zstd podman conmon containerd uidmap passt
 
 # Docker's default seccomp profile, which chapter 8's tests compare
 # bocker's with: the one file, from Debian's package of moby's sources (the

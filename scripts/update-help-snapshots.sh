@@ -11,3 +11,5 @@ INSTA_UPDATE=always cargo test -q --test course -- frame::help frame::run_help
 for n in 1 2 3 4 5 6 7 8; do
     INSTA_UPDATE=always cargo test -q --features "stage$n" --test course -- frame::help frame::run_help
 done
+# After the last chapter, with the OCI runtime's verbs (`stage8-oci`).
+INSTA_UPDATE=always cargo test -q --features full --test course -- frame::help frame::run_help

@@ -407,13 +407,14 @@ pub struct NamespaceArgs {
     pub net: Option<Network>,
 
     /// Network: `bridge` (a veth pair to the bridge), `none` (only `lo`), `host`
-    /// (share the host's) or `container:NAME` (share another container's) [default:
-    /// bridge, or none if BOCKER_BRIDGE=none]
+    /// (share the host's), `container:NAME` (share another container's) or, without
+    /// root, `pasta` (user-mode networking) [default: bridge, or none if
+    /// BOCKER_BRIDGE=none; without root none, or pasta with -p]
     #[cfg(feature = "stage5")]
     #[arg(long, value_name = "MODE", value_parser = Network::parse)]
     pub net: Option<Network>,
 
-    /// Publish a port: HOST_PORT:CONTAINER_PORT[/tcp|udp] (with --net bridge)
+    /// Publish a port: HOST_PORT:CONTAINER_PORT[/tcp|udp] (with --net bridge or pasta)
     #[cfg(feature = "stage5")]
     #[arg(short = 'p', long = "publish", value_name = "PORTS")]
     pub publish: Vec<String>,

@@ -22,15 +22,6 @@ pub struct IdRange {
     pub count: u32,
 }
 
-// ANCHOR: subordinate_ids
-/// The ids that `listing`, the text of /etc/subuid (or /etc/subgid), gives
-/// the user called `name` whose id is `id`: from the first line
-/// `NAME:START:COUNT` (or `ID:START:COUNT`) that names them, (START, COUNT).
-pub fn subordinate_ids(listing: &str, name: &str, id: u32) -> Option<(u32, u32)> {
-    todo!("chapter 9: find the first line NAME:START:COUNT or ID:START:COUNT of the user — see chapters/09-userns/README.md, section 'Subordinate ids'")
-}
-// ANCHOR_END: subordinate_ids
-
 // ANCHOR: container_map
 /// A container's map: root inside is `me` outside, one id; with
 /// `subordinate` ids (START, COUNT), the ids 1 to COUNT inside are those.
@@ -47,6 +38,15 @@ pub fn write_single_id_maps(pid: Pid, uid: u32, gid: u32) -> Result<()> {
     todo!("chapter 9: write /proc/PID/setgroups, uid_map, gid_map from outside — see chapters/09-userns/README.md, section 'One id, no helper'")
 }
 // ANCHOR_END: write_single_id_maps
+
+// ANCHOR: subordinate_ids
+/// The ids that `listing`, the text of /etc/subuid (or /etc/subgid), gives
+/// the user called `name` whose id is `id`: from the first line
+/// `NAME:START:COUNT` (or `ID:START:COUNT`) that names them, (START, COUNT).
+pub fn subordinate_ids(listing: &str, name: &str, id: u32) -> Option<(u32, u32)> {
+    todo!("chapter 9: find the first line NAME:START:COUNT or ID:START:COUNT of the user — see chapters/09-userns/README.md, section 'Subordinate ids'")
+}
+// ANCHOR_END: subordinate_ids
 
 // ANCHOR: run_map_helpers
 /// Maps with ranges of subordinate ids, written by the set-user-ID helpers

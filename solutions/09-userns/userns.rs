@@ -18,29 +18,6 @@ pub struct IdRange {
     pub count: u32,
 }
 
-// ANCHOR: subordinate_ids
-/// The ids that `listing`, the text of /etc/subuid (or /etc/subgid), gives
-/// the user called `name` whose id is `id`: from the first line
-/// `NAME:START:COUNT` (or `ID:START:COUNT`) that names them, (START, COUNT).
-pub fn subordinate_ids(listing: &str, name: &str, id: u32) -> Option<(u32, u32)> {
-    for line in listing.lines() {
-        // Three fields split by colons; the helpers skip other lines.
-        let fields: Vec<&str> = line.trim().split(':').collect();
-        let [owner, start, count] = fields[..] else {
-            continue;
-        };
-        // The whole field names the user: "bob" is not "bobby".
-        if owner != name && owner != id.to_string() {
-            continue;
-        }
-        if let (Ok(start), Ok(count)) = (start.parse(), count.parse()) {
-            return Some((start, count));
-        }
-    }
-    None
-}
-// ANCHOR_END: subordinate_ids
-
 // ANCHOR: container_map
 /// A container's map: root inside is `me` outside, one id; with
 /// `subordinate` ids (START, COUNT), the ids 1 to COUNT inside are those.
@@ -77,6 +54,29 @@ pub fn write_single_id_maps(pid: Pid, uid: u32, gid: u32) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: write_single_id_maps
+
+// ANCHOR: subordinate_ids
+/// The ids that `listing`, the text of /etc/subuid (or /etc/subgid), gives
+/// the user called `name` whose id is `id`: from the first line
+/// `NAME:START:COUNT` (or `ID:START:COUNT`) that names them, (START, COUNT).
+pub fn subordinate_ids(listing: &str, name: &str, id: u32) -> Option<(u32, u32)> {
+    for line in listing.lines() {
+        // Three fields split by colons; the helpers skip other lines.
+        let fields: Vec<&str> = line.trim().split(':').collect();
+        let [owner, start, count] = fields[..] else {
+            continue;
+        };
+        // The whole field names the user: "bob" is not "bobby".
+        if owner != name && owner != id.to_string() {
+            continue;
+        }
+        if let (Ok(start), Ok(count)) = (start.parse(), count.parse()) {
+            return Some((start, count));
+        }
+    }
+    None
+}
+// ANCHOR_END: subordinate_ids
 
 // ANCHOR: run_map_helpers
 /// Maps with ranges of subordinate ids, written by the set-user-ID helpers

@@ -136,6 +136,10 @@ impl ContainerConfig {
     /// Does the container get a network namespace of its own? Not with
     /// `--net host`; and before chapter 2 there are no namespaces at all.
     pub fn new_network(&self) -> bool {
-        cfg!(feature = "stage2") && matches!(self.network, Network::None | Network::Bridge)
+        cfg!(feature = "stage2")
+            && matches!(
+                self.network,
+                Network::None | Network::Bridge | Network::Pasta
+            )
     }
 }

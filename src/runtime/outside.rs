@@ -47,10 +47,14 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
     }
     // Chapter 5: the network (lo; with --net bridge a veth pair, an
     // address, a route and published ports).
-    // (Without root, `--net none` only: the child brings its lo up.)
+    // (Without root: `--net none` or `host`, where the child brings its lo
+    // up, or pasta, which connects the namespace from outside.)
     #[cfg(feature = "stage5")]
     if !config.rootless {
         super::network::set_up(config, pid)?;
+    } else if config.network == crate::spec::Network::Pasta {
+        let pid_file = config.rootfs.with_file_name("pasta.pid");
+        super::network::pasta::connect(pid, &config.ports, &pid_file)?;
     }
     let _ = (config, pid);
     Ok(())

@@ -19,6 +19,10 @@ pub enum Network {
     Bridge,
     /// The network namespace of another container, by id (chapter 5).
     Container(String),
+    /// Without root: a namespace of its own, connected by pasta (the
+    /// passt project's user-mode network stack), which carries its traffic
+    /// through ordinary sockets of the user, and forwards `-p` ports.
+    Pasta,
 }
 
 impl Network {
@@ -31,13 +35,15 @@ impl Network {
             #[cfg(feature = "stage5")]
             "bridge" => Ok(Network::Bridge),
             #[cfg(feature = "stage5")]
+            "pasta" => Ok(Network::Pasta),
+            #[cfg(feature = "stage5")]
             other if other.starts_with("container:") && other.len() > "container:".len() => {
                 Ok(Network::Container(other["container:".len()..].to_string()))
             }
             other => Err(format!(
                 "unknown network mode '{other}' (expected {})",
                 if cfg!(feature = "stage5") {
-                    "bridge, none, host or container:NAME"
+                    "bridge, none, host, container:NAME or pasta"
                 } else {
                     "none or host"
                 }

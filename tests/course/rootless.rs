@@ -160,7 +160,7 @@ fn an_ordinary_user_runs_execs_stops_and_removes_containers() {
 
     for (flags, said) in [
         (&["--memory", "64m"][..], "need root"),
-        (&["--net", "bridge"][..], "--net none or --net host only"),
+        (&["--net", "bridge"][..], "--net none, host or pasta only"),
     ] {
         let mut args = vec!["run", "--rm"];
         args.extend(flags);
@@ -206,4 +206,75 @@ fn an_ordinary_user_pulls_from_the_local_registry_and_runs_the_image() {
         "the image's WorkingDir, root inside"
     );
     env.assert_no_leaks();
+}
+
+#[test]
+fn a_published_port_reaches_the_container_through_pasta() {
+    let _idea = idea("as uid 4242, -p 18080:80 (no --net) goes through pasta: a client on the host's 127.0.0.1:18080 gets the container's answer on port 80, and pasta (its port) leaves with the container");
+    let env = TestEnv::new();
+    let user = User::new(&env);
+    let image = user.image();
+    // The whole scene in namespaces of its own, made here as root: a
+    // network namespace that plays the host (lo, a link with an address
+    // and a default route: pasta copies the host's into the container), and
+    // a mount namespace where /dev/net/tun is open to all, as Debian's udev
+    // makes it (this machine's may be root's alone). Then, as the user,
+    // bocker runs the server and a client on 127.0.0.1 asks it. No packet
+    // leaves the namespace.
+    let script = r#"
+        set -e
+        ip link set lo up
+        ip link add host0 type veth peer name host1
+        ip addr add 192.0.2.1/24 dev host0
+        ip link set host0 up
+        ip link set host1 up
+        ip route add default via 192.0.2.254
+        mount -t tmpfs -o mode=755 tmpfs /dev/net
+        mknod -m 666 /dev/net/tun c 10 200
+        as_user() { setpriv --reuid 4242 --regid 4242 --clear-groups "$@"; }
+        id=$(as_user "$1" run -d -p 18080:80 "$2" nc -ll -p 80 -e echo hello-from-inside)
+        answer=""
+        for _ in $(seq 100); do
+            answer=$(as_user timeout 2 busybox nc 127.0.0.1 18080 </dev/null 2>/dev/null || true)
+            [ -n "$answer" ] && break
+            sleep 0.1
+        done
+        echo "answer: $answer"
+        listening() { [ -n "$(ss -Hltn 'sport = :18080')" ]; }
+        listening && echo "pasta listens"
+        as_user "$1" stop -t 1 "$id" >/dev/null
+        as_user "$1" rm "$id" >/dev/null
+        for _ in $(seq 50); do
+            listening || { echo "pasta gone"; break; }
+            sleep 0.1
+        done
+    "#;
+    let like_the_user = user.bocker();
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--net",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(like_the_user.get_program())
+        .arg(&image);
+    for (key, value) in like_the_user.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let out = command.output().unwrap();
+    assert_eq!(
+        text(&out.stdout).lines().collect::<Vec<_>>(),
+        ["answer: hello-from-inside", "pasta listens", "pasta gone"],
+        "{}",
+        describe(&out)
+    );
 }

@@ -42,7 +42,7 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         check_name(name)?;
     }
     let env = parse_env(&args.env)?;
-    let namespaces = namespace_flags(args)?;
+    let mut namespaces = namespace_flags(args)?;
     if namespaces.detach && args.interactive {
         bail!(Failure::new(
             USAGE,
@@ -62,14 +62,23 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         ));
     }
     let limits = run_limits(args)?;
-    if crate::runtime::userns::rootless() {
-        refuse_what_needs_root(&namespaces.network, &limits)?;
-    }
     let ports = ports(args)?;
-    if !ports.is_empty() && namespaces.network != Network::Bridge {
+    let rootless = crate::runtime::userns::rootless();
+    if rootless {
+        choose_pasta_for_ports(args, &ports, &mut namespaces.network);
+    }
+    if rootless {
+        refuse_what_needs_root(&namespaces.network, &limits)?;
+    } else if namespaces.network == Network::Pasta {
         bail!(Failure::new(
             USAGE,
-            "-p publishes a port of a container on the bridge: it needs --net bridge"
+            "--net pasta is for bocker run without root; as root, use --net bridge"
+        ));
+    }
+    if !ports.is_empty() && !matches!(namespaces.network, Network::Bridge | Network::Pasta) {
+        bail!(Failure::new(
+            USAGE,
+            "-p publishes a port of a container on the bridge (or, without root, through pasta): it needs --net bridge (or --net pasta)"
         ));
     }
     Ok(Checked {
@@ -140,6 +149,18 @@ fn ports(_: &RunArgs) -> Result<Vec<Port>> {
     Ok(Vec::new())
 }
 
+/// Without root, `-p` with no `--net`: a published port needs pasta, which
+/// is then the network (runtime/network/pasta.rs).
+#[cfg(feature = "stage5")]
+fn choose_pasta_for_ports(args: &RunArgs, ports: &[Port], network: &mut Network) {
+    if !ports.is_empty() && args.namespaces.net.is_none() {
+        *network = Network::Pasta;
+    }
+}
+
+#[cfg(not(feature = "stage5"))]
+fn choose_pasta_for_ports(_: &RunArgs, _: &[Port], _: &mut Network) {}
+
 /// Without root (runtime/userns.rs), what needs root on the host is
 /// refused in one line, never skipped: a limit (a cgroup of the host's),
 /// a network through the host's bridge (a veth plugged into it), or into
@@ -154,13 +175,15 @@ fn refuse_what_needs_root(network: &Network, limits: &Limits) -> Result<()> {
     let mode = match network {
         // The host's network: nothing to make (chapter 3's sysfs is the
         // host's /sys, bound: process/host_devices.rs).
-        Network::None | Network::Host => return Ok(()),
+        Network::None | Network::Host | Network::Pasta => return Ok(()),
         Network::Bridge => "bridge",
         Network::Container(_) => "container:…",
     };
     bail!(Failure::new(
         USAGE,
-        format!("--net {mode}: without root bocker gives containers --net none or --net host only")
+        format!(
+            "--net {mode}: without root bocker gives containers --net none, host or pasta only"
+        )
     ))
 }
 

@@ -18,6 +18,7 @@ pub mod bridge_owner;
 pub mod etc_files;
 pub mod nat;
 pub mod netlink;
+pub mod pasta;
 pub mod settings;
 
 /// Chapter 5: a bridge, a veth pair, an address and a route, over netlink
@@ -73,6 +74,8 @@ use crate::state::Store;
 pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
     match &config.network {
         Network::Host | Network::Container(_) => Ok(()),
+        // Without root (outside.rs calls pasta::connect instead).
+        Network::Pasta => Ok(()),
         Network::None => {
             let netlink = Netlink::host()?;
             let inside = netlink.inside(pid)?;

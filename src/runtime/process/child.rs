@@ -98,9 +98,15 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
     #[cfg(feature = "stage2")]
     super::namespaces::set_hostname(&plan.config.hostname)
         .map_err(|e| Failure::start_failed(&e))?;
-    // Without root, chapter 5's `--net none` is done from inside.
+    // Without root, chapter 5's `lo` is brought up from inside (with
+    // `--net none`, and with pasta, which sets up only its own link).
     #[cfg(feature = "stage5")]
-    if plan.config.rootless && plan.config.network == crate::spec::Network::None {
+    if plan.config.rootless
+        && matches!(
+            plan.config.network,
+            crate::spec::Network::None | crate::spec::Network::Pasta
+        )
+    {
         crate::runtime::userns::bring_up_loopback().map_err(|e| Failure::start_failed(&e))?;
     }
 

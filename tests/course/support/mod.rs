@@ -180,6 +180,7 @@ pub fn wait_until_ended(pid: i32) -> bool {
 /// A copy of the busybox tree in `home`, owned by `uid` (root's own copy
 /// sits under /root, which an ordinary user cannot enter): for a test that
 /// plays that user, to `init` an image of theirs.
+#[cfg(feature = "stage9")]
 pub fn busybox_tree_for(env: &TestEnv, home: &Path, uid: u32) -> PathBuf {
     let tree = home.join("busybox");
     let copied = Command::new("cp")
