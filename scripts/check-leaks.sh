@@ -33,6 +33,13 @@ for proc in /proc/[0-9]*; do
         fail "registry ${proc#/proc/} still runs: $(tr '\0' ' ' <"$proc/cmdline")"
     fi
 done
+# Without root: a pasta that bocker started (its pid file is in a
+# container's folder) must end with its container.
+for proc in /proc/[0-9]*; do
+    if tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | grep -q -- '--pid [^ ]*/pasta\.pid'; then
+        fail "pasta ${proc#/proc/} still runs: $(tr '\0' ' ' <"$proc/cmdline")"
+    fi
+done
 find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'bocker-test-fixtures-*' 2>/dev/null | grep . &&
     fail "registry fixtures remain"
 # The tmpfs a test program mounts for its tests' directories
