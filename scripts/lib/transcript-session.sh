@@ -104,6 +104,51 @@ cmds() {
     done
 }
 
+# student: from now on `student_cmds` runs lines as an ordinary user,
+# `student` (uid and gid 1000, home /tmp/student), who has the subordinate
+# ids 100000-165535. For that, in this session's mount namespace only:
+# /etc/passwd, /etc/group, /etc/subuid and /etc/subgid of the session's
+# own are bound over the host's, and /dev/net/tun is open to all, as
+# distributions make it (pasta needs it).
+student() {
+    mkdir -p /tmp/student/.etc /tmp/student/bin
+    printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nstudent:x:1000:1000:student:/tmp/student:/bin/bash\n' >/tmp/student/.etc/passwd
+    printf 'root:x:0:\nnogroup:x:65534:\nstudent:x:1000:\n' >/tmp/student/.etc/group
+    echo 'student:100000:65536' >/tmp/student/.etc/subids
+    for file in passwd group; do
+        mount --bind "/tmp/student/.etc/$file" "/etc/$file"
+    done
+    mount --bind /tmp/student/.etc/subids /etc/subuid
+    mount --bind /tmp/student/.etc/subids /etc/subgid
+    mount -t tmpfs -o mode=755 tmpfs /dev/net
+    mknod -m 666 /dev/net/tun c 10 200
+    chown -R 1000:1000 /tmp/student
+}
+
+# student_cmds: as cmds, as the student: a `$` prompt, and each line run
+# by the student's shell (in the project's folder, as the others), where
+# `bocker` is the current build (a copy the student may run: the builds'
+# folder may be root's alone).
+student_cmds() {
+    local line name variables=()
+    install -m 755 "$bocker_bin" /tmp/student/bin/bocker
+    # The session's variables ($IMG9…), as the student set them.
+    for name in "${shown_vars[@]}"; do
+        variables+=("$name=${!name}")
+    done
+    while IFS= read -r line; do
+        printf '$ %s\n' "$(shown "$line")" >&3
+        setpriv --reuid 1000 --regid 1000 --clear-groups \
+            env -i HOME=/tmp/student USER=student PATH=/tmp/student/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+            "${variables[@]}" bash -c "$line" </dev/null >&3 2>&1 || true
+    done
+}
+
+# The host pid of the student's container ID (see running_pid).
+student_running_pid() {
+    BOCKER_ROOT=/tmp/student/.local/share/bocker running_pid "$1"
+}
+
 # todo_line: the report of the first todo!() of an untouched exercise, as
 # the student sees it: the `bocker: unfinished exercise` line of stdin.
 todo_line() { grep '^bocker: unfinished exercise' >&3; }
@@ -263,6 +308,12 @@ first_build() {
 stop_everything() {
     local record root stopper file
     exec 3>&-
+    # The student's containers (chapter 9), stopped by the student.
+    for record in /tmp/student/.local/share/bocker/containers/ps_*/container.json; do
+        [ -f "$record" ] && grep -q '"status": "running"' "$record" || continue
+        setpriv --reuid 1000 --regid 1000 --clear-groups env HOME=/tmp/student \
+            /tmp/student/bin/bocker stop -t 0 "$(basename "$(dirname "$record")")" >/dev/null 2>&1 || true
+    done
     for record in /tmp/*/containers/ps_*/container.json /tmp/*/btrfs/containers/ps_*/container.json; do
         [ -f "$record" ] || continue
         grep -q '"status": "running"' "$record" || continue

@@ -32,7 +32,7 @@ use regex::Regex;
 
 use super::{say, signals, suites};
 
-const BUILD_NAMES: &str = "the builds are stage0 … stage8, stage1-todo … stage8-todo and reference";
+const BUILD_NAMES: &str = "the builds are stage0 … stage9, stage1-todo … stage9-todo and reference";
 
 /// A build of bocker: its name in the sessions, its stage, its features.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,8 @@ impl Build {
             return Ok(build(8, vec!["reference".to_string()]));
         }
         let stage_of = |digits: &str| match digits.parse::<u8>() {
-            Ok(n) if n <= 8 => Ok(n),
+            // stage9 is chapters 1 to 3 and 9 (Cargo.toml).
+            Ok(n) if n <= 9 => Ok(n),
             _ => Err(anyhow!("no build named {name:?}: {BUILD_NAMES}")),
         };
         if let Some(digits) = name
@@ -342,8 +343,12 @@ mod tests {
             "stage5,solved1,solved2,solved3,solved4,solved5"
         );
         assert_eq!(features("stage8"), "reference");
+        assert_eq!(
+            features("stage9"),
+            "stage9,solved1,solved2,solved3,solved4,solved5,solved6,solved7,solved8,solved9"
+        );
         assert_eq!(features("reference"), "reference");
-        for wrong in ["stage9", "stage0-todo", "stage", "stage1-done", "ref"] {
+        for wrong in ["stage10", "stage0-todo", "stage", "stage1-done", "ref"] {
             assert!(Build::parse(wrong).is_err(), "{wrong}");
         }
     }

@@ -289,7 +289,7 @@ mod tests {
         assert_eq!(names(&["5"]), ["05-network"]);
         assert_eq!(names(&["07-registry", "0"]), ["00-setup", "07-registry"]);
         assert_eq!(names(&["chapters/02-namespaces/", "02"]), ["02-namespaces"]);
-        assert_eq!(names(&[]).len(), 10);
+        assert_eq!(names(&[]).len(), 11);
         assert!(select(repo, &["42".to_string()]).is_err());
     }
 }

@@ -677,8 +677,10 @@ impl Line {
     }
 }
 
+/// A prompt line: root's `# `, or an ordinary user's `$ ` (chapter 9's
+/// sessions run as one).
 fn is_prompt(line: &str) -> bool {
-    line.starts_with("# ")
+    line.starts_with("# ") || line.starts_with("$ ")
 }
 
 /// `text`, a transcript of `chapter` (`05-network`), with what changes from
