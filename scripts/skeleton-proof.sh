@@ -211,6 +211,9 @@ done
 repo=$PWD
 tree=$PWD/target/mutants/tree
 export CARGO_TARGET_DIR=$PWD/target/mutants/target
+# Without debug information the many builds below link faster (a test's
+# report names the exercise from the panic's location, which needs none).
+export CARGO_PROFILE_DEV_DEBUG=0
 rm -rf "$tree"
 mkdir -p "$tree"
 # The project's files as they are now (tracked, and new ones not ignored).

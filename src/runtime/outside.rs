@@ -45,6 +45,16 @@ pub fn set_up(config: &ContainerConfig, pid: Pid) -> Result<()> {
         // The child joins the cgroup itself, first thing after "go" (see
         // child.rs): cheaper than moving it from here.
     }
+    // Without root, limits go in the cgroup v2 subtree delegated to the
+    // user (`run` refused them where there is none). The child, root of
+    // its own user namespace, is moved from here, before "go".
+    #[cfg(feature = "stage4")]
+    if config.rootless && config.limits != crate::spec::Limits::default() {
+        use super::cgroup;
+        cgroup::prepare_parent()?;
+        cgroup::create(&config.id, &config.limits)?;
+        cgroup::move_process_at(&cgroup::path_of(&config.id), pid.as_raw())?;
+    }
     // Chapter 5: the network (lo; with --net bridge a veth pair, an
     // address, a route and published ports).
     // (Without root: `--net none` or `host`, where the child brings its lo

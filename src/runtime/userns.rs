@@ -71,7 +71,11 @@ pub fn map_to_ourselves(pid: Pid) -> Result<()> {
         subordinate("/etc/subuid", uid.as_raw()),
         subordinate("/etc/subgid", gid.as_raw()),
     );
-    if sub_uids.is_some() && sub_gids.is_some() && helpers_installed() {
+    // A set-user-ID program gets root's powers only where root is mapped
+    // (it is not, in a user namespace of an ordinary user): run by bocker
+    // that is itself in one, newuidmap could not write the map.
+    let nested = crate::runtime::process::host_devices::in_user_namespace();
+    if sub_uids.is_some() && sub_gids.is_some() && helpers_installed() && !nested {
         maps::run_map_helpers(
             pid,
             &maps::container_map(uid.as_raw(), sub_uids),

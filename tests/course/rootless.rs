@@ -278,3 +278,156 @@ fn a_published_port_reaches_the_container_through_pasta() {
         describe(&out)
     );
 }
+
+/// A cgroup v2 subtree delegated to uid 4242, as systemd's user@.service
+/// is to each user (`Delegate=yes`): a directory of the user's, with its
+/// `cgroup.procs`, `cgroup.subtree_control` and `cgroup.threads`, and a
+/// leaf below it, `session`, where the user's processes start. Removed
+/// when dropped, with whatever bocker left in it.
+struct Delegation {
+    dir: PathBuf,
+}
+
+impl Delegation {
+    fn new(env: &TestEnv) -> Delegation {
+        let dir = PathBuf::from("/sys/fs/cgroup").join(env.cgroup_parent());
+        let session = dir.join("session");
+        fs::create_dir_all(&session).unwrap();
+        let delegation = Delegation { dir };
+        for path in [&delegation.dir, &session] {
+            for file in [
+                "",
+                "cgroup.procs",
+                "cgroup.subtree_control",
+                "cgroup.threads",
+            ] {
+                std::os::unix::fs::chown(path.join(file), Some(USER), Some(USER)).unwrap();
+            }
+        }
+        delegation
+    }
+
+    /// `bocker` as the user, started in the `session` leaf (moved there
+    /// while still root: moving a process needs write access to the
+    /// cgroup.procs of a cgroup above both its old and its new cgroup).
+    fn bocker(&self, user: &User) -> Command {
+        let like_the_user = user.bocker();
+        let mut command = Command::new(like_the_user.get_program());
+        for (key, value) in like_the_user.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let procs = std::ffi::CString::new(
+            self.dir
+                .join("session/cgroup.procs")
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .unwrap();
+        // SAFETY: between fork and execve only open, write, close,
+        // setgroups, setresgid and setresuid run (async-signal-safe), on
+        // data made before the fork.
+        unsafe {
+            command.pre_exec(move || {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                // "0": the writing process itself.
+                if fd < 0 || libc::write(fd, c"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(fd);
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setresgid(USER, USER, USER) != 0
+                    || libc::setresuid(USER, USER, USER) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        };
+        command
+    }
+}
+
+impl Drop for Delegation {
+    fn drop(&mut self) {
+        // Deepest first: rmdir(2) takes only empty cgroups.
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut stack = vec![self.dir.clone()];
+        while let Some(dir) = stack.pop() {
+            if let Ok(entries) = fs::read_dir(&dir) {
+                for entry in entries.flatten() {
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        stack.push(entry.path());
+                    }
+                }
+            }
+            dirs.push(dir);
+        }
+        for dir in dirs.iter().rev() {
+            let _ = fs::write(dir.join("cgroup.kill"), "1");
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+#[test]
+fn limits_without_root_need_a_delegated_cgroup_v2_subtree() {
+    let _idea = idea("as uid 4242, --memory is refused in one line where no cgroup v2 subtree is delegated to the user (cgroup v1), and honoured in one that is (cgroup v2: a subtree the test delegates as systemd does): the container's cgroup is made there, with its limit, and goes with it");
+    let env = TestEnv::new();
+    let user = User::new(&env);
+    let image = user.image();
+    if !fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .any(|line| {
+            line.split_whitespace().nth(1) == Some("/sys/fs/cgroup") && line.contains(" cgroup2 ")
+        })
+    {
+        let out = user.run(&["run", "--rm", "--memory", "32m", &image, "true"]);
+        assert!(
+            out.status.code() == Some(2)
+                && text(&out.stderr).contains("a cgroup v2 subtree delegated to you"),
+            "without root on cgroup v1, --memory is refused in one line\n{}",
+            describe(&out)
+        );
+        return;
+    }
+    let delegation = Delegation::new(&env);
+    let run = |args: &[&str]| {
+        let out = delegation.bocker(&user).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "bocker {}: {}",
+            args.join(" "),
+            describe(&out)
+        );
+        text(&out.stdout).trim().to_string()
+    };
+    let id = run(&["run", "-d", "--memory", "32m", &image, "sleep", "1000"]);
+    let cgroup = delegation.dir.join(env.cgroup_parent()).join(&id);
+    let limit = fs::read_to_string(cgroup.join("memory.max")).unwrap_or_default();
+    let record = user
+        .state()
+        .join("containers")
+        .join(&id)
+        .join("container.json");
+    let record: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(record).unwrap()).unwrap();
+    let pid = record["pid"].as_i64().unwrap_or(0);
+    let inside = fs::read_to_string(cgroup.join("cgroup.procs")).unwrap_or_default();
+    run(&["stop", &id]);
+    run(&["rm", &id]);
+    assert_eq!(
+        limit.trim(),
+        "33554432",
+        "the container's cgroup, in the delegated subtree ({}), has its memory limit",
+        cgroup.display()
+    );
+    assert!(
+        inside.lines().any(|line| line == pid.to_string()),
+        "the container's process {pid} is in its cgroup: {inside:?}"
+    );
+    assert!(!cgroup.exists(), "rm removes the container's cgroup");
+}

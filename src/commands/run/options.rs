@@ -166,10 +166,10 @@ fn choose_pasta_for_ports(_: &RunArgs, _: &[Port], _: &mut Network) {}
 /// a network through the host's bridge (a veth plugged into it), or into
 /// another container's namespace (not one an ordinary user may join).
 fn refuse_what_needs_root(network: &Network, limits: &Limits) -> Result<()> {
-    if *limits != Limits::default() {
+    if *limits != Limits::default() && !has_delegated_cgroups() {
         bail!(Failure::new(
             USAGE,
-            "--memory, --cpus, --cpu-shares and --pids-limit need root: without it bocker has no cgroup to write (run as root, or without limits)"
+            "--memory, --cpus, --cpu-shares and --pids-limit need root, or a cgroup v2 subtree delegated to you (systemd's user@.service): bocker has no cgroup to write (run as root, or without limits)"
         ));
     }
     let mode = match network {
@@ -185,6 +185,18 @@ fn refuse_what_needs_root(network: &Network, limits: &Limits) -> Result<()> {
             "--net {mode}: without root bocker gives containers --net none, host or pasta only"
         )
     ))
+}
+
+/// Without root: is a cgroup v2 subtree delegated to us (chapter 4's
+/// cgroups, runtime/cgroup/mod.rs)?
+#[cfg(feature = "stage4")]
+fn has_delegated_cgroups() -> bool {
+    crate::runtime::cgroup::delegated_root().is_some()
+}
+
+#[cfg(not(feature = "stage4"))]
+fn has_delegated_cgroups() -> bool {
+    false
 }
 
 /// The network a container gets without `--net`: from chapter 5 the

@@ -56,12 +56,57 @@ use cgroups_rs::fs::{Cgroup, Controllers, Hierarchy};
 pub use crate::spec::Limits;
 
 /// The parent of every container's cgroup: `bocker`, or what
-/// BOCKER_CGROUP_PARENT says (the tests give each test its own).
+/// BOCKER_CGROUP_PARENT says (the tests give each test its own). Without
+/// root, inside the subtree delegated to the user ([`delegated_root`]).
 pub fn parent() -> String {
-    std::env::var("BOCKER_CGROUP_PARENT")
+    let name = std::env::var("BOCKER_CGROUP_PARENT")
         .ok()
         .filter(|p| !p.is_empty() && !p.contains("..") && !p.starts_with('/'))
-        .unwrap_or_else(|| "bocker".to_string())
+        .unwrap_or_else(|| "bocker".to_string());
+    if crate::spec::privileges::rootless() {
+        if let Some(root) = delegated_root() {
+            return format!("{root}/{name}");
+        }
+    }
+    name
+}
+
+/// Without root, on cgroup v2: the subtree of the cgroup tree delegated to
+/// this user, relative to the hierarchy's root, if there is one.
+///
+/// systemd delegates one to each user (`user@UID.service`, with
+/// `Delegate=yes`): it gives the user the directory and its
+/// `cgroup.procs`, `cgroup.subtree_control` and `cgroup.threads`, so that
+/// the user may make cgroups below it, enable controllers for them and
+/// move their own processes between them. The user's processes live in
+/// leaves below it (`init.scope`, `app.slice/…`): v2 lets a cgroup hand
+/// controllers to its children only while no process is in it itself.
+/// So: the highest cgroup above our own (ourselves left out) whose
+/// `cgroup.procs` and `cgroup.subtree_control` we may write, all the way up.
+/// (On v1 the trees are root's: none.)
+pub fn delegated_root() -> Option<String> {
+    use nix::unistd::{access, AccessFlags};
+    if !hierarchies::is_cgroup2_unified_mode() {
+        return None;
+    }
+    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let own = own.lines().find_map(|line| line.strip_prefix("0::/"))?;
+    let root = hierarchies::auto().root();
+    let writable = |dir: &std::path::Path| {
+        ["cgroup.procs", "cgroup.subtree_control"]
+            .iter()
+            .all(|file| access(&dir.join(file), AccessFlags::W_OK).is_ok())
+    };
+    let mut delegated = None;
+    let mut path = own.trim_end();
+    while let Some((above, _)) = path.rsplit_once('/') {
+        if !writable(&root.join(above)) {
+            break;
+        }
+        delegated = Some(above.to_string());
+        path = above;
+    }
+    delegated
 }
 
 /// The cgroup path of container `id`, relative to the hierarchy's root.
@@ -132,7 +177,11 @@ pub fn prepare_parent_at(path: &str) -> Result<()> {
     if !hierarchy.v2() {
         return v1::prepare_parent(path);
     }
-    v2::prepare_parent(hierarchy.root(), path)
+    // Without root, only the delegated subtree is ours to change.
+    match delegated_root().filter(|_| crate::spec::privileges::rootless()) {
+        Some(top) => v2::prepare_parent_below(hierarchy.root(), &top, path),
+        None => v2::prepare_parent(hierarchy.root(), path),
+    }
 }
 
 /// The directories of container `id`'s cgroup: on v2 its one directory;

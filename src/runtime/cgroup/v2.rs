@@ -28,17 +28,33 @@ pub const OOM_EVENTS: &str = "memory.events";
 /// with an obscure error. So the frame writes these files itself, from the
 /// root down, and says what went wrong.
 pub fn prepare_parent(root: PathBuf, parent: &str) -> Result<()> {
-    let available = fs::read_to_string(root.join("cgroup.controllers"))
-        .context("cannot read the root cgroup's controllers")?;
+    prepare_parent_below(root, "", parent)
+}
+
+/// The same, leaving the levels above `top` alone: `top` (relative to
+/// `root`; "" for the root itself) is the highest cgroup whose
+/// `cgroup.subtree_control` is written. Without root that is the subtree
+/// delegated to the user (mod.rs's `delegated_root`): above it the files
+/// are root's, and what is enabled there is what the user gets.
+pub fn prepare_parent_below(root: PathBuf, top: &str, parent: &str) -> Result<()> {
+    let mut dir = root;
+    for part in top.split('/').filter(|part| !part.is_empty()) {
+        dir.push(part);
+    }
+    let available = fs::read_to_string(dir.join("cgroup.controllers"))
+        .with_context(|| format!("cannot read the controllers of {}", dir.display()))?;
     let wanted: Vec<&str> = available
         .split_whitespace()
         .filter(|c| ["cpu", "memory", "pids", "cpuset", "io"].contains(c))
         .collect();
-    // The root, then each level down to the parent itself: the
-    // containers' cgroups are the parent's children.
-    let mut dir = root;
+    // `top`, then each level down to the parent itself: the containers'
+    // cgroups are the parent's children.
     enable_controllers(&dir, &wanted)?;
-    for part in parent.split('/') {
+    let below = parent
+        .strip_prefix(top)
+        .unwrap_or(parent)
+        .trim_start_matches('/');
+    for part in below.split('/').filter(|part| !part.is_empty()) {
         dir.push(part);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         enable_controllers(&dir, &wanted)?;
