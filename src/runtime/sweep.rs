@@ -28,7 +28,7 @@ use super::teardown;
 use crate::state::ids;
 use crate::state::keeper_lock::{self, Keeper};
 use crate::state::records::Status;
-use crate::state::store::{delete_tree, Store};
+use crate::state::store::Store;
 
 pub fn sweep(store: &Store) {
     sweep_directory(store, &store.images_dir());
@@ -104,7 +104,7 @@ fn sweep_directory(store: &Store, dir: &Path) {
             if ids::looks_like(ids::CONTAINER_PREFIX, id) {
                 let _ = teardown::release(store, id);
             }
-            let _ = delete_tree(&entry.path());
+            let _ = super::userns::delete_tree(&entry.path());
         } else if let Some((builder, id)) = staging_parts(&name) {
             if !process_exists(builder) {
                 // A container's builder may have claimed an address (or,
@@ -112,7 +112,7 @@ fn sweep_directory(store: &Store, dir: &Path) {
                 if ids::looks_like(ids::CONTAINER_PREFIX, id) {
                     let _ = teardown::release(store, id);
                 }
-                let _ = delete_tree(&entry.path());
+                let _ = super::userns::delete_tree(&entry.path());
             }
         }
     }

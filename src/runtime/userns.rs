@@ -117,6 +117,74 @@ fn write_maps(process: &str, uid: nix::unistd::Uid, gid: nix::unistd::Gid) -> Re
     Ok(())
 }
 
+/// Delete a container's directory `dir` (its files, its record). As
+/// root, or when the user owns every file, plainly. Without root, from
+/// chapter 9 on, a user inside may have made files of subordinate ids
+/// (`chown 1000 …`): a folder of such an id is not the user's to empty.
+/// Root in a user namespace mapped like the container's may: its
+/// CAP_DAC_OVERRIDE counts for every file whose owner is mapped there.
+/// (podman does the same: `podman unshare rm -rf …`.)
+pub fn delete_tree(dir: &std::path::Path) -> Result<()> {
+    match crate::state::store::delete_tree(dir) {
+        Err(plainly) if rootless() && dir.exists() => delete_as_mapped_root(dir).context(plainly),
+        result => result,
+    }
+}
+
+/// Fork a child that makes a user namespace of its own, map it from here
+/// as a container is mapped ([`map_to_ourselves`]), and let it, root
+/// there, delete `dir`.
+fn delete_as_mapped_root(dir: &std::path::Path) -> Result<()> {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::{fork, pipe2, read, write, ForkResult};
+    crate::runtime::process::ensure_single_threaded()?;
+    let flags = nix::fcntl::OFlag::O_CLOEXEC;
+    let (ready_read, ready_write) = pipe2(flags).context("pipe2 failed")?;
+    let (go_read, go_write) = pipe2(flags).context("pipe2 failed")?;
+    // SAFETY: bocker has one thread (checked above): the child may
+    // allocate, as the parent would.
+    match unsafe { fork() }.context("fork failed")? {
+        ForkResult::Child => {
+            drop((ready_read, go_write));
+            let deleted = (|| -> Result<()> {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)?;
+                write(&ready_write, b"1")?;
+                // The parent has written the maps when it says "go".
+                let mut go = [0u8];
+                if read(&go_read, &mut go)? != 1 {
+                    anyhow::bail!("no go from the parent");
+                }
+                fs::remove_dir_all(dir)?;
+                Ok(())
+            })();
+            // SAFETY: _exit ends the child at once, without running the
+            // parent's exit handlers or flushing its buffers twice.
+            unsafe { libc::_exit(i32::from(deleted.is_err())) }
+        }
+        ForkResult::Parent { child } => {
+            drop((ready_write, go_read));
+            let mut ready = [0u8];
+            let mapped = match read(&ready_read, &mut ready) {
+                Ok(1) => map_to_ourselves(child),
+                _ => Err(anyhow::anyhow!("the deleting child did not start")),
+            };
+            if mapped.is_ok() {
+                let _ = write(&go_write, b"g");
+            }
+            drop(go_write);
+            let status = waitpid(child, None).context("waitpid failed")?;
+            mapped?;
+            match status {
+                WaitStatus::Exited(_, 0) => Ok(()),
+                _ => anyhow::bail!(
+                    "cannot delete {} even as root of a user namespace with your subordinate ids",
+                    dir.display()
+                ),
+            }
+        }
+    }
+}
+
 /// In the container, rootless with `--net none`: bring `lo` up. (Root's
 /// bocker does it from outside over netlink, chapter 5; an ordinary user
 /// may not enter the container's network namespace from outside, but the

@@ -303,11 +303,21 @@ impl Store {
     /// is the runtime's to release first: `runtime::teardown::remove`
     /// does both, in that order.
     pub fn remove_container(&self, id: &str) -> Result<()> {
+        self.remove_container_with(id, &delete_tree)
+    }
+
+    /// The same, deleting the directory with `delete` (without root, the
+    /// runtime's: runtime/userns.rs, for files of subordinate ids).
+    pub fn remove_container_with(
+        &self,
+        id: &str,
+        delete: &dyn Fn(&Path) -> Result<()>,
+    ) -> Result<()> {
         let trash = self.containers_dir().join(trash_name(id));
         fs::rename(self.containers_dir().join(id), &trash)
             .with_context(|| format!("cannot remove {id}"))?;
         self.release_names_of(id);
-        delete_tree(&trash).with_context(|| format!("cannot delete the files of {id}"))
+        delete(&trash).with_context(|| format!("cannot delete the files of {id}"))
     }
 
     /// Give up every name that points at `id`.

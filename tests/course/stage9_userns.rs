@@ -321,7 +321,8 @@ fn what_a_user_inside_owns_belongs_to_a_subordinate_id_outside() {
             "run",
             "-d",
             &image,
-            "touch /by-root /by-1000 && chown 1000:1000 /by-1000 && sleep 1000",
+            "touch /by-root /by-1000 && chown 1000:1000 /by-1000 \
+             && mkdir /home-1000 && touch /home-1000/f && chown -R 1000:1000 /home-1000 && sleep 1000",
         ])
         .trim()
         .to_string();
@@ -340,7 +341,14 @@ fn what_a_user_inside_owns_belongs_to_a_subordinate_id_outside() {
     };
     let (by_root, by_1000) = (owner("by-root"), owner("by-1000"));
     player.run_ok(&["stop", &id]);
+    // A folder of uid 1000 inside is not yours to empty outside: rm
+    // deletes it as root of a user namespace mapped like the container's.
     player.run_ok(&["rm", &id]);
+    assert!(
+        !rootfs.exists(),
+        "rm leaves nothing of the container: {}",
+        rootfs.display()
+    );
     assert_eq!(
         by_root,
         (uid, gid),
