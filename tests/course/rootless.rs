@@ -50,6 +50,21 @@ impl<'a> User<'a> {
         command
     }
 
+    /// `program` (bocker, or a wrapper that starts it) with this user's
+    /// bocker environment, still run as root: for a test that must do
+    /// something as root first (a namespace, a cgroup), then become the
+    /// user itself.
+    fn command_with_the_users_environment(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        for (key, value) in self.bocker().get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        command
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         self.bocker()
             .args(args)
@@ -249,9 +264,8 @@ fn a_published_port_reaches_the_container_through_pasta() {
             sleep 0.1
         done
     "#;
-    let like_the_user = user.bocker();
-    let mut command = Command::new("unshare");
-    command
+    let out = user
+        .command_with_the_users_environment("unshare")
         .args([
             "--net",
             "--mount",
@@ -262,15 +276,10 @@ fn a_published_port_reaches_the_container_through_pasta() {
             script,
             "sh",
         ])
-        .arg(like_the_user.get_program())
-        .arg(&image);
-    for (key, value) in like_the_user.get_envs() {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
-    let out = command.output().unwrap();
+        .arg(user.bocker().get_program())
+        .arg(&image)
+        .output()
+        .unwrap();
     assert_eq!(
         text(&out.stdout).lines().collect::<Vec<_>>(),
         ["answer: hello-from-inside", "pasta listens", "pasta gone"],
@@ -311,14 +320,7 @@ impl Delegation {
     /// while still root: moving a process needs write access to the
     /// cgroup.procs of a cgroup above both its old and its new cgroup).
     fn bocker(&self, user: &User) -> Command {
-        let like_the_user = user.bocker();
-        let mut command = Command::new(like_the_user.get_program());
-        for (key, value) in like_the_user.get_envs() {
-            match value {
-                Some(value) => command.env(key, value),
-                None => command.env_remove(key),
-            };
-        }
+        let mut command = user.command_with_the_users_environment(user.bocker().get_program());
         let procs = std::ffi::CString::new(
             self.dir
                 .join("session/cgroup.procs")
