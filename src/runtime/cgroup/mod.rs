@@ -83,8 +83,14 @@ pub fn parent() -> String {
 /// controllers to its children only while no process is in it itself.
 /// So: the highest cgroup above our own (ourselves left out) whose
 /// `cgroup.procs` and `cgroup.subtree_control` we may write, all the way up.
-/// (On v1 the trees are root's: none.)
+/// (On v1 the trees are root's: none.) Found once per bocker: its own
+/// cgroup does not change, and every container path asks.
 pub fn delegated_root() -> Option<String> {
+    static FOUND: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(find_delegated_root).clone()
+}
+
+fn find_delegated_root() -> Option<String> {
     use nix::unistd::{access, AccessFlags};
     if !hierarchies::is_cgroup2_unified_mode() {
         return None;
