@@ -16,6 +16,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use crate::errors::Failure;
+use crate::runtime::mapped_root::with_the_containers_ids;
 use crate::state::records::{self, ContainerRecord, ImageRecord, Status};
 use crate::state::Store;
 use crate::storage::copy::{copy_into, copy_tree};
@@ -32,7 +33,10 @@ pub fn commit(store: &Store, container: &str, image: Option<&str>) -> Result<u8>
         None => store.stage_image()?,
     };
     let source = store.container_paths(&record.id).rootfs;
-    paused_while(&record, || make_rootfs(&source, &staged.dir.join("rootfs")))?;
+    let rootfs = staged.dir.join("rootfs");
+    paused_while(&record, || {
+        with_the_containers_ids(|| make_rootfs(&source, &rootfs))
+    })?;
     let image_record = ImageRecord {
         id: staged.id.clone(),
         source: format!("commit of {}", record.id),

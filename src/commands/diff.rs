@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 
 use crate::errors::Failure;
 use crate::escape::printable;
+use crate::runtime::mapped_root::with_the_containers_ids;
 use crate::state::Store;
 use crate::storage::{diff, subvolumes};
 
@@ -42,11 +43,21 @@ pub fn diff(store: &Store, container: &str) -> Result<u8> {
     // A snapshot keeps the image's inodes, ctime included: a different
     // ctime is then a sure sign of a change.
     let snapshot = subvolumes::is_subvolume(&rootfs)?;
-    let changes = diff::changes(&image, &rootfs, snapshot, &MADE_BY_BOCKER)?;
+    // The lines are made where the files are read: without root, in a
+    // child that may read files of the container's other users.
+    let lines = with_the_containers_ids(|| {
+        let changes = diff::changes(&image, &rootfs, snapshot, &MADE_BY_BOCKER)?;
+        Ok(changes
+            .iter()
+            .map(|change| {
+                let path = change.path.to_string_lossy();
+                format!("{} {}", change.kind.letter(), printable(&path))
+            })
+            .collect::<Vec<String>>())
+    })?;
     let mut out = std::io::stdout().lock();
-    for change in changes {
-        let path = change.path.to_string_lossy();
-        writeln!(out, "{} {}", change.kind.letter(), printable(&path))?;
+    for line in lines {
+        writeln!(out, "{line}")?;
     }
     Ok(0)
 }

@@ -35,14 +35,14 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
-use crate::runtime::sweep;
+use crate::runtime::{sweep, userns};
 use crate::state::Store;
 
 /// The state directory, for a verb that reads it. Opening it is also when
 /// bocker tidies up after one of its own that was killed midway
 /// (runtime/sweep.rs), so that every verb sees a clean state.
 fn open_store(root: &Path) -> Result<Store> {
-    let store = Store::open_existing(root)?;
+    let store = Store::open_existing(root)?.deleting_with(userns::delete_tree);
     sweep::sweep(&store);
     Ok(store)
 }
@@ -50,7 +50,7 @@ fn open_store(root: &Path) -> Result<Store> {
 /// The state directory, made if it is missing: for the verbs that make
 /// something (`init`, `run`, `pull`). Swept as [`open_store`] does.
 fn create_store(root: &Path) -> Result<Store> {
-    let store = Store::create(root)?;
+    let store = Store::create(root)?.deleting_with(userns::delete_tree);
     sweep::sweep(&store);
     Ok(store)
 }

@@ -11,6 +11,7 @@ use crate::cli::PullArgs;
 use crate::registry::auth::Credentials;
 use crate::registry::pull::{self, Pulled};
 use crate::registry::reference::Reference;
+use crate::runtime::mapped_root::with_the_containers_ids;
 use crate::state::records::{self, ImageRecord};
 
 pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
@@ -30,14 +31,19 @@ pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
     let staged = store.stage_image()?;
     let mut pulled: Option<Pulled> = None;
     build_rootfs(&staged.dir.join("rootfs"), |rootfs| {
-        pulled = Some(pull::pull(
-            store.root(),
-            &reference,
-            &wanted,
-            args.platform.is_some(),
-            credentials,
-            rootfs,
-        )?);
+        // Without root, from chapter 9: unpacked by root of a user
+        // namespace with the user's subordinate ids, so that a file of
+        // uid 33 in the image is uid 33 in the container.
+        pulled = Some(with_the_containers_ids(|| {
+            pull::pull(
+                store.root(),
+                &reference,
+                &wanted,
+                args.platform.is_some(),
+                credentials,
+                rootfs,
+            )
+        })?);
         Ok(())
     })?;
     let pulled = pulled.expect("the rootfs was filled");

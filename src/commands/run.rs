@@ -17,6 +17,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::RunArgs;
+use crate::runtime::mapped_root::with_the_containers_ids;
 use crate::runtime::{ContainerConfig, Stdin};
 use crate::spec::Network;
 use crate::spec::ProcessId;
@@ -60,7 +61,8 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     let hostname = checked.hostname.clone().unwrap_or_else(|| id.clone());
     let address = claim_address(&store, &id, &network)?;
     let rootfs = staged.paths().rootfs;
-    let prepared = rootfs::create(&store.image_rootfs(&image.id), &rootfs)
+    let image_rootfs = store.image_rootfs(&image.id);
+    let prepared = with_the_containers_ids(|| rootfs::create(&image_rootfs, &rootfs))
         .and_then(|()| write_etc_files(&rootfs, &hostname, address));
     if let Err(error) = prepared {
         release_address(&store, &id, address);

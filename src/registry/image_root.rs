@@ -137,7 +137,7 @@ impl ImageRoot {
                 || format!("cannot link to '{}'", printable(&target.to_string_lossy())),
             )?;
         } else if (kind.is_character_special() || kind.is_block_special())
-            && !crate::spec::privileges::keeps_owners()
+            && !crate::spec::privileges::makes_device_nodes()
         {
             crate::spec::privileges::skip_device_node(name);
         } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {

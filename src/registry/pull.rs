@@ -44,6 +44,9 @@ const PARALLEL_DOWNLOADS: usize = 3;
 const MAX_CONFIG_SIZE: u64 = 8 << 20;
 
 /// What a pull found: the image's manifest digest and its defaults.
+/// (Plain data: without root it comes back from the child that pulled,
+/// runtime/mapped_root.rs.)
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Pulled {
     pub digest: String,
     pub defaults: ImageDefaults,

@@ -56,6 +56,7 @@ pub mod config;
 pub mod exec;
 pub mod init;
 pub mod kernel;
+pub mod mapped_root;
 #[cfg(feature = "stage5")]
 pub mod network;
 #[cfg(feature = "oci")]

@@ -104,7 +104,7 @@ fn sweep_directory(store: &Store, dir: &Path) {
             if ids::looks_like(ids::CONTAINER_PREFIX, id) {
                 let _ = teardown::release(store, id);
             }
-            let _ = super::userns::delete_tree(&entry.path());
+            let _ = store.delete(&entry.path());
         } else if let Some((builder, id)) = staging_parts(&name) {
             if !process_exists(builder) {
                 // A container's builder may have claimed an address (or,
@@ -112,7 +112,7 @@ fn sweep_directory(store: &Store, dir: &Path) {
                 if ids::looks_like(ids::CONTAINER_PREFIX, id) {
                     let _ = teardown::release(store, id);
                 }
-                let _ = super::userns::delete_tree(&entry.path());
+                let _ = store.delete(&entry.path());
             }
         }
     }

@@ -42,5 +42,5 @@ pub fn release(store: &Store, id: &str) -> Result<()> {
 /// or the sweep can release again from the id alone.
 pub fn remove(store: &Store, id: &str) -> Result<()> {
     release(store, id)?;
-    store.remove_container_with(id, &super::userns::delete_tree)
+    store.remove_container(id)
 }

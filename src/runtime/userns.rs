@@ -34,7 +34,7 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result};
 use nix::unistd::Pid;
 
-pub use crate::spec::privileges::rootless;
+pub use crate::spec::privileges::{in_user_namespace, rootless};
 
 /// Chapter 9: the maps, with the user's subordinate ids where they have
 /// some.
@@ -58,32 +58,51 @@ pub fn map_to_ourselves(pid: Pid) -> Result<()> {
 #[cfg(feature = "stage9")]
 pub fn map_to_ourselves(pid: Pid) -> Result<()> {
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    match our_subordinate_ids() {
+        Some((sub_uids, sub_gids)) => maps::run_map_helpers(
+            pid,
+            &maps::container_map(uid.as_raw(), Some(sub_uids)),
+            &maps::container_map(gid.as_raw(), Some(sub_gids)),
+        ),
+        None => maps::write_single_id_maps(pid, uid.as_raw(), gid.as_raw()),
+    }
+}
+
+/// Does a rootless container get more ids than ours (chapter 9's ranges)?
+/// Then files in it may belong to ids other than ours (runtime/mapped_root.rs).
+pub fn maps_subordinate_ids() -> bool {
+    #[cfg(feature = "stage9")]
+    return our_subordinate_ids().is_some();
+    #[cfg(not(feature = "stage9"))]
+    false
+}
+
+/// Our subordinate uids and gids, (START, COUNT) each, when a container
+/// can be given them: both listed in /etc/subuid and /etc/subgid, the
+/// helpers installed, and bocker not itself in a user namespace (a
+/// set-user-ID program gets root's powers only where root is mapped, and
+/// in an ordinary user's namespace it is not: newuidmap could not write
+/// the map).
+#[cfg(feature = "stage9")]
+fn our_subordinate_ids() -> Option<((u32, u32), (u32, u32))> {
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    let name = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|user| user.name)
+        .unwrap_or_default();
     let subordinate = |file: &str, id: u32| {
-        let name = nix::unistd::User::from_uid(uid)
-            .ok()
-            .flatten()
-            .map(|user| user.name)
-            .unwrap_or_default();
         let listing = fs::read_to_string(file).unwrap_or_default();
         maps::subordinate_ids(&listing, &name, id)
     };
-    let (sub_uids, sub_gids) = (
-        subordinate("/etc/subuid", uid.as_raw()),
-        subordinate("/etc/subgid", gid.as_raw()),
-    );
-    // A set-user-ID program gets root's powers only where root is mapped
-    // (it is not, in a user namespace of an ordinary user): run by bocker
-    // that is itself in one, newuidmap could not write the map.
-    let nested = crate::runtime::process::host_devices::in_user_namespace();
-    if sub_uids.is_some() && sub_gids.is_some() && helpers_installed() && !nested {
-        maps::run_map_helpers(
-            pid,
-            &maps::container_map(uid.as_raw(), sub_uids),
-            &maps::container_map(gid.as_raw(), sub_gids),
-        )
-    } else {
-        maps::write_single_id_maps(pid, uid.as_raw(), gid.as_raw())
+    let nested = in_user_namespace();
+    if nested || !helpers_installed() {
+        return None;
     }
+    Some((
+        subordinate("/etc/subuid", uid.as_raw())?,
+        subordinate("/etc/subgid", gid.as_raw())?,
+    ))
 }
 
 /// Are newuidmap and newgidmap (Debian's uidmap) where they are looked for?
@@ -122,8 +141,8 @@ fn write_maps(process: &str, uid: nix::unistd::Uid, gid: nix::unistd::Gid) -> Re
 /// chapter 9 on, a user inside may have made files of subordinate ids
 /// (`chown 1000 …`): a folder of such an id is not the user's to empty.
 /// Root in a user namespace mapped like the container's may: its
-/// CAP_DAC_OVERRIDE counts for every file whose owner is mapped there.
-/// (podman does the same: `podman unshare rm -rf …`.)
+/// CAP_DAC_OVERRIDE counts for every file whose owner is mapped there
+/// (runtime/mapped_root.rs).
 pub fn delete_tree(dir: &std::path::Path) -> Result<()> {
     match crate::state::store::delete_tree(dir) {
         Err(plainly) if rootless() && dir.exists() => delete_as_mapped_root(dir).context(plainly),
@@ -131,58 +150,11 @@ pub fn delete_tree(dir: &std::path::Path) -> Result<()> {
     }
 }
 
-/// Fork a child that makes a user namespace of its own, map it from here
-/// as a container is mapped ([`map_to_ourselves`]), and let it, root
-/// there, delete `dir`.
 fn delete_as_mapped_root(dir: &std::path::Path) -> Result<()> {
-    use nix::sys::wait::{waitpid, WaitStatus};
-    use nix::unistd::{fork, pipe2, read, write, ForkResult};
-    crate::runtime::process::ensure_single_threaded()?;
-    let flags = nix::fcntl::OFlag::O_CLOEXEC;
-    let (ready_read, ready_write) = pipe2(flags).context("pipe2 failed")?;
-    let (go_read, go_write) = pipe2(flags).context("pipe2 failed")?;
-    // SAFETY: bocker has one thread (checked above): the child may
-    // allocate, as the parent would.
-    match unsafe { fork() }.context("fork failed")? {
-        ForkResult::Child => {
-            drop((ready_read, go_write));
-            let deleted = (|| -> Result<()> {
-                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)?;
-                write(&ready_write, b"1")?;
-                // The parent has written the maps when it says "go".
-                let mut go = [0u8];
-                if read(&go_read, &mut go)? != 1 {
-                    anyhow::bail!("no go from the parent");
-                }
-                fs::remove_dir_all(dir)?;
-                Ok(())
-            })();
-            // SAFETY: _exit ends the child at once, without running the
-            // parent's exit handlers or flushing its buffers twice.
-            unsafe { libc::_exit(i32::from(deleted.is_err())) }
-        }
-        ForkResult::Parent { child } => {
-            drop((ready_write, go_read));
-            let mut ready = [0u8];
-            let mapped = match read(&ready_read, &mut ready) {
-                Ok(1) => map_to_ourselves(child),
-                _ => Err(anyhow::anyhow!("the deleting child did not start")),
-            };
-            if mapped.is_ok() {
-                let _ = write(&go_write, b"g");
-            }
-            drop(go_write);
-            let status = waitpid(child, None).context("waitpid failed")?;
-            mapped?;
-            match status {
-                WaitStatus::Exited(_, 0) => Ok(()),
-                _ => anyhow::bail!(
-                    "cannot delete {} even as root of a user namespace with your subordinate ids",
-                    dir.display()
-                ),
-            }
-        }
-    }
+    super::mapped_root::in_a_mapped_child(|| Ok(fs::remove_dir_all(dir)?)).with_context(|| {
+        let shown = dir.display();
+        format!("cannot delete {shown} even as root of a user namespace with your subordinate ids")
+    })
 }
 
 /// In the container, rootless with `--net none`: bring `lo` up. (Root's

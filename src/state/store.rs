@@ -40,6 +40,9 @@ pub struct Store {
     /// Where `images/` and `containers/` are: `root`, or from chapter 6
     /// the mount point of a btrfs file (see `storage/`).
     data: PathBuf,
+    /// How a removed image's or container's directory is deleted:
+    /// [`delete_tree`], or the runtime's (see [`Store::deleting_with`]).
+    delete: fn(&Path) -> Result<()>,
 }
 
 /// Where a container lives on disk.
@@ -103,7 +106,21 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             data,
+            delete: delete_tree,
         })
+    }
+
+    /// The same store, deleting directories with `delete`: without root,
+    /// the runtime's (runtime/userns.rs), which can also delete files of
+    /// the container's subordinate ids.
+    pub fn deleting_with(self, delete: fn(&Path) -> Result<()>) -> Store {
+        Store { delete, ..self }
+    }
+
+    /// Delete an image's or a container's directory `dir`, as this store
+    /// deletes.
+    pub fn delete(&self, dir: &Path) -> Result<()> {
+        (self.delete)(dir)
     }
 
     pub fn root(&self) -> &Path {
@@ -163,7 +180,8 @@ impl Store {
         )
         .context("cannot swap the new image in")?;
         staged.committed = true;
-        delete_tree(&staged.dir).context("cannot delete the old version of the image")
+        self.delete(&staged.dir)
+            .context("cannot delete the old version of the image")
     }
 
     pub fn image_rootfs(&self, id: &str) -> PathBuf {
@@ -196,7 +214,8 @@ impl Store {
         let trash = self.images_dir().join(trash_name(id));
         fs::rename(self.images_dir().join(id), &trash)
             .with_context(|| format!("cannot remove {id}"))?;
-        delete_tree(&trash).with_context(|| format!("cannot delete the files of {id}"))
+        self.delete(&trash)
+            .with_context(|| format!("cannot delete the files of {id}"))
     }
 
     // ------------------------------------------------------------ containers
@@ -303,21 +322,12 @@ impl Store {
     /// is the runtime's to release first: `runtime::teardown::remove`
     /// does both, in that order.
     pub fn remove_container(&self, id: &str) -> Result<()> {
-        self.remove_container_with(id, &delete_tree)
-    }
-
-    /// The same, deleting the directory with `delete` (without root, the
-    /// runtime's: runtime/userns.rs, for files of subordinate ids).
-    pub fn remove_container_with(
-        &self,
-        id: &str,
-        delete: &dyn Fn(&Path) -> Result<()>,
-    ) -> Result<()> {
         let trash = self.containers_dir().join(trash_name(id));
         fs::rename(self.containers_dir().join(id), &trash)
             .with_context(|| format!("cannot remove {id}"))?;
         self.release_names_of(id);
-        delete(&trash).with_context(|| format!("cannot delete the files of {id}"))
+        self.delete(&trash)
+            .with_context(|| format!("cannot delete the files of {id}"))
     }
 
     /// Give up every name that points at `id`.
@@ -384,7 +394,7 @@ impl Drop for Staged<'_> {
         if self.committed {
             return;
         }
-        let _ = delete_tree(&self.dir);
+        let _ = self.store.delete(&self.dir);
         if let Some(name) = &self.name {
             self.store.names().release(name, &self.id);
         }

@@ -200,7 +200,7 @@ impl Copier {
             return Ok(());
         }
         let is_device = matches!(file_type(stat), SFlag::S_IFCHR | SFlag::S_IFBLK);
-        if is_device && !crate::spec::privileges::keeps_owners() {
+        if is_device && !crate::spec::privileges::makes_device_nodes() {
             crate::spec::privileges::skip_device_node(name);
             return Ok(());
         }

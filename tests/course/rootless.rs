@@ -4,103 +4,26 @@
 //! bocker starts with that uid and gid, its state in a folder of theirs.
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::registry::{one_layer_image, TestRegistry};
-use crate::support::{self, describe, idea, text, TestEnv};
+use crate::support::played::{become_user, PlayedUser, PLAYED_ID};
+use crate::support::registry::{
+    busybox_layer, one_layer_image, Layer, Layout, Platform, TarLayer, TestRegistry,
+};
+use crate::support::{describe, idea, text, TestEnv};
 
 /// The ordinary user the tests play.
-const USER: u32 = 4242;
-
-/// An ordinary user's bocker, with a home and a state folder of its own in
-/// the test's folder.
-struct User<'a> {
-    env: &'a TestEnv,
-    home: PathBuf,
-}
-
-impl<'a> User<'a> {
-    fn new(env: &'a TestEnv) -> User<'a> {
-        // The user passes through the test's folder (as through /home) to
-        // a home of theirs.
-        fs::set_permissions(env.dir(), fs::Permissions::from_mode(0o711)).unwrap();
-        let home = env.dir().join("home-4242");
-        fs::create_dir(&home).unwrap();
-        std::os::unix::fs::chown(&home, Some(USER), Some(USER)).unwrap();
-        User { env, home }
-    }
-
-    /// Where this user's bocker keeps images and containers.
-    fn state(&self) -> PathBuf {
-        self.home.join("state")
-    }
-
-    fn bocker(&self) -> Command {
-        let mut command = self.env.bocker();
-        command
-            .env("BOCKER_ROOT", self.state())
-            .env("HOME", &self.home)
-            .env_remove("BOCKER_STORAGE")
-            .uid(USER)
-            .gid(USER);
-        command
-    }
-
-    /// `program` (bocker, or a wrapper that starts it) with this user's
-    /// bocker environment, still run as root: for a test that must do
-    /// something as root first (a namespace, a cgroup), then become the
-    /// user itself.
-    fn command_with_the_users_environment(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut command = Command::new(program);
-        for (key, value) in self.bocker().get_envs() {
-            match value {
-                Some(value) => command.env(key, value),
-                None => command.env_remove(key),
-            };
-        }
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.bocker()
-            .args(args)
-            .output()
-            .expect("cannot start bocker")
-    }
-
-    #[track_caller]
-    fn run_ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "bocker {} as uid {USER}: {}",
-            args.join(" "),
-            describe(&out)
-        );
-        out
-    }
-
-    /// An image of the busybox tree, from a copy of the user's own (its
-    /// /root is root's, 0700: not for them to read).
-    fn image(&self) -> String {
-        let tree = support::busybox_tree_for(self.env, &self.home, USER);
-        let out = self.run_ok(&["init", tree.to_str().unwrap()]);
-        text(&out.stdout)
-            .trim()
-            .trim_start_matches("Created: ")
-            .to_string()
-    }
-}
+const USER: u32 = PLAYED_ID;
 
 #[test]
 fn an_ordinary_user_runs_execs_stops_and_removes_containers() {
     let _idea = idea("as uid 4242 with no sudo: run (root inside, mapped `0 4242 1`, Docker's capabilities, /dev/null the host's), run -d, logs, exec, ps, stop, rm; a file the container writes belongs to uid 4242 outside; limits and a bridge are refused in one line, not skipped");
     let env = TestEnv::new();
-    let user = User::new(&env);
+    let user = PlayedUser::new(&env);
     let image = user.image();
 
     let out = user.run_ok(&[
@@ -194,7 +117,7 @@ fn an_ordinary_user_runs_execs_stops_and_removes_containers() {
 fn an_ordinary_user_pulls_from_the_local_registry_and_runs_the_image() {
     let _idea = idea("as uid 4242: pull from a registry on 127.0.0.1 (layers unpacked with the user as every file's owner: the one id the user namespace maps), then run the image's own command");
     let env = TestEnv::new();
-    let user = User::new(&env);
+    let user = PlayedUser::new(&env);
     let registry = TestRegistry::open();
     registry.push_image(one_layer_image(), "rootless/busybox:1");
     let reference = registry.reference("rootless/busybox:1");
@@ -223,11 +146,135 @@ fn an_ordinary_user_pulls_from_the_local_registry_and_runs_the_image() {
     env.assert_no_leaks();
 }
 
+/// /etc/subuid and /etc/subgid for the user with ranges: 65536 ids from
+/// 300000 (uid 1 inside is 300000 outside, uid 33 is 300032).
+const RANGES: &str = "bocker-nine:300000:65536\n";
+const SUBORDINATE_START: u32 = 300000;
+
+#[test]
+fn with_subordinate_ids_pull_run_diff_and_commit_keep_the_images_owners() {
+    let _idea = idea("as bocker-nine (uid 4242, subordinate ids from 300000): pull unpacks the layers as root of a user namespace with those ids, so a 0600 file of uid 33 is 300032 outside and 33:33 in the container (a device node is left out, with one warning); run's copy, diff and commit read such files and keep their owners; rm deletes them");
+    let env = TestEnv::new();
+    let user = PlayedUser::with_subordinate_ids(&env, RANGES);
+    // An image: busybox, then /srv/www (0700) and its 0600 secret, both
+    // www-data's (33), and a device node.
+    let layout = Layout::create(&env.dir().join("layout"));
+    let mut layer = TarLayer::new();
+    layer
+        .dir("srv/", 0o755)
+        .owned_by(33, 33)
+        .dir("srv/www/", 0o700)
+        .file("srv/www/secret", b"for www-data\n", 0o600)
+        .owned_by(0, 0)
+        .char_device("srv/null", 1, 3);
+    let manifest = layout.write_image(
+        &Platform::host(),
+        serde_json::json!({"Cmd": ["sh"]}),
+        &[busybox_layer(), &Layer::gzip(layer.into_tar())],
+    );
+    layout.tag("latest", &manifest);
+    let registry = TestRegistry::open();
+    registry.push(&env.dir().join("layout"), "latest", "rootless/owners:1");
+    let reference = registry.reference("rootless/owners:1");
+
+    let out = user.run_ok(&["pull", &reference]);
+    let warnings = text(&out.stderr)
+        .matches("device nodes of the image are left out (null")
+        .count();
+    assert_eq!(
+        warnings,
+        1,
+        "one warning for the device node: {}",
+        describe(&out)
+    );
+    let image = text(&out.stdout)
+        .trim()
+        .trim_start_matches("Created: ")
+        .to_string();
+    let image_root = user.state().join("images").join(&image).join("rootfs");
+    let owner_outside = |path: PathBuf| {
+        fs::symlink_metadata(&path)
+            .map(|m| (m.uid(), m.gid(), m.mode() & 0o7777))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let www = SUBORDINATE_START + 32;
+    assert_eq!(
+        owner_outside(image_root.join("srv/www/secret")),
+        (www, www, 0o600),
+        "uid 33 of the layer is the subordinate id 300032 outside"
+    );
+    assert!(
+        fs::symlink_metadata(image_root.join("srv/null")).is_err(),
+        "the device node is left out"
+    );
+
+    let out = user.run_ok(&[
+        "run",
+        "--rm",
+        &reference,
+        "sh",
+        "-c",
+        "stat -c '%u:%g %a' /srv/www /srv/www/secret; cat /srv/www/secret",
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "33:33 700\n33:33 600\nfor www-data\n",
+        "in the container, www-data's files as the image has them"
+    );
+
+    let id = text(
+        &user
+            .run_ok(&[
+                "run",
+                "-d",
+                &reference,
+                "sh",
+                "-c",
+                "touch /srv/www/new && chown 33:33 /srv/www/new && echo made > /made && exec sleep 1000",
+            ])
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let container_root = user.state().join("containers").join(&id).join("rootfs");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !container_root.join("made").exists() {
+        assert!(Instant::now() < deadline, "the container never wrote /made");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let diff = text(&user.run_ok(&["diff", &id]).stdout);
+    assert!(
+        diff.lines().any(|line| line == "A /srv/www/new"),
+        "diff looks into www-data's 0700 folder: {diff}"
+    );
+    let committed = text(&user.run_ok(&["commit", &id]).stdout)
+        .trim()
+        .trim_start_matches("Created: ")
+        .to_string();
+    let committed_root = user.state().join("images").join(&committed).join("rootfs");
+    assert_eq!(
+        owner_outside(committed_root.join("srv/www/new")),
+        (www, www, 0o644),
+        "commit keeps the owner of a file made in the container"
+    );
+    assert_eq!(
+        owner_outside(committed_root.join("srv/www/secret")),
+        (www, www, 0o600),
+        "commit keeps the image's owners"
+    );
+    user.run_ok(&["stop", "--time", "0", &id]);
+    user.run_ok(&["rm", &id, &image, &committed]);
+    for gone in [&container_root, &image_root, &committed_root] {
+        assert!(!gone.exists(), "rm deleted {}", gone.display());
+    }
+    env.assert_no_leaks();
+}
+
 #[test]
 fn a_published_port_reaches_the_container_through_pasta() {
     let _idea = idea("as uid 4242, -p 18080:80 (no --net) goes through pasta: a client on the host's 127.0.0.1:18080 gets the container's answer on port 80, and pasta (its port) leaves with the container");
     let env = TestEnv::new();
-    let user = User::new(&env);
+    let user = PlayedUser::new(&env);
     let image = user.image();
     // The whole scene in namespaces of its own, made here as root: a
     // network namespace that plays the host (lo, a link with an address
@@ -319,7 +366,7 @@ impl Delegation {
     /// `bocker` as the user, started in the `session` leaf (moved there
     /// while still root: moving a process needs write access to the
     /// cgroup.procs of a cgroup above both its old and its new cgroup).
-    fn bocker(&self, user: &User) -> Command {
+    fn bocker(&self, user: &PlayedUser) -> Command {
         let mut command = user.command_with_the_users_environment(user.bocker().get_program());
         let procs = std::ffi::CString::new(
             self.dir
@@ -339,13 +386,7 @@ impl Delegation {
                     return Err(std::io::Error::last_os_error());
                 }
                 libc::close(fd);
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setresgid(USER, USER, USER) != 0
-                    || libc::setresuid(USER, USER, USER) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
+                become_user(USER)
             })
         };
         command
@@ -378,7 +419,7 @@ impl Drop for Delegation {
 fn limits_without_root_need_a_delegated_cgroup_v2_subtree() {
     let _idea = idea("as uid 4242, --memory is refused in one line where no cgroup v2 subtree is delegated to the user (cgroup v1), and honoured in one that is (cgroup v2: a subtree the test delegates as systemd does): the container's cgroup is made there, with its limit, and goes with it");
     let env = TestEnv::new();
-    let user = User::new(&env);
+    let user = PlayedUser::new(&env);
     let image = user.image();
     if !fs::read_to_string("/proc/self/mounts")
         .unwrap()

@@ -10,18 +10,14 @@
 //! over the host's, which stay as they were.
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use crate::support::played::{PlayedUser, PLAYED_ID};
 use crate::support::{self, describe, idea, text, Hint, TestEnv};
 
 const HINT: Hint = Hint::chapter(9);
-
-/// The user the tests play when they run as root, and their name.
-const USER: u32 = 4242;
-const USER_NAME: &str = "bocker-nine";
 
 /// /etc/subuid and /etc/subgid for uid 4242, when the tests play it: the
 /// first line that names the user is theirs. The others are what a wrong
@@ -37,35 +33,20 @@ bocker-nine:500000:65536
 /// Who runs bocker in a test: you, or uid 4242 (see the module's comment).
 struct Player<'a> {
     env: &'a TestEnv,
-    /// When the tests run as root: uid 4242's home, in the test's folder.
-    played: Option<PathBuf>,
+    /// When the tests run as root: uid 4242, with LISTING's ids.
+    played: Option<PlayedUser<'a>>,
 }
 
 impl<'a> Player<'a> {
     fn new(env: &'a TestEnv) -> Player<'a> {
-        if !support::is_root() {
-            return Player { env, played: None };
-        }
-        // The user passes through the test's folder (as through /home) to
-        // a home of theirs, beside the files bound over /etc's.
-        fs::set_permissions(env.dir(), fs::Permissions::from_mode(0o711)).unwrap();
-        let home = env.dir().join("home-4242");
-        fs::create_dir(&home).unwrap();
-        std::os::unix::fs::chown(&home, Some(USER), Some(USER)).unwrap();
-        let passwd = fs::read_to_string("/etc/passwd").unwrap()
-            + &format!("{USER_NAME}:x:{USER}:{USER}::/nonexistent:/usr/sbin/nologin\n");
-        fs::write(env.dir().join("passwd"), passwd).unwrap();
-        fs::write(env.dir().join("subids"), LISTING).unwrap();
-        Player {
-            env,
-            played: Some(home),
-        }
+        let played = support::is_root().then(|| PlayedUser::with_subordinate_ids(env, LISTING));
+        Player { env, played }
     }
 
     /// The player's uid and gid.
     fn ids(&self) -> (u32, u32) {
         match self.played {
-            Some(_) => (USER, USER),
+            Some(_) => (PLAYED_ID, PLAYED_ID),
             None => (
                 nix::unistd::geteuid().as_raw(),
                 nix::unistd::getegid().as_raw(),
@@ -105,69 +86,14 @@ impl<'a> Player<'a> {
     }
 
     fn bocker(&self) -> Command {
-        let mut command = self.env.bocker();
-        command.env_remove("BOCKER_STORAGE");
-        let Some(home) = &self.played else {
-            return command;
-        };
-        command
-            .env("BOCKER_ROOT", home.join("state"))
-            .env("HOME", home)
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-        let c_path = |path: PathBuf| {
-            std::ffi::CString::new(path.into_os_string().into_encoded_bytes()).unwrap()
-        };
-        let binds = [
-            (c_path(self.env.dir().join("passwd")), c"/etc/passwd"),
-            (c_path(self.env.dir().join("subids")), c"/etc/subuid"),
-            (c_path(self.env.dir().join("subids")), c"/etc/subgid"),
-        ];
-        // SAFETY: between fork and execve the closure calls only
-        // async-signal-safe functions (unshare, mount, setgroups, setresgid,
-        // setresuid) on strings made before the fork.
-        unsafe {
-            command.pre_exec(move || {
-                let failed = || Err(std::io::Error::last_os_error());
-                // A mount namespace of bocker's own, private: the binds
-                // below never reach the host's.
-                if libc::unshare(libc::CLONE_NEWNS) != 0 {
-                    return failed();
-                }
-                let private = libc::MS_REC | libc::MS_PRIVATE;
-                if libc::mount(
-                    std::ptr::null(),
-                    c"/".as_ptr(),
-                    std::ptr::null(),
-                    private,
-                    std::ptr::null(),
-                ) != 0
-                {
-                    return failed();
-                }
-                for (source, target) in &binds {
-                    if libc::mount(
-                        source.as_ptr(),
-                        target.as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_BIND,
-                        std::ptr::null(),
-                    ) != 0
-                    {
-                        return failed();
-                    }
-                }
-                // Then become the user, groups first (setresuid would take
-                // the right to change them).
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setresgid(USER, USER, USER) != 0
-                    || libc::setresuid(USER, USER, USER) != 0
-                {
-                    return failed();
-                }
-                Ok(())
-            })
-        };
-        command
+        match &self.played {
+            Some(user) => user.bocker(),
+            None => {
+                let mut command = self.env.bocker();
+                command.env_remove("BOCKER_STORAGE");
+                command
+            }
+        }
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -192,18 +118,16 @@ impl<'a> Player<'a> {
 
     /// An image of the busybox tree, the player's.
     fn image(&self) -> String {
-        let Some(home) = &self.played else {
-            return self.env.busybox_image();
-        };
-        let tree = support::busybox_tree_for(self.env, home, USER);
-        let out = self.run_ok(&["init", tree.to_str().unwrap()]);
-        out.trim().trim_start_matches("Created: ").to_string()
+        match &self.played {
+            Some(user) => user.image(),
+            None => self.env.busybox_image(),
+        }
     }
 
     /// Where the player's container `id` has its files.
     fn rootfs_of(&self, id: &str) -> PathBuf {
         let state = match &self.played {
-            Some(home) => home.join("state"),
+            Some(user) => user.state(),
             None => self.env.root(),
         };
         state.join("containers").join(id).join("rootfs")

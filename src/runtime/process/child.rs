@@ -252,7 +252,7 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
         // Without root (a user namespace), what the kernel asks of root
         // there first (process/host_devices.rs).
         use super::host_devices;
-        let rootless = host_devices::in_user_namespace();
+        let rootless = crate::spec::privileges::in_user_namespace();
         let mounted = (|| -> anyhow::Result<()> {
             if rootless {
                 host_devices::prepare_under_sys(rootfs)?;

@@ -55,20 +55,10 @@ struct Kept {
 
 static KEPT: OnceLock<Kept> = OnceLock::new();
 
-/// The initial user namespace's inode number: a constant of the kernel
-/// (PROC_USER_INIT_INO), what /proc/self/ns/user shows on the host.
-const INITIAL_USER_NAMESPACE: &str = "user:[4026531837]";
-
 /// Where the container's sysfs waits while the staging tmpfs under it is
 /// detached: a directory in the container's own /dev (a tmpfs chapter 3
 /// made), never in the image.
 const SYSFS_ASIDE: &str = "/dev/.bocker-sysfs";
-
-/// Is this process in a user namespace other than the host's?
-pub fn in_user_namespace() -> bool {
-    std::fs::read_link("/proc/self/ns/user")
-        .is_ok_and(|link| link.as_os_str() != INITIAL_USER_NAMESPACE)
-}
 
 /// Before switch_root: the tmpfs on `rootfs`/sys, with a proc, a sysfs
 /// (or the host's /sys, see the module's comment) and the host's device

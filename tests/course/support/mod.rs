@@ -16,6 +16,10 @@
 #[cfg(feature = "stage7")]
 pub mod registry;
 
+/// Chapter 9 and the finished runtime's rootless tests: uid 4242, played.
+#[cfg(feature = "stage9")]
+pub mod played;
+
 use std::fmt;
 use std::fs;
 // (For chapter 1's inherited descriptor and chapter 5's test host.)
@@ -237,14 +241,10 @@ pub fn with_tmpfs_of_its_own(command: &mut Command, dir: &Path, options: &str, f
     // strings made before the fork; it allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            let mut flags = libc::CLONE_NEWNS;
             if rootless {
-                flags |= libc::CLONE_NEWUSER;
-            }
-            if libc::unshare(flags) != 0 {
-                return Err(spawn_error());
-            }
-            if rootless {
+                if libc::unshare(libc::CLONE_NEWUSER) != 0 {
+                    return Err(spawn_error());
+                }
                 for (path, text) in &maps {
                     let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
                     if fd < 0 {
@@ -258,18 +258,9 @@ pub fn with_tmpfs_of_its_own(command: &mut Command, dir: &Path, options: &str, f
                     }
                 }
             }
-            // The new namespace's mounts stay out of the host's.
-            let private = libc::MS_REC | libc::MS_PRIVATE;
-            if libc::mount(
-                std::ptr::null(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                private,
-                std::ptr::null(),
-            ) != 0
-            {
-                return Err(spawn_error());
-            }
+            // Made after the user namespace, the mount namespace is
+            // owned by it.
+            private_mount_namespace()?;
             let tmpfs = c"tmpfs".as_ptr();
             if libc::mount(tmpfs, target.as_ptr(), tmpfs, 0, options.as_ptr().cast()) != 0 {
                 return Err(spawn_error());
@@ -288,6 +279,29 @@ pub fn with_tmpfs_of_its_own(command: &mut Command, dir: &Path, options: &str, f
             Ok(())
         })
     };
+}
+
+/// Between fork and exec: a mount namespace of the process's own, private,
+/// so that what it mounts never reaches the host's.
+///
+/// # Safety
+/// Only async-signal-safe calls: for a `pre_exec` closure.
+pub unsafe fn private_mount_namespace() -> std::io::Result<()> {
+    if libc::unshare(libc::CLONE_NEWNS) != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let private = libc::MS_REC | libc::MS_PRIVATE;
+    if libc::mount(
+        std::ptr::null(),
+        c"/".as_ptr(),
+        std::ptr::null(),
+        private,
+        std::ptr::null(),
+    ) != 0
+    {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Tests drive the real kernel. Chapters 1 to 3 need no root: bocker then

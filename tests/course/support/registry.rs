@@ -1130,6 +1130,8 @@ pub struct OciImage {
 /// than 100 bytes get a GNU long-name entry before them.
 pub struct TarLayer {
     builder: tar::Builder<Vec<u8>>,
+    /// The uid and gid of the entries written next.
+    owner: (u64, u64),
 }
 
 impl Default for TarLayer {
@@ -1142,7 +1144,23 @@ impl TarLayer {
     pub fn new() -> TarLayer {
         TarLayer {
             builder: tar::Builder::new(Vec::new()),
+            owner: (0, 0),
         }
+    }
+
+    /// The entries written after this belong to `uid`:`gid` (root's
+    /// until then).
+    pub fn owned_by(&mut self, uid: u64, gid: u64) -> &mut TarLayer {
+        self.owner = (uid, gid);
+        self
+    }
+
+    /// A character device node `name` (MAJOR, MINOR).
+    pub fn char_device(&mut self, name: &str, major: u32, minor: u32) -> &mut TarLayer {
+        let mut header = self.header(name, tar::EntryType::Char, 0, None, 0o666);
+        header.set_device_major(major).unwrap();
+        header.set_device_minor(minor).unwrap();
+        self.append(header, b"")
     }
 
     /// A directory (`name` may end with /).
@@ -1179,6 +1197,21 @@ impl TarLayer {
         link: Option<&str>,
         mode: u32,
     ) -> &mut TarLayer {
+        let header = self.header(name, kind, content.len() as u64, link, mode);
+        self.append(header, content)
+    }
+
+    /// The header of an entry (after a GNU long-name entry, if the name or
+    /// link needs one), owned by `self.owner`; its checksum is set by
+    /// [`TarLayer::append`].
+    fn header(
+        &mut self,
+        name: &str,
+        kind: tar::EntryType,
+        size: u64,
+        link: Option<&str>,
+        mode: u32,
+    ) -> tar::Header {
         if name.len() >= 100 {
             self.long_name(tar::EntryType::GNULongName, name);
         }
@@ -1198,11 +1231,15 @@ impl TarLayer {
             }
         }
         header.set_entry_type(kind);
-        header.set_size(content.len() as u64);
+        header.set_size(size);
         header.set_mode(mode);
-        header.set_uid(0);
-        header.set_gid(0);
+        header.set_uid(self.owner.0);
+        header.set_gid(self.owner.1);
         header.set_mtime(1_767_225_600); // 2026-01-01
+        header
+    }
+
+    fn append(&mut self, mut header: tar::Header, content: &[u8]) -> &mut TarLayer {
         header.set_cksum();
         self.builder.append(&header, content).unwrap();
         self
