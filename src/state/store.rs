@@ -92,7 +92,15 @@ impl Store {
         } else {
             root.to_path_buf()
         };
-        if !data.join("containers").is_dir() || !data.join("images").is_dir() {
+        let complete = data.join("containers").is_dir() && data.join("images").is_dir();
+        if !complete && root.join("names").is_dir() {
+            // names/ is made first: this is bocker's, and the bocker that
+            // was making it was killed before images/ and containers/.
+            // Finish it, as the sweep finishes what killed commands left.
+            for sub in ["images", "containers"] {
+                make_private_directory(&data.join(sub))?;
+            }
+        } else if !complete {
             bail!(Failure::new(
                 1,
                 format!(

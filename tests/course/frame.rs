@@ -422,6 +422,49 @@ fn read_only_commands_on_a_missing_state_root_create_nothing() {
 }
 
 #[test]
+fn a_state_root_whose_making_was_cut_short_is_finished_not_refused() {
+    let _idea = idea("a bocker killed while it made the state root leaves it with names/ but no images/ or containers/: the next ps and images finish it and list nothing; a folder without names/ is not bocker's and stays refused");
+    let env = TestEnv::new();
+    let cut_short = env.dir().join("cut-short");
+    std::fs::create_dir_all(cut_short.join("names")).unwrap();
+    let not_ours = env.dir().join("not-ours");
+    std::fs::create_dir(&not_ours).unwrap();
+    for verb in ["ps", "images"] {
+        let out = env
+            .bocker()
+            .arg("--root")
+            .arg(&cut_short)
+            .arg(verb)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{verb}: {}", describe(&out));
+        assert_eq!(
+            text(&out.stdout).lines().count(),
+            1,
+            "{verb}: only the header\n{}",
+            describe(&out)
+        );
+        let out = env
+            .bocker()
+            .arg("--root")
+            .arg(&not_ours)
+            .arg(verb)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{verb}: {}", describe(&out));
+    }
+    assert!(
+        cut_short.join("images").is_dir() && cut_short.join("containers").is_dir(),
+        "the store was finished"
+    );
+    assert_eq!(
+        std::fs::read_dir(&not_ours).unwrap().count(),
+        0,
+        "nothing made in a folder that is not bocker's"
+    );
+}
+
+#[test]
 fn a_closed_pipe_on_stdout_is_not_a_panic() {
     let _idea = idea(
         "`bocker ps | true` (stdout closed before bocker writes) ends quietly, without a panic",
