@@ -502,6 +502,16 @@ pub struct LimitArgs {
     pub pids_limit: Option<String>,
 }
 
+impl LimitArgs {
+    /// Was any limit flag given (--memory, --cpus, …)?
+    pub fn any_given(&self) -> bool {
+        self.memory.is_some()
+            || self.cpus.is_some()
+            || self.cpu_shares.is_some()
+            || self.pids_limit.is_some()
+    }
+}
+
 /// `create`'s flags, as runc has them.
 #[cfg(feature = "oci")]
 #[derive(Debug, Args)]

@@ -97,7 +97,7 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
             // runc's rule: with --resources, the limit flags are ignored;
             // bocker refuses the mix rather than drop them silently.
             let asked = match resources {
-                Some(file) if limits_given(&limits) => bail!(Failure::new(
+                Some(file) if limits.any_given() => bail!(Failure::new(
                     USAGE,
                     format!(
                         "update: --resources {} or the limit flags, not both",
@@ -198,12 +198,4 @@ fn write_log(log: &Path, format: &str, message: &str) {
     {
         let _ = writeln!(file, "{line}");
     }
-}
-
-/// Did `update` get any of the limit flags (--memory, --cpus, …)?
-fn limits_given(limits: &crate::cli::LimitArgs) -> bool {
-    limits.memory.is_some()
-        || limits.cpus.is_some()
-        || limits.cpu_shares.is_some()
-        || limits.pids_limit.is_some()
 }
