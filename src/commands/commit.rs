@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use crate::errors::Failure;
-use crate::runtime::mapped_root::with_the_containers_ids;
+use crate::runtime::mapped_root::{self, with_the_containers_ids};
 use crate::state::records::{self, ContainerRecord, ImageRecord, Status};
 use crate::state::Store;
 use crate::storage::copy::{copy_into, copy_tree};
@@ -47,6 +47,7 @@ pub fn commit(store: &Store, container: &str, image: Option<&str>) -> Result<u8>
             .image(&record.image)
             .ok()
             .and_then(|image| image.defaults),
+        subordinate_owners: mapped_root::is_needed(),
     };
     let mut out = std::io::stdout().lock();
     if image.is_some() {

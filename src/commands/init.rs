@@ -38,6 +38,7 @@ pub fn init(root: &Path, directory: &Path) -> Result<u8> {
         created: records::now(),
         digest: None,
         defaults: None,
+        subordinate_owners: false,
     };
     store.commit_image(staged, &record)?;
     writeln!(std::io::stdout(), "Created: {}", record.id)?;

@@ -11,7 +11,7 @@ use crate::cli::PullArgs;
 use crate::registry::auth::Credentials;
 use crate::registry::pull::{self, Pulled};
 use crate::registry::reference::Reference;
-use crate::runtime::mapped_root::with_the_containers_ids;
+use crate::runtime::mapped_root::{self, with_the_containers_ids};
 use crate::state::records::{self, ImageRecord};
 
 pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
@@ -53,6 +53,7 @@ pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
         created: records::now(),
         digest: Some(pulled.digest),
         defaults: Some(pulled.defaults),
+        subordinate_owners: mapped_root::is_needed(),
     };
     store.commit_image(staged, &record)?;
     writeln!(std::io::stdout(), "Created: {}", record.id)?;

@@ -62,8 +62,12 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     let address = claim_address(&store, &id, &network)?;
     let rootfs = staged.paths().rootfs;
     let image_rootfs = store.image_rootfs(&image.id);
-    let prepared = with_the_containers_ids(|| rootfs::create(&image_rootfs, &rootfs))
-        .and_then(|()| write_etc_files(&rootfs, &hostname, address));
+    let copied = if image.subordinate_owners {
+        with_the_containers_ids(|| rootfs::create(&image_rootfs, &rootfs))
+    } else {
+        rootfs::create(&image_rootfs, &rootfs)
+    };
+    let prepared = copied.and_then(|()| write_etc_files(&rootfs, &hostname, address));
     if let Err(error) = prepared {
         release_address(&store, &id, address);
         return Err(error);

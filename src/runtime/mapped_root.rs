@@ -43,11 +43,17 @@ use super::userns;
 pub fn with_the_containers_ids<T: Serialize + DeserializeOwned>(
     work: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
-    if userns::rootless() && userns::maps_subordinate_ids() {
+    if is_needed() {
         in_a_mapped_child(work)
     } else {
         work()
     }
+}
+
+/// Without root, do containers get the user's subordinate ids (chapter
+/// 9), so that their files may belong to ids other than the user's?
+pub fn is_needed() -> bool {
+    userns::rootless() && userns::maps_subordinate_ids()
 }
 
 /// Run `work` in a forked child that is root of a new user namespace,

@@ -32,6 +32,13 @@ pub struct ImageRecord {
     /// What a pulled image's config asks for (chapter 7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<ImageDefaults>,
+    /// Without root, from chapter 9: may files of the image belong to the
+    /// user's subordinate ids (a pull or a commit, runtime/mapped_root.rs)?
+    /// Then a container's copy of it is made as root of a user namespace
+    /// with those ids; an image of the user's own files (`init`) is copied
+    /// as the user, which is quicker.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub subordinate_owners: bool,
 }
 
 /// The part of an image's config that `run` uses: what to run, in which
