@@ -502,6 +502,7 @@ pub struct LimitArgs {
     pub pids_limit: Option<String>,
 }
 
+#[cfg(feature = "stage4")]
 impl LimitArgs {
     /// Was any limit flag given (--memory, --cpus, …)?
     pub fn any_given(&self) -> bool {

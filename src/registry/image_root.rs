@@ -39,6 +39,9 @@ use crate::escape::printable;
 /// An image's root directory, open, into which layers are applied.
 pub struct ImageRoot {
     root: OwnedFd,
+    /// Do the files get the owners the layers give (see
+    /// `spec::privileges::keeps_owners`)? Asked once per image.
+    keep_owners: bool,
 }
 
 /// The path of a layer's entry inside the image: `etc/passwd` for the tar
@@ -65,7 +68,10 @@ impl ImageRoot {
     pub fn open(path: &Path) -> Result<ImageRoot> {
         let root = openat(AT_FDCWD, path, directory_flags(), Mode::empty())
             .with_context(|| format!("cannot open {}", path.display()))?;
-        Ok(ImageRoot { root })
+        Ok(ImageRoot {
+            root,
+            keep_owners: crate::spec::privileges::keeps_owners(),
+        })
     }
 
     /// Write one tar entry (file, directory, symlink, hard link, device or
@@ -81,7 +87,7 @@ impl ImageRoot {
     fn create_entry<R: Read>(&mut self, path: &Path, entry: &mut tar::Entry<R>) -> Result<()> {
         let Some(name) = path.file_name() else {
             // The entry for `./` itself: the root's owner and mode.
-            return set_owner_and_mode(&self.root, entry.header());
+            return set_owner_and_mode(&self.root, entry.header(), self.keep_owners);
         };
         let parent = self.open_parent(path, true)?;
         let header = entry.header().clone();
@@ -92,7 +98,7 @@ impl ImageRoot {
                 mkdirat(&parent, name, Mode::from_bits_truncate(0o700))?;
             }
             let dir = openat(&parent, name, directory_flags(), Mode::empty())?;
-            return set_owner_and_mode(&dir, &header);
+            return set_owner_and_mode(&dir, &header, self.keep_owners);
         }
         // Anything else replaces what was there.
         remove_entry(&parent, name)?;
@@ -109,7 +115,7 @@ impl ImageRoot {
             )?;
             let mut file = File::from(file);
             std::io::copy(entry, &mut file)?;
-            set_owner_and_mode(&file, &header)?;
+            set_owner_and_mode(&file, &header, self.keep_owners)?;
             let mtime = TimeSpec::new(header.mtime().unwrap_or(0) as i64, 0);
             futimens(&file, &mtime, &mtime)?;
         } else if kind.is_symlink() {
@@ -121,7 +127,7 @@ impl ImageRoot {
                 .context("a symlink without a target")?
                 .into_owned();
             symlinkat(target.as_os_str(), &parent, name)?;
-            chown_at(&parent, name, &header)?;
+            chown_at(&parent, name, &header, self.keep_owners)?;
         } else if kind.is_hard_link() {
             // A second name for a file the image already has: the target
             // is found the same careful way, and linkat(2) without
@@ -159,7 +165,7 @@ impl ImageRoot {
                 Mode::from_bits_truncate(0o600),
                 device,
             )?;
-            chown_at(&parent, name, &header)?;
+            chown_at(&parent, name, &header, self.keep_owners)?;
             // A fresh node of ours, not a link: fchmodat has nothing to follow.
             fchmodat(
                 &parent,
@@ -309,10 +315,10 @@ fn mode_of(header: &tar::Header) -> Mode {
 }
 
 /// Owner first, then mode: chown(2) clears the setuid and setgid bits.
-fn set_owner_and_mode(fd: &impl AsFd, header: &tar::Header) -> Result<()> {
+fn set_owner_and_mode(fd: &impl AsFd, header: &tar::Header, keep_owner: bool) -> Result<()> {
     let uid = header.uid().unwrap_or(0) as u32;
     let gid = header.gid().unwrap_or(0) as u32;
-    if crate::spec::privileges::keeps_owners() {
+    if keep_owner {
         fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
     }
     fchmod(fd, mode_of(header))?;
@@ -320,8 +326,8 @@ fn set_owner_and_mode(fd: &impl AsFd, header: &tar::Header) -> Result<()> {
 }
 
 /// The owner of `name` itself (a symlink's, not its target's).
-fn chown_at(parent: &OwnedFd, name: &OsStr, header: &tar::Header) -> Result<()> {
-    if !crate::spec::privileges::keeps_owners() {
+fn chown_at(parent: &OwnedFd, name: &OsStr, header: &tar::Header, keep_owner: bool) -> Result<()> {
+    if !keep_owner {
         return Ok(());
     }
     let uid = header.uid().unwrap_or(0) as u32;

@@ -73,9 +73,10 @@ fn copy_tree_inner(from: &Path, to: &Path, leave_out: &[&Path]) -> Result<()> {
             .collect(),
         first_copy_of: HashMap::new(),
         target_root: target.try_clone()?,
+        keep_owners: crate::spec::privileges::keeps_owners(),
     };
     copier.copy_directory(&source, &target, Path::new(""))?;
-    set_metadata(&target, &source_stat)
+    set_metadata(&target, &source_stat, copier.keep_owners)
 }
 
 struct Copier {
@@ -88,6 +89,9 @@ struct Copier {
     /// link to it.
     first_copy_of: HashMap<(u64, u64), PathBuf>,
     target_root: OwnedFd,
+    /// Do the copies get the owners of the originals (see
+    /// `spec::privileges::keeps_owners`)? Asked once per tree.
+    keep_owners: bool,
 }
 
 impl Copier {
@@ -121,7 +125,7 @@ impl Copier {
         match file_type(&stat) {
             SFlag::S_IFDIR => self.copy_subdirectory(source_dir, target_dir, name, path),
             SFlag::S_IFREG => self.copy_file(source_dir, target_dir, name, path),
-            SFlag::S_IFLNK => copy_symlink(source_dir, target_dir, name, &stat),
+            SFlag::S_IFLNK => copy_symlink(source_dir, target_dir, name, &stat, self.keep_owners),
             _ => self.copy_node(target_dir, name, path, &stat),
         }
     }
@@ -147,7 +151,7 @@ impl Copier {
         }
         // Owner, mode and times last: a read-only directory can still be
         // filled, and filling it would change its times.
-        set_metadata(&target, &stat)
+        set_metadata(&target, &stat, self.keep_owners)
     }
 
     fn copy_file(
@@ -183,7 +187,7 @@ impl Copier {
         // std::io::copy uses copy_file_range(2) between two files: the
         // kernel copies, without the bytes passing through our memory.
         std::io::copy(&mut reader, &mut writer)?;
-        set_metadata(&writer, &stat)
+        set_metadata(&writer, &stat, self.keep_owners)
     }
 
     /// Device nodes, fifos and sockets: mknod(2) makes a new node of the
@@ -211,7 +215,7 @@ impl Copier {
             Mode::from_bits_truncate(0o600),
             stat.st_rdev,
         )?;
-        chown_at(target_dir, name, stat)?;
+        chown_at(target_dir, name, stat, self.keep_owners)?;
         fchmodat(
             target_dir,
             name,
@@ -269,19 +273,20 @@ fn copy_symlink(
     target_dir: &OwnedFd,
     name: &OsStr,
     stat: &FileStat,
+    keep_owner: bool,
 ) -> Result<()> {
     let text = readlinkat(source_dir, name)?;
     symlinkat(text.as_os_str(), target_dir, name)?;
     // The link itself, not its target. (A symlink's own mode means nothing
     // on Linux and cannot be changed.)
-    chown_at(target_dir, name, stat)?;
+    chown_at(target_dir, name, stat, keep_owner)?;
     set_times_at(target_dir, name, stat)
 }
 
 /// `stat`'s owner on the entry `name` of `dir`, never on what it points
 /// to (AT_SYMLINK_NOFOLLOW): for nodes and links, which we do not open.
-fn chown_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat) -> Result<()> {
-    if !crate::spec::privileges::keeps_owners() {
+fn chown_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat, keep_owner: bool) -> Result<()> {
+    if !keep_owner {
         return Ok(());
     }
     fchownat(
@@ -310,8 +315,8 @@ fn set_times_at(dir: &OwnedFd, name: &OsStr, stat: &FileStat) -> Result<()> {
 
 /// Owner, then mode, then times, on a descriptor we hold. chown(2) comes
 /// first because changing the owner clears the setuid and setgid bits.
-fn set_metadata(target: &impl AsFd, stat: &FileStat) -> Result<()> {
-    if crate::spec::privileges::keeps_owners() {
+fn set_metadata(target: &impl AsFd, stat: &FileStat, keep_owner: bool) -> Result<()> {
+    if keep_owner {
         fchown(
             target,
             Some(Uid::from_raw(stat.st_uid)),

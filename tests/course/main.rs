@@ -60,6 +60,6 @@ mod oci_containerd;
 #[cfg(feature = "oci")]
 mod terminal;
 
-// The finished runtime without root.
-#[cfg(feature = "oci")]
+// The finished runtime without root (with chapter 9's maps).
+#[cfg(all(feature = "oci", feature = "stage9"))]
 mod rootless;

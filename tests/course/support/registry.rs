@@ -1150,12 +1150,14 @@ impl TarLayer {
 
     /// The entries written after this belong to `uid`:`gid` (root's
     /// until then).
+    #[cfg(all(feature = "oci", feature = "stage9"))]
     pub fn owned_by(&mut self, uid: u64, gid: u64) -> &mut TarLayer {
         self.owner = (uid, gid);
         self
     }
 
     /// A character device node `name` (MAJOR, MINOR).
+    #[cfg(all(feature = "oci", feature = "stage9"))]
     pub fn char_device(&mut self, name: &str, major: u32, minor: u32) -> &mut TarLayer {
         let mut header = self.header(name, tar::EntryType::Char, 0, None, 0o666);
         header.set_device_major(major).unwrap();
