@@ -93,9 +93,18 @@ pub enum Command {
     /// List containers
     Ps {
         /// OCI: how to print an OCI container's processes: table or json
-        #[cfg(feature = "oci")]
+        #[cfg(all(feature = "oci", not(feature = "docker")))]
         #[arg(short, long, value_name = "FORMAT")]
         format: Option<String>,
+        /// Print each container through TEMPLATE ('{{.ID}} {{.Status}}';
+        /// 'table …' aligns columns on \t); with an OCI container's ID,
+        /// how to print its processes: table or json
+        #[cfg(feature = "docker")]
+        #[arg(long, value_name = "TEMPLATE")]
+        format: Option<String>,
+        #[cfg(feature = "docker")]
+        #[command(flatten)]
+        flags: PsFlags,
         /// OCI: an OCI container's id
         #[cfg(feature = "oci")]
         #[arg(value_name = "ID")]
@@ -115,6 +124,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print what a container wrote to stdout and stderr
     Logs {
+        #[cfg(feature = "docker")]
+        #[command(flatten)]
+        flags: LogsFlags,
         /// Container id or name
         container: String,
     },
@@ -206,6 +218,73 @@ pub enum Command {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
+    /// Show what bocker knows of containers and images, as JSON in
+    /// Docker's shape
+    #[cfg(feature = "docker")]
+    #[command(
+        after_help = "--format reads a small part of Go's templates, as Docker's does: \
+                      {{.State.Pid}} (a field, then fields of it), {{json .Config}}, \
+                      {{upper .Name}}, {{lower .Name}}, and text around them."
+    )]
+    Inspect {
+        /// Print each object through TEMPLATE instead: '{{.State.Pid}}'
+        #[arg(short, long, value_name = "TEMPLATE")]
+        format: Option<String>,
+        /// Look only at containers, or only at images: container or image
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        /// Container ids or names, image ids
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// Give a container another name
+    #[cfg(feature = "docker")]
+    Rename {
+        /// Container id or name
+        container: String,
+        /// Its new name
+        new_name: String,
+    },
+    /// Write a container's files as a tar stream
+    #[cfg(feature = "docker")]
+    Export {
+        /// Write to FILE instead of the standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Container id or name
+        container: String,
+    },
+    /// List a running container's processes (with host pids)
+    #[cfg(feature = "docker")]
+    Top {
+        /// Container id or name
+        container: String,
+        /// Docker passes these to ps(1); bocker takes none
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        ps_options: Vec<String>,
+    },
+    /// Wait until containers stop, then print their exit codes
+    #[cfg(feature = "docker")]
+    Wait {
+        /// Container ids or names
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
+    },
+    /// Show the machine and the state directory: containers, images,
+    /// storage, cgroups, security
+    #[cfg(feature = "docker")]
+    Info {
+        /// Print through TEMPLATE instead: '{{.ContainersRunning}}'
+        #[arg(short, long, value_name = "TEMPLATE")]
+        format: Option<String>,
+    },
+    /// Show bocker's version, and the chapters compiled into it
+    #[cfg(feature = "docker")]
+    Version {
+        /// Print through TEMPLATE instead: '{{.Version}}'
+        #[arg(short, long, value_name = "TEMPLATE")]
+        format: Option<String>,
+    },
     /// OCI: make a container from a bundle (config.json and its root), and
     /// leave it waiting for `start`
     #[cfg(feature = "oci")]
@@ -259,6 +338,41 @@ pub enum Command {
         /// The container's id
         id: String,
     },
+}
+
+/// Docker's flags of `ps`.
+#[cfg(feature = "docker")]
+#[derive(Debug, Args)]
+pub struct PsFlags {
+    /// Every container (bocker's ps always lists them all, as Bocker's did)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only the containers' ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Only the containers that match: status=running, name=web, id=ps_1,
+    /// ancestor=IMAGE, exited=0, network=bridge
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+}
+
+/// Docker's flags of `logs`.
+#[cfg(feature = "docker")]
+#[derive(Debug, Args)]
+pub struct LogsFlags {
+    /// Then go on printing what the container writes, until it stops
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines [default: all]
+    #[arg(short = 'n', long, value_name = "N")]
+    pub tail: Option<String>,
+    /// Only lines from TIME on: 2026-12-08T10:00:00Z, seconds since 1970, or
+    /// a duration ago (10m, 1h30m)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Each line after the time bocker read it
+    #[arg(short, long)]
+    pub timestamps: bool,
 }
 
 /// `bocker system …`

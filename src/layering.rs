@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// layers before it.
 const LAYERS: &[&[&str]] = &[
     // Helpers every layer may use.
-    &["errors", "escape", "table", "course"],
+    &["errors", "escape", "table", "template", "course"],
     // Plain data.
     &["spec"],
     &["storage"],

@@ -15,7 +15,7 @@
 //!        │
 //!   spec/                  plain data: what a container is asked to be
 //!
-//!   errors, escape, table, course/     helpers any layer may use
+//!   errors, escape, table, template, course/  helpers any layer may use
 //! ```
 //!
 //! So state never reaches up into the runtime: the runtime's sweep and
@@ -40,6 +40,7 @@ pub mod spec;
 pub mod state;
 pub mod storage;
 pub mod table;
+pub mod template;
 
 #[cfg(test)]
 mod layering;

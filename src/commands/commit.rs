@@ -75,7 +75,10 @@ fn make_rootfs(source: &Path, rootfs: &Path) -> Result<()> {
 
 /// Run `work` with the container's processes frozen, if it runs and is
 /// not paused already (then it is thawed again after).
-fn paused_while<T>(record: &ContainerRecord, work: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(super) fn paused_while<T>(
+    record: &ContainerRecord,
+    work: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     use crate::runtime::cgroup;
     use crate::runtime::cgroup::chapter as cgroups;
     let group = match record.status {
@@ -88,7 +91,7 @@ fn paused_while<T>(record: &ContainerRecord, work: impl FnOnce() -> Result<T>) -
     if let Err(error) = cgroups::set_frozen(&group, true) {
         bail!(Failure::new(
             1,
-            format!("cannot pause {} to commit it: {error:#}", record.id)
+            format!("cannot pause {} to copy its files: {error:#}", record.id)
         ));
     }
     let result = work();

@@ -6,8 +6,14 @@ mod commit;
 mod diff;
 #[cfg(feature = "stage2")]
 mod exec;
+#[cfg(feature = "docker")]
+mod export;
 mod images;
+#[cfg(feature = "docker")]
+mod info;
 mod init;
+#[cfg(feature = "docker")]
+mod inspect;
 mod logs;
 #[cfg(feature = "oci")]
 mod oci;
@@ -16,8 +22,12 @@ mod pause;
 #[cfg(feature = "stage5")]
 mod port;
 mod ps;
+#[cfg(feature = "docker")]
+mod ps_docker;
 #[cfg(feature = "stage7")]
 mod pull;
+#[cfg(feature = "docker")]
+mod rename;
 mod rm;
 mod run;
 mod running;
@@ -27,8 +37,12 @@ mod stats;
 mod stop;
 #[cfg(feature = "stage6")]
 mod system;
+#[cfg(feature = "docker")]
+mod top;
 #[cfg(feature = "stage4")]
 mod update;
+#[cfg(feature = "docker")]
+mod wait;
 
 use std::path::Path;
 
@@ -80,7 +94,13 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Pull(args) => pull::pull(root, args),
         #[cfg(not(feature = "oci"))]
         Command::Ps {} => ps::ps(&open_store(root)?),
-        #[cfg(feature = "oci")]
+        #[cfg(feature = "docker")]
+        Command::Ps {
+            format,
+            flags,
+            id: None,
+        } => ps_docker::ps(&open_store(root)?, &flags, format.as_deref()),
+        #[cfg(all(feature = "oci", not(feature = "docker")))]
         Command::Ps { format, id: None } => {
             if format.is_some() {
                 anyhow::bail!(crate::errors::Failure::new(
@@ -92,7 +112,12 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         }
         #[cfg(feature = "oci")]
         command @ Command::Ps { id: Some(_), .. } => oci::dispatch(root, &cli.oci, command),
+        #[cfg(not(feature = "docker"))]
         Command::Logs { container } => logs::logs(&open_store(root)?, &container),
+        #[cfg(feature = "docker")]
+        Command::Logs { container, flags } => {
+            logs::logs_as_docker(&open_store(root)?, &container, &flags)
+        }
         Command::Rm { ids } => rm::rm(&open_store(root)?, &ids),
         #[cfg(feature = "stage2")]
         Command::Exec(args) => exec::exec(&open_store(root)?, args),
@@ -131,6 +156,37 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         }
         #[cfg(feature = "stage6")]
         Command::Diff { container } => diff::diff(&open_store(root)?, &container),
+        #[cfg(feature = "docker")]
+        Command::Inspect {
+            format,
+            kind,
+            names,
+        } => inspect::inspect(
+            &open_store(root)?,
+            &names,
+            format.as_deref(),
+            kind.as_deref(),
+        ),
+        #[cfg(feature = "docker")]
+        Command::Rename {
+            container,
+            new_name,
+        } => rename::rename(&open_store(root)?, &container, &new_name),
+        #[cfg(feature = "docker")]
+        Command::Export { output, container } => {
+            export::export(&open_store(root)?, &container, output.as_deref())
+        }
+        #[cfg(feature = "docker")]
+        Command::Top {
+            container,
+            ps_options,
+        } => top::top(&open_store(root)?, &container, &ps_options),
+        #[cfg(feature = "docker")]
+        Command::Wait { containers } => wait::wait(&open_store(root)?, &containers),
+        #[cfg(feature = "docker")]
+        Command::Info { format } => info::info(root, format.as_deref()),
+        #[cfg(feature = "docker")]
+        Command::Version { format } => info::version(format.as_deref()),
         #[cfg(feature = "stage6")]
         Command::System {
             action: crate::cli::SystemAction::Reset { force },

@@ -119,6 +119,7 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
         Command::Ps {
             format,
             id: Some(id),
+            ..
         } => {
             let pids = oci::processes(&store, &id)?;
             let mut out = std::io::stdout();

@@ -10,11 +10,26 @@ use crate::state::Store;
 use crate::table;
 
 pub fn ps(store: &Store) -> Result<u8> {
+    print_containers(store, |_| true)
+}
+
+/// The same table, of the containers whose ids are in `ids` only (for
+/// `ps --filter`, commands/ps_docker.rs).
+#[cfg(feature = "docker")]
+pub fn ps_rows(store: &Store, ids: &[String]) -> Result<u8> {
+    print_containers(store, |id| ids.iter().any(|wanted| wanted == id))
+}
+
+fn print_containers(store: &Store, shown: impl Fn(&str) -> bool) -> Result<u8> {
     // From chapter 5, a column for published ports.
     let with_ports = cfg!(feature = "stage5");
     let rows: Vec<Vec<String>> = store
         .containers()?
         .iter()
+        .filter(|entry| match entry {
+            Ok(c) => shown(&c.id),
+            Err(unreadable) => shown(&unreadable.id),
+        })
         .map(|entry| {
             let mut row = match entry {
                 Ok(c) => vec![
@@ -74,5 +89,16 @@ pub fn status_text(container: &ContainerRecord) -> String {
         }
         (Status::Exited, _, Some(code)) if container.oom_killed => format!("Exited ({code}) OOM"),
         (Status::Exited, _, Some(code)) => format!("Exited ({code})"),
+    }
+}
+
+/// Docker's State.Status: created, running, paused or exited.
+#[cfg(feature = "docker")]
+pub fn docker_state(container: &ContainerRecord) -> &'static str {
+    match (container.status, status_text(container).as_str()) {
+        (Status::Created, _) => "created",
+        (_, "Paused") => "paused",
+        (_, "Running" | "Exiting") => "running",
+        _ => "exited",
     }
 }

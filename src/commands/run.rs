@@ -32,6 +32,8 @@ mod defaults;
 mod detach;
 mod keeper;
 mod options;
+#[cfg(feature = "docker")]
+pub(super) use options::check_name;
 
 #[cfg(feature = "stage2")]
 pub use options::check_command;

@@ -19,12 +19,14 @@ pub fn update(store: &Store, flags: &LimitArgs, wanted: &[String]) -> Result<u8>
     let asked = limits(flags, false)?;
     let mut all_done = true;
     for name in wanted {
-        let done = running::with_cgroup(store, name).and_then(|(mut record, group)| {
+        let done = running::with_cgroup(store, name).and_then(|(record, group)| {
             let new = record.limits.updated_with(&asked);
             cgroup::change_limits(&group, &record.limits, &new)
                 .with_context(|| format!("cannot change the limits of {}", record.id))?;
-            record.limits = new;
-            store.save_container(&record)?;
+            store.update_container(&record.id, |record| {
+                record.limits = new;
+                Ok(())
+            })?;
             Ok(record.id)
         });
         match done {

@@ -154,10 +154,34 @@ fn sweep_names(store: &Store) {
     // quadratic in the number of containers.)
     let building = ids_being_built(store);
     for (name, id) in all {
-        if building.contains(&id) || store.container_paths(&id).dir.exists() {
+        if building.contains(&id) {
+            continue;
+        }
+        if store.container_paths(&id).dir.exists() && !left_by_a_killed_rename(store, &name, &id) {
             continue;
         }
         names.release(&name, &id);
+    }
+}
+
+/// `rename` claims the new name, records it, then gives the old one up,
+/// all while holding the container's record lock. A name of an existing
+/// container that its record does not give, and whose lock is free, was
+/// left by a rename killed on the way (the old name, or a new one never
+/// recorded).
+fn left_by_a_killed_rename(store: &Store, name: &str, id: &str) -> bool {
+    let named_so = |store: &Store| {
+        store
+            .container_record(id)
+            .is_ok_and(|record| record.name.as_deref() == Some(name))
+    };
+    if named_so(store) {
+        return false;
+    }
+    // A rename under way holds the lock: not ours to judge.
+    match store.try_lock_container_record(id) {
+        Ok(Some(_lock)) => store.container_record(id).is_ok() && !named_so(store),
+        _ => false,
     }
 }
 
@@ -202,7 +226,7 @@ fn sweep_abandoned_containers(store: &Store) {
         let Keeper::Gone(taken_over) = keeper_lock::look(&store.container_paths(&id).dir) else {
             continue;
         };
-        let Ok(mut record) = store.container_record(&id) else {
+        let Ok(record) = store.container_record(&id) else {
             continue; // unreadable: `rm` removes it
         };
         if matches!(record.status, Status::Created | Status::Running) {
@@ -217,9 +241,12 @@ fn sweep_abandoned_containers(store: &Store) {
             if !record.first_process_gone() {
                 continue;
             }
-            record.status = Status::Exited;
-            record.exit_code = None;
-            if store.save_container(&record).is_err() {
+            let recorded = store.update_container(&record.id, |record| {
+                record.status = Status::Exited;
+                record.exit_code = None;
+                Ok(())
+            });
+            if recorded.is_err() {
                 continue;
             }
         }

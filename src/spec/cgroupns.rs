@@ -22,6 +22,16 @@ pub enum CgroupNamespace {
     Private,
 }
 
+/// The mode as `--cgroupns` takes it: `host` or `private`.
+impl std::fmt::Display for CgroupNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CgroupNamespace::Host => f.write_str("host"),
+            CgroupNamespace::Private => f.write_str("private"),
+        }
+    }
+}
+
 impl CgroupNamespace {
     /// `--cgroupns MODE`. Without it, Docker's default: private on a
     /// cgroup v2 host, host on v1 (`v2` says which this machine is).

@@ -4,7 +4,7 @@
 //! the pipeline in `runtime/` acts on them. They know nothing of where
 //! they come from or what is done with them, so this module uses nothing
 //! of bocker's but `errors` (a flag's value that does not parse is a
-//! usage error, exit code 125).
+//! usage error, exit code 2).
 //!
 //! * `command`: the words typed after the image, and the argv they become;
 //! * `network`: `--net none|host|bridge|container:NAME`;

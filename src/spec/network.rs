@@ -25,6 +25,20 @@ pub enum Network {
     Pasta,
 }
 
+/// The mode as `--net` takes it (Docker's NetworkMode): `none`, `host`,
+/// `bridge`, `container:ID`, `pasta`.
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Network::None => f.write_str("none"),
+            Network::Host => f.write_str("host"),
+            Network::Bridge => f.write_str("bridge"),
+            Network::Container(id) => write!(f, "container:{id}"),
+            Network::Pasta => f.write_str("pasta"),
+        }
+    }
+}
+
 impl Network {
     /// `--net MODE`: `none`, `host`, and from chapter 5 `bridge` and
     /// `container:NAME`.

@@ -5,12 +5,14 @@
 //! the order bocker read them:
 //!
 //! ```text
-//! {"stream":"stdout","log":"hello\n"}
-//! {"stream":"stderr","log":"oops\n"}
+//! {"stream":"stdout","log":"hello\n","time":"2026-12-08T01:26:14.123456789Z"}
+//! {"stream":"stderr","log":"oops\n","time":"2026-12-08T01:26:14.125012001Z"}
 //! ```
 //!
 //! Keeping the stream name lets `bocker logs` send each chunk back to the
-//! stream it came from. Bytes that are not UTF-8 are stored as U+FFFD.
+//! stream it came from; the time (when bocker read it, as Docker's
+//! json-file driver writes it) serves `logs --since` and `-t`
+//! (log_reader.rs). Bytes that are not UTF-8 are stored as U+FFFD.
 //!
 //! A log is rotated when it reaches its size (spec/logs.rs):
 //!
@@ -37,9 +39,13 @@ pub enum Stream {
 }
 
 #[derive(Serialize, Deserialize)]
-struct LogLine {
-    stream: Stream,
-    log: String,
+pub(super) struct LogLine {
+    pub stream: Stream,
+    pub log: String,
+    /// RFC 3339 in UTC, with nanoseconds. (Logs written before it have
+    /// none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
 }
 
 /// Appends chunks to a container's log, and rotates it when it is full.
@@ -79,6 +85,7 @@ impl LogWriter {
         let line = LogLine {
             stream,
             log: String::from_utf8_lossy(bytes).into_owned(),
+            time: Some(humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()),
         };
         let mut text = serde_json::to_vec(&line)?;
         text.push(b'\n');
@@ -129,7 +136,7 @@ fn open_for_append(path: &Path) -> Result<File> {
 }
 
 /// `container.log` → `container.log.N`.
-fn rotated(path: &Path, n: u32) -> PathBuf {
+pub(super) fn rotated(path: &Path, n: u32) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".{n}"));
     PathBuf::from(name)
@@ -137,7 +144,7 @@ fn rotated(path: &Path, n: u32) -> PathBuf {
 
 /// The log's files, oldest first: the rotated ones from the highest
 /// number down, then the current one.
-fn files_oldest_first(path: &Path) -> Vec<PathBuf> {
+pub(super) fn files_oldest_first(path: &Path) -> Vec<PathBuf> {
     let mut numbers: Vec<u32> = Vec::new();
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return vec![path.to_path_buf()];
@@ -200,7 +207,7 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("container.log");
         let options = LogOptions {
-            max_size: 100,
+            max_size: 160,
             max_files: 3,
         };
         let mut log = LogWriter::open(&path, options).unwrap();
@@ -208,7 +215,8 @@ mod tests {
             log.append(Stream::Stdout, format!("line {n}\n").as_bytes())
                 .unwrap();
         }
-        // Each line is 36 bytes of JSON: two to a file, three files kept.
+        // Each line is about 79 bytes of JSON (with its time): two to a
+        // file, three files kept.
         let names: Vec<String> = files_oldest_first(&path)
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -218,7 +226,7 @@ mod tests {
             ["container.log.2", "container.log.1", "container.log"]
         );
         for file in files_oldest_first(&path) {
-            assert!(fs::metadata(&file).unwrap().len() <= 100);
+            assert!(fs::metadata(&file).unwrap().len() <= 160);
         }
         let (mut out, mut err) = (Vec::new(), Vec::new());
         replay(&path, &mut out, &mut err).unwrap();

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod keeper_lock;
 #[cfg(feature = "stage5")]
 pub mod leases;
+pub mod log_reader;
 pub mod logs;
 pub mod names;
 #[cfg(feature = "oci")]

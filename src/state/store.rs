@@ -27,6 +27,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
 
 use super::ids;
 use super::keeper_lock::KeeperLock;
@@ -316,7 +317,66 @@ impl Store {
         records::read(&self.container_paths(id).record)
     }
 
-    pub fn save_container(&self, record: &ContainerRecord) -> Result<()> {
+    /// Change container `id`'s record with `change`, holding its record
+    /// lock ([`Store::lock_container_record`]); the new record.
+    pub fn update_container(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut ContainerRecord) -> Result<()>,
+    ) -> Result<ContainerRecord> {
+        let lock = self.lock_container_record(id)?;
+        self.update_while_locked(&lock, change)
+    }
+
+    /// Change the record `lock` holds: read, change, write.
+    pub fn update_while_locked(
+        &self,
+        lock: &RecordLock,
+        change: impl FnOnce(&mut ContainerRecord) -> Result<()>,
+    ) -> Result<ContainerRecord> {
+        let mut record = self.container_record(&lock.id)?;
+        change(&mut record)?;
+        self.save_container(&record)?;
+        Ok(record)
+    }
+
+    /// Wait for, and take, container `id`'s record lock: an exclusive
+    /// flock(2) on `record.lock` in its directory. Two bockers that change
+    /// one record at the same moment (the keeper recording the exit,
+    /// `rename`, `update`, the sweep) take turns: neither writes back a
+    /// copy read before the other's change. The kernel drops the lock if
+    /// its holder dies.
+    pub fn lock_container_record(&self, id: &str) -> Result<RecordLock> {
+        self.record_lock(id, FlockArg::LockExclusive)?
+            .context("the record lock was not taken")
+    }
+
+    /// The same, but None at once if another bocker holds it.
+    pub fn try_lock_container_record(&self, id: &str) -> Result<Option<RecordLock>> {
+        self.record_lock(id, FlockArg::LockExclusiveNonblock)
+    }
+
+    fn record_lock(&self, id: &str, how: FlockArg) -> Result<Option<RecordLock>> {
+        let path = self.container_paths(id).dir.join("record.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match Flock::lock(file, how) {
+            Ok(held) => Ok(Some(RecordLock {
+                id: id.to_string(),
+                _held: held,
+            })),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, errno)) => {
+                Err(errno).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
+    fn save_container(&self, record: &ContainerRecord) -> Result<()> {
         records::write_atomically(
             &self.container_paths(&record.id).record,
             record,
@@ -347,6 +407,13 @@ impl Store {
             }
         }
     }
+}
+
+/// A container's record lock, held until dropped (see
+/// [`Store::lock_container_record`]).
+pub struct RecordLock {
+    id: String,
+    _held: Flock<fs::File>,
 }
 
 /// An image or container being built under a hidden name. If it is

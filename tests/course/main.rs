@@ -60,6 +60,10 @@ mod oci_containerd;
 #[cfg(feature = "oci")]
 mod terminal;
 
+// The rest of Docker's command table.
+#[cfg(feature = "docker")]
+mod docker_table;
+
 // The finished runtime without root (with chapter 9's maps).
 #[cfg(all(feature = "oci", feature = "stage9"))]
 mod rootless;

@@ -49,11 +49,13 @@ impl Keeper<'_> {
             .unwrap_or_else(|report| Err(Failure::new(START_FAILED, report).into()));
         match outcome {
             Ok(started) => {
-                self.record.status = Status::Running;
-                self.record.pid = Some(started.pid.as_raw());
-                self.record.pid_start_time =
-                    ProcessId::of(started.pid.as_raw()).map(|p| p.start_time);
-                self.store.save_container(&self.record)?;
+                let pid = started.pid.as_raw();
+                self.record = self.store.update_container(&self.record.id, |record| {
+                    record.status = Status::Running;
+                    record.pid = Some(pid);
+                    record.pid_start_time = ProcessId::of(pid).map(|p| p.start_time);
+                    Ok(())
+                })?;
                 Ok(started)
             }
             Err(error) => {
@@ -103,19 +105,25 @@ impl Keeper<'_> {
         // counts it there; the exit code (137) alone cannot tell a kill by
         // the OOM killer from any other SIGKILL.
         #[cfg(feature = "stage4")]
-        {
+        let oom_killed = {
             use crate::runtime::cgroup;
-            self.record.oom_killed = cgroup::existing(&self.record.id)
-                .is_some_and(|group| cgroup::oom_kills(&group) > 0);
-        }
+            cgroup::existing(&self.record.id).is_some_and(|group| cgroup::oom_kills(&group) > 0)
+        };
+        #[cfg(not(feature = "stage4"))]
+        let oom_killed = false;
         if self.remove_after {
             // The teardown first, then the directory and the name.
             return teardown::remove(self.store, &self.record.id);
         }
         let released = teardown::release(self.store, &self.record.id);
-        self.record.status = Status::Exited;
-        self.record.exit_code = Some(code);
-        self.store.save_container(&self.record)?;
+        // Only the fields the keeper owns: a rename or an update made
+        // while the container ran stays.
+        self.record = self.store.update_container(&self.record.id, |record| {
+            record.status = Status::Exited;
+            record.exit_code = Some(code);
+            record.oom_killed = oom_killed;
+            Ok(())
+        })?;
         // Recorded: the container no longer needs a keeper.
         if let Some(lock) = self.lock.take() {
             lock.release();

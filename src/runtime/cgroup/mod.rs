@@ -357,6 +357,19 @@ pub fn verify_limits(cgroup: &Cgroup, limits: &Limits) -> Result<()> {
     Ok(())
 }
 
+/// Every pid in the cgroup at `path`: its `cgroup.procs` (v1: in the
+/// first controller's tree; every tree has the same processes).
+pub fn pids_at(path: &str) -> Vec<i32> {
+    let Some(dir) = directories_at(path).into_iter().next() else {
+        return Vec::new();
+    };
+    std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
 /// Container `id`'s cgroup, if it exists.
 pub fn existing(id: &str) -> Option<Cgroup> {
     existing_at(&path_of(id))

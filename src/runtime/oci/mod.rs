@@ -422,7 +422,7 @@ pub fn kill(store: &OciStore, id: &str, signal: Signal, all: bool) -> Result<()>
     let alive = [Status::Created, Status::Running, Status::Paused];
     require_status(store, &record, &alive, "nothing to signal")?;
     if all {
-        for pid in cgroup_pids(&record.cgroup_path) {
+        for pid in cgroup::pids_at(&record.cgroup_path) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
         }
         return Ok(());
@@ -478,7 +478,7 @@ pub fn features() -> Value {
 /// container's cgroup.
 pub fn processes(store: &OciStore, id: &str) -> Result<Vec<i32>> {
     let record = store.read(id)?;
-    let mut pids = cgroup_pids(&record.cgroup_path);
+    let mut pids = cgroup::pids_at(&record.cgroup_path);
     pids.sort_unstable();
     Ok(pids)
 }
@@ -533,7 +533,7 @@ fn kill_everything(record: &OciRecord) {
         // A frozen process does not die until thawed.
         let _ = crate::course::exercise::catch_panic(|| cgroup::chapter::set_frozen(&group, false));
     }
-    for pid in cgroup_pids(&record.cgroup_path) {
+    for pid in cgroup::pids_at(&record.cgroup_path) {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
     }
     if let Some(pidfd) = process.as_ref().and_then(PidFd::open) {
@@ -542,23 +542,11 @@ fn kill_everything(record: &OciRecord) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         let first_gone = process.is_none_or(|p| p.liveness() == Liveness::Gone);
-        if first_gone && cgroup_pids(&record.cgroup_path).is_empty() {
+        if first_gone && cgroup::pids_at(&record.cgroup_path).is_empty() {
             return;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// Every pid in the cgroup at `path` (v1: the first tree's).
-fn cgroup_pids(path: &str) -> Vec<i32> {
-    let Some(dir) = cgroup::directories_at(path).into_iter().next() else {
-        return Vec::new();
-    };
-    fs::read_to_string(dir.join("cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| line.trim().parse().ok())
-        .collect()
 }
 
 /// rmdir each of the cgroup's directories (a cgroup is removed with

@@ -1,0 +1,579 @@
+//! The rest of Docker's command table (after the last chapter, feature
+//! `docker`): `info`, `version`, `inspect`… Each test drives the verb as a
+//! Docker user would, and checks its output against what bocker's records
+//! and the kernel say.
+
+use serde_json::Value;
+
+use crate::support::{describe, idea, text, Hint, TestEnv};
+
+const NONE: Hint = Hint::NONE;
+
+/// `bocker ARGS…` must succeed; its stdout.
+#[track_caller]
+fn bocker_text(env: &TestEnv, args: &[&str]) -> String {
+    text(&env.bocker_ok(args, NONE).stdout)
+}
+
+#[test]
+fn inspect_shows_a_container_in_dockers_shape_and_through_a_template() {
+    let _idea = idea("inspect prints a JSON array in Docker's shape (Id, Name, State, Config, HostConfig, NetworkSettings) built from the record and the kernel; --format renders {{.State.Pid}}-style paths; a stopped container says exited with its code and pid 0; an unknown name is exit 1 with one line");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--memory",
+            "64m",
+            "-e",
+            "GREETING=hi",
+            &image,
+            "sleep",
+            "1000",
+        ],
+    )
+    .trim()
+    .to_string();
+    let pid = env.running_pid(&id).expect("the container runs");
+
+    let json: Value =
+        serde_json::from_str(&bocker_text(&env, &["inspect", "web"])).expect("inspect prints JSON");
+    let object = &json[0];
+    assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(object["Id"], id.as_str());
+    assert_eq!(object["Name"], "/web", "Docker's names start with /");
+    assert_eq!(object["Image"], image.as_str());
+    assert_eq!(object["State"]["Status"], "running");
+    assert_eq!(object["State"]["Running"], true);
+    assert_eq!(
+        object["State"]["Pid"], pid,
+        "the host pid of its first process"
+    );
+    assert_eq!(object["Path"], "sleep");
+    assert_eq!(object["Args"], serde_json::json!(["1000"]));
+    assert!(
+        object["Config"]["Env"]
+            .as_array()
+            .is_some_and(|env| env.iter().any(|v| v == "GREETING=hi")),
+        "Config.Env has -e's variable: {}",
+        object["Config"]
+    );
+    assert_eq!(
+        object["HostConfig"]["Memory"],
+        64 << 20,
+        "--memory in bytes"
+    );
+    assert!(
+        object["Created"]
+            .as_str()
+            .is_some_and(|t| t.len() == 30 && t.ends_with('Z') && t.contains('T')),
+        "Created is RFC 3339 with nanoseconds: {}",
+        object["Created"]
+    );
+
+    let line = bocker_text(
+        &env,
+        &[
+            "inspect",
+            "--format",
+            "{{.State.Pid}} {{.Name}} {{json .Config.Cmd}}",
+            "web",
+        ],
+    );
+    assert_eq!(line, format!("{pid} /web [\"sleep\",\"1000\"]\n"));
+
+    env.stop("web");
+    let line = bocker_text(
+        &env,
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.State.ExitCode}}",
+            &id,
+        ],
+    );
+    assert_eq!(line, "exited false 0 137\n", "after stop -t 0: SIGKILL");
+
+    let line = bocker_text(
+        &env,
+        &["inspect", "--type", "image", "-f", "{{.Id}}", &image],
+    );
+    assert_eq!(line, format!("{image}\n"), "an image by its id");
+
+    let out = env.run_bocker(&["inspect", "web", "nothing-called-this"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "bocker: No such object: nothing-called-this",
+        "one line for what is missing; what exists is still printed"
+    );
+    let printed: Value = serde_json::from_str(&text(&out.stdout)).expect("JSON still");
+    assert_eq!(printed[0]["Name"], "/web");
+
+    for (args, said) in [
+        (&["inspect", "-f", "{{.State.Pid", "web"][..], "unclosed"),
+        (&["inspect", "--type", "volume", "web"][..], "--type"),
+    ] {
+        let out = env.run_bocker(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: a usage error: {}",
+            describe(&out)
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.lines().count() == 1 && err.contains(said),
+            "{args:?}: one line naming the problem: {err}"
+        );
+    }
+    env.bocker_ok(&["rm", "web"], NONE);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn info_counts_containers_and_images_and_names_the_machine() {
+    let _idea = idea("info counts containers (running, paused, stopped) and images from the state directory, and says the storage driver, cgroup version, kernel and CPUs of this machine; --format reads the same facts by Docker's names");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let running = bocker_text(&env, &["run", "-d", &image, "sleep", "1000"]);
+    let paused = bocker_text(&env, &["run", "-d", &image, "sleep", "1000"]);
+    env.bocker_ok(&["pause", paused.trim()], NONE);
+    env.bocker_ok(&["run", &image, "true"], NONE);
+    let line = bocker_text(
+        &env,
+        &[
+            "info",
+            "--format",
+            "{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} {{.ContainersStopped}} {{.Images}} {{.NCPU}}",
+        ],
+    );
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(line, format!("3 1 1 1 1 {cpus}\n"));
+    let v2 = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/cgroup") && l.contains(" cgroup2 "));
+    let kernel = text(
+        &std::process::Command::new("uname")
+            .arg("-r")
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let said = bocker_text(&env, &["info"]);
+    for expected in [
+        "Containers: 3".to_string(),
+        " Running: 1".to_string(),
+        " Paused: 1".to_string(),
+        " Stopped: 1".to_string(),
+        "Images: 1".to_string(),
+        "Storage Driver: copy".to_string(),
+        format!("Cgroup Version: {}", if v2 { 2 } else { 1 }),
+        format!("Kernel Version: {}", kernel.trim()),
+        format!("Bocker Root Dir: {}", env.root().display()),
+    ] {
+        assert!(
+            said.lines().any(|line| line == expected),
+            "`bocker info` should say {expected:?}:\n{said}"
+        );
+    }
+    env.bocker_ok(&["unpause", paused.trim()], NONE);
+    env.stop(running.trim());
+    env.stop(paused.trim());
+    env.assert_no_leaks();
+}
+
+#[test]
+fn version_names_the_chapters_compiled_in() {
+    let _idea = idea("version says bocker's version and which chapters this bocker has; --format '{{json .Chapters}}' lists them");
+    let env = TestEnv::new();
+    let chapters = bocker_text(&env, &["version", "--format", "{{json .Chapters}}"]);
+    assert_eq!(chapters, "[1,2,3,4,5,6,7,8,9]\n");
+    let said = bocker_text(&env, &["version"]);
+    assert!(
+        said.lines()
+            .any(|line| line == format!("Version:      {}", env!("CARGO_PKG_VERSION"))),
+        "{said}"
+    );
+}
+
+#[test]
+fn logs_follow_tail_since_and_timestamps_as_docker_has_them() {
+    let _idea = idea("logs -f prints what the container wrote and what it writes next, each to its stream, and ends when the container stops; --tail N keeps the last N lines; -t puts the time bocker read each line before it; --since keeps lines from a time on; a bad value is one line, exit 2");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            &image,
+            "sh",
+            "-c",
+            "echo one; echo two >&2; echo three; sleep 1; echo four; sleep 1; echo five",
+        ],
+    )
+    .trim()
+    .to_string();
+    let followed = env.run_bocker(&["logs", "-f", &id]);
+    assert!(followed.status.success(), "{}", describe(&followed));
+    assert_eq!(
+        text(&followed.stdout),
+        "one\nthree\nfour\nfive\n",
+        "-f printed what came before and after, and ended with the container"
+    );
+    assert_eq!(text(&followed.stderr), "two\n");
+    env.wait_until_exited(&id);
+
+    let tail = env.run_bocker(&["logs", "--tail", "2", &id]);
+    assert_eq!(text(&tail.stdout), "four\nfive\n", "{}", describe(&tail));
+    assert_eq!(
+        text(&tail.stderr),
+        "",
+        "two is not among the last two lines"
+    );
+
+    let stamped = bocker_text(&env, &["logs", "-t", "-n", "1", &id]);
+    let (time, line) = stamped.split_once(' ').expect("a time, a space, the line");
+    assert_eq!(line, "five\n");
+    let age = humantime::parse_rfc3339(time)
+        .ok()
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok());
+    assert!(
+        age.is_some_and(|age| age.as_secs() < 60),
+        "-t: an RFC 3339 time of the last minute: {stamped}"
+    );
+
+    assert_eq!(
+        bocker_text(&env, &["logs", "--since", "1h", &id]),
+        "one\nthree\nfour\nfive\n"
+    );
+    assert_eq!(bocker_text(&env, &["logs", "--since", time, &id]), "five\n");
+    let future = humantime::format_rfc3339(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(3600),
+    );
+    assert_eq!(
+        bocker_text(&env, &["logs", "--since", &future.to_string(), &id]),
+        ""
+    );
+
+    for bad in [
+        &["logs", "--since", "yesterday", &id][..],
+        &["logs", "--tail", "three", &id],
+    ] {
+        let out = env.run_bocker(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", describe(&out));
+        assert_eq!(text(&out.stderr).lines().count(), 1, "{}", describe(&out));
+    }
+    env.bocker_ok(&["rm", &id], NONE);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn rename_moves_the_name_and_a_running_containers_exit_keeps_it() {
+    let _idea = idea("rename gives a container a new name (the old one is free again, a taken one is refused in one line); renamed while running, the name stays when its keeper records the exit; wait blocks until it stops and prints its exit code");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "first",
+            &image,
+            "sh",
+            "-c",
+            "sleep 1; exit 3",
+        ],
+    )
+    .trim()
+    .to_string();
+    env.bocker_ok(&["run", "-d", "--name", "taken", &image, "true"], NONE);
+    let out = env.run_bocker(&["rename", "first", "taken"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("'taken' already exists"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(bocker_text(&env, &["rename", "first", "second"]), "");
+    assert_eq!(
+        bocker_text(&env, &["wait", "second"]),
+        "3\n",
+        "wait prints the exit code once it stopped"
+    );
+    let name = bocker_text(&env, &["inspect", "-f", "{{.Name}}", &id]);
+    assert_eq!(
+        name, "/second\n",
+        "the keeper's record of the exit kept the new name"
+    );
+    let out = env.run_bocker(&["inspect", "first"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the old name is gone: {}",
+        describe(&out)
+    );
+    env.bocker_ok(&["run", "-d", "--name", "first", &image, "true"], NONE);
+    let out = env.run_bocker(&["wait", "no-such-container"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_name_left_by_a_killed_rename_is_swept() {
+    let _idea = idea("a rename killed after claiming its new name leaves two names for one container; the next command's sweep keeps only the one its record gives");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(&env, &["run", "-d", "--name", "kept", &image, "true"])
+        .trim()
+        .to_string();
+    // What the killed rename left: a second name file for the container.
+    std::fs::write(env.root().join("names").join("half-made"), &id).unwrap();
+    let out = env.run_bocker(&["inspect", "-f", "{{.Name}}", "kept"]);
+    assert_eq!(text(&out.stdout), "/kept\n", "{}", describe(&out));
+    let out = env.run_bocker(&["inspect", "half-made"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the sweep gave it up: {}",
+        describe(&out)
+    );
+    assert!(!env.root().join("names").join("half-made").exists());
+}
+
+#[test]
+fn top_lists_the_containers_processes_with_host_pids() {
+    let _idea = idea("top lists every process of a running container (from its cgroup: an exec's too) with host pids, parents and commands; a stopped container is refused in one line");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            &image,
+            "sh",
+            "-c",
+            "sleep 1000 & exec sleep 999",
+        ],
+    )
+    .trim()
+    .to_string();
+    let first = env.running_pid(&id).expect("running");
+    let mut exec = env.spawn_bocker(&["exec", &id, "sleep", "998"]);
+    let rows = |said: &str| -> Vec<Vec<String>> {
+        said.lines()
+            .skip(1)
+            .map(|line| line.split_whitespace().map(str::to_string).collect())
+            .collect()
+    };
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = rows(&bocker_text(&env, &["top", &id]));
+        if listed.len() == 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let command_of = |row: &Vec<String>| row[5..].join(" ");
+    let mut commands: Vec<String> = listed.iter().map(command_of).collect();
+    commands.sort();
+    assert_eq!(
+        commands,
+        ["sleep 1000", "sleep 998", "sleep 999"],
+        "{listed:?}"
+    );
+    let first_row = listed
+        .iter()
+        .find(|row| command_of(row) == "sleep 999")
+        .unwrap();
+    assert_eq!(first_row[0], "0", "root inside and out: {first_row:?}");
+    assert_eq!(
+        first_row[1],
+        first.to_string(),
+        "the host pid: {first_row:?}"
+    );
+    let child = listed
+        .iter()
+        .find(|row| command_of(row) == "sleep 1000")
+        .unwrap();
+    assert_eq!(
+        child[2],
+        first.to_string(),
+        "its parent is the first process: {child:?}"
+    );
+    env.stop(&id);
+    let _ = exec.wait();
+    let out = env.run_bocker(&["top", &id]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("is not running"),
+        "{}",
+        describe(&out)
+    );
+    env.bocker_ok(&["rm", &id], NONE);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn ps_filters_quiet_and_format_as_docker_has_them() {
+    let _idea = idea("ps -q prints ids only; --filter status=, name=, exited= keep the matching containers (several values of one key: any; several keys: all); --format renders each through a template, and 'table' aligns columns under a header; a bad filter is one line, exit 2");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let running = bocker_text(
+        &env,
+        &["run", "-d", "--name", "web-1", &image, "sleep", "1000"],
+    )
+    .trim()
+    .to_string();
+    env.bocker_ok(&["run", "--name", "job-ok", &image, "true"], NONE);
+    let out = env.run_bocker(&["run", "--name", "job-failed", &image, "sh", "-c", "exit 4"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["ps", "-q"];
+        all.extend_from_slice(args);
+        let mut ids: Vec<String> = bocker_text(&env, &all)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["ps", "-a", "--format", "{{.Names}}"];
+        all.extend_from_slice(args);
+        let mut names: Vec<String> = bocker_text(&env, &all)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(ids(&["--filter", "status=running"]).join(" "), running);
+    assert_eq!(ids(&[]).len(), 3, "bocker's ps lists every container");
+    assert_eq!(names(&["-f", "status=exited"]), ["job-failed", "job-ok"]);
+    assert_eq!(names(&["-f", "exited=4"]), ["job-failed"]);
+    assert_eq!(names(&["-f", "name=job"]), ["job-failed", "job-ok"]);
+    assert_eq!(
+        names(&["-f", "name=web", "-f", "name=job-ok"]),
+        ["job-ok", "web-1"],
+        "two values of one key: either"
+    );
+    assert_eq!(
+        names(&["-f", "name=job", "-f", "status=running"]),
+        Vec::<String>::new(),
+        "two keys: both"
+    );
+    let line = bocker_text(
+        &env,
+        &[
+            "ps",
+            "--format",
+            "{{.ID}} {{.State}} {{.Status}}",
+            "-f",
+            "name=web",
+        ],
+    );
+    assert_eq!(line, format!("{running} running Running\n"));
+    let table = bocker_text(
+        &env,
+        &[
+            "ps",
+            "--format",
+            "table {{.Names}}\\t{{.Status}}",
+            "-f",
+            "status=exited",
+        ],
+    );
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(
+        lines[0].starts_with("NAMES") && lines[0].contains("STATUS"),
+        "{table}"
+    );
+    let column = lines[0].find("STATUS").unwrap();
+    assert!(
+        lines[1..].iter().all(|line| line
+            .get(column..)
+            .is_some_and(|rest| rest.starts_with("Exited ("))),
+        "the columns are aligned:\n{table}"
+    );
+    let out = env.run_bocker(&["ps", "--filter", "colour=blue"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert_eq!(text(&out.stderr).lines().count(), 1, "{}", describe(&out));
+    env.stop(&running);
+    env.assert_no_leaks();
+}
+
+#[test]
+fn export_writes_the_containers_files_as_a_tar_and_never_follows_its_links() {
+    let _idea = idea("export -o FILE writes the container's files as a tar (what it wrote included), a symlink it made to a host path is stored as a link, never as the host file's content; the container runs on afterwards (paused only meanwhile); no half file is left under FILE");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            &image,
+            "sh",
+            "-c",
+            "ln -s /etc/shadow /escape; echo hi > /made; exec sleep 1000",
+        ],
+    )
+    .trim()
+    .to_string();
+    let made = env.container_rootfs(&id).join("made");
+    for _ in 0..100 {
+        if made.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let tar_file = env.dir().join("exported.tar");
+    assert_eq!(
+        bocker_text(&env, &["export", "-o", tar_file.to_str().unwrap(), &id]),
+        ""
+    );
+    let listing = std::process::Command::new("tar")
+        .arg("-tvf")
+        .arg(&tar_file)
+        .output()
+        .unwrap();
+    let listing = text(&listing.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|line| line.starts_with('l') && line.ends_with("escape -> /etc/shadow")),
+        "the symlink is a symlink in the tar:\n{listing}"
+    );
+    assert!(
+        listing.lines().any(|line| line.ends_with(" bin/busybox")),
+        "{listing}"
+    );
+    let content = std::process::Command::new("tar")
+        .arg("-xOf")
+        .arg(&tar_file)
+        .arg("made")
+        .output()
+        .unwrap();
+    assert_eq!(text(&content.stdout), "hi\n", "what the container wrote");
+    assert!(
+        !env.dir().join("exported.tar.part").exists(),
+        "no partial file is left"
+    );
+    let state = bocker_text(&env, &["inspect", "-f", "{{.State.Status}}", &id]);
+    assert_eq!(state, "running\n", "thawed after the export");
+    let out = env.run_bocker(&["export", "no-such-container"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    env.stop(&id);
+    env.assert_no_leaks();
+}
