@@ -296,11 +296,28 @@ pub enum Command {
                       (refused: bocker manages cgroups itself)."
     )]
     Create(OciCreateArgs),
-    /// OCI: let a created container run its process
+    /// Start containers: an OCI container that was created (runc's start),
+    /// or a created or stopped container of bocker's, in the background
     #[cfg(feature = "oci")]
     Start {
-        /// The container's id
-        id: String,
+        /// Container ids (or names)
+        #[arg(required = true, value_name = "CONTAINER")]
+        ids: Vec<String>,
+    },
+    /// Stop containers, then start them again
+    #[cfg(feature = "docker")]
+    Restart {
+        /// Seconds to wait after SIGTERM before sending SIGKILL
+        #[arg(
+            short = 't',
+            long = "time",
+            default_value_t = 10,
+            value_name = "SECONDS"
+        )]
+        grace: u64,
+        /// Container ids or names
+        #[arg(required = true, value_name = "CONTAINER")]
+        containers: Vec<String>,
     },
     /// OCI: print a container's state as JSON (status, pid, bundle)
     #[cfg(feature = "oci")]
@@ -308,16 +325,21 @@ pub enum Command {
         /// The container's id
         id: String,
     },
-    /// OCI: send a signal to a container's process [default: SIGTERM]
+    /// Send a signal: `kill [-s SIGNAL] CONTAINER…` (Docker's, SIGKILL by
+    /// default), or an OCI container's `kill [--all] ID [SIGNAL]` (runc's,
+    /// SIGTERM by default)
     #[cfg(feature = "oci")]
     Kill {
-        /// To every process of the container, not only its first
+        /// OCI: to every process of the container, not only its first
         #[arg(short, long)]
         all: bool,
-        /// The container's id
-        id: String,
-        /// KILL, SIGKILL or 9
+        /// The signal: KILL, SIGKILL or 9
+        #[cfg(feature = "docker")]
+        #[arg(short, long, value_name = "SIGNAL")]
         signal: Option<String>,
+        /// Container ids or names; for an OCI container: ID [SIGNAL]
+        #[arg(required = true, value_name = "CONTAINER")]
+        args: Vec<String>,
     },
     /// OCI: let a paused container go on (`pause ID` freezes one: the same
     /// verb as Bocker's, for an OCI container's id)

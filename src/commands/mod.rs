@@ -31,6 +31,8 @@ mod rename;
 mod rm;
 mod run;
 mod running;
+#[cfg(feature = "docker")]
+mod start;
 #[cfg(feature = "stage4")]
 mod stats;
 #[cfg(feature = "stage2")]
@@ -168,6 +170,16 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             kind.as_deref(),
         ),
         #[cfg(feature = "docker")]
+        Command::Start { ids } => start::start(&open_store(root)?, &ids),
+        #[cfg(feature = "docker")]
+        Command::Restart { grace, containers } => {
+            start::restart(&open_store(root)?, &containers, grace)
+        }
+        #[cfg(feature = "docker")]
+        Command::Kill { signal, args, .. } => {
+            start::kill(&open_store(root)?, &args, signal.as_deref())
+        }
+        #[cfg(feature = "docker")]
         Command::Rename {
             container,
             new_name,
@@ -194,11 +206,15 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         // The OCI runtime interface (commands/oci.rs).
         #[cfg(feature = "oci")]
         command @ (Command::Create(_)
-        | Command::Start { .. }
         | Command::State { .. }
-        | Command::Kill { .. }
         | Command::Resume { .. }
         | Command::Features
         | Command::Delete { .. }) => oci::dispatch(root, &cli.oci, command),
+        // With Docker's verbs, start and kill of an OCI container went to
+        // oci::dispatch above (names_an_oci_container).
+        #[cfg(all(feature = "oci", not(feature = "docker")))]
+        command @ (Command::Start { .. } | Command::Kill { .. }) => {
+            oci::dispatch(root, &cli.oci, command)
+        }
     }
 }

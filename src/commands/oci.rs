@@ -29,6 +29,11 @@ pub fn names_an_oci_container(root: &Path, command: &Command) -> bool {
             [id] => is_oci_container(root, id),
             _ => false,
         },
+        // Docker's start and kill, unless they name an OCI container.
+        #[cfg(feature = "docker")]
+        Command::Start { ids } => ids.first().is_some_and(|id| is_oci_container(root, id)),
+        #[cfg(feature = "docker")]
+        Command::Kill { args, .. } => args.first().is_some_and(|id| is_oci_container(root, id)),
         _ => false,
     }
 }
@@ -73,7 +78,10 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
             };
             oci::create(&store, &args.id, &options)?;
         }
-        Command::Start { id } => oci::start(&store, &id)?,
+        Command::Start { ids } => match ids.as_slice() {
+            [id] => oci::start(&store, id)?,
+            _ => bail!(Failure::new(USAGE, "start takes one OCI container id")),
+        },
         Command::State { id } => {
             let state = oci::state(&store, &id)?;
             writeln!(
@@ -82,9 +90,16 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
                 serde_json::to_string_pretty(&state)?
             )?;
         }
-        Command::Kill { all, id, signal } => {
-            let signal = parse_signal(signal.as_deref().unwrap_or("SIGTERM"))?;
-            oci::kill(&store, &id, signal, all)?;
+        Command::Kill { all, args, .. } => {
+            let (id, signal) = match args.as_slice() {
+                [id] => (id, "SIGTERM"),
+                [id, signal] => (id, signal.as_str()),
+                _ => bail!(Failure::new(
+                    USAGE,
+                    "kill takes an OCI container's ID [SIGNAL]"
+                )),
+            };
+            oci::kill(&store, id, parse_signal(signal)?, all)?;
         }
         Command::Delete { force, id } => oci::delete(&store, &id, force)?,
         Command::Pause { containers } => oci::set_paused(&store, &containers[0], true)?,
@@ -163,7 +178,7 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
 }
 
 /// `KILL`, `SIGKILL`, `kill` or `9`.
-fn parse_signal(text: &str) -> Result<Signal> {
+pub(super) fn parse_signal(text: &str) -> Result<Signal> {
     if let Ok(number) = text.parse::<i32>() {
         return Signal::try_from(number)
             .map_err(|_| Failure::new(USAGE, format!("unknown signal {number}")).into());

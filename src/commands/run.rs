@@ -33,6 +33,8 @@ mod detach;
 mod keeper;
 mod options;
 #[cfg(feature = "docker")]
+pub(super) use detach::start_in_background;
+#[cfg(feature = "docker")]
 pub(super) use options::check_name;
 
 #[cfg(feature = "stage2")]

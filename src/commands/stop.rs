@@ -36,7 +36,7 @@ pub fn stop(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> 
     Ok(if all_stopped { 0 } else { 1 })
 }
 
-fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
+pub(super) fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
     let (Status::Running, Some(first)) = (container.status, container.first_process()) else {
         return; // not running: nothing to do
     };

@@ -577,3 +577,78 @@ fn export_writes_the_containers_files_as_a_tar_and_never_follows_its_links() {
     env.stop(&id);
     env.assert_no_leaks();
 }
+
+#[test]
+fn a_stopped_container_starts_again_with_its_files_and_name_and_kill_sends_signals() {
+    let _idea = idea("start runs a stopped container again in the background: the same id, name and root filesystem, a new process, its log going on; start of a running one changes nothing; restart gives it a new process; kill -s SIGNAL signals its first process (SIGKILL by default); a stopped one is refused in one line, a bad signal is a usage error");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "svc",
+            &image,
+            "sh",
+            "-c",
+            "echo started; exec sleep 1000",
+        ],
+    )
+    .trim()
+    .to_string();
+    let first_pid = env.running_pid(&id).expect("running");
+    env.bocker_ok(&["exec", "svc", "sh", "-c", "echo kept > /kept"], NONE);
+    env.stop("svc");
+    assert_eq!(
+        bocker_text(&env, &["inspect", "-f", "{{.State.Status}}", "svc"]),
+        "exited\n"
+    );
+
+    assert_eq!(bocker_text(&env, &["start", "svc"]), format!("{id}\n"));
+    let second_pid = env.running_pid(&id).expect("running again");
+    assert_ne!(second_pid, first_pid, "a new process");
+    let out = env.bocker_ok(&["exec", "svc", "cat", "/kept"], NONE);
+    assert_eq!(text(&out.stdout), "kept\n", "the same root filesystem");
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = bocker_text(&env, &["logs", "svc"]);
+        if log == "started\nstarted\n" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(log, "started\nstarted\n", "the log goes on");
+    assert_eq!(
+        bocker_text(&env, &["start", "svc"]),
+        format!("{id}\n"),
+        "already running: nothing changes"
+    );
+    assert_eq!(env.running_pid(&id), Some(second_pid));
+
+    env.bocker_ok(&["restart", "-t", "0", "svc"], NONE);
+    let third_pid = env.running_pid(&id).expect("restarted");
+    assert_ne!(third_pid, second_pid, "restart: a new process");
+
+    let out = env.run_bocker(&["kill", "-s", "NOPE", "svc"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert_eq!(
+        bocker_text(&env, &["kill", "-s", "KILL", "svc"]),
+        format!("{id}\n")
+    );
+    assert_eq!(
+        bocker_text(&env, &["wait", "svc"]),
+        "137\n",
+        "128 + SIGKILL"
+    );
+    let out = env.run_bocker(&["kill", "svc"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("not running"),
+        "{}",
+        describe(&out)
+    );
+    env.bocker_ok(&["rm", "svc"], NONE);
+    env.assert_no_leaks();
+}

@@ -42,6 +42,27 @@ pub fn run_in_background(
     record: ContainerRecord,
     remove_after: bool,
 ) -> Result<u8> {
+    let id = record.id.clone();
+    in_background(&id, move || prepare(store, staged, record, remove_after))
+}
+
+/// `start` (of a created or stopped container): a monitor that takes the
+/// container's keeper lock and starts it again, in the same root
+/// filesystem, under the same name.
+#[cfg(feature = "docker")]
+pub fn start_in_background(store: &Store, record: ContainerRecord) -> Result<u8> {
+    let id = record.id.clone();
+    in_background(&id, move || prepare_again(store, record))
+}
+
+/// Fork a monitor that runs `prepare` (the container in place, a keeper
+/// for it), starts the container, relays its output to the log and
+/// records its exit. bocker waits only until the command runs (or has
+/// failed to start), prints the id, and returns.
+fn in_background<'a>(
+    id: &str,
+    prepare: impl FnOnce() -> Result<(Keeper<'a>, ContainerConfig, LogWriter)>,
+) -> Result<u8> {
     process::ensure_single_threaded()?;
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
     let (mut from_monitor, to_bocker) = (File::from(read_end), File::from(write_end));
@@ -57,15 +78,14 @@ pub fn run_in_background(
             // Whatever bocker's caller left open is not the monitor's to
             // keep (a pipe held open here would make that caller wait).
             fds::close_all_from_3_except(&[to_bocker.as_raw_fd()]);
-            let outcome = exercise::catch_panic(move || {
-                monitor(store, staged, record, remove_after, to_bocker)
-            });
+            let outcome = exercise::catch_panic(move || monitor(prepare, to_bocker));
             exit_now(if outcome == Ok(true) { 0 } else { 1 })
         }
         ForkResult::Parent { .. } => {
-            // The monitor owns the half-built container now: it must not
-            // be removed by this process's copy of the guard.
-            std::mem::forget(staged);
+            // The monitor owns what `prepare` holds now (a half-built
+            // container's guard): this process's copy must not run it or
+            // drop it.
+            std::mem::forget(prepare);
             drop(to_bocker);
             let mut answer = Vec::new();
             from_monitor
@@ -74,28 +94,24 @@ pub fn run_in_background(
             match answer.as_slice() {
                 [STARTED] => {}
                 [] => bail!(
-                    "the monitor of {} died before it could say whether the container started",
-                    record.id
+                    "the monitor of {id} died before it could say whether the container started"
                 ),
                 failure => {
                     bail!(Failure::from_bytes(failure).unwrap_or_else(|| Failure::new(1, "?")))
                 }
             }
-            writeln!(std::io::stdout(), "{}", record.id)?;
+            writeln!(std::io::stdout(), "{id}")?;
             Ok(0)
         }
     }
 }
 
 /// The monitor's work. Returns whether all went well.
-fn monitor(
-    store: &Store,
-    staged: Staged<'_>,
-    record: ContainerRecord,
-    remove_after: bool,
+fn monitor<'a>(
+    prepare: impl FnOnce() -> Result<(Keeper<'a>, ContainerConfig, LogWriter)>,
     to_bocker: File,
 ) -> bool {
-    let (mut keeper, config, mut log) = match prepare(store, staged, record, remove_after) {
+    let (mut keeper, config, mut log) = match prepare() {
         Ok(prepared) => prepared,
         Err(error) => {
             tell(to_bocker, &Failure::from_error(&error).to_bytes());
@@ -129,6 +145,43 @@ fn prepare<'a>(
         store,
         record,
         remove_after,
+        lock: Some(lock),
+    };
+    Ok((keeper, config, log))
+}
+
+/// Take the keeper's lock of a container in place (refused if another
+/// keeper holds it: it runs), give it an address again if it is on the
+/// bridge (its old one went back to the pool when it stopped), and record
+/// it as created, with this monitor as its keeper.
+#[cfg(feature = "docker")]
+fn prepare_again(
+    store: &Store,
+    record: ContainerRecord,
+) -> Result<(Keeper<'_>, ContainerConfig, LogWriter)> {
+    let paths = store.container_paths(&record.id);
+    let lock = crate::state::keeper_lock::KeeperLock::take(&paths.dir)
+        .map_err(|_| Failure::new(1, format!("container {} is running already", record.id)))?;
+    let address = super::claim_address(store, &record.id, &record.network)?;
+    if address != record.address {
+        super::write_etc_files(&paths.rootfs, &record.hostname, address)?;
+    }
+    let record = store.update_container(&record.id, |record| {
+        record.status = crate::state::records::Status::Created;
+        record.pid = None;
+        record.pid_start_time = None;
+        record.exit_code = None;
+        record.oom_killed = false;
+        record.keeper = ProcessId::myself();
+        record.address = address;
+        Ok(())
+    })?;
+    let log = LogWriter::open(&paths.log, record.log_options)?;
+    let config = ContainerConfig::new(store, &record, Stdin::Null);
+    let keeper = Keeper {
+        store,
+        record,
+        remove_after: false,
         lock: Some(lock),
     };
     Ok((keeper, config, log))

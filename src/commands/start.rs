@@ -1,0 +1,72 @@
+//! Docker's lifecycle verbs on containers that exist: `start` (a created
+//! or stopped container runs again: its same root filesystem, its same
+//! name), `restart` (stop, then start) and `kill -s SIGNAL`.
+//!
+//! `start` reuses `run -d`'s monitor (run/detach.rs): a process that takes
+//! the container's keeper lock, starts its command, relays its output to
+//! the log and records its exit. The record says the same container again:
+//! its id, name, command, limits and network; a container on the bridge
+//! gets an address again, as its old one went back to the pool when it
+//! stopped.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::running;
+use crate::errors::{self, Failure};
+use crate::runtime::process::pidfd::PidFd;
+use crate::state::Store;
+
+pub fn start(store: &Store, wanted: &[String]) -> Result<u8> {
+    each(wanted, |name| {
+        let container = store.container(name)?;
+        if container.is_running() {
+            // Docker's start of a running container changes nothing.
+            writeln!(std::io::stdout(), "{}", container.id)?;
+            return Ok(());
+        }
+        super::run::start_in_background(store, container)?;
+        Ok(())
+    })
+}
+
+pub fn restart(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> {
+    each(wanted, |name| {
+        let container = store.container(name)?;
+        super::stop::stop_one(store, &container, Duration::from_secs(grace_seconds));
+        let stopped = store.container(&container.id)?;
+        super::run::start_in_background(store, stopped)?;
+        Ok(())
+    })
+}
+
+/// Docker's `kill [-s SIGNAL] CONTAINER…` (SIGKILL by default): the
+/// signal goes to each container's first process, by a pidfd.
+pub fn kill(store: &Store, wanted: &[String], signal: Option<&str>) -> Result<u8> {
+    let signal = super::oci::parse_signal(signal.unwrap_or("KILL"))?;
+    each(wanted, |name| {
+        let container = running::container(store, name)?;
+        let first = container
+            .first_process()
+            .and_then(|first| PidFd::open(&first))
+            .ok_or_else(|| Failure::new(1, format!("container {} is not running", container.id)))?;
+        first.signal(signal)?;
+        writeln!(std::io::stdout(), "{}", container.id)?;
+        Ok(())
+    })
+}
+
+/// Do `one` for each container named; go on after a failure (said on
+/// stderr), and exit 1 if any failed, as Docker does.
+fn each(wanted: &[String], mut one: impl FnMut(&str) -> Result<()>) -> Result<u8> {
+    let mut all_done = true;
+    for name in wanted {
+        if let Err(error) = one(name) {
+            errors::print(&error);
+            all_done = false;
+        }
+    }
+    Ok(if all_done { 0 } else { 1 })
+}
