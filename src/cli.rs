@@ -285,8 +285,14 @@ pub enum Command {
         #[arg(short, long, value_name = "TEMPLATE")]
         format: Option<String>,
     },
+    /// Make a container from an image without starting it (`start` runs
+    /// it): Docker's create, which `create` without --bundle is
+    #[cfg(feature = "docker")]
+    #[command(name = "container-create", hide = true)]
+    ContainerCreate(Box<RunArgs>),
     /// OCI: make a container from a bundle (config.json and its root), and
-    /// leave it waiting for `start`
+    /// leave it waiting for `start` (without --bundle, with Docker's verbs:
+    /// Docker's create IMAGE [COMMAND]…, with run's flags)
     #[cfg(feature = "oci")]
     #[command(
         after_help = "The OCI verbs (create, start, state, kill, delete) are the command line \
@@ -437,6 +443,12 @@ pub struct RunArgs {
     /// Remove the container when its command exits
     #[arg(long)]
     pub rm: bool,
+
+    /// Start it again when it ends: no, on-failure[:N], always or
+    /// unless-stopped (with -d, or create)
+    #[cfg(feature = "docker")]
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
 
     /// Set an environment variable in the container
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
@@ -670,6 +682,76 @@ pub struct OciCreateArgs {
     pub id: String,
 }
 
+/// The command line, as clap reads it. One verb has two meanings: with
+/// `--bundle`, `create` is the OCI runtime's (an engine's call, as runc
+/// has it); without, from the finished runtime on, Docker's `create IMAGE
+/// [COMMAND]…`, which is `container-create` here (Docker's long name for
+/// it: `docker container create`).
+pub fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    #[cfg(feature = "docker")]
+    let args = with_dockers_create(args);
+    Cli::parse_from(args)
+}
+
+/// `create` without `--bundle` (or `-b`) becomes `container-create`.
+#[cfg(feature = "docker")]
+fn with_dockers_create(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if let Some(verb) = verb_position(&args) {
+        if args[verb] == "create" && !names_a_bundle(&args[verb + 1..]) {
+            args[verb] = "container-create".into();
+        }
+    }
+    args
+}
+
+/// Is there a `--bundle DIR` (or `-b DIR`) among the flags before the
+/// first word that is not one: the container's id, or Docker's image?
+/// (What follows Docker's image is the command, whose own `-b` is not
+/// ours.)
+#[cfg(feature = "docker")]
+fn names_a_bundle(after_verb: &[std::ffi::OsString]) -> bool {
+    let oci_flags_with_a_value = [
+        "--pid-file",
+        "--console-socket",
+        "--log",
+        "--log-format",
+        "--root",
+    ];
+    let mut words = after_verb.iter().map(|arg| arg.to_string_lossy());
+    while let Some(word) = words.next() {
+        if word == "--bundle" || word.starts_with("--bundle=") || word.starts_with("-b") {
+            return true;
+        }
+        if !word.starts_with('-') {
+            return false;
+        }
+        if oci_flags_with_a_value.contains(&word.as_ref()) {
+            words.next();
+        }
+    }
+    false
+}
+
+/// Where the verb is: the first word after bocker's global flags (and
+/// their values).
+#[cfg(feature = "docker")]
+fn verb_position(args: &[std::ffi::OsString]) -> Option<usize> {
+    let with_a_value = ["--root", "--log", "--log-format"];
+    let mut at = 1;
+    while let Some(arg) = args.get(at) {
+        let arg = arg.to_string_lossy();
+        if with_a_value.contains(&arg.as_ref()) {
+            at += 2;
+        } else if arg.starts_with('-') {
+            at += 1;
+        } else {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// The state directory without --root or BOCKER_ROOT: /var/lib/bocker for
 /// root; without root, the user's own, $XDG_DATA_HOME/bocker (by default
 /// ~/.local/share/bocker), as rootless podman keeps its storage.
@@ -683,4 +765,35 @@ fn default_root() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."));
     data_home.join("bocker")
+}
+
+#[cfg(all(test, feature = "docker"))]
+mod tests {
+    use super::*;
+
+    fn create_becomes(line: &str) -> String {
+        let args: Vec<std::ffi::OsString> = line.split_whitespace().map(Into::into).collect();
+        let args = with_dockers_create(args);
+        args[verb_position(&args).unwrap()]
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn create_is_runcs_with_a_bundle_and_dockers_without() {
+        for oci in [
+            "bocker create --bundle /b id",
+            "bocker --root /r --log /l create --pid-file /p -b /b id",
+            "bocker create --pid-file /p --console-socket /s --bundle=/b id",
+        ] {
+            assert_eq!(create_becomes(oci), "create", "{oci}");
+        }
+        for docker in [
+            "bocker create busybox",
+            "bocker --root /r create --name web -e A=b busybox ls -b",
+            "bocker create busybox sh -c 'x --bundle y'",
+        ] {
+            assert_eq!(create_becomes(docker), "container-create", "{docker}");
+        }
+    }
 }

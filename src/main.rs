@@ -8,10 +8,8 @@
 
 use std::process::ExitCode;
 
-use bocker::cli::Cli;
 use bocker::runtime::init;
 use bocker::runtime::process::fds;
-use clap::Parser;
 
 fn main() -> ExitCode {
     bocker::course::exercise::install_panic_hook();
@@ -21,7 +19,7 @@ fn main() -> ExitCode {
     if args.next().as_deref() == Some(init::PROGRAM_NAME) {
         return init::main(args.collect());
     }
-    let cli = Cli::parse();
+    let cli = bocker::cli::parse();
     match bocker::commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => bocker::errors::report(&error),

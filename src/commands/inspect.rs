@@ -133,6 +133,7 @@ fn container_json(store: &Store, container: &ContainerRecord) -> Value {
         "Image": container.image,
         "Name": format!("/{}", container.name.as_deref().unwrap_or(&container.id)),
         "LogPath": store.container_paths(&container.id).log,
+        "RestartCount": container.restart_count,
         "Config": {
             "Hostname": container.hostname,
             "Env": env,
@@ -166,6 +167,8 @@ fn host_config(container: &ContainerRecord) -> Value {
         "CpuShares": limits.cpu_shares.unwrap_or(0),
         "PidsLimit": limits.pids,
         "Init": container.init,
+        "RestartPolicy": restart_policy(container),
+        "AutoRemove": container.auto_remove,
         "Privileged": security.privileged,
         "CapAdd": security.cap_add,
         "CapDrop": security.cap_drop,
@@ -179,6 +182,18 @@ fn host_config(container: &ContainerRecord) -> Value {
             },
         },
     })
+}
+
+/// `{"Name": "on-failure", "MaximumRetryCount": 3}`
+fn restart_policy(container: &ContainerRecord) -> Value {
+    let policy = container.restart_policy;
+    let (name, most) = match policy {
+        crate::spec::RestartPolicy::OnFailure { max } => {
+            ("on-failure".to_string(), max.unwrap_or(0))
+        }
+        other => (other.to_string(), 0),
+    };
+    json!({"Name": name, "MaximumRetryCount": most})
 }
 
 /// `--net`'s value as Docker names it: none, host, bridge,

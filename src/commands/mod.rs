@@ -170,6 +170,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             kind.as_deref(),
         ),
         #[cfg(feature = "docker")]
+        Command::ContainerCreate(args) => run::create(root, *args),
+        #[cfg(feature = "docker")]
         Command::Start { ids } => start::start(&open_store(root)?, &ids),
         #[cfg(feature = "docker")]
         Command::Restart { grace, containers } => {

@@ -43,7 +43,32 @@ pub use options::check_command;
 pub use options::limits;
 
 pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
+    make(root, args, Then::Run)
+}
+
+/// Docker's `create`: the container made as `run` makes it, its record
+/// saying Created, and no process: `start` runs it.
+#[cfg(feature = "docker")]
+pub fn create(root: &Path, args: RunArgs) -> Result<u8> {
+    make(root, args, Then::Wait)
+}
+
+/// What follows the making of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    Run,
+    #[cfg(feature = "docker")]
+    Wait,
+}
+
+fn make(root: &Path, args: RunArgs, then: Then) -> Result<u8> {
     let checked = options::check(&args)?;
+    if then == Then::Run && !checked.detach && checked.restart != crate::spec::RestartPolicy::No {
+        anyhow::bail!(crate::errors::Failure::new(
+            crate::errors::USAGE,
+            "--restart needs -d (or create): the monitor in the background starts it again"
+        ));
+    }
     let store = super::create_store(root)?;
     #[cfg(not(feature = "stage7"))]
     let (image, command, env) = (store.image(&args.image)?, args.command.clone(), checked.env);
@@ -107,7 +132,16 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
         keeper: ProcessId::myself(),
         exit_code: None,
         oom_killed: false,
+        auto_remove: args.rm,
+        restart_policy: checked.restart,
+        restart_count: 0,
+        stopped_by_user: false,
     };
+    #[cfg(feature = "docker")]
+    if then == Then::Wait {
+        return created_only(&store, staged, record);
+    }
+    let _ = then;
     #[cfg(feature = "stage2")]
     if checked.detach {
         return detach::run_in_background(&store, staged, record, args.rm);
@@ -128,6 +162,25 @@ pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
     };
     let code = keeper.start_and_relay(&config, &mut log, true)?;
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// Move the container into place with no keeper (it has no process), and
+/// say its id. Its bridge address, if any, goes back to the pool: `start`
+/// claims one again.
+#[cfg(feature = "docker")]
+fn created_only(
+    store: &Store,
+    staged: crate::state::store::Staged<'_>,
+    mut record: ContainerRecord,
+) -> Result<u8> {
+    use std::io::Write;
+    release_address(store, &record.id, record.address);
+    record.address = None;
+    record.keeper = None;
+    let (_, lock) = store.commit_container(staged, &record)?;
+    lock.release();
+    writeln!(std::io::stdout(), "{}", record.id)?;
+    Ok(0)
 }
 
 /// Chapter 7: a command run as another user gets that user's home as

@@ -37,6 +37,12 @@ pub fn stop(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> 
 }
 
 pub(super) fn stop_one(store: &Store, container: &ContainerRecord, grace: Duration) {
+    // Asked to end: a restart policy (`run --restart`) must not start it
+    // again, now or during its wait before the next start.
+    let _ = store.update_container(&container.id, |record| {
+        record.stopped_by_user = true;
+        Ok(())
+    });
     let (Status::Running, Some(first)) = (container.status, container.first_process()) else {
         return; // not running: nothing to do
     };

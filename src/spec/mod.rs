@@ -16,7 +16,8 @@
 //! * `security`: `--cap-add`, `--privileged`, `--security-opt` (chapter 8);
 //! * `seccomp`: a seccomp profile, in Docker's JSON (chapter 8);
 //! * `process`: one process, even after its pid is reused, and whether it
-//!   is alive.
+//!   is alive;
+//! * `restart`: `--restart no|on-failure[:N]|always|unless-stopped`.
 
 pub mod cgroupns;
 pub mod command;
@@ -27,6 +28,7 @@ pub mod network;
 pub mod ports;
 pub mod privileges;
 pub mod process;
+pub mod restart;
 pub mod seccomp;
 pub mod security;
 pub mod subnet;
@@ -37,5 +39,6 @@ pub use logs::LogOptions;
 pub use network::Network;
 pub use ports::Port;
 pub use process::{Liveness, ProcessId};
+pub use restart::RestartPolicy;
 pub use security::SecurityOptions;
 pub use subnet::Subnet;

@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{
-    CgroupNamespace, Limits, Liveness, LogOptions, Network, Port, ProcessId, SecurityOptions,
+    CgroupNamespace, Limits, Liveness, LogOptions, Network, Port, ProcessId, RestartPolicy,
+    SecurityOptions,
 };
 
 /// `images/<id>/image.json`
@@ -140,6 +141,19 @@ pub struct ContainerRecord {
     /// from its cgroup's counters before the cgroup was removed).
     #[serde(default)]
     pub oom_killed: bool,
+    /// `--rm`: removed when its command exits (kept for `start` of a
+    /// container made by `create --rm`).
+    #[serde(default)]
+    pub auto_remove: bool,
+    /// `--restart`: whether its keeper starts it again when it ends.
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+    /// How many times its keeper started it again.
+    #[serde(default)]
+    pub restart_count: u32,
+    /// `stop` ended it: its restart policy does not apply.
+    #[serde(default)]
+    pub stopped_by_user: bool,
 }
 
 impl ContainerRecord {

@@ -652,3 +652,201 @@ fn a_stopped_container_starts_again_with_its_files_and_name_and_kill_sends_signa
     env.bocker_ok(&["rm", "svc"], NONE);
     env.assert_no_leaks();
 }
+
+#[test]
+fn create_makes_a_container_that_start_runs() {
+    let _idea = idea("create (without --bundle: Docker's) makes the container, its root and its record, and starts nothing: ps says Created, inspect created; start then runs its command; create --rm is removed after its run; with --bundle, create stays the OCI runtime's");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(
+        &env,
+        &[
+            "create",
+            "--name",
+            "later",
+            "-e",
+            "WHO=world",
+            &image,
+            "sh",
+            "-c",
+            "echo hello $WHO",
+        ],
+    )
+    .trim()
+    .to_string();
+    assert!(id.starts_with("ps_"), "{id}");
+    let status = bocker_text(&env, &["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert_eq!(status, "later Created\n");
+    assert_eq!(
+        bocker_text(
+            &env,
+            &["inspect", "-f", "{{.State.Status}} {{.State.Pid}}", "later"]
+        ),
+        "created 0\n"
+    );
+    assert!(
+        env.container_rootfs(&id).join("bin/busybox").exists(),
+        "its root is made"
+    );
+    assert_eq!(bocker_text(&env, &["start", "later"]), format!("{id}\n"));
+    assert_eq!(bocker_text(&env, &["wait", "later"]), "0\n");
+    assert_eq!(bocker_text(&env, &["logs", "later"]), "hello world\n");
+
+    let once = bocker_text(&env, &["create", "--rm", &image, "true"])
+        .trim()
+        .to_string();
+    assert_eq!(
+        bocker_text(
+            &env,
+            &["inspect", "-f", "{{.HostConfig.AutoRemove}}", &once]
+        ),
+        "true\n"
+    );
+    env.bocker_ok(&["start", &once], NONE);
+    let mut gone = false;
+    for _ in 0..100 {
+        if !env.root().join("containers").join(&once).exists() {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(gone, "create --rm: removed once its command ended");
+
+    let out = env.run_bocker(&[
+        "create",
+        "--bundle",
+        env.dir().to_str().unwrap(),
+        "an-oci-id",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("config.json"),
+        "with --bundle it is the OCI runtime's create: {}",
+        describe(&out)
+    );
+    env.bocker_ok(&["rm", "later"], NONE);
+    env.assert_no_leaks();
+}
+
+/// Poll `done` every 50 ms for up to `seconds`; whether it came true.
+fn eventually(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..seconds * 20 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn restart_policies_start_a_container_again_until_they_say_no_or_stop_says_so() {
+    let _idea = idea("--restart on-failure:2 starts a failing container again twice (Docker's back-off between), then leaves it exited with its code and RestartCount 2; --restart always starts it again after each end until `stop`, after which it stays stopped; --restart with --rm, without -d, or unknown is refused in one line");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let failing = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            "--restart",
+            "on-failure:2",
+            &image,
+            "sh",
+            "-c",
+            "echo run; exit 3",
+        ],
+    )
+    .trim()
+    .to_string();
+    let inspect = |id: &str| {
+        bocker_text(
+            &env,
+            &[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}",
+                id,
+            ],
+        )
+    };
+    assert!(
+        eventually(10, || inspect(&failing) == "exited 3 2\n"),
+        "three runs, then exited: {}",
+        inspect(&failing)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(
+        bocker_text(&env, &["logs", &failing]),
+        "run\nrun\nrun\n",
+        "no fourth run"
+    );
+    assert_eq!(
+        bocker_text(
+            &env,
+            &[
+                "inspect",
+                "-f",
+                "{{json .HostConfig.RestartPolicy}}",
+                &failing
+            ]
+        ),
+        "{\"MaximumRetryCount\":2,\"Name\":\"on-failure\"}\n"
+    );
+
+    let looping = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            "--restart",
+            "always",
+            &image,
+            "sh",
+            "-c",
+            "echo up; sleep 0.2",
+        ],
+    )
+    .trim()
+    .to_string();
+    let runs = |env: &TestEnv| bocker_text(env, &["logs", &looping]).lines().count();
+    assert!(
+        eventually(10, || runs(&env) >= 3),
+        "always: started again and again"
+    );
+    env.stop(&looping);
+    let after_stop = runs(&env);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        runs(&env),
+        after_stop,
+        "stopped by the user: not started again"
+    );
+    assert!(
+        inspect(&looping).starts_with("exited "),
+        "{}",
+        inspect(&looping)
+    );
+
+    for (args, said) in [
+        (
+            &["run", "-d", "--rm", "--restart", "always", &image, "true"][..],
+            "conflict",
+        ),
+        (&["run", "--restart", "always", &image, "true"], "needs -d"),
+        (
+            &["run", "-d", "--restart", "sometimes", &image, "true"],
+            "invalid --restart",
+        ),
+    ] {
+        let out = env.run_bocker(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.lines().count() == 1 && err.contains(said),
+            "{args:?}: {err}"
+        );
+    }
+    env.assert_no_leaks();
+}

@@ -52,7 +52,47 @@ pub fn run_in_background(
 #[cfg(feature = "docker")]
 pub fn start_in_background(store: &Store, record: ContainerRecord) -> Result<u8> {
     let id = record.id.clone();
-    in_background(&id, move || prepare_again(store, record))
+    in_background(&id, move || prepare_again(store, record, 0))
+}
+
+/// `--restart` (spec/restart.rs): while the container's policy says so,
+/// wait (Docker's back-off), then start it again as `start` does, and
+/// watch it. A `stop` (which the record then says) or an `rm` during the
+/// wait ends this.
+#[cfg(feature = "docker")]
+fn start_again_while_the_policy_says(store: &Store, id: &str, ran: std::time::Duration) {
+    use crate::spec::restart::next_delay;
+    use crate::state::records::Status;
+    let (mut ran, mut last_wait) = (ran, None);
+    loop {
+        let Ok(record) = store.container(id) else {
+            return;
+        };
+        let code = record.exit_code.unwrap_or(-1);
+        let policy = record.restart_policy;
+        if !policy.starts_again(code, record.restart_count, record.stopped_by_user) {
+            return;
+        }
+        let wait = next_delay(last_wait, ran);
+        last_wait = Some(wait);
+        std::thread::sleep(wait);
+        let Ok(record) = store.container(id) else {
+            return;
+        };
+        if record.stopped_by_user || record.status != Status::Exited {
+            return;
+        }
+        let restarts = record.restart_count + 1;
+        let Ok((mut keeper, config, mut log)) = prepare_again(store, record, restarts) else {
+            return;
+        };
+        let started_at = std::time::Instant::now();
+        // A failed start is recorded by the keeper as the container's end.
+        if let Ok(started) = keeper.start(&config) {
+            let _ = keeper.relay_and_finish(started, &mut log, false);
+        }
+        ran = started_at.elapsed();
+    }
 }
 
 /// Fork a monitor that runs `prepare` (the container in place, a keeper
@@ -118,10 +158,21 @@ fn monitor<'a>(
             return false;
         }
     };
+    let started_at = std::time::Instant::now();
     match keeper.start(&config) {
         Ok(started) => {
             tell(to_bocker, &[STARTED]);
-            keeper.relay_and_finish(started, &mut log, false).is_ok()
+            let watched = keeper.relay_and_finish(started, &mut log, false).is_ok();
+            #[cfg(feature = "docker")]
+            if watched {
+                start_again_while_the_policy_says(
+                    keeper.store,
+                    &keeper.record.id,
+                    started_at.elapsed(),
+                );
+            }
+            let _ = started_at;
+            watched
         }
         Err(error) => {
             tell(to_bocker, &Failure::from_error(&error).to_bytes());
@@ -154,10 +205,13 @@ fn prepare<'a>(
 /// keeper holds it: it runs), give it an address again if it is on the
 /// bridge (its old one went back to the pool when it stopped), and record
 /// it as created, with this monitor as its keeper.
+/// `restarts`: how many times its restart policy started it so far (0
+/// when the user starts it).
 #[cfg(feature = "docker")]
 fn prepare_again(
     store: &Store,
     record: ContainerRecord,
+    restarts: u32,
 ) -> Result<(Keeper<'_>, ContainerConfig, LogWriter)> {
     let paths = store.container_paths(&record.id);
     let lock = crate::state::keeper_lock::KeeperLock::take(&paths.dir)
@@ -174,14 +228,16 @@ fn prepare_again(
         record.oom_killed = false;
         record.keeper = ProcessId::myself();
         record.address = address;
+        record.restart_count = restarts;
+        record.stopped_by_user = false;
         Ok(())
     })?;
     let log = LogWriter::open(&paths.log, record.log_options)?;
     let config = ContainerConfig::new(store, &record, Stdin::Null);
     let keeper = Keeper {
         store,
+        remove_after: record.auto_remove,
         record,
-        remove_after: false,
         lock: Some(lock),
     };
     Ok((keeper, config, log))

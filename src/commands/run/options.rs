@@ -31,6 +31,8 @@ pub struct Checked {
     pub cgroupns: CgroupNamespace,
     /// `-t` (from chapter 3).
     pub tty: bool,
+    /// `--restart` (the finished runtime).
+    pub restart: crate::spec::RestartPolicy,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -42,6 +44,7 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         check_name(name)?;
     }
     let env = parse_env(&args.env)?;
+    let restart = restart_policy(args)?;
     let mut namespaces = namespace_flags(args)?;
     if namespaces.detach && args.interactive {
         bail!(Failure::new(
@@ -94,7 +97,24 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         log_options: LogOptions::parse(&args.log_opt)?,
         cgroupns: cgroup_namespace(args)?,
         tty,
+        restart,
     })
+}
+
+/// `--restart`; refused with `--rm`, as Docker refuses it: a container
+/// removed when it ends cannot be started again.
+fn restart_policy(args: &RunArgs) -> Result<crate::spec::RestartPolicy> {
+    #[cfg(feature = "docker")]
+    if let Some(text) = &args.restart {
+        let policy =
+            crate::spec::RestartPolicy::parse(text).map_err(|error| Failure::new(USAGE, error))?;
+        if args.rm && policy != crate::spec::RestartPolicy::No {
+            bail!(Failure::new(USAGE, "--restart and --rm conflict: a container removed when it ends is not started again"));
+        }
+        return Ok(policy);
+    }
+    let _ = args;
+    Ok(crate::spec::RestartPolicy::No)
 }
 
 /// `--cgroupns`, or the default for this machine's cgroups (chapter 4).
