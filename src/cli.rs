@@ -450,6 +450,21 @@ pub struct RunArgs {
     #[arg(long, value_name = "POLICY")]
     pub restart: Option<String>,
 
+    /// Bind a host path into the container: /srv/data:/data[:ro]
+    #[cfg(feature = "docker")]
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]")]
+    pub volumes: Vec<String>,
+
+    /// Mount a new tmpfs in the container: /scratch[:size=64m]
+    #[cfg(feature = "docker")]
+    #[arg(long, value_name = "PATH[:OPTIONS]")]
+    pub tmpfs: Vec<String>,
+
+    /// Make the container's root filesystem read-only
+    #[cfg(feature = "docker")]
+    #[arg(long)]
+    pub read_only: bool,
+
     /// Set an environment variable in the container
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,

@@ -144,7 +144,7 @@ fn container_json(store: &Store, container: &ContainerRecord) -> Value {
             "Tty": container.tty,
         },
         "HostConfig": host_config(container),
-        "Mounts": [],
+        "Mounts": mounts(container),
         "NetworkSettings": network_settings(container),
     })
 }
@@ -170,6 +170,7 @@ fn host_config(container: &ContainerRecord) -> Value {
         "RestartPolicy": restart_policy(container),
         "AutoRemove": container.auto_remove,
         "Privileged": security.privileged,
+        "ReadonlyRootfs": container.read_only_root,
         "CapAdd": security.cap_add,
         "CapDrop": security.cap_drop,
         "SecurityOpt": security_opt,
@@ -182,6 +183,31 @@ fn host_config(container: &ContainerRecord) -> Value {
             },
         },
     })
+}
+
+/// `-v` and `--tmpfs`, as Docker lists them.
+fn mounts(container: &ContainerRecord) -> Value {
+    use crate::spec::volumes::VolumeSource;
+    let listed: Vec<Value> = container
+        .volumes
+        .iter()
+        .map(|volume| match &volume.source {
+            VolumeSource::Bind(host) => json!({
+                "Type": "bind",
+                "Source": host,
+                "Destination": volume.target,
+                "RW": !volume.read_only,
+            }),
+            VolumeSource::Tmpfs(options) => json!({
+                "Type": "tmpfs",
+                "Source": "",
+                "Destination": volume.target,
+                "Options": options,
+                "RW": !volume.read_only,
+            }),
+        })
+        .collect();
+    Value::Array(listed)
 }
 
 /// `{"Name": "on-failure", "MaximumRetryCount": 3}`

@@ -136,6 +136,8 @@ fn make(root: &Path, args: RunArgs, then: Then) -> Result<u8> {
         restart_policy: checked.restart,
         restart_count: 0,
         stopped_by_user: false,
+        volumes: checked.volumes,
+        read_only_root: checked.read_only_root,
     };
     #[cfg(feature = "docker")]
     if then == Then::Wait {

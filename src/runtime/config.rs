@@ -53,6 +53,10 @@ pub struct ContainerConfig {
     pub rootfs: PathBuf,
     /// The container's hostname (used from chapter 2 on).
     pub hostname: String,
+    /// `-v` and `--tmpfs`: mounted below the root before pivot_root.
+    pub volumes: Vec<crate::spec::Volume>,
+    /// `--read-only`.
+    pub read_only_root: bool,
     /// Variables given with `-e KEY=VALUE`.
     pub extra_env: Vec<(String, String)>,
     pub network: Network,
@@ -105,6 +109,8 @@ impl ContainerConfig {
             argv: command::argv_for(&record.command),
             rootfs: store.container_paths(&record.id).rootfs,
             hostname: record.hostname.clone(),
+            volumes: record.volumes.clone(),
+            read_only_root: record.read_only_root,
             extra_env: record.env.clone(),
             network: record.network.clone(),
             address: record.address,

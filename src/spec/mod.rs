@@ -17,7 +17,8 @@
 //! * `seccomp`: a seccomp profile, in Docker's JSON (chapter 8);
 //! * `process`: one process, even after its pid is reused, and whether it
 //!   is alive;
-//! * `restart`: `--restart no|on-failure[:N]|always|unless-stopped`.
+//! * `restart`: `--restart no|on-failure[:N]|always|unless-stopped`;
+//! * `volumes`: `-v HOST:CTR[:ro]`, `--tmpfs CTR`.
 
 pub mod cgroupns;
 pub mod command;
@@ -32,6 +33,7 @@ pub mod restart;
 pub mod seccomp;
 pub mod security;
 pub mod subnet;
+pub mod volumes;
 
 pub use cgroupns::CgroupNamespace;
 pub use limits::Limits;
@@ -42,3 +44,4 @@ pub use process::{Liveness, ProcessId};
 pub use restart::RestartPolicy;
 pub use security::SecurityOptions;
 pub use subnet::Subnet;
+pub use volumes::Volume;

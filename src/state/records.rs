@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{
     CgroupNamespace, Limits, Liveness, LogOptions, Network, Port, ProcessId, RestartPolicy,
-    SecurityOptions,
+    SecurityOptions, Volume,
 };
 
 /// `images/<id>/image.json`
@@ -154,6 +154,12 @@ pub struct ContainerRecord {
     /// `stop` ended it: its restart policy does not apply.
     #[serde(default)]
     pub stopped_by_user: bool,
+    /// `-v` and `--tmpfs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+    /// `--read-only`: the root filesystem is mounted read-only.
+    #[serde(default)]
+    pub read_only_root: bool,
 }
 
 impl ContainerRecord {

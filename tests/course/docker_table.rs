@@ -850,3 +850,153 @@ fn restart_policies_start_a_container_again_until_they_say_no_or_stop_says_so() 
     }
     env.assert_no_leaks();
 }
+
+#[test]
+fn volumes_bind_host_folders_tmpfs_and_a_read_only_root() {
+    let _idea = idea("-v HOST:CTR shows the host's folder inside (writes reach the host), :ro refuses writes; an image's symlink at the target leads inside the image, never to the host's path (CVE-2021-30465); --tmpfs mounts a fresh tmpfs with its size; --read-only refuses writes to the root but not to volumes and /tmp; bad paths are refused in one line");
+    let env = TestEnv::new();
+    // The image has /data -> /etc: a volume on /data must land on the
+    // image's /etc, not the host's.
+    let tree = env.dir().join("tree");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(env.busybox_rootfs())
+        .arg(&tree)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    std::os::unix::fs::symlink("/etc", tree.join("data")).unwrap();
+    let image = text(
+        &env.bocker_ok(&["init", tree.to_str().unwrap()], NONE)
+            .stdout,
+    )
+    .trim()
+    .trim_start_matches("Created: ")
+    .to_string();
+    let host = env.dir().join("shared");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("from-host"), "hello from the host\n").unwrap();
+    let volume = format!("{}:/srv", host.display());
+
+    let out = bocker_text(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "-v",
+            &volume,
+            &image,
+            "sh",
+            "-c",
+            "cat /srv/from-host; echo back > /srv/from-container",
+        ],
+    );
+    assert_eq!(out, "hello from the host\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("from-container")).unwrap(),
+        "back\n",
+        "what the container wrote is on the host"
+    );
+
+    let read_only = format!("{volume}:ro");
+    let out = env.run_bocker(&[
+        "run",
+        "--rm",
+        "-v",
+        &read_only,
+        &image,
+        "sh",
+        "-c",
+        "echo x > /srv/nope",
+    ]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("Read-only file system"),
+        "{}",
+        describe(&out)
+    );
+
+    let through_link = format!("{}:/data", host.display());
+    let out = bocker_text(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "-v",
+            &through_link,
+            &image,
+            "sh",
+            "-c",
+            "cat /etc/from-host; readlink /data",
+        ],
+    );
+    assert_eq!(
+        out, "hello from the host\n/etc\n",
+        "the image's /data -> /etc was followed inside the image"
+    );
+    assert!(
+        !std::path::Path::new("/etc/from-host").exists(),
+        "the host's /etc untouched"
+    );
+
+    let out = bocker_text(
+        &env,
+        &[
+            "run", "--rm", "--tmpfs", "/scratch:size=1m", &image, "sh", "-c",
+            "grep ' /scratch ' /proc/mounts | cut -d' ' -f1,3; dd if=/dev/zero of=/scratch/f bs=1k count=2048 2>/dev/null || echo full",
+        ],
+    );
+    assert_eq!(out, "tmpfs tmpfs\nfull\n", "a 1 MiB tmpfs");
+
+    let out = bocker_text(
+        &env,
+        &[
+            "run", "--rm", "--read-only", "-v", &volume, &image, "sh", "-c",
+            "touch /x 2>/dev/null || echo root refused; touch /tmp/x && echo tmp ok; touch /srv/y && echo volume ok",
+        ],
+    );
+    assert_eq!(out, "root refused\ntmp ok\nvolume ok\n");
+
+    let id = bocker_text(
+        &env,
+        &[
+            "run", "-d", "-v", &read_only, "--tmpfs", "/run", &image, "sleep", "100",
+        ],
+    )
+    .trim()
+    .to_string();
+    let mounts: Value = serde_json::from_str(&bocker_text(
+        &env,
+        &["inspect", "-f", "{{json .Mounts}}", &id],
+    ))
+    .unwrap();
+    assert_eq!(mounts[0]["Type"], "bind");
+    assert_eq!(mounts[0]["Destination"], "/srv");
+    assert_eq!(mounts[0]["RW"], false);
+    assert_eq!(mounts[1]["Type"], "tmpfs");
+    env.stop(&id);
+
+    for (args, said) in [
+        (
+            &["run", "--rm", "-v", "relative:/x", &image, "true"][..],
+            "absolute",
+        ),
+        (
+            &["run", "--rm", "--tmpfs", "/proc", &image, "true"],
+            "chapter 3",
+        ),
+        (
+            &["run", "--rm", "-v", "/tmp:/a:rx", &image, "true"],
+            "unknown mode",
+        ),
+    ] {
+        let out = env.run_bocker(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.lines().count() == 1 && err.contains(said),
+            "{args:?}: {err}"
+        );
+    }
+    env.assert_no_leaks();
+}

@@ -1,6 +1,8 @@
 //! Checking what `run` was given, before anything is created: a bad flag
 //! must not leave a half-made container behind.
 
+#[cfg(feature = "docker")]
+use anyhow::Context;
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
@@ -33,6 +35,10 @@ pub struct Checked {
     pub tty: bool,
     /// `--restart` (the finished runtime).
     pub restart: crate::spec::RestartPolicy,
+    /// `-v` and `--tmpfs` (the finished runtime).
+    pub volumes: Vec<crate::spec::Volume>,
+    /// `--read-only`.
+    pub read_only_root: bool,
 }
 
 pub fn check(args: &RunArgs) -> Result<Checked> {
@@ -45,6 +51,7 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
     }
     let env = parse_env(&args.env)?;
     let restart = restart_policy(args)?;
+    let (volumes, read_only_root) = volumes(args)?;
     let mut namespaces = namespace_flags(args)?;
     if namespaces.detach && args.interactive {
         bail!(Failure::new(
@@ -98,7 +105,47 @@ pub fn check(args: &RunArgs) -> Result<Checked> {
         cgroupns: cgroup_namespace(args)?,
         tty,
         restart,
+        volumes,
+        read_only_root,
     })
+}
+
+/// `-v`, `--tmpfs` and `--read-only`. A missing host directory of `-v` is
+/// made, as Docker makes it.
+fn volumes(args: &RunArgs) -> Result<(Vec<crate::spec::Volume>, bool)> {
+    #[cfg(feature = "docker")]
+    {
+        use crate::spec::volumes::{Volume, VolumeSource};
+        let usage = |error: String| Failure::new(USAGE, error);
+        let mut volumes = Vec::new();
+        for text in &args.volumes {
+            volumes.push(Volume::parse_bind(text).map_err(usage)?);
+        }
+        for text in &args.tmpfs {
+            volumes.push(Volume::parse_tmpfs(text).map_err(usage)?);
+        }
+        for volume in &volumes {
+            if let VolumeSource::Bind(host) = &volume.source {
+                if !host.exists() {
+                    std::fs::create_dir_all(host).with_context(|| {
+                        format!("cannot make the volume's host folder {}", host.display())
+                    })?;
+                }
+            }
+        }
+        if args.namespaces.init && (!volumes.is_empty() || args.read_only) {
+            bail!(Failure::new(
+                USAGE,
+                "--init with -v, --tmpfs or --read-only: not supported yet"
+            ));
+        }
+        Ok((volumes, args.read_only))
+    }
+    #[cfg(not(feature = "docker"))]
+    {
+        let _ = args;
+        Ok((Vec::new(), false))
+    }
 }
 
 /// `--restart`; refused with `--rm`, as Docker refuses it: a container

@@ -110,7 +110,7 @@ fn start(
     let signals = SignalFd::with_flags(&all, SfdFlags::SFD_CLOEXEC).map_err(child::setup_error)?;
 
     // The child checked that it is not in the host's mount namespace.
-    child::enter_root(&args.rootfs)?;
+    child::enter_root(&args.rootfs, &[], false)?;
     // Chapter 8: the kernel's files hidden, while the init is privileged.
     #[cfg(feature = "stage8")]
     crate::runtime::security::hide_kernel_files(&args.profile)?;

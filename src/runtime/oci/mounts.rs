@@ -333,10 +333,14 @@ fn bind(
     let rest = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
     if !rest.is_empty() {
         let bound = resolve(root, inside)?;
-        let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | rest;
+        // What the bind has already stays (nosuid, nodev, noexec: in a user
+        // namespace the kernel refuses to drop the host's); ro only if asked.
+        let at = fd_path(&bound);
+        let kept = crate::runtime::process::mount_flags::of_mount_at(&at) - MsFlags::MS_RDONLY;
+        let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | rest | kept;
         mount(
             None::<&str>,
-            fd_path(&bound).as_str(),
+            at.as_str(),
             None::<&str>,
             remount,
             None::<&str>,

@@ -117,7 +117,11 @@ fn become_container(plan: &mut ChildPlan) -> Result<Infallible, Failure> {
         // `run --init`: the init enters the root itself (see runtime/init/).
         return Err(launch::execute(launch, plan, &env));
     }
-    enter_root(&plan.config.rootfs)?;
+    enter_root(
+        &plan.config.rootfs,
+        &plan.config.volumes,
+        plan.config.read_only_root,
+    )?;
     // `-t` (from chapter 3): a terminal from the container's own devpts.
     #[cfg(feature = "stage3")]
     take_terminal(plan.config, plan.stdio)?;
@@ -242,8 +246,17 @@ pub fn environment(config: &ContainerConfig) -> Vec<(String, String)> {
     env
 }
 
-/// Move into the container's files at `rootfs`.
-pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
+/// Move into the container's files at `rootfs`, with its `volumes` and,
+/// if `read_only`, a read-only root (both from the finished runtime's
+/// `-v`, `--tmpfs` and `--read-only`: process/volumes.rs).
+pub fn enter_root(
+    rootfs: &Path,
+    volumes: &[crate::spec::Volume],
+    read_only: bool,
+) -> Result<(), Failure> {
+    // (Before the finished runtime, never asked for.)
+    #[cfg(not(feature = "docker"))]
+    let _ = (volumes, read_only);
     // From chapter 3: a private mount tree, pivot_root, then the kernel's
     // filesystems, mounted inside the container's own namespaces.
     #[cfg(feature = "stage3")]
@@ -258,6 +271,8 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
                 host_devices::prepare_under_sys(rootfs)?;
             }
             mounts::make_mounts_private()?;
+            #[cfg(feature = "docker")]
+            super::volumes::mount_all(rootfs, volumes)?;
             mounts::switch_root(rootfs)?;
             if rootless {
                 host_devices::keep_host_devices()?;
@@ -266,6 +281,10 @@ pub fn enter_root(rootfs: &Path) -> Result<(), Failure> {
             mounts::create_dev()?;
             if rootless {
                 host_devices::remove_staging()?;
+            }
+            #[cfg(feature = "docker")]
+            if read_only {
+                super::volumes::make_root_read_only()?;
             }
             Ok(())
         })();

@@ -30,6 +30,7 @@ pub mod fds;
 pub mod handshake;
 #[cfg(feature = "stage3")]
 pub mod host_devices;
+pub mod mount_flags;
 pub mod pidfd;
 pub mod relay;
 pub mod signals;
@@ -37,6 +38,9 @@ pub mod spawn;
 pub mod terminal;
 #[cfg(feature = "stage7")]
 pub mod user;
+/// `-v`, `--tmpfs`, `--read-only` (the finished runtime).
+#[cfg(feature = "docker")]
+pub mod volumes;
 
 /// Chapter 1: change the root directory with `chroot(2)`.
 #[cfg(feature = "stage1")]

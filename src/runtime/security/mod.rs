@@ -249,8 +249,9 @@ pub fn hide_kernel_files(profile: &Profile) -> Result<(), Failure> {
     // directory can carry a node for the host's disk). Where the devices
     // cgroup is missing (v2), nothing else would stop them opening: the
     // root is remounted nodev. /dev is a mount of its own (chapter 3), so
-    // its nodes still work.
-    let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_NODEV;
+    // its nodes still work. (Its other flags stay: `--read-only`'s ro.)
+    let kept = crate::runtime::process::mount_flags::of_mount_at("/");
+    let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_NODEV | kept;
     nix::mount::mount(None::<&str>, "/", None::<&str>, remount, None::<&str>).map_err(|e| {
         Failure::new(
             START_FAILED,

@@ -1,0 +1,160 @@
+//! `run -v HOST:CTR[:ro]`, `--tmpfs CTR[:OPTIONS]` and `--read-only`: what
+//! a container sees besides its image's files.
+//!
+//! A bind mount shows a host directory (or file) at a path inside the
+//! container: the same files, not a copy, so what the container writes
+//! there stays when it is gone. A tmpfs is a fresh filesystem in memory,
+//! gone with the container. `--read-only` makes the root filesystem
+//! read-only: the container writes only to its volumes, its tmpfs mounts
+//! and chapter 3's /tmp and /dev.
+//!
+//! The mounts are made by the frame below the container's root before
+//! pivot_root, as the OCI runtime makes config.json's (runtime/oci/
+//! mounts.rs: each path opened one component at a time inside the root,
+//! never following the image's symlinks out of it).
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One mount of `-v` or `--tmpfs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    /// Where, inside the container (absolute, without `..`).
+    pub target: PathBuf,
+    pub source: VolumeSource,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeSource {
+    /// A host path (absolute).
+    Bind(PathBuf),
+    /// A new tmpfs, with its mount options (`size=64m,mode=1777`).
+    Tmpfs(String),
+}
+
+/// Chapter 3 mounts these itself, after the volumes: a volume there would
+/// be hidden (or would hide the kernel's filesystems).
+const MOUNTED_BY_CHAPTER_3: [&str; 4] = ["/proc", "/sys", "/dev", "/tmp"];
+
+impl Volume {
+    /// `-v HOST:CTR[:ro|rw]`.
+    pub fn parse_bind(text: &str) -> Result<Volume, String> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let (host, target, mode) = match parts[..] {
+            [host, target] => (host, target, "rw"),
+            [host, target, mode] => (host, target, mode),
+            _ => return Err(format!("invalid volume '{text}': use HOST:CONTAINER[:ro]")),
+        };
+        if !host.starts_with('/') {
+            return Err(format!(
+                "invalid volume '{text}': the host path must be absolute (named volumes are not supported yet)"
+            ));
+        }
+        let read_only = match mode {
+            "ro" => true,
+            "rw" => false,
+            other => {
+                return Err(format!(
+                    "invalid volume '{text}': unknown mode '{other}' (use ro or rw)"
+                ))
+            }
+        };
+        Ok(Volume {
+            target: container_path(target, text)?,
+            source: VolumeSource::Bind(PathBuf::from(host)),
+            read_only,
+        })
+    }
+
+    /// `--tmpfs CTR[:OPTIONS]` (OPTIONS as `mount -t tmpfs -o` takes them;
+    /// Docker's default mode is 1777).
+    pub fn parse_tmpfs(text: &str) -> Result<Volume, String> {
+        let (target, options) = match text.split_once(':') {
+            Some((target, options)) => (target, options.to_string()),
+            None => (text, String::new()),
+        };
+        let mut options = options;
+        if !options.split(',').any(|option| option.starts_with("mode=")) {
+            options = if options.is_empty() {
+                "mode=1777".to_string()
+            } else {
+                format!("{options},mode=1777")
+            };
+        }
+        Ok(Volume {
+            target: container_path(target, text)?,
+            source: VolumeSource::Tmpfs(options),
+            read_only: false,
+        })
+    }
+}
+
+/// A path inside the container: absolute, no `..`, not `/`, not one of
+/// chapter 3's.
+fn container_path(target: &str, given: &str) -> Result<PathBuf, String> {
+    let path = Path::new(target);
+    if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
+        return Err(format!(
+            "invalid mount '{given}': the path in the container must be absolute, without '..'"
+        ));
+    }
+    if path == Path::new("/") {
+        return Err(format!(
+            "invalid mount '{given}': not on the container's root"
+        ));
+    }
+    if let Some(taken) = MOUNTED_BY_CHAPTER_3
+        .iter()
+        .find(|taken| path.starts_with(taken))
+    {
+        return Err(format!(
+            "invalid mount '{given}': bocker mounts {taken} itself (chapter 3)"
+        ));
+    }
+    Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_and_tmpfs_read_as_docker_writes_them() {
+        let data = Volume::parse_bind("/srv/data:/data:ro").unwrap();
+        assert_eq!(data.target, Path::new("/data"));
+        assert_eq!(data.source, VolumeSource::Bind("/srv/data".into()));
+        assert!(data.read_only);
+        assert!(!Volume::parse_bind("/a:/b").unwrap().read_only);
+        let scratch = Volume::parse_tmpfs("/scratch:size=8m").unwrap();
+        assert_eq!(
+            scratch.source,
+            VolumeSource::Tmpfs("size=8m,mode=1777".into())
+        );
+        assert_eq!(
+            Volume::parse_tmpfs("/run").unwrap().source,
+            VolumeSource::Tmpfs("mode=1777".into())
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_mounted_is_refused() {
+        for (bad, said) in [
+            ("data:/data", "named volumes"),
+            ("/a:relative", "absolute"),
+            ("/a:/b/../../etc", "without '..'"),
+            ("/a:/", "root"),
+            ("/a:/proc/x", "chapter 3"),
+            ("/a:/b:rx", "unknown mode"),
+            ("/a", "HOST:CONTAINER"),
+        ] {
+            let error = Volume::parse_bind(bad).unwrap_err();
+            assert!(error.contains(said), "{bad}: {error}");
+        }
+        assert!(Volume::parse_tmpfs("/tmp")
+            .unwrap_err()
+            .contains("chapter 3"));
+    }
+}
