@@ -245,6 +245,15 @@ pub enum Command {
         /// Its new name
         new_name: String,
     },
+    /// Copy files between a container and the host: `cp CONTAINER:PATH
+    /// HOST_PATH` or `cp HOST_PATH CONTAINER:PATH`
+    #[cfg(feature = "docker")]
+    Cp {
+        /// What to copy
+        source: String,
+        /// Where to
+        destination: String,
+    },
     /// Write a container's files as a tar stream
     #[cfg(feature = "docker")]
     Export {

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "stage6")]
 mod commit;
+#[cfg(feature = "docker")]
+mod cp;
 #[cfg(feature = "stage6")]
 mod diff;
 #[cfg(feature = "stage2")]
@@ -186,6 +188,11 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             container,
             new_name,
         } => rename::rename(&open_store(root)?, &container, &new_name),
+        #[cfg(feature = "docker")]
+        Command::Cp {
+            source,
+            destination,
+        } => cp::cp(&open_store(root)?, &source, &destination),
         #[cfg(feature = "docker")]
         Command::Export { output, container } => {
             export::export(&open_store(root)?, &container, output.as_deref())

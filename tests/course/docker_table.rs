@@ -1000,3 +1000,81 @@ fn volumes_bind_host_folders_tmpfs_and_a_read_only_root() {
     }
     env.assert_no_leaks();
 }
+
+#[test]
+fn cp_copies_both_ways_and_a_containers_links_never_reach_the_host() {
+    let _idea = idea("cp CONTAINER:PATH HOST copies a file or a folder out, cp HOST CONTAINER:PATH copies in; a symlink the container planted to a host path (absolute) resolves inside the container's root: cp neither reads the host's file nor writes into the host's folder through it (openat2 RESOLVE_IN_ROOT)");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let secret = env.dir().join("host-secret");
+    std::fs::write(&secret, "the host's secret\n").unwrap();
+    let victim = env.dir().join("host-folder");
+    std::fs::create_dir(&victim).unwrap();
+    let script = format!(
+        "mkdir -p /out/tree/deep && echo file > /out/file && echo deep > /out/tree/deep/f \
+         && ln -s {} /leak && ln -s {} /drop && exec sleep 1000",
+        secret.display(),
+        victim.display()
+    );
+    let id = bocker_text(&env, &["run", "-d", &image, "sh", "-c", &script])
+        .trim()
+        .to_string();
+    assert!(
+        eventually(10, || env
+            .container_rootfs(&id)
+            .join("drop")
+            .symlink_metadata()
+            .is_ok()),
+        "the container made its links"
+    );
+    let out_dir = env.dir().join("copied");
+    std::fs::create_dir(&out_dir).unwrap();
+    let here = out_dir.to_str().unwrap();
+    env.bocker_ok(&["cp", &format!("{id}:/out/file"), here], NONE);
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("file")).unwrap(),
+        "file\n"
+    );
+    env.bocker_ok(&["cp", &format!("{id}:/out/tree"), here], NONE);
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("tree/deep/f")).unwrap(),
+        "deep\n",
+        "a folder, whole"
+    );
+    let into = env.dir().join("into");
+    std::fs::write(&into, "from the host\n").unwrap();
+    env.bocker_ok(
+        &["cp", into.to_str().unwrap(), &format!("{id}:/out/")],
+        NONE,
+    );
+    let out = env.bocker_ok(&["exec", &id, "cat", "/out/into"], NONE);
+    assert_eq!(text(&out.stdout), "from the host\n");
+
+    let leaked = env.dir().join("leaked");
+    let out = env.run_bocker(&["cp", &format!("{id}:/leak"), leaked.to_str().unwrap()]);
+    assert!(
+        !out.status.success(),
+        "the link leads inside the container, where nothing is: {}",
+        describe(&out)
+    );
+    assert!(
+        std::fs::read_to_string(&leaked).map_or(true, |text| !text.contains("secret")),
+        "the host's file was never read"
+    );
+    let out = env.run_bocker(&["cp", into.to_str().unwrap(), &format!("{id}:/drop/planted")]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        std::fs::read_dir(&victim).unwrap().count(),
+        0,
+        "nothing written into the host's folder through the link"
+    );
+    let out = env.run_bocker(&["cp", "/etc/hostname", "/tmp/nowhere"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "neither side a container: {}",
+        describe(&out)
+    );
+    env.stop(&id);
+    env.assert_no_leaks();
+}
