@@ -29,6 +29,8 @@
 # Then the start alone (`run -d`), --net none against --net bridge; and
 # `run --rm … true` alone on the bridge, which then adds and removes the
 # NAT rules every time.
+# (The Docker-table verbs, `start` of a stopped container and `ps -a`
+# with 1000 containers: scripts/bench-docker.sh.)
 # Part 2, scaling: N containers started one after the other with the
 # bridge and snapshots, each left running; how long the 1st, 10th, …, Nth
 # start took, and the median of each tenth of them.
