@@ -279,6 +279,9 @@ pub enum Command {
         #[arg(required = true, value_name = "CONTAINER")]
         containers: Vec<String>,
     },
+    /// Print what happens to containers (start, die, stop…), as it happens
+    #[cfg(feature = "docker")]
+    Events(EventsFlags),
     /// Show the machine and the state directory: containers, images,
     /// storage, cgroups, security
     #[cfg(feature = "docker")]
@@ -391,6 +394,25 @@ pub struct PsFlags {
     /// ancestor=IMAGE, exited=0, network=bridge
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
+}
+
+/// `bocker events`' flags.
+#[cfg(feature = "docker")]
+#[derive(Debug, Args)]
+pub struct EventsFlags {
+    /// Also the events from TIME on (2026-12-08T10:00:00Z, seconds since
+    /// 1970, or a duration ago: 10m) [default: only new ones]
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Stop at TIME instead of waiting for more
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only the matching events: event=die, container=web, image=IMG
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print each event through TEMPLATE: '{{.Action}} {{.Actor.ID}}'
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 /// Docker's flags of `logs`.

@@ -57,9 +57,10 @@ pub fn logs_as_docker(store: &Store, wanted: &str, flags: &crate::cli::LogsFlags
     Ok(0)
 }
 
-/// `--since`: an RFC 3339 time, seconds since 1970, or a duration ago.
+/// `--since` (and `events --until`): an RFC 3339 time, seconds since
+/// 1970, or a duration ago.
 #[cfg(feature = "docker")]
-fn since(text: &str) -> Result<std::time::SystemTime, String> {
+pub(super) fn since(text: &str) -> Result<std::time::SystemTime, String> {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
     if let Ok(time) = humantime::parse_rfc3339_weak(text) {
         return Ok(time);

@@ -6,6 +6,8 @@ mod commit;
 mod cp;
 #[cfg(feature = "stage6")]
 mod diff;
+#[cfg(feature = "docker")]
+mod events;
 #[cfg(feature = "stage2")]
 mod exec;
 #[cfg(feature = "docker")]
@@ -204,6 +206,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         } => top::top(&open_store(root)?, &container, &ps_options),
         #[cfg(feature = "docker")]
         Command::Wait { containers } => wait::wait(&open_store(root)?, &containers),
+        #[cfg(feature = "docker")]
+        Command::Events(flags) => events::events(root, &flags),
         #[cfg(feature = "docker")]
         Command::Info { format } => info::info(root, format.as_deref()),
         #[cfg(feature = "docker")]

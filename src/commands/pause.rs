@@ -39,5 +39,7 @@ fn set_one(store: &Store, name: &str, frozen: bool) -> Result<String> {
         _ => {}
     }
     cgroups::set_frozen(&group, frozen)?;
+    #[cfg(feature = "docker")]
+    store.event(if frozen { "pause" } else { "unpause" }, &record, &[]);
     Ok(record.id)
 }

@@ -29,13 +29,18 @@ pub fn rename(store: &Store, wanted: &str, new_name: &str) -> Result<u8> {
         old_name = record.name.replace(new_name.to_string());
         Ok(())
     });
-    if let Err(error) = recorded {
-        names.release(new_name, &container.id);
-        return Err(error);
+    let renamed = match recorded {
+        Ok(record) => record,
+        Err(error) => {
+            names.release(new_name, &container.id);
+            return Err(error);
+        }
+    };
+    if let Some(old) = &old_name {
+        names.release(old, &container.id);
     }
-    if let Some(old) = old_name {
-        names.release(&old, &container.id);
-    }
+    let old = old_name.unwrap_or_default();
+    store.event("rename", &renamed, &[("oldName", old)]);
     // Docker's rename prints nothing.
     Ok(0)
 }

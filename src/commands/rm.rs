@@ -41,15 +41,24 @@ fn remove_one(store: &Store, wanted: &str) -> Result<String> {
     let id = store
         .container_id(wanted)
         .ok_or_else(|| Failure::new(1, format!("No image or container named '{wanted}' exists")))?;
-    match store.container_record(&id) {
+    let record = match store.container_record(&id) {
         Ok(container) => {
             if container.is_running() {
                 bail!("Container '{wanted}' is running: stop it before removing it");
             }
+            Some(container)
         }
         // A damaged record: what the container held is found by its id.
-        Err(error) => errors::warn(&format!("{error:#}; removing it anyway")),
-    }
+        Err(error) => {
+            errors::warn(&format!("{error:#}; removing it anyway"));
+            None
+        }
+    };
     teardown::remove(store, &id)?;
+    #[cfg(feature = "docker")]
+    if let Some(removed) = &record {
+        store.event("destroy", removed, &[]);
+    }
+    let _ = record;
     Ok(id)
 }

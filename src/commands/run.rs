@@ -149,6 +149,8 @@ fn make(root: &Path, args: RunArgs, then: Then) -> Result<u8> {
         return detach::run_in_background(&store, staged, record, args.rm);
     }
     let (paths, lock) = store.commit_container(staged, &record)?;
+    #[cfg(feature = "docker")]
+    store.event("create", &record, &[]);
     let stdin = if args.interactive {
         Stdin::Pipe
     } else {
@@ -181,6 +183,7 @@ fn created_only(
     record.keeper = None;
     let (_, lock) = store.commit_container(staged, &record)?;
     lock.release();
+    store.event("create", &record, &[]);
     writeln!(std::io::stdout(), "{}", record.id)?;
     Ok(0)
 }

@@ -36,6 +36,7 @@ pub fn restart(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u
     each(wanted, |name| {
         let container = store.container(name)?;
         super::stop::stop_one(store, &container, Duration::from_secs(grace_seconds));
+        store.event("restart", &container, &[]);
         let stopped = store.container(&container.id)?;
         super::run::start_in_background(store, stopped)?;
         Ok(())
@@ -53,6 +54,11 @@ pub fn kill(store: &Store, wanted: &[String], signal: Option<&str>) -> Result<u8
             .and_then(|first| PidFd::open(&first))
             .ok_or_else(|| Failure::new(1, format!("container {} is not running", container.id)))?;
         first.signal(signal)?;
+        store.event(
+            "kill",
+            &container,
+            &[("signal", signal.as_str().to_string())],
+        );
         writeln!(std::io::stdout(), "{}", container.id)?;
         Ok(())
     })

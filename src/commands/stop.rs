@@ -25,6 +25,8 @@ pub fn stop(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> 
         match store.container(name) {
             Ok(container) => {
                 stop_one(store, &container, Duration::from_secs(grace_seconds));
+                #[cfg(feature = "docker")]
+                store.event("stop", &container, &[]);
                 writeln!(std::io::stdout(), "{}", container.id)?;
             }
             Err(error) => {

@@ -172,6 +172,14 @@ fn print_lines(
 /// The log lines from where `file` is to its last newline, and how many
 /// bytes they took: a line being written is left for the next read.
 fn complete_lines(file: &mut File) -> Result<(Vec<LogLine>, u64)> {
+    json_lines(file)
+}
+
+/// The JSON lines (one value each) from where `file` is to its last
+/// newline, and how many bytes they took. A line being written is left
+/// for the next read; one that does not parse (cut short by a crash) is
+/// skipped. (The logs' and the events' files, state/events.rs.)
+pub fn json_lines<T: serde::de::DeserializeOwned>(file: &mut File) -> Result<(Vec<T>, u64)> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
     let complete = bytes
@@ -180,8 +188,7 @@ fn complete_lines(file: &mut File) -> Result<(Vec<LogLine>, u64)> {
         .map_or(0, |last| last + 1);
     let lines = bytes[..complete]
         .split(|byte| *byte == b'\n')
-        // A line cut short by a crash does not parse: skipped.
-        .filter_map(|line| serde_json::from_slice::<LogLine>(line).ok())
+        .filter_map(|line| serde_json::from_slice::<T>(line).ok())
         .collect();
     Ok((lines, complete as u64))
 }

@@ -6,6 +6,8 @@
 //! cgroup and veth pair, then its directory): that is the runtime's sweep
 //! (runtime/sweep.rs), which every verb runs when it opens the store.
 
+#[cfg(feature = "docker")]
+pub mod events;
 pub mod ids;
 pub mod keeper_lock;
 #[cfg(feature = "stage5")]

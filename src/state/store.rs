@@ -317,6 +317,12 @@ impl Store {
         records::read(&self.container_paths(id).record)
     }
 
+    /// Record an event of `container` for `bocker events` (state/events.rs).
+    #[cfg(feature = "docker")]
+    pub fn event(&self, action: &str, container: &ContainerRecord, extra: &[(&str, String)]) {
+        super::events::record(&self.root, action, container, extra);
+    }
+
     /// Change container `id`'s record with `change`, holding its record
     /// lock ([`Store::lock_container_record`]); the new record.
     pub fn update_container(

@@ -1078,3 +1078,87 @@ fn cp_copies_both_ways_and_a_containers_links_never_reach_the_host() {
     env.stop(&id);
     env.assert_no_leaks();
 }
+
+#[test]
+fn events_lists_what_happened_and_follows_what_happens() {
+    let _idea = idea("events --since/--until lists a container's create, start, die (with its exit code), rename and destroy in order, filtered by container and event; without --since it prints only new events as they happen, until --until; a bad filter is a usage error");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let now = || humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string();
+    let before = now();
+    let id = bocker_text(
+        &env,
+        &["run", "-d", "--name", "ev", &image, "sh", "-c", "exit 5"],
+    )
+    .trim()
+    .to_string();
+    assert_eq!(bocker_text(&env, &["wait", "ev"]), "5\n");
+    env.bocker_ok(&["rename", "ev", "ev2"], NONE);
+    env.bocker_ok(&["rm", "ev2"], NONE);
+    let after = now();
+    let listed = bocker_text(
+        &env,
+        &[
+            "events",
+            "--since",
+            &before,
+            "--until",
+            &after,
+            "--filter",
+            &format!("container={id}"),
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.exitCode}}",
+        ],
+    );
+    assert_eq!(
+        listed,
+        "create <no value>\nstart <no value>\ndie 5\nrename <no value>\ndestroy <no value>\n"
+    );
+    let dies = bocker_text(
+        &env,
+        &[
+            "events",
+            "--since",
+            &before,
+            "--until",
+            &after,
+            "-f",
+            "event=die",
+        ],
+    );
+    assert!(
+        dies.lines().count() == 1
+            && dies.contains(&format!(
+                "container die {id} (exitCode=5, image={image}, name=ev)"
+            )),
+        "Docker's line: {dies}"
+    );
+
+    let until =
+        humantime::format_rfc3339(std::time::SystemTime::now() + std::time::Duration::from_secs(3))
+            .to_string();
+    let follower = env.spawn_bocker(&[
+        "events",
+        "--until",
+        &until,
+        "-f",
+        "event=start",
+        "--format",
+        "{{.Actor.ID}}",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let started = bocker_text(&env, &["run", "-d", &image, "true"])
+        .trim()
+        .to_string();
+    let out = follower.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{started}\n"),
+        "only the new start, then it ended at --until"
+    );
+
+    let out = env.run_bocker(&["events", "--filter", "colour=red"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    env.assert_no_leaks();
+}

@@ -190,6 +190,8 @@ fn prepare<'a>(
 ) -> Result<(Keeper<'a>, ContainerConfig, LogWriter)> {
     record.keeper = ProcessId::myself();
     let (paths, lock) = store.commit_container(staged, &record)?;
+    #[cfg(feature = "docker")]
+    store.event("create", &record, &[]);
     let log = LogWriter::open(&paths.log, record.log_options)?;
     let config = ContainerConfig::new(store, &record, Stdin::Null);
     let keeper = Keeper {

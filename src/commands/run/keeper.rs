@@ -56,6 +56,8 @@ impl Keeper<'_> {
                     record.pid_start_time = ProcessId::of(pid).map(|p| p.start_time);
                     Ok(())
                 })?;
+                #[cfg(feature = "docker")]
+                self.store.event("start", &self.record, &[]);
                 Ok(started)
             }
             Err(error) => {
@@ -111,9 +113,20 @@ impl Keeper<'_> {
         };
         #[cfg(not(feature = "stage4"))]
         let oom_killed = false;
+        #[cfg(feature = "docker")]
+        {
+            if oom_killed {
+                self.store.event("oom", &self.record, &[]);
+            }
+            self.store
+                .event("die", &self.record, &[("exitCode", code.to_string())]);
+        }
         if self.remove_after {
             // The teardown first, then the directory and the name.
-            return teardown::remove(self.store, &self.record.id);
+            let removed = teardown::remove(self.store, &self.record.id);
+            #[cfg(feature = "docker")]
+            self.store.event("destroy", &self.record, &[]);
+            return removed;
         }
         let released = teardown::release(self.store, &self.record.id);
         // Only the fields the keeper owns: a rename or an update made
