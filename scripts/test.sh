@@ -60,6 +60,9 @@ filters+=(oci:: terminal::)
 # And bocker without root: a run, and limits in a cgroup v2 subtree
 # delegated to the user (refused on this host's v1).
 filters+=(rootless::limits rootless::an_ordinary_user_runs)
+# And Docker's verbs (pause, top, stats read v2's files; restart policies
+# and logs -f under a slower machine's timing).
+filters+=(docker_table::)
 scripts/v2-guest.sh -- target/debug/bocker "$course" "${filters[@]}"
 
 step "the skeleton proof"

@@ -374,14 +374,13 @@ fn top_lists_the_containers_processes_with_host_pids() {
             .map(|line| line.split_whitespace().map(str::to_string).collect())
             .collect()
     };
+    // The exec's process appears when that bocker has started it (slow in
+    // a virtual machine without KVM: up to 30 s).
     let mut listed = Vec::new();
-    for _ in 0..100 {
+    eventually(30, || {
         listed = rows(&bocker_text(&env, &["top", &id]));
-        if listed.len() == 3 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        listed.len() == 3
+    });
     let command_of = |row: &Vec<String>| row[5..].join(" ");
     let mut commands: Vec<String> = listed.iter().map(command_of).collect();
     commands.sort();
