@@ -279,6 +279,13 @@ pub enum Command {
         #[arg(required = true, value_name = "CONTAINER")]
         containers: Vec<String>,
     },
+    /// Manage named volumes: folders that `-v NAME:/path` mounts and that
+    /// outlive their containers
+    #[cfg(feature = "docker")]
+    Volume {
+        #[command(subcommand)]
+        action: VolumeAction,
+    },
     /// Print what happens to containers (start, die, stop…), as it happens
     #[cfg(feature = "docker")]
     Events(EventsFlags),
@@ -394,6 +401,36 @@ pub struct PsFlags {
     /// ancestor=IMAGE, exited=0, network=bridge
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
+}
+
+/// `bocker volume …`
+#[cfg(feature = "docker")]
+#[derive(Debug, Subcommand)]
+pub enum VolumeAction {
+    /// Make a volume [default name: 12 random hex digits]
+    Create { name: Option<String> },
+    /// List the volumes
+    Ls {
+        /// Only their names
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Show volumes as JSON
+    Inspect {
+        #[arg(required = true, value_name = "VOLUME")]
+        names: Vec<String>,
+    },
+    /// Remove volumes no container uses
+    Rm {
+        #[arg(required = true, value_name = "VOLUME")]
+        names: Vec<String>,
+    },
+    /// Remove every volume no container uses
+    Prune {
+        /// Really remove them
+        #[arg(short, long)]
+        force: bool,
+    },
 }
 
 /// `bocker events`' flags.

@@ -19,13 +19,14 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::OFlag;
 use nix::sys::stat::{fstat, Mode, SFlag};
 
 use crate::errors::{Failure, USAGE};
 use crate::runtime::mapped_root::with_the_containers_ids;
 use crate::state::Store;
 use crate::storage::copy::copy_into;
+use crate::storage::rootfs::{fd_folder, open_inside};
 
 pub fn cp(store: &Store, source: &str, destination: &str) -> Result<u8> {
     let (from, to) = (side(store, source)?, side(store, destination)?);
@@ -70,29 +71,9 @@ fn side(store: &Store, text: &str) -> Result<Side> {
     Ok(Side::Host(PathBuf::from(text)))
 }
 
-/// `inside` resolved below the container's root as if that root were `/`
-/// (openat2 with RESOLVE_IN_ROOT), opened with `flags`.
-fn open_inside(rootfs: &Path, inside: &Path, flags: OFlag) -> Result<OwnedFd> {
-    let root = nix::fcntl::open(rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())
-        .with_context(|| format!("cannot open {}", rootfs.display()))?;
-    let relative = inside.strip_prefix("/").unwrap_or(inside);
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    openat2(&root, relative, how)
-        .with_context(|| format!("cannot open {} in the container", inside.display()))
-}
-
 /// `/proc/self/fd/N`: the path that leads to exactly what `fd` holds.
 fn fd_path(fd: &OwnedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-}
-
-/// `/proc/self/fd/N/.`: the folder `fd` holds, for the copier, which opens
-/// its top folder with O_NOFOLLOW (the magic link `N` is then not the
-/// last component of the path, `.` is).
-fn fd_folder(fd: &OwnedFd) -> PathBuf {
-    fd_path(fd).join(".")
 }
 
 fn file_type(fd: &OwnedFd) -> Result<SFlag> {

@@ -144,7 +144,7 @@ fn container_json(store: &Store, container: &ContainerRecord) -> Value {
             "Tty": container.tty,
         },
         "HostConfig": host_config(container),
-        "Mounts": mounts(container),
+        "Mounts": mounts(store, container),
         "NetworkSettings": network_settings(container),
     })
 }
@@ -186,7 +186,7 @@ fn host_config(container: &ContainerRecord) -> Value {
 }
 
 /// `-v` and `--tmpfs`, as Docker lists them.
-fn mounts(container: &ContainerRecord) -> Value {
+fn mounts(store: &Store, container: &ContainerRecord) -> Value {
     use crate::spec::volumes::VolumeSource;
     let listed: Vec<Value> = container
         .volumes
@@ -196,6 +196,14 @@ fn mounts(container: &ContainerRecord) -> Value {
                 "Type": "bind",
                 "Source": host,
                 "Destination": volume.target,
+                "RW": !volume.read_only,
+            }),
+            VolumeSource::Named(name) => json!({
+                "Type": "volume",
+                "Name": name,
+                "Source": store.volumes().data(name),
+                "Destination": volume.target,
+                "Driver": "local",
                 "RW": !volume.read_only,
             }),
             VolumeSource::Tmpfs(options) => json!({

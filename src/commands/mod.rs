@@ -48,6 +48,8 @@ mod top;
 #[cfg(feature = "stage4")]
 mod update;
 #[cfg(feature = "docker")]
+mod volume;
+#[cfg(feature = "docker")]
 mod wait;
 
 use std::path::Path;
@@ -206,6 +208,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         } => top::top(&open_store(root)?, &container, &ps_options),
         #[cfg(feature = "docker")]
         Command::Wait { containers } => wait::wait(&open_store(root)?, &containers),
+        #[cfg(feature = "docker")]
+        Command::Volume { action } => volume::volume(&create_store(root)?, &action),
         #[cfg(feature = "docker")]
         Command::Events(flags) => events::events(root, &flags),
         #[cfg(feature = "docker")]

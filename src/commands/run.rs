@@ -96,7 +96,9 @@ fn make(root: &Path, args: RunArgs, then: Then) -> Result<u8> {
     } else {
         rootfs::create(&image_rootfs, &rootfs)
     };
-    let prepared = copied.and_then(|()| write_etc_files(&rootfs, &hostname, address));
+    let prepared = copied
+        .and_then(|()| named_volumes(&store, &rootfs, &checked.volumes))
+        .and_then(|()| write_etc_files(&rootfs, &hostname, address));
     if let Err(error) = prepared {
         release_address(&store, &id, address);
         return Err(error);
@@ -166,6 +168,34 @@ fn make(root: &Path, args: RunArgs, then: Then) -> Result<u8> {
     };
     let code = keeper.start_and_relay(&config, &mut log, true)?;
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// `-v NAME:/path`: make each named volume not made yet; one that is
+/// empty gets what the image has at that path, as Docker does (a
+/// database's image that brings its /var/lib/db files starts with them).
+/// The image's path is opened inside its root (storage/rootfs.rs): a
+/// symlink there leads inside the image, never to the host's files.
+fn named_volumes(store: &Store, rootfs: &Path, volumes: &[crate::spec::Volume]) -> Result<()> {
+    use crate::spec::volumes::VolumeSource;
+    use nix::fcntl::OFlag;
+    for volume in volumes {
+        let VolumeSource::Named(name) = &volume.source else {
+            continue;
+        };
+        store.volumes().create(name)?;
+        let data = store.volumes().data(name);
+        let empty = std::fs::read_dir(&data)?.next().is_none();
+        let directory = OFlag::O_PATH | OFlag::O_DIRECTORY;
+        let Ok(source) = rootfs::open_inside(rootfs, &volume.target, directory) else {
+            continue; // nothing there in the image: the volume stays empty
+        };
+        if empty {
+            with_the_containers_ids(|| {
+                crate::storage::copy::copy_into(&rootfs::fd_folder(&source), &data, &[])
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Move the container into place with no keeper (it has no process), and

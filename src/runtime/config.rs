@@ -4,6 +4,7 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use crate::spec::volumes::{Volume, VolumeSource};
 use crate::spec::{command, CgroupNamespace, Limits, Network, Port, ProcessId};
 use crate::state::records::ContainerRecord;
 use crate::state::Store;
@@ -109,7 +110,7 @@ impl ContainerConfig {
             argv: command::argv_for(&record.command),
             rootfs: store.container_paths(&record.id).rootfs,
             hostname: record.hostname.clone(),
-            volumes: record.volumes.clone(),
+            volumes: volumes_on_the_host(store, &record.volumes),
             read_only_root: record.read_only_root,
             extra_env: record.env.clone(),
             network: record.network.clone(),
@@ -148,4 +149,18 @@ impl ContainerConfig {
                 Network::None | Network::Bridge | Network::Pasta
             )
     }
+}
+
+/// `volumes` with each named volume as the bind of its folder.
+fn volumes_on_the_host(store: &Store, volumes: &[Volume]) -> Vec<Volume> {
+    volumes
+        .iter()
+        .map(|volume| match &volume.source {
+            VolumeSource::Named(name) => Volume {
+                source: VolumeSource::Bind(store.volumes().data(name)),
+                ..volume.clone()
+            },
+            _ => volume.clone(),
+        })
+        .collect()
 }

@@ -39,6 +39,20 @@ pub fn sweep(store: &Store) {
     sweep_abandoned_containers(store);
     #[cfg(feature = "stage6")]
     sweep_btrfs_drafts(store);
+    sweep_volume_drafts(store);
+}
+
+/// Named volumes half made (`.new-PID-NAME`) or half removed
+/// (`.trash-PID-NAME`) by a bocker that was killed (state/volumes.rs).
+fn sweep_volume_drafts(store: &Store) {
+    let dir = store.root().join("volumes");
+    for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let parts = hidden_parts(".new-", &name).or_else(|| hidden_parts(".trash-", &name));
+        if parts.is_some_and(|(pid, _)| !process_exists(pid)) {
+            let _ = store.delete(&entry.path());
+        }
+    }
 }
 
 /// Drafts of btrfs files (`.tmp-PID-btrfs.img`) whose maker was killed

@@ -31,6 +31,10 @@ pub struct Volume {
 pub enum VolumeSource {
     /// A host path (absolute).
     Bind(PathBuf),
+    /// A named volume: a folder bocker keeps in its state directory
+    /// (`volumes/NAME/_data`), made on first use, kept after the container
+    /// (`bocker volume …`).
+    Named(String),
     /// A new tmpfs, with its mount options (`size=64m,mode=1777`).
     Tmpfs(String),
 }
@@ -48,11 +52,15 @@ impl Volume {
             [host, target, mode] => (host, target, mode),
             _ => return Err(format!("invalid volume '{text}': use HOST:CONTAINER[:ro]")),
         };
-        if !host.starts_with('/') {
+        let source = if host.starts_with('/') {
+            VolumeSource::Bind(PathBuf::from(host))
+        } else if is_volume_name(host) {
+            VolumeSource::Named(host.to_string())
+        } else {
             return Err(format!(
-                "invalid volume '{text}': the host path must be absolute (named volumes are not supported yet)"
+                "invalid volume '{text}': the host path must be absolute, or a volume's name (letters, digits, '_', '.', '-')"
             ));
-        }
+        };
         let read_only = match mode {
             "ro" => true,
             "rw" => false,
@@ -64,7 +72,7 @@ impl Volume {
         };
         Ok(Volume {
             target: container_path(target, text)?,
-            source: VolumeSource::Bind(PathBuf::from(host)),
+            source,
             read_only,
         })
     }
@@ -90,6 +98,16 @@ impl Volume {
             read_only: false,
         })
     }
+}
+
+/// A volume's name, as Docker allows it: a letter or digit, then letters,
+/// digits, `_`, `.` or `-` (it names a folder: never `..` or a `/`).
+pub fn is_volume_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// A path inside the container: absolute, no `..`, not `/`, not one of
@@ -128,6 +146,10 @@ mod tests {
         assert_eq!(data.source, VolumeSource::Bind("/srv/data".into()));
         assert!(data.read_only);
         assert!(!Volume::parse_bind("/a:/b").unwrap().read_only);
+        assert_eq!(
+            Volume::parse_bind("cache:/var/cache").unwrap().source,
+            VolumeSource::Named("cache".into())
+        );
         let scratch = Volume::parse_tmpfs("/scratch:size=8m").unwrap();
         assert_eq!(
             scratch.source,
@@ -142,7 +164,7 @@ mod tests {
     #[test]
     fn what_cannot_be_mounted_is_refused() {
         for (bad, said) in [
-            ("data:/data", "named volumes"),
+            ("../up:/data", "a volume's name"),
             ("/a:relative", "absolute"),
             ("/a:/b/../../etc", "without '..'"),
             ("/a:/", "root"),

@@ -19,5 +19,6 @@ pub mod names;
 pub mod oci;
 pub mod records;
 pub mod store;
+pub mod volumes;
 
 pub use store::Store;

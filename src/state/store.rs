@@ -147,6 +147,11 @@ impl Store {
         self.data.join("containers")
     }
 
+    /// The named volumes (`bocker volume`, `-v NAME:/path`).
+    pub fn volumes(&self) -> super::volumes::Volumes {
+        super::volumes::Volumes::new(&self.root)
+    }
+
     pub fn names(&self) -> Names {
         Names::new(self.root.join("names"))
     }

@@ -37,6 +37,30 @@ pub fn remove(rootfs: &Path) -> Result<()> {
     std::fs::remove_dir_all(rootfs).with_context(|| format!("cannot delete {}", rootfs.display()))
 }
 
+/// `inside` (a path in the container, absolute) opened below the root
+/// filesystem `rootfs` as if `rootfs` were `/`: openat2(2) with
+/// RESOLVE_IN_ROOT, so that every symlink on the way, absolute ones
+/// included, resolves inside it and never reaches the host's files.
+pub fn open_inside(rootfs: &Path, inside: &Path, flags: OFlag) -> Result<OwnedFd> {
+    use nix::fcntl::{openat2, OpenHow, ResolveFlag};
+    let root = nix::fcntl::open(rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())
+        .with_context(|| format!("cannot open {}", rootfs.display()))?;
+    let relative = inside.strip_prefix("/").unwrap_or(inside);
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    openat2(&root, relative, how)
+        .with_context(|| format!("cannot open {} in the container", inside.display()))
+}
+
+/// `/proc/self/fd/N/.`: the folder `fd` holds, as a path for the copier
+/// (which opens its top folder with O_NOFOLLOW: the magic link `N` is then
+/// not the last component of the path, `.` is).
+pub fn fd_folder(fd: &OwnedFd) -> std::path::PathBuf {
+    use std::os::fd::AsRawFd;
+    std::path::PathBuf::from(format!("/proc/self/fd/{}/.", fd.as_raw_fd()))
+}
+
 /// Write `/etc/NAME` inside a root filesystem, if the image has an `/etc`.
 /// Nothing is written if `/etc/NAME` is anything but a regular file or
 /// missing (see [`open_etc_file`]).

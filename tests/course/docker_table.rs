@@ -977,7 +977,7 @@ fn volumes_bind_host_folders_tmpfs_and_a_read_only_root() {
 
     for (args, said) in [
         (
-            &["run", "--rm", "-v", "relative:/x", &image, "true"][..],
+            &["run", "--rm", "-v", "./relative:/x", &image, "true"][..],
             "absolute",
         ),
         (
@@ -1160,4 +1160,112 @@ fn events_lists_what_happened_and_follows_what_happens() {
     let out = env.run_bocker(&["events", "--filter", "colour=red"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     env.assert_no_leaks();
+}
+
+#[test]
+fn named_volumes_keep_data_start_with_the_images_files_and_are_kept_while_used() {
+    let _idea = idea("volume create/ls/inspect; -v NAME:/path mounts a volume made on first use, whose files outlive the container; an empty volume starts with what the image has at that path; volume rm refuses a volume a container uses, and prune --force removes the unused ones");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    assert_eq!(bocker_text(&env, &["volume", "create", "data1"]), "data1\n");
+    assert!(bocker_text(&env, &["volume", "ls"])
+        .lines()
+        .any(|l| l.ends_with(" data1")));
+    let inspected: Value =
+        serde_json::from_str(&bocker_text(&env, &["volume", "inspect", "data1"])).unwrap();
+    let mountpoint = inspected[0]["Mountpoint"].as_str().unwrap().to_string();
+    assert!(std::path::Path::new(&mountpoint).is_dir(), "{inspected}");
+
+    env.bocker_ok(
+        &[
+            "run",
+            "--rm",
+            "-v",
+            "data1:/data",
+            &image,
+            "sh",
+            "-c",
+            "echo persisted > /data/f",
+        ],
+        NONE,
+    );
+    assert_eq!(
+        bocker_text(
+            &env,
+            &["run", "--rm", "-v", "data1:/data", &image, "cat", "/data/f"]
+        ),
+        "persisted\n",
+        "a second container sees the first one's file"
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{mountpoint}/f")).unwrap(),
+        "persisted\n"
+    );
+
+    let listed = bocker_text(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "-v",
+            "etc-copy:/etc",
+            &image,
+            "cat",
+            "/etc/passwd",
+        ],
+    );
+    assert!(
+        listed.starts_with("root:"),
+        "a new volume starts with the image's /etc: {listed}"
+    );
+
+    let id = bocker_text(
+        &env,
+        &["run", "-d", "-v", "data1:/data", &image, "sleep", "100"],
+    )
+    .trim()
+    .to_string();
+    let mounts = bocker_text(&env, &["inspect", "-f", "{{json .Mounts}}", &id]);
+    assert!(
+        mounts.contains("\"Type\":\"volume\"") && mounts.contains("\"Name\":\"data1\""),
+        "{mounts}"
+    );
+    let out = env.run_bocker(&["volume", "rm", "data1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("in use"), "{}", describe(&out));
+    env.stop(&id);
+    env.bocker_ok(&["rm", &id], NONE);
+    assert_eq!(bocker_text(&env, &["volume", "rm", "data1"]), "data1\n");
+    assert!(!std::path::Path::new(&mountpoint).exists());
+
+    env.bocker_ok(&["volume", "create", "unused"], NONE);
+    let pruned = bocker_text(&env, &["volume", "prune", "--force"]);
+    assert!(
+        pruned.contains("unused") && pruned.contains("etc-copy"),
+        "{pruned}"
+    );
+    assert_eq!(bocker_text(&env, &["volume", "ls", "-q"]), "");
+    let out = env.run_bocker(&["volume", "create", "../up"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_volume_half_made_by_a_killed_bocker_is_swept() {
+    let _idea = idea("a named volume's draft (.new-PID-NAME) or trash (.trash-PID-NAME) left by a bocker that was killed is removed by the next command's sweep; a live bocker's is left alone");
+    let env = TestEnv::new();
+    env.busybox_image();
+    let volumes = env.root().join("volumes");
+    // pid 999999999 is above any pid_max: no such process.
+    for name in [".new-999999999-v", ".trash-999999999-w"] {
+        std::fs::create_dir_all(volumes.join(name).join("_data")).unwrap();
+    }
+    let alive = format!(".new-{}-x", std::process::id());
+    std::fs::create_dir_all(volumes.join(&alive)).unwrap();
+    env.bocker_ok(&["volume", "ls"], NONE);
+    let left: Vec<String> = std::fs::read_dir(&volumes)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [alive], "only the live bocker's draft is left");
 }

@@ -39,15 +39,19 @@ fn spec_of(volume: &Volume) -> MountSpec {
     } else {
         MsFlags::empty()
     };
+    let bind = |source: Option<&Path>| MountSpec {
+        destination: volume.target.clone(),
+        kind: "bind".to_string(),
+        source: source.map(Path::to_path_buf),
+        flags: MsFlags::MS_BIND | MsFlags::MS_REC | read_only,
+        propagation: MsFlags::empty(),
+        data: String::new(),
+    };
     match &volume.source {
-        VolumeSource::Bind(host) => MountSpec {
-            destination: volume.target.clone(),
-            kind: "bind".to_string(),
-            source: Some(host.clone()),
-            flags: MsFlags::MS_BIND | MsFlags::MS_REC | read_only,
-            propagation: MsFlags::empty(),
-            data: String::new(),
-        },
+        VolumeSource::Bind(host) => bind(Some(host)),
+        // A named volume is a bind of its folder by now (runtime/config.rs
+        // resolves the name); without one, mount_inside says so.
+        VolumeSource::Named(_) => bind(None),
         // Docker's tmpfs: no set-user-ID programs, no device nodes.
         VolumeSource::Tmpfs(options) => MountSpec {
             destination: volume.target.clone(),
