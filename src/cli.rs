@@ -254,6 +254,12 @@ pub enum Command {
         /// Where to
         destination: String,
     },
+    /// Print what a running container prints from now on, until it stops
+    #[cfg(feature = "docker")]
+    Attach {
+        /// Container id or name
+        container: String,
+    },
     /// Write a container's files as a tar stream
     #[cfg(feature = "docker")]
     Export {
@@ -325,6 +331,10 @@ pub enum Command {
     /// or a created or stopped container of bocker's, in the background
     #[cfg(feature = "oci")]
     Start {
+        /// Then print its output until it stops, and end with its exit code
+        #[cfg(feature = "docker")]
+        #[arg(short, long)]
+        attach: bool,
         /// Container ids (or names)
         #[arg(required = true, value_name = "CONTAINER")]
         ids: Vec<String>,

@@ -1,5 +1,7 @@
 //! One module per verb. Each returns the exit code bocker should end with.
 
+#[cfg(feature = "docker")]
+mod attach;
 #[cfg(feature = "stage6")]
 mod commit;
 #[cfg(feature = "docker")]
@@ -178,7 +180,9 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         #[cfg(feature = "docker")]
         Command::ContainerCreate(args) => run::create(root, *args),
         #[cfg(feature = "docker")]
-        Command::Start { ids } => start::start(&open_store(root)?, &ids),
+        Command::Start { ids, attach } => start::start(&open_store(root)?, &ids, attach),
+        #[cfg(feature = "docker")]
+        Command::Attach { container } => attach::attach(&open_store(root)?, &container),
         #[cfg(feature = "docker")]
         Command::Restart { grace, containers } => {
             start::restart(&open_store(root)?, &containers, grace)

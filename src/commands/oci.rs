@@ -31,7 +31,7 @@ pub fn names_an_oci_container(root: &Path, command: &Command) -> bool {
         },
         // Docker's start and kill, unless they name an OCI container.
         #[cfg(feature = "docker")]
-        Command::Start { ids } => ids.first().is_some_and(|id| is_oci_container(root, id)),
+        Command::Start { ids, .. } => ids.first().is_some_and(|id| is_oci_container(root, id)),
         #[cfg(feature = "docker")]
         Command::Kill { args, .. } => args.first().is_some_and(|id| is_oci_container(root, id)),
         _ => false,
@@ -78,7 +78,7 @@ fn run(root: &Path, global: &OciGlobalArgs, command: Command) -> Result<u8> {
             };
             oci::create(&store, &args.id, &options)?;
         }
-        Command::Start { ids } => match ids.as_slice() {
+        Command::Start { ids, .. } => match ids.as_slice() {
             [id] => oci::start(&store, id)?,
             _ => bail!(Failure::new(USAGE, "start takes one OCI container id")),
         },

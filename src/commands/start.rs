@@ -19,7 +19,17 @@ use crate::errors::{self, Failure};
 use crate::runtime::process::pidfd::PidFd;
 use crate::state::Store;
 
-pub fn start(store: &Store, wanted: &[String]) -> Result<u8> {
+pub fn start(store: &Store, wanted: &[String], attach: bool) -> Result<u8> {
+    if attach {
+        return match wanted {
+            [one] => start_attached(store, one),
+            _ => Err(Failure::new(
+                crate::errors::USAGE,
+                "start -a takes one container: its output is printed",
+            )
+            .into()),
+        };
+    }
     each(wanted, |name| {
         let container = store.container(name)?;
         if container.is_running() {
@@ -27,9 +37,23 @@ pub fn start(store: &Store, wanted: &[String]) -> Result<u8> {
             writeln!(std::io::stdout(), "{}", container.id)?;
             return Ok(());
         }
-        super::run::start_in_background(store, container)?;
+        super::run::start_in_background(store, container, true)?;
         Ok(())
     })
+}
+
+/// `start -a`: start it, then print what it prints from then on (the log
+/// from where it ended before the start, so nothing is missed), and end
+/// with its exit code.
+fn start_attached(store: &Store, name: &str) -> Result<u8> {
+    let container = store.container(name)?;
+    if container.is_running() {
+        return super::attach::attach(store, name);
+    }
+    let log = store.container_paths(&container.id).log;
+    let from = crate::state::log_reader::end_of(&log)?;
+    super::run::start_in_background(store, container.clone(), false)?;
+    super::attach::follow_to_the_end(store, &container.id, from)
 }
 
 pub fn restart(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> {
@@ -38,7 +62,7 @@ pub fn restart(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u
         super::stop::stop_one(store, &container, Duration::from_secs(grace_seconds));
         store.event("restart", &container, &[]);
         let stopped = store.container(&container.id)?;
-        super::run::start_in_background(store, stopped)?;
+        super::run::start_in_background(store, stopped, true)?;
         Ok(())
     })
 }

@@ -98,6 +98,15 @@ pub fn print(
     Ok(end)
 }
 
+/// Where the log at `path` ends now (to follow it from there on).
+pub fn end_of(path: &Path) -> Result<Position> {
+    let query = LogQuery {
+        tail: Some(0),
+        ..LogQuery::default()
+    };
+    print(path, &query, &mut std::io::sink(), &mut std::io::sink())
+}
+
 /// After [`print`]: print what is added to the log from `from` on, every
 /// tenth of a second, until `running()` says no (then once more, for the
 /// last lines).

@@ -1269,3 +1269,41 @@ fn a_volume_half_made_by_a_killed_bocker_is_swept() {
         .collect();
     assert_eq!(left, [alive], "only the live bocker's draft is left");
 }
+
+#[test]
+fn attach_and_start_a_print_the_output_and_end_with_the_exit_code() {
+    let _idea = idea("attach prints what a background container prints from then on, each stream to its own, and ends with its exit code; start -a starts a created container and does the same from its first line, without printing its id; a stopped container cannot be attached to");
+    let env = TestEnv::new();
+    let image = env.busybox_image();
+    let id = bocker_text(
+        &env,
+        &[
+            "run",
+            "-d",
+            &image,
+            "sh",
+            "-c",
+            "echo early; sleep 1; echo late; echo oops >&2; exit 7",
+        ],
+    )
+    .trim()
+    .to_string();
+    let out = env.run_bocker(&["attach", &id]);
+    assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
+    assert_eq!(text(&out.stdout), "late\n", "what came after the attach");
+    assert_eq!(text(&out.stderr), "oops\n");
+    let out = env.run_bocker(&["attach", &id]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+
+    let created = bocker_text(&env, &["create", &image, "sh", "-c", "echo hi; exit 3"])
+        .trim()
+        .to_string();
+    let out = env.run_bocker(&["start", "-a", &created]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "hi\n",
+        "its output from the first line, no id"
+    );
+    env.assert_no_leaks();
+}

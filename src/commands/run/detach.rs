@@ -43,16 +43,20 @@ pub fn run_in_background(
     remove_after: bool,
 ) -> Result<u8> {
     let id = record.id.clone();
-    in_background(&id, move || prepare(store, staged, record, remove_after))
+    in_background(&id, true, move || {
+        prepare(store, staged, record, remove_after)
+    })
 }
 
 /// `start` (of a created or stopped container): a monitor that takes the
 /// container's keeper lock and starts it again, in the same root
 /// filesystem, under the same name.
+/// With `say_id`, bocker prints the id once it runs (`start`; not
+/// `start -a`, which prints the container's output instead).
 #[cfg(feature = "docker")]
-pub fn start_in_background(store: &Store, record: ContainerRecord) -> Result<u8> {
+pub fn start_in_background(store: &Store, record: ContainerRecord, say_id: bool) -> Result<u8> {
     let id = record.id.clone();
-    in_background(&id, move || prepare_again(store, record, 0))
+    in_background(&id, say_id, move || prepare_again(store, record, 0))
 }
 
 /// `--restart` (spec/restart.rs): while the container's policy says so,
@@ -101,6 +105,7 @@ fn start_again_while_the_policy_says(store: &Store, id: &str, ran: std::time::Du
 /// failed to start), prints the id, and returns.
 fn in_background<'a>(
     id: &str,
+    say_id: bool,
     prepare: impl FnOnce() -> Result<(Keeper<'a>, ContainerConfig, LogWriter)>,
 ) -> Result<u8> {
     process::ensure_single_threaded()?;
@@ -140,7 +145,9 @@ fn in_background<'a>(
                     bail!(Failure::from_bytes(failure).unwrap_or_else(|| Failure::new(1, "?")))
                 }
             }
-            writeln!(std::io::stdout(), "{id}")?;
+            if say_id {
+                writeln!(std::io::stdout(), "{id}")?;
+            }
             Ok(0)
         }
     }
