@@ -533,6 +533,11 @@ pub struct RunArgs {
     #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]")]
     pub volumes: Vec<String>,
 
+    /// Mount, in Docker's long form: type=bind|volume|tmpfs,source=…,target=…[,readonly]
+    #[cfg(feature = "docker")]
+    #[arg(long = "mount", value_name = "FIELDS")]
+    pub mounts: Vec<String>,
+
     /// Mount a new tmpfs in the container: /scratch[:size=64m]
     #[cfg(feature = "docker")]
     #[arg(long, value_name = "PATH[:OPTIONS]")]

@@ -100,6 +100,51 @@ impl Volume {
     }
 }
 
+impl Volume {
+    /// `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly]`
+    /// (Docker's long form; `src`/`dst`/`destination` and `ro` too,
+    /// `tmpfs-size=` and `tmpfs-mode=` for a tmpfs).
+    pub fn parse_mount(text: &str) -> Result<Volume, String> {
+        let invalid = |why: &str| format!("invalid --mount '{text}': {why}");
+        let (mut kind, mut source, mut target) = ("volume", None, None);
+        let (mut read_only, mut tmpfs_options) = (false, Vec::new());
+        for field in text.split(',') {
+            let (key, value) = field.split_once('=').unwrap_or((field, ""));
+            match key {
+                "type" => kind = value,
+                "source" | "src" => source = Some(value),
+                "target" | "destination" | "dst" => target = Some(value),
+                "readonly" | "ro" => {
+                    read_only = value.is_empty() || value == "true" || value == "1"
+                }
+                "tmpfs-size" => tmpfs_options.push(format!("size={value}")),
+                "tmpfs-mode" => tmpfs_options.push(format!("mode={value}")),
+                other => return Err(invalid(&format!("unknown field '{other}'"))),
+            }
+        }
+        let target = target.ok_or_else(|| invalid("no target= (the path in the container)"))?;
+        let mut volume = match (kind, source) {
+            ("bind", Some(source)) if source.starts_with('/') => {
+                Volume::parse_bind(&format!("{source}:{target}"))?
+            }
+            ("bind", _) => return Err(invalid("a bind needs an absolute source=")),
+            ("volume", Some(name)) => Volume::parse_bind(&format!("{name}:{target}"))?,
+            ("volume", None) => return Err(invalid("a volume needs its name as source=")),
+            ("tmpfs", None) => {
+                Volume::parse_tmpfs(&format!("{target}:{}", tmpfs_options.join(",")))?
+            }
+            ("tmpfs", Some(_)) => return Err(invalid("a tmpfs has no source=")),
+            (other, _) => {
+                return Err(invalid(&format!(
+                    "unknown type '{other}' (bind, volume or tmpfs)"
+                )))
+            }
+        };
+        volume.read_only = read_only;
+        Ok(volume)
+    }
+}
+
 /// A volume's name, as Docker allows it: a letter or digit, then letters,
 /// digits, `_`, `.` or `-` (it names a folder: never `..` or a `/`).
 pub fn is_volume_name(name: &str) -> bool {
@@ -159,6 +204,31 @@ mod tests {
             Volume::parse_tmpfs("/run").unwrap().source,
             VolumeSource::Tmpfs("mode=1777".into())
         );
+    }
+
+    #[test]
+    fn the_long_form_says_the_same() {
+        assert_eq!(
+            Volume::parse_mount("type=bind,source=/srv,target=/data,readonly").unwrap(),
+            Volume::parse_bind("/srv:/data:ro").unwrap()
+        );
+        assert_eq!(
+            Volume::parse_mount("type=volume,src=cache,dst=/var/cache").unwrap(),
+            Volume::parse_bind("cache:/var/cache").unwrap()
+        );
+        assert_eq!(
+            Volume::parse_mount("type=tmpfs,target=/scratch,tmpfs-size=8m").unwrap(),
+            Volume::parse_tmpfs("/scratch:size=8m").unwrap()
+        );
+        for (bad, said) in [
+            ("type=bind,target=/x", "absolute source"),
+            ("type=nfs,source=a,target=/x", "unknown type"),
+            ("type=bind,source=/a", "no target"),
+            ("type=bind,source=/a,target=/x,colour=red", "unknown field"),
+        ] {
+            let error = Volume::parse_mount(bad).unwrap_err();
+            assert!(error.contains(said), "{bad}: {error}");
+        }
     }
 
     #[test]

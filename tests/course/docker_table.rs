@@ -956,6 +956,33 @@ fn volumes_bind_host_folders_tmpfs_and_a_read_only_root() {
     );
     assert_eq!(out, "root refused\ntmp ok\nvolume ok\n");
 
+    let long_form = format!("type=bind,source={},target=/m,readonly", host.display());
+    let out = bocker_text(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--mount",
+            &long_form,
+            &image,
+            "sh",
+            "-c",
+            "cat /m/from-host; touch /m/x 2>/dev/null || echo refused",
+        ],
+    );
+    assert_eq!(
+        out, "hello from the host\nrefused\n",
+        "--mount, Docker's long form"
+    );
+    let missing = format!("type=bind,source={}/missing,target=/m", host.display());
+    let out = env.run_bocker(&["run", "--rm", "--mount", &missing, &image, "true"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--mount does not make a missing folder: {}",
+        describe(&out)
+    );
+
     let id = bocker_text(
         &env,
         &[

@@ -124,6 +124,22 @@ fn volumes(args: &RunArgs) -> Result<(Vec<crate::spec::Volume>, bool)> {
         for text in &args.tmpfs {
             volumes.push(Volume::parse_tmpfs(text).map_err(usage)?);
         }
+        // Docker's --mount does not make a missing host folder: -v does.
+        for text in &args.mounts {
+            let volume = Volume::parse_mount(text).map_err(usage)?;
+            if let VolumeSource::Bind(host) = &volume.source {
+                if !host.exists() {
+                    bail!(Failure::new(
+                        USAGE,
+                        format!(
+                            "invalid --mount '{text}': {} does not exist",
+                            host.display()
+                        )
+                    ));
+                }
+            }
+            volumes.push(volume);
+        }
         for volume in &volumes {
             if let VolumeSource::Bind(host) = &volume.source {
                 if !host.exists() {
