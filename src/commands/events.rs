@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use serde_json::Value;
 
+use super::filters;
 use super::logs::since as parse_time;
 use crate::errors::{Failure, USAGE};
 use crate::state::events;
@@ -43,18 +44,7 @@ pub fn events(root: &Path, flags: &crate::cli::EventsFlags) -> Result<u8> {
         .map(Template::parse)
         .transpose()
         .map_err(usage)?;
-    let filters = flags
-        .filter
-        .iter()
-        .map(|text| match text.split_once('=') {
-            Some((key @ ("event" | "container" | "image" | "type"), value)) => {
-                Ok((key.to_string(), value.to_string()))
-            }
-            _ => Err(usage(format!(
-                "invalid filter '{text}': use event=, container=, image= or type="
-            ))),
-        })
-        .collect::<Result<Vec<(String, String)>, Failure>>()?;
+    let filters = filters::parse(&flags.filter, &["event", "container", "image", "type"])?;
     let show = Show {
         since,
         until,
@@ -113,12 +103,7 @@ impl Show {
             "type" => text(&event["Type"]) == value,
             _ => false,
         };
-        self.filters.iter().all(|(key, _)| {
-            self.filters
-                .iter()
-                .filter(|(other, _)| other == key)
-                .any(|(_, value)| matches(key, value))
-        })
+        filters::pass(&self.filters, matches)
     }
 
     fn print(&self, event: &Value, out: &mut impl Write) -> Result<()> {

@@ -14,6 +14,8 @@ mod events;
 mod exec;
 #[cfg(feature = "docker")]
 mod export;
+#[cfg(feature = "docker")]
+mod filters;
 mod images;
 #[cfg(feature = "docker")]
 mod info;
@@ -77,6 +79,20 @@ fn create_store(root: &Path) -> Result<Store> {
     let store = Store::create(root)?.deleting_with(userns::delete_tree);
     sweep::sweep(&store);
     Ok(store)
+}
+
+/// Do `one` for each name given; go on after a failure (said on stderr),
+/// and exit 1 if any failed, as Docker's verbs of several containers do.
+#[cfg(feature = "docker")]
+fn for_each_named(wanted: &[String], mut one: impl FnMut(&str) -> Result<()>) -> Result<u8> {
+    let mut all_done = true;
+    for name in wanted {
+        if let Err(error) = one(name) {
+            crate::errors::print(&error);
+            all_done = false;
+        }
+    }
+    Ok(if all_done { 0 } else { 1 })
 }
 
 pub fn dispatch(cli: Cli) -> Result<u8> {

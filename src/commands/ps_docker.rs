@@ -20,6 +20,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::{json, Value};
 
+use super::filters;
 use super::inspect::docker_time;
 use super::ps::{docker_state, status_text};
 use crate::errors::{Failure, USAGE};
@@ -30,12 +31,7 @@ use crate::table;
 use crate::template::Template;
 
 pub fn ps(store: &Store, flags: &crate::cli::PsFlags, format: Option<&str>) -> Result<u8> {
-    let filters = flags
-        .filter
-        .iter()
-        .map(|filter| Filter::parse(filter))
-        .collect::<Result<Vec<Filter>, String>>()
-        .map_err(|error| Failure::new(USAGE, error))?;
+    let filters = filters::parse(&flags.filter, &FILTER_KEYS)?;
     if filters.is_empty() && format.is_none() && !flags.quiet {
         // Bocker's table, read once.
         return super::ps::ps(store);
@@ -44,8 +40,8 @@ pub fn ps(store: &Store, flags: &crate::cli::PsFlags, format: Option<&str>) -> R
         .containers()?
         .into_iter()
         .flatten()
-        .filter(|container| Filter::all_keep(&filters, container))
         .map(|container| row_of(&container))
+        .filter(|row| filters::pass(&filters, |key, value| matches(row, key, value)))
         .collect();
     let Some(text) = format.filter(|_| !flags.quiet) else {
         return print_plain(store, flags.quiet, &shown);
@@ -115,51 +111,21 @@ fn row_of(container: &ContainerRecord) -> Value {
     })
 }
 
-/// One `--filter KEY=VALUE`.
-struct Filter {
-    key: String,
-    value: String,
-}
+/// What `--filter` takes.
+const FILTER_KEYS: [&str; 6] = ["status", "name", "id", "ancestor", "exited", "network"];
 
-impl Filter {
-    fn parse(text: &str) -> Result<Filter, String> {
-        const KEYS: [&str; 6] = ["status", "name", "id", "ancestor", "exited", "network"];
-        match text.split_once('=') {
-            Some((key, value)) if KEYS.contains(&key) => Ok(Filter {
-                key: key.to_string(),
-                value: value.to_string(),
-            }),
-            _ => Err(format!(
-                "invalid filter '{text}': use KEY=VALUE with KEY one of {}",
-                KEYS.join(", ")
-            )),
+/// Does the container of `row` match the filter `key`=`value`?
+fn matches(row: &Value, key: &str, value: &str) -> bool {
+    let field = |name: &str| row[name].as_str().unwrap_or_default().to_string();
+    match key {
+        "status" => field("State") == value,
+        "name" => field("Names").contains(value),
+        "id" => field("ID").starts_with(value),
+        "ancestor" => field("Image") == value,
+        "exited" => {
+            field("State") == "exited" && row["ExitCode"].as_i64() == value.parse::<i64>().ok()
         }
-    }
-
-    fn keeps(&self, row: &Value) -> bool {
-        let field = |name: &str| row[name].as_str().unwrap_or_default().to_string();
-        match self.key.as_str() {
-            "status" => field("State") == self.value,
-            "name" => field("Names").contains(&self.value),
-            "id" => field("ID").starts_with(&self.value),
-            "ancestor" => field("Image") == self.value,
-            "exited" => {
-                field("State") == "exited"
-                    && row["ExitCode"].as_i64() == self.value.parse::<i64>().ok()
-            }
-            "network" => field("Networks") == self.value,
-            _ => false,
-        }
-    }
-
-    /// Docker's rule: for each key given, one of its values matches.
-    fn all_keep(filters: &[Filter], container: &ContainerRecord) -> bool {
-        let row = row_of(container);
-        filters.iter().all(|filter| {
-            filters
-                .iter()
-                .filter(|other| other.key == filter.key)
-                .any(|other| other.keeps(&row))
-        })
+        "network" => field("Networks") == value,
+        _ => false,
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::running;
-use crate::errors::{self, Failure};
+use crate::errors::Failure;
 use crate::runtime::process::pidfd::PidFd;
 use crate::state::Store;
 
@@ -30,7 +30,7 @@ pub fn start(store: &Store, wanted: &[String], attach: bool) -> Result<u8> {
             .into()),
         };
     }
-    each(wanted, |name| {
+    super::for_each_named(wanted, |name| {
         let container = store.container(name)?;
         if container.is_running() {
             // Docker's start of a running container changes nothing.
@@ -57,7 +57,7 @@ fn start_attached(store: &Store, name: &str) -> Result<u8> {
 }
 
 pub fn restart(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u8> {
-    each(wanted, |name| {
+    super::for_each_named(wanted, |name| {
         let container = store.container(name)?;
         super::stop::stop_one(store, &container, Duration::from_secs(grace_seconds));
         store.event("restart", &container, &[]);
@@ -71,7 +71,7 @@ pub fn restart(store: &Store, wanted: &[String], grace_seconds: u64) -> Result<u
 /// signal goes to each container's first process, by a pidfd.
 pub fn kill(store: &Store, wanted: &[String], signal: Option<&str>) -> Result<u8> {
     let signal = super::oci::parse_signal(signal.unwrap_or("KILL"))?;
-    each(wanted, |name| {
+    super::for_each_named(wanted, |name| {
         let container = running::container(store, name)?;
         let first = container
             .first_process()
@@ -86,17 +86,4 @@ pub fn kill(store: &Store, wanted: &[String], signal: Option<&str>) -> Result<u8
         writeln!(std::io::stdout(), "{}", container.id)?;
         Ok(())
     })
-}
-
-/// Do `one` for each container named; go on after a failure (said on
-/// stderr), and exit 1 if any failed, as Docker does.
-fn each(wanted: &[String], mut one: impl FnMut(&str) -> Result<()>) -> Result<u8> {
-    let mut all_done = true;
-    for name in wanted {
-        if let Err(error) = one(name) {
-            errors::print(&error);
-            all_done = false;
-        }
-    }
-    Ok(if all_done { 0 } else { 1 })
 }

@@ -60,17 +60,11 @@ pub fn volume(store: &Store, action: &VolumeAction) -> Result<u8> {
             return Ok(if all { 0 } else { 1 });
         }
         VolumeAction::Rm { names } => {
-            let mut all = true;
-            for name in names {
-                match remove(store, name) {
-                    Ok(()) => writeln!(out, "{name}")?,
-                    Err(error) => {
-                        errors::print(&error);
-                        all = false;
-                    }
-                }
-            }
-            return Ok(if all { 0 } else { 1 });
+            return super::for_each_named(names, |name| {
+                remove(store, name)?;
+                writeln!(out, "{name}")?;
+                Ok(())
+            });
         }
         VolumeAction::Prune { force } => {
             if !force {

@@ -12,22 +12,15 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::errors;
 use crate::state::records::Status;
 use crate::state::Store;
 
 pub fn wait(store: &Store, wanted: &[String]) -> Result<u8> {
-    let mut all_found = true;
-    for name in wanted {
-        match exit_code_of(store, name) {
-            Ok(code) => writeln!(std::io::stdout(), "{code}")?,
-            Err(error) => {
-                errors::print(&error);
-                all_found = false;
-            }
-        }
-    }
-    Ok(if all_found { 0 } else { 1 })
+    super::for_each_named(wanted, |name| {
+        let code = exit_code_of(store, name)?;
+        writeln!(std::io::stdout(), "{code}")?;
+        Ok(())
+    })
 }
 
 /// Wait for container `name` to stop; its exit code (-1 if bocker was
