@@ -9,6 +9,15 @@ use crate::support::{describe, idea, text, Hint, TestEnv};
 
 const NONE: Hint = Hint::NONE;
 
+/// Wait until every container of the test has ended and its keeper (the
+/// monitor that records the exit) is gone too: a short-lived `run -d`
+/// may still be recording its end when the test's last check runs.
+fn wait_for_every_keeper(env: &TestEnv) {
+    for id in env.container_ids() {
+        env.wait_until_exited(&id);
+    }
+}
+
 /// `bocker ARGS…` must succeed; its stdout.
 #[track_caller]
 fn bocker_text(env: &TestEnv, args: &[&str]) -> String {
@@ -323,6 +332,7 @@ fn rename_moves_the_name_and_a_running_containers_exit_keeps_it() {
     env.bocker_ok(&["run", "-d", "--name", "first", &image, "true"], NONE);
     let out = env.run_bocker(&["wait", "no-such-container"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    wait_for_every_keeper(&env);
     env.assert_no_leaks();
 }
 
@@ -725,6 +735,7 @@ fn create_makes_a_container_that_start_runs() {
         describe(&out)
     );
     env.bocker_ok(&["rm", "later"], NONE);
+    wait_for_every_keeper(&env);
     env.assert_no_leaks();
 }
 
@@ -1186,6 +1197,7 @@ fn events_lists_what_happened_and_follows_what_happens() {
 
     let out = env.run_bocker(&["events", "--filter", "colour=red"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    wait_for_every_keeper(&env);
     env.assert_no_leaks();
 }
 
@@ -1332,5 +1344,6 @@ fn attach_and_start_a_print_the_output_and_end_with_the_exit_code() {
         "hi\n",
         "its output from the first line, no id"
     );
+    wait_for_every_keeper(&env);
     env.assert_no_leaks();
 }
